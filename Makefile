@@ -1,0 +1,126 @@
+# tunnel: one GNU Makefile. `make` builds ./tunnel-server and ./tunnel-client.
+# `make run` and `make test` first install missing Debian packages.
+
+CC	?= cc
+PKGS	 = yaml-0.1 libxcrypt libcrypto
+BUILD	?= build
+PREFIX	?= /usr/local
+VERSION	 = 0.1.0
+
+WARN	 = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -DTUNNEL_VERSION='"$(VERSION)"' $(WARN) \
+	   -fstack-protector-strong -Iinclude -MMD -MP
+ifneq ($(findstring -O0,$(CFLAGS)),-O0)
+CFLAGS	+= -D_FORTIFY_SOURCE=2
+endif
+ifeq ($(WERROR),1)
+CFLAGS	+= -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS   := -lyaml -lcrypt -lcrypto
+endif
+CFLAGS	+= $(PKG_CFLAGS)
+LDLIBS	+= $(PKG_LIBS)
+
+-include config.mak
+
+SHARED_SRC = $(filter-out src/server%.c src/client%.c,$(wildcard src/*.c))
+SERVER_SRC = $(wildcard src/server*.c)
+CLIENT_SRC = $(wildcard src/client*.c)
+SHARED_OBJ = $(SHARED_SRC:src/%.c=$(BUILD)/%.o)
+SERVER_OBJ = $(SERVER_SRC:src/%.c=$(BUILD)/%.o)
+CLIENT_OBJ = $(CLIENT_SRC:src/%.c=$(BUILD)/%.o)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
+
+# Debian packages: to build, and to run the tests with real clients.
+BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
+TEST_PKGS  = curl openssl python3 procps iproute2 util-linux
+
+.PHONY: all tunnel-server tunnel-client unit integration test check asan \
+	valgrind install clean run deps deps-test bench
+
+all: tunnel-server tunnel-client
+
+tunnel-server: $(BUILD)/tunnel-server
+	@cp $< ./tunnel-server
+tunnel-client: $(BUILD)/tunnel-client
+	@cp $< ./tunnel-client
+
+$(BUILD)/tunnel-server: $(SERVER_OBJ) $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tunnel-client: $(CLIENT_OBJ) $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/test_%.o: tests/unit/test_%.c | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
+$(BUILD)/test_%: $(BUILD)/test_%.o $(SHARED_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# Installs what is missing, once: apt-get update only when needed.
+define apt_install
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		    grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+		    --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PKGS))
+deps-test: deps
+	$(call apt_install,$(TEST_PKGS))
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./tunnel-server
+
+unit: $(UNIT_BIN)
+integration: all
+
+test: deps-test
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+check: test
+
+asan:
+	@$(MAKE) --no-print-directory deps-test
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" all test-bins
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh
+
+test-bins: $(UNIT_BIN)
+
+valgrind: all $(UNIT_BIN)
+	@BUILD=$(BUILD) TUNNEL_WRAP="valgrind -q --leak-check=full \
+	    --error-exitcode=99" sh tests/run.sh
+
+bench: all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 tunnel-server tunnel-client $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan tunnel-server tunnel-client
+
+-include $(wildcard $(BUILD)/*.d)

@@ -1,0 +1,110 @@
+/*
+ * bridge: joins two connected, non-blocking sockets A and B and moves bytes
+ * both ways with splice() through borrowed pipes, with back-pressure,
+ * half-close forwarded after the pipe drains, resets passed along, byte
+ * counts and one close callback. It knows nothing of who owns the sockets.
+ *
+ * Two hooks let an owner slot a protocol step in without copying payload:
+ * "pending" bytes are written to a side before any spliced byte (a frame
+ * header, bytes consumed while sniffing), and a "gate" on the B->A
+ * direction hands B's first readable event to the owner until it says the
+ * direction may open (the server reads the client's STATUS frame there).
+ */
+#ifndef TUNNEL_BRIDGE_H
+#define TUNNEL_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "pipe.h"
+
+#define BRIDGE_AB		0	/* direction A -> B */
+#define BRIDGE_BA		1	/* direction B -> A */
+#define BRIDGE_PEEK_MAX		16
+
+/* Process-wide state shared by every bridge of a daemon. */
+struct bridge_ctx {
+	struct loop		*loop;
+	struct pipe_pool	*pipes;
+	int			 no_splice;	/* diagnosis: copy through user space */
+	uint64_t		 spliced;	/* bytes moved by splice, all bridges */
+	uint64_t		 copied;	/* bytes moved by read/write */
+	uint64_t		 live;		/* bridges open now */
+};
+
+enum bridge_end {
+	BRIDGE_END_DONE = 0,	/* both directions ended with EOF */
+	BRIDGE_END_RESET_A,	/* A reset or failed */
+	BRIDGE_END_RESET_B,	/* B reset or failed */
+	BRIDGE_END_IDLE,	/* idle timeout */
+	BRIDGE_END_CLOSED,	/* the owner called bridge_close() */
+	BRIDGE_END_NOMEM,	/* no pipe and no buffer could be had */
+};
+
+struct bridge_info {
+	uint64_t	 bytes[2];	/* [BRIDGE_AB], [BRIDGE_BA] */
+	uint64_t	 started_ms;	/* loop_now() at bridge_new */
+	enum bridge_end	 end;
+	int		 err;		/* errno behind a RESET/NOMEM end, or 0 */
+	const char	*reason;	/* owner's reason for BRIDGE_END_CLOSED */
+};
+
+struct bridge;
+
+/* Called exactly once, after both sockets are closed. b is freed later. */
+typedef void	bridge_close_fn(struct bridge *b, void *arg,
+		    const struct bridge_info *info);
+
+/*
+ * Called when B is readable while the gate is shut. Reads what it needs
+ * from fd. Return: 0 to keep waiting, 1 to open the direction (the bridge
+ * then splices whatever follows), -1 after it has closed the bridge.
+ */
+typedef int	bridge_gate_fn(struct bridge *b, int fd, void *arg);
+
+/*
+ * Makes a bridge that owns fd_a and fd_b from now on (it closes them).
+ * Nothing moves until bridge_start(). Return: the bridge, or NULL (the
+ * fds are then still the caller's).
+ */
+struct bridge	*bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b,
+		    bridge_close_fn *cb, void *arg);
+
+/*
+ * Queues len bytes to write to the destination of direction dir before
+ * anything spliced in that direction. Return: 0 or -1 (out of memory).
+ */
+int		 bridge_pending(struct bridge *b, int dir, const void *buf,
+		    size_t len);
+
+/* Shuts the B->A direction until gate returns 1. */
+void		 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg);
+
+/* Remembers (MSG_PEEK) up to BRIDGE_PEEK_MAX first bytes A sends. */
+void		 bridge_capture_a(struct bridge *b);
+
+/* The captured bytes (NULL/0 if none yet). */
+const uint8_t	*bridge_captured(const struct bridge *b, size_t *len);
+
+/* Closes both sides when no byte moved for ms milliseconds (0 = never). */
+void		 bridge_idle_timeout(struct bridge *b, uint64_t ms);
+
+/* Registers both sides with the loop. Return: 0, or -1 (bridge closed). */
+int		 bridge_start(struct bridge *b);
+
+/*
+ * Takes socket A back from the bridge (for a last word to a visitor); the
+ * bridge forgets it and will not close it. Return: the fd.
+ */
+int		 bridge_detach_a(struct bridge *b);
+
+/* Closes the bridge now, with reason for the close callback. */
+void		 bridge_close(struct bridge *b, const char *reason);
+
+/* Byte counts so far. */
+uint64_t	 bridge_bytes(const struct bridge *b, int dir);
+
+const char	*bridge_end_str(enum bridge_end e);
+
+#endif

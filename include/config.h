@@ -1,0 +1,115 @@
+/*
+ * config: the YAML files of both binaries (libyaml). Loading fills a struct
+ * whose every field has a default (cfg_*_init), walks the document with a
+ * key table, and reports the first problem as "file:line:col: message"
+ * (1-based) into a caller buffer: unknown keys (with a did-you-mean),
+ * duplicate keys, wrong node types, numbers out of range, duplicate
+ * usernames or ports, and crypt(3) hashes libxcrypt cannot use. Aliases are
+ * refused. Nothing here knows about sockets or the event loop.
+ */
+#ifndef TUNNEL_CONFIG_H
+#define TUNNEL_CONFIG_H
+
+#include <stddef.h>
+
+#include "auth.h"
+
+#define CFG_DEFAULT_PORT		3339
+#define CFG_DEFAULT_POOL_SIZE		20
+#define CFG_DEFAULT_CONNECT_TIMEOUT	60	/* server, seconds */
+#define CFG_DEFAULT_CLIENT_TIMEOUT	30	/* client, seconds */
+#define CFG_DEFAULT_LOG_PATH		"logs"
+#define CFG_DEFAULT_SERVER_FILE		"tunnel-server-config.yaml"
+#define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
+#define CFG_MAX_FILE_SIZE		(1024 * 1024)
+#define CFG_MAX_USERS			1000
+
+struct cfg_user {
+	char		*username;	/* 1..PROTO_MAX_USER bytes, no control chars */
+	char		*password;	/* as written: plaintext or crypt hash */
+	int		 is_plaintext;	/* password is not a crypt hash */
+	int		 port;		/* dedicated public port, 0 = main port */
+	int		 line;		/* 1-based line of the entry, for logs */
+};
+
+struct cfg_server {
+	char		*path;		/* file it was loaded from */
+	int		 port;		/* 1..65535 */
+	int		 pool_size;	/* 1..PROTO_MAX_POOL */
+	int		 connect_timeout; /* 1..3600 seconds */
+	int		 idle_timeout;	/* 0 = none, else seconds (1..604800) */
+	struct cfg_user	*users;
+	size_t		 nusers;	/* >= 1 */
+	int		 log_enable;
+	char		*log_path;	/* directory; info.log goes inside */
+	char		*log_level;	/* "error" "warn" "info" "debug" */
+};
+
+struct cfg_client {
+	char		*path;
+	char		*server_addr;	/* "host:port", "[v6]:port" */
+	char		*local_host;	/* default "127.0.0.1" */
+	int		 local_port;	/* 1..65535, default 8000 */
+	int		 connect_timeout; /* 1..3600 seconds, default 30 */
+	char		*username;
+	char		*password;	/* plaintext: the client must know it */
+	char		*log_level;
+};
+
+/*
+ * Sets every field to its default. The default strings (log_path,
+ * log_level, local_host) are heap copies, so every string field is owned
+ * by the struct and may be freed and replaced by the caller; out of memory
+ * here aborts (it cannot fail silently). Free with cfg_*_free.
+ */
+void	cfg_server_init(struct cfg_server *c);
+void	cfg_client_init(struct cfg_client *c);
+
+/*
+ * Loads path into c (which must come from cfg_*_init). On failure c keeps
+ * only defaults and err holds "path:line:col: message" (or "path: message"
+ * for I/O errors). Return: 0, or -1 with errno ENOENT when the file does not
+ * exist (so a caller can offer to create it), another errno otherwise:
+ * EISDIR, EFBIG (over CFG_MAX_FILE_SIZE), EINVAL (not a regular file, or
+ * bad content), ENOMEM. Crypt hashes are test-hashed here (tens of ms each).
+ */
+int	cfg_server_load(const char *path, struct cfg_server *c, char *err,
+	    size_t errlen);
+int	cfg_client_load(const char *path, struct cfg_client *c, char *err,
+	    size_t errlen);
+
+/* The same from memory; name stands for the file in messages. */
+int	cfg_server_load_mem(const char *name, const char *buf, size_t len,
+	    struct cfg_server *c, char *err, size_t errlen);
+int	cfg_client_load_mem(const char *name, const char *buf, size_t len,
+	    struct cfg_client *c, char *err, size_t errlen);
+
+/*
+ * Writes a first server config at path with the defaults and one user
+ * "admin" whose password is password_hash, mode 0600, refusing to replace
+ * an existing file (O_EXCL). Return: 0 or -1 with a reason in err.
+ */
+int	cfg_server_write_default(const char *path, const char *password_hash,
+	    char *err, size_t errlen);
+
+/*
+ * Saves c at path atomically (temporary file in the same directory, fsync,
+ * rename), mode 0600, strings quoted so any value round-trips. The text
+ * is loaded back before it is written, so a value that would not load
+ * (empty password, bad server_addr, invalid UTF-8) is refused.
+ * Return: 0 or -1 with a reason in err.
+ */
+int	cfg_client_save(const char *path, const struct cfg_client *c,
+	    char *err, size_t errlen);
+
+/*
+ * Splits "host:port" / "[v6]:port" into host (brackets removed) and port.
+ * Return: 0, or -1 if malformed or the port is not 1..65535.
+ */
+int	cfg_split_hostport(const char *s, char *host, size_t hostlen,
+	    int *port);
+
+void	cfg_server_free(struct cfg_server *c);
+void	cfg_client_free(struct cfg_client *c);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * log: leveled, timestamped lines on stderr and, when opened, a file.
+ * One line per call; peer-supplied text goes through log_escape() first.
+ */
+#ifndef TUNNEL_LOG_H
+#define TUNNEL_LOG_H
+
+#include <stddef.h>
+
+enum log_level {
+	LOG_ERROR = 0,
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+};
+
+/* Sets the level and the program name shown in lines. */
+void	log_init(const char *progname, enum log_level level);
+
+/* Parses "error", "warn", "info", "debug". Return: 0 or -1. */
+int	log_level_parse(const char *s, enum log_level *out);
+
+/*
+ * Also writes to dir/info.log (created 0600, dir created 0700 if missing).
+ * Return: 0, or -1 with errno set.
+ */
+int	log_open_file(const char *dir);
+void	log_close(void);
+
+/*
+ * Copies len bytes of src into dst as printable text: control bytes,
+ * backslash, quotes and bytes >= 0x7f become \xNN. Always NUL-terminates.
+ * Return: dst.
+ */
+char	*log_escape(char *dst, size_t dstlen, const void *src, size_t len);
+
+void	log_warn(const char *fmt, ...)		/* appends ": strerror(errno)" */
+	    __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+int	log_debug_enabled(void);
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

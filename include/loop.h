@@ -1,0 +1,99 @@
+/*
+ * loop: one epoll instance, level-triggered, with fd handlers, monotonic
+ * millisecond timers (a binary heap), signals through signalfd, and
+ * deferred work that runs after each batch of events. Objects embed a
+ * struct handler per fd and a struct timer per deadline and get back to
+ * themselves with container_of(). Nothing here knows what a socket means.
+ */
+#ifndef TUNNEL_LOOP_H
+#define TUNNEL_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+struct loop;
+struct handler;
+struct timer;
+
+typedef void	handler_fn(struct loop *, struct handler *, uint32_t events);
+typedef void	timer_fn(struct loop *, struct timer *);
+typedef void	defer_fn(void *arg);
+typedef void	signal_fn(struct loop *, int signo, void *arg);
+
+struct handler {
+	int		 fd;
+	uint32_t	 mask;		/* events registered with epoll */
+	int		 registered;
+	handler_fn	*cb;
+};
+
+struct timer {
+	uint64_t	 deadline;	/* loop_now() ms */
+	size_t		 slot;		/* heap index + 1; 0 = not armed */
+	timer_fn	*cb;
+};
+
+/* Return: a new loop, or NULL with errno set. */
+struct loop	*loop_new(void);
+
+/* Closes the epoll and signal fds and frees l. Handlers stay the caller's. */
+void		 loop_free(struct loop *l);
+
+/* Initialises h for fd; nothing is registered until loop_update(). */
+void		 loop_handler_init(struct handler *h, int fd, handler_fn *cb);
+
+/*
+ * Makes the epoll registration of h match mask (ADD, MOD, or DEL when mask
+ * is 0), skipping the call when nothing changes. The only place that
+ * touches EPOLLIN/EPOLLOUT. Return: 0, or -1 with errno set.
+ */
+int		 loop_update(struct loop *l, struct handler *h, uint32_t mask);
+
+/* Removes h from epoll if registered; call before closing h->fd. */
+void		 loop_remove(struct loop *l, struct handler *h);
+
+/* Monotonic milliseconds, refreshed once per loop iteration. */
+uint64_t	 loop_now(struct loop *l);
+
+/* Refreshes and returns the monotonic clock. */
+uint64_t	 loop_clock(struct loop *l);
+
+void		 loop_timer_init(struct timer *t, timer_fn *cb);
+
+/* Arms (or re-arms) t to fire delay_ms from now. */
+int		 loop_timer_set(struct loop *l, struct timer *t,
+		    uint64_t delay_ms);
+
+/* Disarms t; harmless when it is not armed. */
+void		 loop_timer_cancel(struct loop *l, struct timer *t);
+
+static inline int
+loop_timer_armed(const struct timer *t)
+{
+	return t->slot != 0;
+}
+
+/*
+ * Runs fn(arg) after the current batch of events and timers, once no
+ * handler can still be dispatched on arg: the way objects are freed.
+ * Return: 0, or -1 if out of memory (fn then runs at once).
+ */
+int		 loop_defer(struct loop *l, defer_fn *fn, void *arg);
+
+/*
+ * Blocks signals[0..n) and delivers them through a signalfd to cb.
+ * Return: 0 or -1 with errno set.
+ */
+int		 loop_signals(struct loop *l, const int *signals, size_t n,
+		    signal_fn *cb, void *arg);
+
+/* Dispatches until loop_stop(). Return: 0, or -1 if epoll_wait failed. */
+int		 loop_run(struct loop *l);
+
+/* Makes loop_run() return after the current iteration. */
+void		 loop_stop(struct loop *l);
+
+#endif

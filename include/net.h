@@ -1,0 +1,73 @@
+/*
+ * net: non-blocking sockets. Listening on IPv4+IPv6, accept4, asynchronous
+ * connect with SO_ERROR, address parsing and printing, socket options and
+ * the fd limit. Knows nothing of the event loop or the protocol.
+ */
+#ifndef TUNNEL_NET_H
+#define TUNNEL_NET_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#define NET_ADDRSTRLEN	64	/* "[v6]:port" fits */
+
+/*
+ * Listens on host:port (host NULL or "" = every address, IPv6 and IPv4 on
+ * one dual-stack socket, or IPv4 alone where IPv6 is off). Non-blocking,
+ * close-on-exec, SO_REUSEADDR. Return: the fd, or -1 with errno set.
+ */
+int	net_listen(const char *host, int port, int backlog);
+
+/*
+ * accept4(SOCK_NONBLOCK|SOCK_CLOEXEC); addr may be NULL.
+ * Return: the fd, or -1 with errno set (EAGAIN when none is waiting).
+ */
+int	net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len);
+
+/*
+ * Resolves host:port (blocking getaddrinfo: call at start-up or before a
+ * reconnect, never per visitor). Return: 0, or -1 with a reason in err.
+ */
+int	net_resolve(const char *host, int port, struct sockaddr_storage *out,
+	    socklen_t *outlen, char *err, size_t errlen);
+
+/*
+ * Starts a non-blocking connect. Return: the fd (connected or in
+ * progress: wait for EPOLLOUT then call net_connect_result), or -1.
+ */
+int	net_connect(const struct sockaddr_storage *addr, socklen_t len);
+
+/* Return: 0 when the connect succeeded, else the SO_ERROR errno value. */
+int	net_connect_result(int fd);
+
+/* TCP_NODELAY on. Return: 0 or -1. */
+int	net_nodelay(int fd);
+
+/*
+ * SO_KEEPALIVE with idle/interval/count in seconds, and TCP_USER_TIMEOUT so
+ * unacknowledged data also fails the socket. Return: 0 or -1.
+ */
+int	net_keepalive(int fd, int idle, int interval, int count);
+
+/* SO_LINGER 0: the next close() sends RST (to pass a reset along). */
+void	net_set_reset_on_close(int fd);
+
+/* "a.b.c.d:port" or "[v6]:port"; v4-mapped IPv6 printed as IPv4. */
+char	*net_addr_str(const struct sockaddr_storage *a, char *buf,
+	    size_t len);
+
+/* The address string of the peer (getpeername) or of our end. */
+char	*net_peer_str(int fd, char *buf, size_t len);
+char	*net_local_str(int fd, char *buf, size_t len);
+
+/* The local port of a bound socket, or -1. */
+int	net_local_port(int fd);
+
+/*
+ * Raises RLIMIT_NOFILE's soft limit to the hard limit.
+ * Return: the new soft limit.
+ */
+long	net_raise_nofile(void);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * proto: the tunnel's wire format. Pure functions over caller buffers; no I/O.
+ *
+ * Every connection the client opens to the server starts with a 5-byte
+ * preamble: the magic "\x8eTUN" and a version byte. 0x8e is a UTF-8
+ * continuation byte, so no text protocol (HTTP, SSH, SMTP, PROXY) and no
+ * common binary one (TLS 0x16, HTTP/2 "PRI ", PostgreSQL 0x00) starts with
+ * it: the server decides "public visitor" from the first byte alone.
+ *
+ * After the preamble come frames: type (1 byte), payload length (2 bytes,
+ * big-endian), payload (at most PROTO_MAX_PAYLOAD bytes). Every payload has
+ * an exact layout (docs/protocol.md); a frame whose length disagrees with
+ * its layout is malformed. Strings are a 1-byte length then that many bytes,
+ * never NUL; decoded strings are NUL-terminated in the message struct.
+ */
+#ifndef TUNNEL_PROTO_H
+#define TUNNEL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_MAGIC		"\x8eTUN"
+#define PROTO_MAGIC_LEN		4
+#define PROTO_VERSION		1
+#define PROTO_PREAMBLE_LEN	5
+#define PROTO_HDR_LEN		3
+#define PROTO_MAX_PAYLOAD	512
+#define PROTO_MAX_FRAME		(PROTO_HDR_LEN + PROTO_MAX_PAYLOAD)
+#define PROTO_NONCE_LEN		24
+#define PROTO_KEY_LEN		32	/* SHA-256 / HMAC-SHA-256 output */
+#define PROTO_SID_LEN		16
+#define PROTO_MAX_USER		64
+#define PROTO_MAX_SETTING	128
+#define PROTO_MAX_ADDR		80
+#define PROTO_MAX_REASON	200
+#define PROTO_MAX_POOL		1000	/* a client refuses a larger pool size */
+
+enum proto_type {
+	PROTO_HELLO = 0x01,	/* C->S ctl: username, client nonce */
+	PROTO_CHALLENGE = 0x02,	/* S->C ctl: crypt setting, server nonce */
+	PROTO_PROOF = 0x03,	/* C->S ctl: client proof */
+	PROTO_WELCOME = 0x04,	/* S->C ctl: signature, session, pool size */
+	PROTO_FAIL = 0x05,	/* either way: code + reason, then close */
+	PROTO_PING = 0x06,	/* either way on ctl: heartbeat */
+	PROTO_PONG = 0x07,	/* answer to PING, same sequence number */
+	PROTO_REGISTER = 0x10,	/* C->S proxy: session id, counter, HMAC */
+	PROTO_START = 0x11,	/* S->C proxy: a visitor is bridged */
+	PROTO_STATUS = 0x12,	/* C->S proxy: local dial OK or FAIL */
+};
+
+enum proto_fail_code {
+	PROTO_FAIL_CREDENTIALS = 1,	/* unknown user or wrong password */
+	PROTO_FAIL_VERSION = 2,		/* preamble version not spoken */
+	PROTO_FAIL_BUSY = 3,		/* too many logins; try later */
+	PROTO_FAIL_PROTOCOL = 4,	/* malformed or out-of-state frame */
+	PROTO_FAIL_REPLACED = 5,	/* a newer login of the same user */
+	PROTO_FAIL_SESSION = 6,		/* REGISTER for no live session / bad MAC */
+	PROTO_FAIL_POOL_FULL = 7,	/* REGISTER beyond the pool size */
+	PROTO_FAIL_SHUTDOWN = 8,	/* server is stopping */
+	PROTO_FAIL_SERVER = 9,		/* server signature wrong (client side) */
+};
+
+struct proto_hello {
+	char	 username[PROTO_MAX_USER + 1];
+	uint8_t	 nonce[PROTO_NONCE_LEN];
+};
+
+struct proto_challenge {
+	char	 setting[PROTO_MAX_SETTING + 1];
+	uint8_t	 nonce[PROTO_NONCE_LEN];
+};
+
+struct proto_proof {
+	uint8_t	 proof[PROTO_KEY_LEN];
+};
+
+struct proto_welcome {
+	uint8_t	 signature[PROTO_KEY_LEN];
+	uint8_t	 session_id[PROTO_SID_LEN];
+	uint16_t pool_size;
+	uint16_t heartbeat_s;		/* PING interval the server uses */
+	uint16_t public_port;		/* where visitors reach this session */
+	char	 public_addr[PROTO_MAX_ADDR + 1]; /* server's view, "ip:port" */
+};
+
+struct proto_fail {
+	uint8_t	 code;			/* enum proto_fail_code */
+	char	 reason[PROTO_MAX_REASON + 1];
+};
+
+struct proto_ping {
+	uint64_t seq;
+};
+
+struct proto_register {
+	uint8_t	 session_id[PROTO_SID_LEN];
+	uint64_t counter;
+	uint8_t	 mac[PROTO_KEY_LEN];
+};
+
+struct proto_start {
+	uint64_t visitor_id;
+	char	 peer[PROTO_MAX_ADDR + 1];	/* visitor's address, for logs */
+};
+
+struct proto_status {
+	uint8_t	 ok;			/* 1 = local service connected */
+	char	 reason[PROTO_MAX_REASON + 1];
+};
+
+struct proto_msg {
+	enum proto_type type;
+	union {
+		struct proto_hello	hello;
+		struct proto_challenge	challenge;
+		struct proto_proof	proof;
+		struct proto_welcome	welcome;
+		struct proto_fail	fail;
+		struct proto_ping	ping;	/* PING and PONG */
+		struct proto_register	reg;
+		struct proto_start	start;
+		struct proto_status	status;
+	} u;
+};
+
+enum proto_result {
+	PROTO_OK = 0,		/* one frame decoded, *consumed set */
+	PROTO_NEED_MORE,	/* buffer holds a prefix of a valid frame */
+	PROTO_ERR_TOO_LONG,	/* declared length > PROTO_MAX_PAYLOAD */
+	PROTO_ERR_UNKNOWN_TYPE,	/* type byte not in enum proto_type */
+	PROTO_ERR_MALFORMED,	/* payload does not match the type's layout */
+};
+
+enum proto_preamble_result {
+	PROTO_PRE_NEED_MORE = 0, /* a prefix of the magic; wait for more */
+	PROTO_PRE_OK,		 /* magic and our version */
+	PROTO_PRE_NOT_TUNNEL,	 /* not our magic: a public visitor */
+	PROTO_PRE_BAD_VERSION,	 /* our magic, another version */
+};
+
+/*
+ * Writes the 5-byte preamble (magic + PROTO_VERSION) to out.
+ * Return: PROTO_PREAMBLE_LEN.
+ */
+size_t	proto_preamble(uint8_t out[PROTO_PREAMBLE_LEN]);
+
+/*
+ * Classifies the first len bytes a connection sent. *version (may be NULL)
+ * gets the version byte when the magic matched.
+ */
+enum proto_preamble_result proto_check_preamble(const uint8_t *buf,
+	    size_t len, uint8_t *version);
+
+/*
+ * Encodes m as one frame into out. It fails on anything proto_decode()
+ * would reject: a string longer than its maximum (or not NUL-terminated
+ * within its field), an empty username or setting, a setting byte outside
+ * [A-Za-z0-9./$=,-], a STATUS ok other than 0 or 1, an unknown type; and
+ * on cap too small. Return: bytes written, or 0 on failure.
+ */
+size_t	proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap);
+
+/*
+ * Decodes the first frame in buf[0..len). On PROTO_OK *m is filled and
+ * *consumed is the frame's total length; on any other result *consumed is
+ * 0 and *m is unspecified. Never reads past len. Once the 3-byte header is
+ * there, an unknown type, a length above PROTO_MAX_PAYLOAD, or a length
+ * the type's layout cannot have is reported without waiting for the
+ * payload; every error is final for the connection.
+ */
+enum proto_result proto_decode(const uint8_t *buf, size_t len,
+	    struct proto_msg *m, size_t *consumed);
+
+/*
+ * Total length (header + payload) of the frame starting at buf, once the
+ * header is there. Return: the length, 0 if len < PROTO_HDR_LEN, or
+ * (size_t)-1 if the declared payload exceeds PROTO_MAX_PAYLOAD.
+ */
+size_t	proto_frame_len(const uint8_t *buf, size_t len);
+
+const char *proto_result_str(enum proto_result r);
+const char *proto_type_str(int type);
+const char *proto_fail_str(int code);
+
+#endif

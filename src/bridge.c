@@ -1,0 +1,567 @@
+/*
+ * bridge: the data path. Theory of operation.
+ *
+ * Each direction (A->B, B->A) moves bytes src -> pipe -> dst with splice(),
+ * so payload never enters user space. The direction counts the bytes
+ * sitting in its pipe itself, because EAGAIN from splice cannot tell "source
+ * empty" from "pipe full". Back-pressure is one rule: a direction reads its
+ * source only when its pipe is empty, and asks for EPOLLOUT on its
+ * destination while the pipe holds bytes. A slow reader therefore stops the
+ * reads on the other side and nothing spins.
+ *
+ * Pipes are borrowed from the process's pool when a direction has bytes to
+ * move and returned the moment the pipe is empty, so an idle connection
+ * holds two sockets and nothing else. When no pipe can be had (EMFILE) or
+ * splice is not supported, or the daemon runs with splicing off for
+ * diagnosis, the direction moves bytes with read()/write() through a small
+ * buffer instead, borrowed the same way.
+ *
+ * End of stream: splice returning 0 marks RD_EOF; once the pipe is drained
+ * the destination gets shutdown(SHUT_WR). The bridge closes when both
+ * directions are shut, or at once on a reset or error, in which case the
+ * other socket is closed with SO_LINGER 0 so the reset travels on.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "log.h"
+#include "net.h"
+
+#define BRIDGE_MAGIC		0x42524447u	/* "BRDG" */
+#define BRIDGE_BUDGET		(1024 * 1024)	/* bytes per event, per dir */
+#define BRIDGE_COPY_BUF		(16 * 1024)
+
+enum bridge_state {
+	BRIDGE_NEW = 0,
+	BRIDGE_RUNNING,
+	BRIDGE_DEAD,
+};
+
+struct dir {
+	int		 src, dst;	/* side indexes */
+	int		 pipe[2];	/* borrowed, -1 when none */
+	size_t		 in_pipe;	/* bytes in pipe or copy buffer */
+	uint8_t		*buf;		/* copy mode buffer, borrowed */
+	size_t		 buf_off;
+	uint8_t		*pending;	/* written before anything else */
+	size_t		 pending_len, pending_off;
+	uint64_t	 bytes;
+	unsigned	 flags;
+#define DIR_RD_EOF	0x01		/* source said EOF */
+#define DIR_WR_SHUT	0x02		/* destination shut for writing */
+#define DIR_COPY	0x04		/* read/write instead of splice */
+#define DIR_GATED	0x08		/* owner holds the direction shut */
+};
+
+struct side {
+	struct handler	 h;
+	struct bridge	*b;
+};
+
+struct bridge {
+	uint32_t		 magic;
+	enum bridge_state	 state;
+	struct bridge_ctx	*ctx;
+	struct side		 side[2];
+	struct dir		 dir[2];
+	bridge_close_fn		*close_cb;
+	void			*close_arg;
+	bridge_gate_fn		*gate;
+	void			*gate_arg;
+	int			 capture;	/* peek A's first bytes */
+	uint8_t			 first[BRIDGE_PEEK_MAX];
+	size_t			 first_len;
+	struct timer		 idle;
+	uint64_t		 idle_ms, last_ms;
+	struct bridge_info	 info;
+};
+
+static void	side_cb(struct loop *, struct handler *, uint32_t);
+static void	idle_cb(struct loop *, struct timer *);
+static void	finish(struct bridge *, enum bridge_end, int, const char *);
+
+const char *
+bridge_end_str(enum bridge_end e)
+{
+	switch (e) {
+	case BRIDGE_END_DONE:	return "closed";
+	case BRIDGE_END_RESET_A: return "reset by A";
+	case BRIDGE_END_RESET_B: return "reset by B";
+	case BRIDGE_END_IDLE:	return "idle timeout";
+	case BRIDGE_END_CLOSED:	return "closed by owner";
+	case BRIDGE_END_NOMEM:	return "out of resources";
+	}
+	return "unknown";
+}
+
+struct bridge *
+bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b, bridge_close_fn *cb,
+    void *arg)
+{
+	struct bridge *b;
+	int i;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->magic = BRIDGE_MAGIC;
+	b->ctx = ctx;
+	b->close_cb = cb;
+	b->close_arg = arg;
+	loop_handler_init(&b->side[0].h, fd_a, side_cb);
+	loop_handler_init(&b->side[1].h, fd_b, side_cb);
+	for (i = 0; i < 2; i++) {
+		b->side[i].b = b;
+		b->dir[i].src = i;
+		b->dir[i].dst = 1 - i;
+		b->dir[i].pipe[0] = b->dir[i].pipe[1] = -1;
+		if (ctx->no_splice)
+			b->dir[i].flags |= DIR_COPY;
+	}
+	loop_timer_init(&b->idle, idle_cb);
+	b->info.started_ms = loop_now(ctx->loop);
+	b->last_ms = b->info.started_ms;
+	ctx->live++;
+	return b;
+}
+
+int
+bridge_pending(struct bridge *b, int dir, const void *buf, size_t len)
+{
+	struct dir *d = &b->dir[dir];
+	uint8_t *p;
+
+	p = realloc(d->pending, d->pending_len + len);
+	if (p == NULL)
+		return -1;
+	memcpy(p + d->pending_len, buf, len);
+	d->pending = p;
+	d->pending_len += len;
+	return 0;
+}
+
+void
+bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg)
+{
+	b->gate = gate;
+	b->gate_arg = arg;
+	b->dir[BRIDGE_BA].flags |= DIR_GATED;
+}
+
+void
+bridge_capture_a(struct bridge *b)
+{
+	b->capture = 1;
+}
+
+const uint8_t *
+bridge_captured(const struct bridge *b, size_t *len)
+{
+	*len = b->first_len;
+	return b->first_len ? b->first : NULL;
+}
+
+void
+bridge_idle_timeout(struct bridge *b, uint64_t ms)
+{
+	b->idle_ms = ms;
+	if (ms == 0)
+		loop_timer_cancel(b->ctx->loop, &b->idle);
+	else
+		(void)loop_timer_set(b->ctx->loop, &b->idle, ms);
+}
+
+uint64_t
+bridge_bytes(const struct bridge *b, int dir)
+{
+	return b->dir[dir].bytes;
+}
+
+/* The epoll mask side s needs, from the state of both directions. */
+static uint32_t
+side_mask(const struct bridge *b, int s)
+{
+	const struct dir *out = &b->dir[s];	/* reads from s */
+	const struct dir *in = &b->dir[1 - s];	/* writes to s */
+	uint32_t m = 0;
+
+	if (out->flags & DIR_GATED)
+		m |= EPOLLIN;
+	else if (!(out->flags & DIR_RD_EOF) && out->in_pipe == 0 &&
+	    out->pending_off == out->pending_len)
+		m |= EPOLLIN;
+	if (!(in->flags & DIR_WR_SHUT) && (in->in_pipe > 0 ||
+	    in->pending_off < in->pending_len))
+		m |= EPOLLOUT;
+	return m;
+}
+
+static void
+update(struct bridge *b)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		if (b->side[s].h.fd == -1)
+			continue;
+		if (loop_update(b->ctx->loop, &b->side[s].h,
+		    side_mask(b, s)) == -1) {
+			finish(b, BRIDGE_END_NOMEM, errno, NULL);
+			return;
+		}
+	}
+}
+
+/* Gives the direction's pipe or buffer back once it holds nothing. */
+static void
+release_storage(struct bridge *b, struct dir *d)
+{
+	if (d->in_pipe != 0)
+		return;
+	if (d->pipe[0] != -1)
+		pipe_put(b->ctx->pipes, d->pipe);
+	free(d->buf);
+	d->buf = NULL;
+	d->buf_off = 0;
+}
+
+/* Writes queued pending bytes. Return: 1 when all written, 0 if blocked. */
+static int
+flush_pending(struct bridge *b, struct dir *d)
+{
+	int fd = b->side[d->dst].h.fd;
+
+	while (d->pending_off < d->pending_len) {
+		ssize_t n = send(fd, d->pending + d->pending_off,
+		    d->pending_len - d->pending_off, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			finish(b, d->dst == 0 ? BRIDGE_END_RESET_A :
+			    BRIDGE_END_RESET_B, errno, NULL);
+			return -1;
+		}
+		d->pending_off += (size_t)n;
+	}
+	free(d->pending);
+	d->pending = NULL;
+	d->pending_len = d->pending_off = 0;
+	return 1;
+}
+
+/*
+ * Moves bytes already held by d to its destination. Return: 1 when the
+ * storage is empty, 0 when the destination is full, -1 after a close.
+ */
+static int
+drain(struct bridge *b, struct dir *d)
+{
+	int fd = b->side[d->dst].h.fd;
+
+	while (d->in_pipe > 0) {
+		ssize_t n;
+
+		if (d->flags & DIR_COPY)
+			n = send(fd, d->buf + d->buf_off, d->in_pipe,
+			    MSG_NOSIGNAL);
+		else
+			n = splice(d->pipe[0], NULL, fd, NULL, d->in_pipe,
+			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			finish(b, d->dst == 0 ? BRIDGE_END_RESET_A :
+			    BRIDGE_END_RESET_B, errno, NULL);
+			return -1;
+		}
+		d->in_pipe -= (size_t)n;
+		d->bytes += (uint64_t)n;
+		if (d->flags & DIR_COPY) {
+			d->buf_off += (size_t)n;
+			b->ctx->copied += (uint64_t)n;
+		} else {
+			b->ctx->spliced += (uint64_t)n;
+		}
+	}
+	return 1;
+}
+
+/* Gets a pipe, or falls back to copying when none can be made. */
+static int
+get_storage(struct bridge *b, struct dir *d)
+{
+	if (!(d->flags & DIR_COPY)) {
+		if (d->pipe[0] != -1)
+			return 0;
+		if (pipe_get(b->ctx->pipes, d->pipe) == 0)
+			return 0;
+		log_debug("no pipe for a bridge (%s): copying instead",
+		    strerror(errno));
+		d->flags |= DIR_COPY;
+	}
+	if (d->buf == NULL && (d->buf = malloc(BRIDGE_COPY_BUF)) == NULL)
+		return -1;
+	d->buf_off = 0;
+	return 0;
+}
+
+/*
+ * Reads from the source into empty storage. Return: 1 if bytes came,
+ * 0 if none are there (or EOF was seen), -1 after a close.
+ */
+static int
+fill(struct bridge *b, struct dir *d)
+{
+	int fd = b->side[d->src].h.fd;
+	ssize_t n;
+
+	if (get_storage(b, d) == -1) {
+		finish(b, BRIDGE_END_NOMEM, ENOMEM, NULL);
+		return -1;
+	}
+	for (;;) {
+		if (d->flags & DIR_COPY)
+			n = recv(fd, d->buf, BRIDGE_COPY_BUF, 0);
+		else
+			n = splice(fd, NULL, d->pipe[1], NULL,
+			    pipe_capacity(b->ctx->pipes),
+			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n > 0) {
+		d->in_pipe = (size_t)n;
+		b->last_ms = loop_now(b->ctx->loop);
+		return 1;
+	}
+	if (n == 0) {
+		d->flags |= DIR_RD_EOF;
+		return 0;
+	}
+	if (errno == EAGAIN)
+		return 0;
+	if ((errno == EINVAL || errno == ENOSYS) && !(d->flags & DIR_COPY)) {
+		/* Not spliceable (never for TCP; kept for odd sockets). */
+		pipe_kill(b->ctx->pipes, d->pipe);
+		d->flags |= DIR_COPY;
+		return fill(b, d);
+	}
+	finish(b, d->src == 0 ? BRIDGE_END_RESET_A : BRIDGE_END_RESET_B,
+	    errno, NULL);
+	return -1;
+}
+
+static void
+capture(struct bridge *b)
+{
+	ssize_t n;
+
+	n = recv(b->side[0].h.fd, b->first, sizeof(b->first),
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		b->first_len = (size_t)n;
+		b->capture = 0;
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		b->capture = 0;
+	}
+}
+
+/* Moves as much as the budget allows in direction d. Return -1 if closed. */
+static int
+pump(struct bridge *b, struct dir *d)
+{
+	size_t moved = 0;
+	int r;
+
+	if (d->flags & DIR_WR_SHUT)
+		return 0;
+	if (d->pending_off < d->pending_len) {
+		r = flush_pending(b, d);
+		if (r <= 0)
+			return r;
+	}
+	while (moved < BRIDGE_BUDGET) {
+		uint64_t before = d->bytes;
+
+		if (d->in_pipe > 0) {
+			r = drain(b, d);
+			moved += (size_t)(d->bytes - before);
+			if (r <= 0)
+				return r;
+		}
+		if ((d->flags & (DIR_RD_EOF | DIR_GATED)) != 0)
+			break;
+		if (d->src == 0 && b->capture)
+			capture(b);
+		r = fill(b, d);
+		if (r <= 0) {
+			if (r == -1)
+				return -1;
+			break;
+		}
+	}
+	release_storage(b, d);
+	if ((d->flags & DIR_RD_EOF) && d->in_pipe == 0) {
+		if (shutdown(b->side[d->dst].h.fd, SHUT_WR) == -1 &&
+		    errno != ENOTCONN)
+			log_debug("shutdown: %s", strerror(errno));
+		d->flags |= DIR_WR_SHUT;
+	}
+	return 0;
+}
+
+static void
+run_gate(struct bridge *b)
+{
+	int r;
+
+	r = b->gate(b, b->side[1].h.fd, b->gate_arg);
+	if (r == 1)
+		b->dir[BRIDGE_BA].flags &= ~DIR_GATED;
+	/* r == -1: the owner closed or detached; state tells the rest. */
+}
+
+static void
+side_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct side *sd = container_of(h, struct side, h);
+	struct bridge *b = sd->b;
+	int s = (int)(sd - b->side);
+	struct dir *out = &b->dir[s], *in = &b->dir[1 - s];
+
+	(void)l;
+	if (b->magic != BRIDGE_MAGIC)
+		fatalx("bridge: bad magic");
+	if (b->state != BRIDGE_RUNNING)
+		return;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		if (pump(b, in) == -1 || b->state != BRIDGE_RUNNING)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+		if (s == 1 && (out->flags & DIR_GATED)) {
+			run_gate(b);
+			if (b->state != BRIDGE_RUNNING)
+				return;
+		}
+		if (!(out->flags & DIR_GATED) && pump(b, out) == -1)
+			return;
+	}
+	if (b->state != BRIDGE_RUNNING)
+		return;
+	if ((b->dir[0].flags & DIR_WR_SHUT) && (b->dir[1].flags & DIR_WR_SHUT)) {
+		finish(b, BRIDGE_END_DONE, 0, NULL);
+		return;
+	}
+	update(b);
+}
+
+static void
+idle_cb(struct loop *l, struct timer *t)
+{
+	struct bridge *b = container_of(t, struct bridge, idle);
+	uint64_t quiet = loop_now(l) - b->last_ms;
+
+	if (b->state != BRIDGE_RUNNING)
+		return;
+	if (quiet >= b->idle_ms)
+		finish(b, BRIDGE_END_IDLE, 0, NULL);
+	else
+		(void)loop_timer_set(l, t, b->idle_ms - quiet);
+}
+
+int
+bridge_start(struct bridge *b)
+{
+	int s;
+
+	b->state = BRIDGE_RUNNING;
+	/* Pending bytes go out first; a write now saves an epoll round. */
+	for (s = 0; s < 2; s++) {
+		if (b->dir[s].pending_len > 0 &&
+		    flush_pending(b, &b->dir[s]) == -1)
+			return -1;
+	}
+	update(b);
+	return b->state == BRIDGE_RUNNING ? 0 : -1;
+}
+
+int
+bridge_detach_a(struct bridge *b)
+{
+	int fd = b->side[0].h.fd;
+
+	loop_remove(b->ctx->loop, &b->side[0].h);
+	b->side[0].h.fd = -1;
+	return fd;
+}
+
+static void
+free_bridge(void *arg)
+{
+	struct bridge *b = arg;
+
+	b->magic = 0;
+	free(b);
+}
+
+static void
+finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
+{
+	int s, reset = end == BRIDGE_END_RESET_A || end == BRIDGE_END_RESET_B;
+
+	if (b->state == BRIDGE_DEAD)
+		return;
+	b->state = BRIDGE_DEAD;
+	loop_timer_cancel(b->ctx->loop, &b->idle);
+	for (s = 0; s < 2; s++) {
+		struct dir *d = &b->dir[s];
+
+		if (d->pipe[0] != -1) {
+			if (d->in_pipe == 0)
+				pipe_put(b->ctx->pipes, d->pipe);
+			else
+				pipe_kill(b->ctx->pipes, d->pipe);
+		}
+		free(d->buf);
+		free(d->pending);
+		d->buf = d->pending = NULL;
+		b->info.bytes[s] = d->bytes;
+	}
+	for (s = 0; s < 2; s++) {
+		struct handler *h = &b->side[s].h;
+
+		if (h->fd == -1)
+			continue;
+		loop_remove(b->ctx->loop, h);
+		/* Pass a reset on: the survivor's peer sees RST, not FIN. */
+		if (reset || end == BRIDGE_END_NOMEM)
+			net_set_reset_on_close(h->fd);
+		(void)close(h->fd);
+		h->fd = -1;
+	}
+	b->ctx->live--;
+	b->info.end = end;
+	b->info.err = err;
+	b->info.reason = reason;
+	if (b->close_cb != NULL)
+		b->close_cb(b, b->close_arg, &b->info);
+	(void)loop_defer(b->ctx->loop, free_bridge, b);
+}
+
+void
+bridge_close(struct bridge *b, const char *reason)
+{
+	finish(b, BRIDGE_END_CLOSED, 0, reason);
+}

@@ -1,0 +1,536 @@
+/*
+ * client: the control session of tunnel-client.
+ *
+ * CONNECTING -> CHALLENGE_WAIT -> WELCOME_WAIT -> READY, and from any of
+ * them to BACKOFF when the server is unreachable or goes away, or to DONE
+ * when retrying cannot help (wrong credentials, a server that fails to
+ * prove it knows the password, another protocol version, or a newer login
+ * of the same user). BACKOFF waits 1 s, 2 s, 4 s ... up to 30 s, each with
+ * jitter, then connects again. Bridged visitors are not tied to the
+ * control session, so they finish undisturbed across reconnects.
+ *
+ * The password is hashed with the server's setting once and the result
+ * cached, so a reconnect does not stall the loop for another crypt(3).
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+
+static void	ctl_cb(struct loop *, struct handler *, uint32_t);
+static void	ctl_timer(struct loop *, struct timer *);
+static void	refill_timer(struct loop *, struct timer *);
+
+static const char *
+cli_state_str(enum cli_state st)
+{
+	switch (st) {
+	case CLI_IDLE:			return "IDLE";
+	case CLI_CONNECTING:		return "CONNECTING";
+	case CLI_CHALLENGE_WAIT:	return "CHALLENGE_WAIT";
+	case CLI_WELCOME_WAIT:		return "WELCOME_WAIT";
+	case CLI_READY:			return "READY";
+	case CLI_BACKOFF:		return "BACKOFF";
+	case CLI_DONE:			return "DONE";
+	}
+	return "?";
+}
+
+static void
+cli_set_state(struct cli *c, enum cli_state st)
+{
+	log_debug("control: %s -> %s", cli_state_str(c->state),
+	    cli_state_str(st));
+	c->state = st;
+}
+
+static uint32_t
+ctl_mask(const struct cli *c)
+{
+	switch (c->state) {
+	case CLI_CONNECTING:
+		return EPOLLOUT;
+	case CLI_CHALLENGE_WAIT:
+	case CLI_WELCOME_WAIT:
+	case CLI_READY:
+		return EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+	default:
+		return 0;
+	}
+}
+
+int
+cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
+    char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->loop = l;
+	c->cfg = cfg;
+	c->h.fd = -1;
+	LIST_INIT(&c->proxies);
+	loop_handler_init(&c->h, -1, ctl_cb);
+	loop_timer_init(&c->timer, ctl_timer);
+	loop_timer_init(&c->refill, refill_timer);
+	c->bctx.loop = l;
+	c->bctx.no_splice = no_splice;
+	if ((c->bctx.pipes = pipe_pool_new(32, 0)) == NULL) {
+		(void)snprintf(err, errlen, "pipe pool: %s", strerror(errno));
+		return -1;
+	}
+	if (cfg_split_hostport(cfg->server_addr, c->server_host,
+	    sizeof(c->server_host), &c->server_port) == -1) {
+		(void)snprintf(err, errlen, "bad server_addr '%s'",
+		    cfg->server_addr);
+		return -1;
+	}
+	if (net_resolve(cfg->local_host, cfg->local_port, &c->local_addr,
+	    &c->local_addrlen, err, errlen) == -1)
+		return -1;
+	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
+	    cfg->local_host, cfg->local_port);
+	return 0;
+}
+
+/* Closes the control socket, keeping everything else. */
+static void
+ctl_close_socket(struct cli *c)
+{
+	if (c->h.fd == -1)
+		return;
+	loop_remove(c->loop, &c->h);
+	(void)close(c->h.fd);
+	c->h.fd = -1;
+	c->inlen = c->outlen = 0;
+}
+
+static void
+ctl_backoff(struct cli *c, const char *why)
+{
+	uint64_t base, delay;
+	uint32_t rnd = 0;
+
+	ctl_close_socket(c);
+	cli_pool_drop_idle(c);
+	base = CLI_BACKOFF_MIN_MS << (c->attempt < 5 ? c->attempt : 5);
+	if (base > CLI_BACKOFF_MAX_MS)
+		base = CLI_BACKOFF_MAX_MS;
+	(void)auth_random(&rnd, sizeof(rnd));
+	/* Jitter in [base/2, base]: restarts do not stampede a server. */
+	delay = base / 2 + rnd % (base / 2 + 1);
+	c->attempt++;
+	log_warnx("%s; reconnecting in %.1f s", why, (double)delay / 1000);
+	cli_set_state(c, CLI_BACKOFF);
+	(void)loop_timer_set(c->loop, &c->timer, delay);
+}
+
+static void
+ctl_done(struct cli *c, int code, const char *msg)
+{
+	log_error("%s", msg);
+	ctl_close_socket(c);
+	cli_pool_close_all(c);
+	loop_timer_cancel(c->loop, &c->timer);
+	loop_timer_cancel(c->loop, &c->refill);
+	cli_set_state(c, CLI_DONE);
+	c->exit_code = code;
+	loop_stop(c->loop);
+}
+
+static void
+ctl_update(struct cli *c)
+{
+	if (c->h.fd != -1 && loop_update(c->loop, &c->h, ctl_mask(c)) == -1)
+		ctl_backoff(c, "epoll failed");
+}
+
+static int
+ctl_flush(struct cli *c)
+{
+	ssize_t w;
+
+	while (c->outlen > 0) {
+		w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			ctl_backoff(c, "lost the server connection");
+			return -1;
+		}
+		memmove(c->out, c->out + w, c->outlen - (size_t)w);
+		c->outlen -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+ctl_send(struct cli *c, const struct proto_msg *m)
+{
+	size_t n = proto_encode(m, c->out + c->outlen,
+	    sizeof(c->out) - c->outlen);
+
+	if (n == 0) {
+		ctl_backoff(c, "control connection is not draining");
+		return -1;
+	}
+	c->outlen += n;
+	return ctl_flush(c);
+}
+
+void
+cli_start(struct cli *c)
+{
+	char err[256];
+	int fd;
+
+	/* Resolved anew each time: the server's address may have moved. */
+	if (net_resolve(c->server_host, c->server_port, &c->server_addr,
+	    &c->server_addrlen, err, sizeof(err)) == -1) {
+		ctl_backoff(c, err);
+		return;
+	}
+	fd = net_connect(&c->server_addr, c->server_addrlen);
+	if (fd == -1) {
+		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
+		    c->cfg->server_addr, strerror(errno));
+		ctl_backoff(c, err);
+		return;
+	}
+	loop_handler_init(&c->h, fd, ctl_cb);
+	cli_set_state(c, CLI_CONNECTING);
+	(void)loop_timer_set(c->loop, &c->timer,
+	    (uint64_t)c->cfg->connect_timeout * 1000);
+	ctl_update(c);
+}
+
+static void
+ctl_connected(struct cli *c)
+{
+	struct proto_msg m;
+	char err[256];
+	int e = net_connect_result(c->h.fd);
+
+	if (e != 0) {
+		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
+		    c->cfg->server_addr, strerror(e));
+		ctl_backoff(c, err);
+		return;
+	}
+	(void)net_nodelay(c->h.fd);
+	(void)net_keepalive(c->h.fd, 15, 5, 3);
+	c->outlen = proto_preamble(c->out);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_HELLO;
+	(void)snprintf(m.u.hello.username, sizeof(m.u.hello.username), "%s",
+	    c->cfg->username);
+	if (auth_random(c->cnonce, sizeof(c->cnonce)) == -1) {
+		ctl_backoff(c, "no random bytes");
+		return;
+	}
+	memcpy(m.u.hello.nonce, c->cnonce, sizeof(c->cnonce));
+	cli_set_state(c, CLI_CHALLENGE_WAIT);
+	(void)loop_timer_set(c->loop, &c->timer,
+	    (uint64_t)c->cfg->connect_timeout * 1000);
+	(void)ctl_send(c, &m);
+}
+
+static void
+on_challenge(struct cli *c, const struct proto_challenge *ch)
+{
+	struct proto_msg m;
+
+	if (strcmp(ch->setting, c->salted_for) != 0) {
+		/* The one slow step (10-200 ms), once per salt. */
+		if (auth_crypt(c->cfg->password, ch->setting, c->salted,
+		    sizeof(c->salted)) == -1) {
+			ctl_done(c, 1, "the server sent a password salt this "
+			    "client cannot use");
+			return;
+		}
+		(void)snprintf(c->salted_for, sizeof(c->salted_for), "%s",
+		    ch->setting);
+	}
+	auth_derive_keys(c->salted, c->client_key, &c->keys);
+	c->amlen = auth_message(c->am, sizeof(c->am), c->cfg->username,
+	    c->cnonce, ch->nonce, ch->setting);
+	if (c->amlen == 0) {
+		ctl_backoff(c, "login message too long");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PROOF;
+	auth_client_proof(c->client_key, &c->keys, c->am, c->amlen,
+	    m.u.proof.proof);
+	cli_set_state(c, CLI_WELCOME_WAIT);
+	(void)ctl_send(c, &m);
+}
+
+static void
+on_welcome(struct cli *c, const struct proto_welcome *w)
+{
+	uint8_t sig[PROTO_KEY_LEN];
+	char addr[PROTO_MAX_ADDR * 4 + 1];
+
+	auth_server_signature(&c->keys, c->am, c->amlen, sig);
+	if (!auth_ct_equal(sig, w->signature, sizeof(sig))) {
+		ctl_done(c, 1, "the server could not prove it knows the "
+		    "password: refusing it (wrong server_addr, or an impostor)");
+		return;
+	}
+	if (w->pool_size == 0 || w->pool_size > PROTO_MAX_POOL) {
+		(void)snprintf(addr, sizeof(addr), "the server asked for a "
+		    "pool of %u connections (allowed 1..%d)", w->pool_size,
+		    PROTO_MAX_POOL);
+		ctl_backoff(c, addr);
+		return;
+	}
+	if (w->heartbeat_s == 0 || w->heartbeat_s > 3600) {
+		ctl_backoff(c, "the server sent an unusable heartbeat interval");
+		return;
+	}
+	c->epoch++;
+	memcpy(c->sid, w->session_id, sizeof(c->sid));
+	auth_session_key(c->client_key, c->am, c->amlen, c->skey);
+	auth_wipe(c->client_key, sizeof(c->client_key));
+	c->counter = 0;
+	c->pool_size = w->pool_size;
+	c->heartbeat_s = w->heartbeat_s;
+	c->attempt = 0;
+	c->refill_failures = 0;
+	c->last_rx_ms = loop_now(c->loop);
+	cli_set_state(c, CLI_READY);
+	/* Where visitors go: our server host with the public port. */
+	if (strchr(c->server_host, ':') != NULL)
+		(void)snprintf(addr, sizeof(addr), "[%s]:%u", c->server_host,
+		    w->public_port);
+	else
+		(void)snprintf(addr, sizeof(addr), "%s:%u", c->server_host,
+		    w->public_port);
+	log_info("tunnel up: %s -> %s (user %s, pool %u)", addr,
+	    c->local_desc, c->cfg->username, c->pool_size);
+	c->was_up = 1;
+	(void)loop_timer_set(c->loop, &c->timer,
+	    (uint64_t)c->heartbeat_s * 1000);
+	cli_pool_fill(c);
+}
+
+static void
+on_fail(struct cli *c, const struct proto_fail *f)
+{
+	char esc[PROTO_MAX_REASON * 4 + 1], msg[PROTO_MAX_REASON * 4 + 128];
+
+	(void)log_escape(esc, sizeof(esc), f->reason, strlen(f->reason));
+	switch (f->code) {
+	case PROTO_FAIL_CREDENTIALS:
+		(void)snprintf(msg, sizeof(msg), "login refused: wrong "
+		    "username or password for user '%s'", c->cfg->username);
+		ctl_done(c, 1, msg);
+		return;
+	case PROTO_FAIL_VERSION:
+		(void)snprintf(msg, sizeof(msg), "the server speaks another "
+		    "protocol version: %s", esc);
+		ctl_done(c, 1, msg);
+		return;
+	case PROTO_FAIL_REPLACED:
+		(void)snprintf(msg, sizeof(msg), "this session was taken over "
+		    "(%s): another tunnel-client logged in as '%s'", esc,
+		    c->cfg->username);
+		ctl_done(c, 1, msg);
+		return;
+	default:
+		(void)snprintf(msg, sizeof(msg), "server closed the session: "
+		    "%s (%s)", proto_fail_str(f->code), esc);
+		ctl_backoff(c, msg);
+		return;
+	}
+}
+
+static void
+ctl_frame(struct cli *c, const struct proto_msg *m)
+{
+	struct proto_msg reply;
+
+	if (m->type == PROTO_FAIL) {
+		on_fail(c, &m->u.fail);
+		return;
+	}
+	switch (c->state) {
+	case CLI_CHALLENGE_WAIT:
+		if (m->type == PROTO_CHALLENGE) {
+			on_challenge(c, &m->u.challenge);
+			return;
+		}
+		break;
+	case CLI_WELCOME_WAIT:
+		if (m->type == PROTO_WELCOME) {
+			on_welcome(c, &m->u.welcome);
+			return;
+		}
+		break;
+	case CLI_READY:
+		if (m->type == PROTO_PING) {
+			memset(&reply, 0, sizeof(reply));
+			reply.type = PROTO_PONG;
+			reply.u.ping.seq = m->u.ping.seq;
+			(void)ctl_send(c, &reply);
+			return;
+		}
+		if (m->type == PROTO_PONG)
+			return;
+		break;
+	default:
+		break;
+	}
+	ctl_backoff(c, "protocol error: the server sent an unexpected frame");
+}
+
+static void
+ctl_read(struct cli *c)
+{
+	struct proto_msg m;
+	enum proto_result r;
+	size_t used;
+	ssize_t n;
+	char msg[128];
+
+	n = recv(c->h.fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (n == 0) {
+		ctl_backoff(c, c->state == CLI_READY ? "the server closed "
+		    "the connection" : "the server closed the connection "
+		    "during login");
+		return;
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		(void)snprintf(msg, sizeof(msg), "lost the server connection: "
+		    "%s", strerror(errno));
+		ctl_backoff(c, msg);
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->last_rx_ms = loop_now(c->loop);
+	for (;;) {
+		enum cli_state before = c->state;
+
+		r = proto_decode(c->in, c->inlen, &m, &used);
+		if (r == PROTO_NEED_MORE)
+			return;
+		if (r != PROTO_OK) {
+			(void)snprintf(msg, sizeof(msg), "protocol error from "
+			    "the server: %s", proto_result_str(r));
+			ctl_backoff(c, msg);
+			return;
+		}
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+		ctl_frame(c, &m);
+		if (c->state != before && c->state != CLI_READY &&
+		    c->state != CLI_WELCOME_WAIT)
+			return;
+		if (c->h.fd == -1)
+			return;
+	}
+}
+
+static void
+ctl_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct cli *c = container_of(h, struct cli, h);
+
+	(void)l;
+	if (h->fd == -1)
+		return;		/* closed earlier in this batch */
+	if (c->state == CLI_CONNECTING) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			ctl_connected(c);
+	} else {
+		if ((events & EPOLLOUT) && ctl_flush(c) == -1)
+			return;
+		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			ctl_read(c);
+	}
+	ctl_update(c);
+}
+
+static void
+ctl_timer(struct loop *l, struct timer *t)
+{
+	struct cli *c = container_of(t, struct cli, timer);
+	struct proto_msg m;
+
+	switch (c->state) {
+	case CLI_BACKOFF:
+		log_info("connecting to %s (attempt %u)", c->cfg->server_addr,
+		    c->attempt + 1);
+		cli_start(c);
+		break;
+	case CLI_CONNECTING:
+	case CLI_CHALLENGE_WAIT:
+	case CLI_WELCOME_WAIT:
+		ctl_backoff(c, "the server did not answer in time");
+		break;
+	case CLI_READY:
+		if (loop_now(l) - c->last_rx_ms >
+		    (uint64_t)c->heartbeat_s * CLI_DEAD_MISSES * 1000) {
+			ctl_backoff(c, "no heartbeat from the server");
+			return;
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_PING;
+		m.u.ping.seq = ++c->ping_seq;
+		if (ctl_send(c, &m) == -1)
+			return;
+		ctl_update(c);
+		(void)loop_timer_set(l, t, (uint64_t)c->heartbeat_s * 1000);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+refill_timer(struct loop *l, struct timer *t)
+{
+	struct cli *c = container_of(t, struct cli, refill);
+
+	(void)l;
+	cli_pool_fill(c);
+}
+
+void
+cli_stop(struct cli *c)
+{
+	struct proto_msg m;
+
+	if (c->state == CLI_READY) {
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_FAIL;
+		m.u.fail.code = PROTO_FAIL_SHUTDOWN;
+		(void)snprintf(m.u.fail.reason, sizeof(m.u.fail.reason),
+		    "client stopping");
+		(void)ctl_send(c, &m);
+	}
+	ctl_close_socket(c);
+	cli_pool_close_all(c);
+	loop_timer_cancel(c->loop, &c->timer);
+	loop_timer_cancel(c->loop, &c->refill);
+	cli_set_state(c, CLI_DONE);
+}
+
+void
+cli_free(struct cli *c)
+{
+	pipe_pool_free(c->bctx.pipes);
+	auth_wipe(c->salted, sizeof(c->salted));
+	auth_wipe(c->skey, sizeof(c->skey));
+	auth_wipe(&c->keys, sizeof(c->keys));
+}

@@ -1,0 +1,130 @@
+/*
+ * client: the tunnel-client daemon's objects. Private to src/client*.c.
+ *
+ *   cli        the control session: connect, login, heartbeats, reconnect
+ *   cli_proxy  one pre-dialed proxy connection: connecting, registered and
+ *              idle, or dialing the local service for a visitor
+ */
+#ifndef TUNNEL_CLIENT_H
+#define TUNNEL_CLIENT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "bridge.h"
+#include "config.h"
+#include "loop.h"
+#include "net.h"
+#include "proto.h"
+
+#define CLI_BACKOFF_MIN_MS	1000
+#define CLI_BACKOFF_MAX_MS	30000
+#define CLI_DEAD_MISSES		3
+#define CLI_REFILL_MIN_MS	200
+#define CLI_REFILL_MAX_MS	5000
+#define CLI_OUTBUF		4096
+#define CLI_MAGIC_PROXY		0x43505859u
+
+enum cli_state {
+	CLI_IDLE = 0,		/* not started, or stopped */
+	CLI_CONNECTING,		/* TCP connect to the server */
+	CLI_CHALLENGE_WAIT,	/* HELLO sent */
+	CLI_WELCOME_WAIT,	/* PROOF sent */
+	CLI_READY,		/* logged in: pool kept full */
+	CLI_BACKOFF,		/* waiting to reconnect */
+	CLI_DONE,		/* gave up for good (bad credentials...) */
+};
+
+enum cli_proxy_state {
+	CLI_PROXY_CONNECTING = 0,	/* TCP connect to the server */
+	CLI_PROXY_IDLE,			/* REGISTER sent, waiting for START */
+	CLI_PROXY_DIAL_LOCAL,		/* START read, dialing local service */
+	CLI_PROXY_DEAD,
+};
+
+struct cli;
+
+struct cli_proxy {
+	uint32_t		 magic;
+	enum cli_proxy_state	 state;
+	struct cli		*cli;
+	uint64_t		 epoch;		/* session it was dialed for */
+	struct handler		 h;		/* the tunnel socket */
+	struct handler		 local;		/* local service, DIAL_LOCAL */
+	struct timer		 timer;
+	uint8_t			 in[PROTO_MAX_FRAME];
+	size_t			 inlen;
+	uint64_t		 visitor_id;
+	char			 visitor[PROTO_MAX_ADDR * 4 + 1];
+	uint64_t		 started_ms;
+	LIST_ENTRY(cli_proxy)	 entry;
+};
+
+LIST_HEAD(cli_proxy_list, cli_proxy);
+
+struct cli {
+	struct loop		*loop;
+	struct cfg_client	*cfg;
+	struct bridge_ctx	 bctx;
+	enum cli_state		 state;
+	int			 exit_code;
+	char			 server_host[256];
+	int			 server_port;
+	struct sockaddr_storage	 server_addr;
+	socklen_t		 server_addrlen;
+	struct sockaddr_storage	 local_addr;
+	socklen_t		 local_addrlen;
+	char			 local_desc[128];
+	/* control connection */
+	struct handler		 h;
+	struct timer		 timer;		/* deadline, heartbeat, backoff */
+	uint8_t			 in[PROTO_MAX_FRAME];
+	size_t			 inlen;
+	uint8_t			 out[CLI_OUTBUF];
+	size_t			 outlen;
+	uint64_t		 last_rx_ms;
+	uint64_t		 ping_seq;
+	unsigned		 attempt;	/* reconnects since last login */
+	int			 was_up;	/* a login succeeded once */
+	/* login */
+	uint8_t			 cnonce[PROTO_NONCE_LEN];
+	char			 setting[PROTO_MAX_SETTING + 1];
+	char			 salted[AUTH_HASH_MAX];	/* cache per setting */
+	char			 salted_for[PROTO_MAX_SETTING + 1];
+	uint8_t			 client_key[PROTO_KEY_LEN];
+	struct auth_keys	 keys;
+	uint8_t			 am[AUTH_AM_MAX];
+	size_t			 amlen;
+	/* session */
+	uint64_t		 epoch;		/* increments per login */
+	uint8_t			 sid[PROTO_SID_LEN];
+	uint8_t			 skey[PROTO_KEY_LEN];
+	uint64_t		 counter;
+	unsigned		 pool_size;
+	unsigned		 heartbeat_s;
+	/* pool */
+	struct cli_proxy_list	 proxies;	/* connecting, idle, dialing */
+	size_t			 npool;		/* connecting + idle */
+	struct timer		 refill;
+	unsigned		 refill_failures;
+	uint64_t		 visitors;
+};
+
+/* client.c: the control session. */
+int	cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
+	    int no_splice, char *err, size_t errlen);
+void	cli_start(struct cli *c);
+void	cli_stop(struct cli *c);
+void	cli_free(struct cli *c);
+
+/* client_pool.c: the proxy connections. */
+void	cli_pool_fill(struct cli *c);
+void	cli_pool_drop_idle(struct cli *c);
+void	cli_pool_close_all(struct cli *c);
+void	cli_pool_failed(struct cli *c);
+
+#endif

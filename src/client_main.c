@@ -1,0 +1,392 @@
+/*
+ * tunnel-client: arguments, the config file (or the first-run questions
+ * that write it), logging and the loop. The tunnel itself is client.c and
+ * client_pool.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "tty.h"
+
+#define DEFAULT_SERVER	"127.0.0.1:3339"
+#define DEFAULT_USER	"admin"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: tunnel-client [-c FILE] [-d] [--no-splice]\n"
+"       tunnel-client -s HOST:PORT -u USER [-p LOCAL_PORT] [-l LOCAL_HOST]\n"
+"                     (password from $TUNNEL_PASSWORD or --password-file)\n"
+"\n"
+"Carries connections that reach the tunnel-server to a local service.\n"
+"\n"
+"  -c, --config FILE     configuration file (default %s;\n"
+"                        -config FILE works too). Missing and run from a\n"
+"                        terminal: a few questions, then it is written\n"
+"                        with mode 0600\n"
+"  -s, --server ADDR     server address, host:port\n"
+"  -u, --user NAME       username\n"
+"  -p, --local-port N    local service port (default 8000)\n"
+"  -l, --local-host H    local service host (default 127.0.0.1)\n"
+"  --password-file FILE  read the password from the first line of FILE\n"
+"  -d, --debug           log at debug level\n"
+"  --no-splice           copy bytes through user space (diagnosis only)\n"
+"  -h, --help            this help\n"
+"  -V, --version         print the version\n", CFG_DEFAULT_CLIENT_FILE);
+}
+
+/* Asks until valid: returns 0, or -1 on EOF (nothing is saved then). */
+static int
+ask(const char *question, const char *def, int echo, char *buf, size_t len,
+    int (*valid)(const char *, char *, size_t))
+{
+	char prompt[256], why[160];
+
+	for (;;) {
+		if (def != NULL)
+			(void)snprintf(prompt, sizeof(prompt), "%s [%s]: ",
+			    question, def);
+		else
+			(void)snprintf(prompt, sizeof(prompt), "%s: ", question);
+		if (tty_read_line(prompt, echo, buf, len) == -1) {
+			/* EMSGSIZE: the line was too long and was dropped. */
+			if (errno == EMSGSIZE) {
+				fprintf(stderr, "  too long, try again\n");
+				continue;
+			}
+			return -1;
+		}
+		if (buf[0] == '\0' && def != NULL)
+			(void)snprintf(buf, len, "%s", def);
+		if (valid(buf, why, sizeof(why)) == 0)
+			return 0;
+		fprintf(stderr, "  %s\n", why);
+	}
+}
+
+static int
+valid_server(const char *s, char *why, size_t len)
+{
+	char host[256];
+	int port;
+
+	if (cfg_split_hostport(s, host, sizeof(host), &port) == 0)
+		return 0;
+	(void)snprintf(why, len, "expected host:port, e.g. example.com:3339 "
+	    "or [2001:db8::1]:3339");
+	return -1;
+}
+
+static int
+parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+valid_port(const char *s, char *why, size_t len)
+{
+	int v;
+
+	if (parse_int(s, 1, 65535, &v) == 0)
+		return 0;
+	(void)snprintf(why, len, "a port is a number from 1 to 65535");
+	return -1;
+}
+
+static int
+valid_timeout(const char *s, char *why, size_t len)
+{
+	int v;
+
+	if (parse_int(s, 1, 3600, &v) == 0)
+		return 0;
+	(void)snprintf(why, len, "a number of seconds from 1 to 3600");
+	return -1;
+}
+
+static int
+valid_user(const char *s, char *why, size_t len)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == 0x7f)
+			break;
+	if (n > 0 && n <= PROTO_MAX_USER && i == n)
+		return 0;
+	(void)snprintf(why, len, "1 to %d characters, no spaces",
+	    PROTO_MAX_USER);
+	return -1;
+}
+
+static int
+valid_password(const char *s, char *why, size_t len)
+{
+	if (s[0] != '\0')
+		return 0;
+	(void)snprintf(why, len, "the password cannot be empty");
+	return -1;
+}
+
+/* First run from a terminal: ask, then save the file with mode 0600. */
+static int
+wizard(const char *path, struct cfg_client *cfg)
+{
+	char server[300], port[16], timeout[16], user[PROTO_MAX_USER + 2];
+	char pw[512], err[512], def_timeout[16];
+
+	fprintf(stderr, "No %s yet: a few questions, then it is saved.\n",
+	    path);
+	(void)snprintf(def_timeout, sizeof(def_timeout), "%d",
+	    CFG_DEFAULT_CLIENT_TIMEOUT);
+	if (ask("Server address (host:port)", DEFAULT_SERVER, 1, server,
+	    sizeof(server), valid_server) == -1 ||
+	    ask("Local port to expose", "8000", 1, port, sizeof(port),
+	    valid_port) == -1 ||
+	    ask("Connect timeout in seconds", def_timeout, 1, timeout,
+	    sizeof(timeout), valid_timeout) == -1 ||
+	    ask("Username", DEFAULT_USER, 1, user, sizeof(user),
+	    valid_user) == -1 ||
+	    ask("Password", NULL, 0, pw, sizeof(pw), valid_password) == -1) {
+		auth_wipe(pw, sizeof(pw));
+		fprintf(stderr, "\ntunnel-client: input ended; nothing "
+		    "saved\n");
+		return -1;
+	}
+	free(cfg->server_addr);
+	free(cfg->username);
+	free(cfg->password);
+	cfg->server_addr = strdup(server);
+	cfg->username = strdup(user);
+	cfg->password = strdup(pw);
+	auth_wipe(pw, sizeof(pw));
+	(void)parse_int(port, 1, 65535, &cfg->local_port);
+	(void)parse_int(timeout, 1, 3600, &cfg->connect_timeout);
+	if (cfg->server_addr == NULL || cfg->username == NULL ||
+	    cfg->password == NULL) {
+		fprintf(stderr, "tunnel-client: out of memory\n");
+		return -1;
+	}
+	if (cfg_client_save(path, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tunnel-client: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "Saved %s (mode 0600). Edit it or delete it to be "
+	    "asked again.\n", path);
+	return 0;
+}
+
+static int
+read_password_file(const char *file, struct cfg_client *cfg)
+{
+	char line[512];
+	FILE *f = fopen(file, "re");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "tunnel-client: %s: %s\n", file,
+		    strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	(void)fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "tunnel-client: %s: empty password\n", file);
+		return -1;
+	}
+	free(cfg->password);
+	cfg->password = strdup(line);
+	auth_wipe(line, sizeof(line));
+	return cfg->password != NULL ? 0 : -1;
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct cli *c = arg;
+
+	log_info("%s: shutting down", strsignal(signo));
+	cli_stop(c);
+	loop_stop(l);
+}
+
+static int
+set_string(char **field, const char *v)
+{
+	free(*field);
+	*field = strdup(v);
+	return *field != NULL ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CFG_DEFAULT_CLIENT_FILE, *pwfile = NULL;
+	const char *o_server = NULL, *o_user = NULL, *o_host = NULL;
+	static const int sigs[] = { SIGINT, SIGTERM };
+	int o_port = 0, i, debug = 0, no_splice = 0, rc, explicit = 0;
+	struct cfg_client cfg;
+	enum log_level level = LOG_INFO;
+	struct loop *l;
+	struct cli c;
+	char err[1024];
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int takes = 1;
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+		    strcmp(a, "-config") == 0) {
+			path = v;
+			explicit = 1;
+		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--server") == 0)
+			o_server = v;
+		else if (strcmp(a, "-u") == 0 || strcmp(a, "--user") == 0)
+			o_user = v;
+		else if (strcmp(a, "-l") == 0 || strcmp(a, "--local-host") == 0)
+			o_host = v;
+		else if (strcmp(a, "--password-file") == 0)
+			pwfile = v;
+		else if (strcmp(a, "-p") == 0 ||
+		    strcmp(a, "--local-port") == 0) {
+			if (v != NULL && parse_int(v, 1, 65535, &o_port) == -1) {
+				fprintf(stderr, "tunnel-client: %s: '%s' is not "
+				    "a port (1..65535)\n", a, v);
+				return 2;
+			}
+		} else {
+			takes = 0;
+			if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0)
+				debug = 1;
+			else if (strcmp(a, "--no-splice") == 0)
+				no_splice = 1;
+			else if (strcmp(a, "-h") == 0 ||
+			    strcmp(a, "--help") == 0) {
+				usage(stdout);
+				return 0;
+			} else if (strcmp(a, "-V") == 0 ||
+			    strcmp(a, "--version") == 0) {
+				printf("tunnel-client %s (protocol %d)\n",
+				    TUNNEL_VERSION, PROTO_VERSION);
+				return 0;
+			} else {
+				fprintf(stderr, "tunnel-client: unknown "
+				    "argument '%s' (try --help)\n", a);
+				return 2;
+			}
+		}
+		if (takes) {
+			if (v == NULL) {
+				fprintf(stderr, "tunnel-client: %s needs a "
+				    "value\n", a);
+				return 2;
+			}
+			i++;
+		}
+	}
+
+	cfg_client_init(&cfg);
+	if (o_server != NULL || o_user != NULL) {
+		/* Everything from flags: no file is read or written. */
+		const char *env = getenv("TUNNEL_PASSWORD");
+
+		if (o_server == NULL || o_user == NULL) {
+			fprintf(stderr, "tunnel-client: --server and --user go "
+			    "together\n");
+			return 2;
+		}
+		if (valid_server(o_server, err, sizeof(err)) == -1 ||
+		    valid_user(o_user, err, sizeof(err)) == -1) {
+			fprintf(stderr, "tunnel-client: %s\n", err);
+			return 2;
+		}
+		if (set_string(&cfg.server_addr, o_server) == -1 ||
+		    set_string(&cfg.username, o_user) == -1)
+			return 1;
+		if (pwfile != NULL) {
+			if (read_password_file(pwfile, &cfg) == -1)
+				return 2;
+		} else if (env != NULL && *env != '\0') {
+			if (set_string(&cfg.password, env) == -1)
+				return 1;
+		} else {
+			fprintf(stderr, "tunnel-client: give the password in "
+			    "$TUNNEL_PASSWORD or with --password-file\n");
+			return 2;
+		}
+	} else if (cfg_client_load(path, &cfg, err, sizeof(err)) == -1) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "tunnel-client: %s\n", err);
+			return 2;
+		}
+		if (!tty_is_interactive()) {
+			fprintf(stderr, "tunnel-client: %s not found%s. Run "
+			    "tunnel-client from a terminal once to answer a "
+			    "few questions, write the file by hand (see "
+			    "tunnel-client-config.yaml.example), or pass "
+			    "--server HOST:PORT --user NAME with the password "
+			    "in $TUNNEL_PASSWORD.\n", path,
+			    explicit ? "" : " in the current directory");
+			return 2;
+		}
+		if (wizard(path, &cfg) == -1) {
+			cfg_client_free(&cfg);
+			return 1;
+		}
+	}
+	if (o_port != 0)
+		cfg.local_port = o_port;
+	if (o_host != NULL && set_string(&cfg.local_host, o_host) == -1)
+		return 1;
+
+	if (cfg.log_level != NULL)
+		(void)log_level_parse(cfg.log_level, &level);
+	log_init("tunnel-client", debug ? LOG_DEBUG : level);
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)net_raise_nofile();
+	if ((l = loop_new()) == NULL)
+		fatal("epoll");
+	if (cli_init(&c, l, &cfg, no_splice, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tunnel-client: %s\n", err);
+		loop_free(l);
+		cfg_client_free(&cfg);
+		return 2;
+	}
+	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
+	    &c) == -1)
+		fatal("signalfd");
+	log_info("tunnel-client %s: connecting to %s as '%s', local service "
+	    "%s", TUNNEL_VERSION, cfg.server_addr, cfg.username, c.local_desc);
+	cli_start(&c);
+	rc = loop_run(l) == -1 ? 1 : c.exit_code;
+	cli_stop(&c);
+	loop_free(l);
+	cli_free(&c);
+	cfg_client_free(&cfg);
+	log_close();
+	return rc;
+}

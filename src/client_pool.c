@@ -1,0 +1,421 @@
+/*
+ * client_pool: the pre-dialed proxy connections of tunnel-client.
+ *
+ * CONNECTING -> IDLE (preamble + REGISTER sent) -> DIAL_LOCAL (START read)
+ * -> bridged. The pool counts CONNECTING and IDLE connections and keeps
+ * them at the server's pool size; a connection that takes a visitor is
+ * replaced at once, before the local dial finishes, so long-lived visitors
+ * (WebSockets) never drain the pool.
+ *
+ * On an idle connection exactly one frame is read, header first and then
+ * exactly its payload, because the visitor's bytes follow START on the same
+ * socket and must reach the local service untouched, through the bridge.
+ * Connections that fail without serving anyone (refused registration,
+ * server gone) slow the refill down, so a broken server is not hammered.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+
+static void	proxy_cb(struct loop *, struct handler *, uint32_t);
+static void	local_cb(struct loop *, struct handler *, uint32_t);
+static void	proxy_timer(struct loop *, struct timer *);
+
+static void
+proxy_free(void *arg)
+{
+	struct cli_proxy *p = arg;
+
+	p->magic = 0;
+	free(p);
+}
+
+static int
+counts_in_pool(const struct cli_proxy *p)
+{
+	return p->state == CLI_PROXY_CONNECTING || p->state == CLI_PROXY_IDLE;
+}
+
+/* Closes p and whatever sockets it still holds. */
+static void
+proxy_close(struct cli_proxy *p)
+{
+	struct cli *c = p->cli;
+
+	if (p->state == CLI_PROXY_DEAD)
+		return;
+	if (counts_in_pool(p))
+		c->npool--;
+	p->state = CLI_PROXY_DEAD;
+	LIST_REMOVE(p, entry);
+	loop_timer_cancel(c->loop, &p->timer);
+	if (p->h.fd != -1) {
+		loop_remove(c->loop, &p->h);
+		(void)close(p->h.fd);
+		p->h.fd = -1;
+	}
+	if (p->local.fd != -1) {
+		loop_remove(c->loop, &p->local);
+		(void)close(p->local.fd);
+		p->local.fd = -1;
+	}
+	(void)loop_defer(c->loop, proxy_free, p);
+}
+
+void
+cli_pool_failed(struct cli *c)
+{
+	uint64_t delay;
+
+	c->refill_failures++;
+	delay = (uint64_t)CLI_REFILL_MIN_MS << (c->refill_failures < 6 ?
+	    c->refill_failures : 6);
+	if (delay > CLI_REFILL_MAX_MS)
+		delay = CLI_REFILL_MAX_MS;
+	if (!loop_timer_armed(&c->refill))
+		(void)loop_timer_set(c->loop, &c->refill, delay);
+}
+
+static void
+proxy_dial(struct cli *c)
+{
+	struct cli_proxy *p;
+	int fd;
+
+	fd = net_connect(&c->server_addr, c->server_addrlen);
+	if (fd == -1) {
+		log_warn("proxy connection to %s", c->cfg->server_addr);
+		cli_pool_failed(c);
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		(void)close(fd);
+		cli_pool_failed(c);
+		return;
+	}
+	p->magic = CLI_MAGIC_PROXY;
+	p->cli = c;
+	p->epoch = c->epoch;
+	p->state = CLI_PROXY_CONNECTING;
+	loop_handler_init(&p->h, fd, proxy_cb);
+	loop_handler_init(&p->local, -1, local_cb);
+	loop_timer_init(&p->timer, proxy_timer);
+	LIST_INSERT_HEAD(&c->proxies, p, entry);
+	c->npool++;
+	(void)loop_timer_set(c->loop, &p->timer,
+	    (uint64_t)c->cfg->connect_timeout * 1000);
+	if (loop_update(c->loop, &p->h, EPOLLOUT) == -1) {
+		log_warn("epoll");
+		proxy_close(p);
+		cli_pool_failed(c);
+	}
+}
+
+void
+cli_pool_fill(struct cli *c)
+{
+	if (c->state != CLI_READY || loop_timer_armed(&c->refill))
+		return;
+	while (c->npool < c->pool_size && !loop_timer_armed(&c->refill))
+		proxy_dial(c);
+}
+
+void
+cli_pool_drop_idle(struct cli *c)
+{
+	struct cli_proxy *p, *next;
+
+	loop_timer_cancel(c->loop, &c->refill);
+	for (p = LIST_FIRST(&c->proxies); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (counts_in_pool(p))
+			proxy_close(p);
+	}
+}
+
+void
+cli_pool_close_all(struct cli *c)
+{
+	loop_timer_cancel(c->loop, &c->refill);
+	while (!LIST_EMPTY(&c->proxies))
+		proxy_close(LIST_FIRST(&c->proxies));
+}
+
+static void
+proxy_register(struct cli_proxy *p)
+{
+	struct cli *c = p->cli;
+	uint8_t buf[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
+	struct proto_msg m;
+	size_t n;
+	ssize_t w;
+	int e = net_connect_result(p->h.fd);
+
+	if (e != 0) {
+		log_warnx("proxy connection to %s: %s", c->cfg->server_addr,
+		    strerror(e));
+		proxy_close(p);
+		cli_pool_failed(c);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTER;
+	memcpy(m.u.reg.session_id, c->sid, PROTO_SID_LEN);
+	m.u.reg.counter = ++c->counter;
+	auth_proxy_mac(c->skey, c->sid, m.u.reg.counter, m.u.reg.mac);
+	n = proto_preamble(buf);
+	n += proto_encode(&m, buf + n, sizeof(buf) - n);
+	/* A fresh socket's send buffer takes 61 bytes whole. */
+	w = send(p->h.fd, buf, n, MSG_NOSIGNAL);
+	if (w != (ssize_t)n) {
+		log_warnx("proxy registration: %s", w == -1 ?
+		    strerror(errno) : "short write");
+		proxy_close(p);
+		cli_pool_failed(c);
+		return;
+	}
+	(void)net_nodelay(p->h.fd);
+	(void)net_keepalive(p->h.fd, 15, 5, 3);
+	loop_timer_cancel(c->loop, &p->timer);
+	p->state = CLI_PROXY_IDLE;
+	if (loop_update(c->loop, &p->h, EPOLLIN) == -1) {
+		proxy_close(p);
+		cli_pool_failed(c);
+	}
+}
+
+static void
+bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
+{
+	struct cli *c = arg;
+	uint64_t ms = loop_now(c->loop) - info->started_ms;
+	const char *why;
+
+	(void)b;
+	switch (info->end) {
+	case BRIDGE_END_RESET_A:
+		why = "reset from the tunnel side";
+		break;
+	case BRIDGE_END_RESET_B:
+		why = "reset by the local service";
+		break;
+	default:
+		why = info->reason ? info->reason : bridge_end_str(info->end);
+		break;
+	}
+	log_info("visitor done after %llu.%03llu s: %llu bytes in, %llu "
+	    "bytes out (%s)", (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000),
+	    (unsigned long long)info->bytes[BRIDGE_AB],
+	    (unsigned long long)info->bytes[BRIDGE_BA], why);
+}
+
+/* The local service answered the dial (or failed). */
+static void
+local_connected(struct cli_proxy *p, int err)
+{
+	struct cli *c = p->cli;
+	uint8_t frame[PROTO_MAX_FRAME];
+	struct proto_msg m;
+	struct bridge *b;
+	size_t n;
+	int pfd, lfd;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATUS;
+	if (err != 0) {
+		log_warnx("visitor %llu from %s: local service %s: %s",
+		    (unsigned long long)p->visitor_id, p->visitor,
+		    c->local_desc, strerror(err));
+		m.u.status.ok = 0;
+		(void)snprintf(m.u.status.reason, sizeof(m.u.status.reason),
+		    "local service %s: %s", c->local_desc, strerror(err));
+		n = proto_encode(&m, frame, sizeof(frame));
+		(void)send(p->h.fd, frame, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		proxy_close(p);
+		return;
+	}
+	m.u.status.ok = 1;
+	n = proto_encode(&m, frame, sizeof(frame));
+	pfd = p->h.fd;
+	lfd = p->local.fd;
+	loop_remove(c->loop, &p->h);
+	loop_remove(c->loop, &p->local);
+	(void)net_nodelay(lfd);
+	b = bridge_new(&c->bctx, pfd, lfd, bridge_closed, c);
+	if (b == NULL) {
+		log_warnx("visitor %llu: out of memory",
+		    (unsigned long long)p->visitor_id);
+		proxy_close(p);		/* still owns both fds */
+		return;
+	}
+	p->h.fd = p->local.fd = -1;	/* the bridge owns them now */
+	proxy_close(p);
+	if (bridge_pending(b, BRIDGE_BA, frame, n) == -1) {
+		bridge_close(b, "out of memory");
+		return;
+	}
+	log_debug("visitor %llu from %s: bridged to %s",
+	    (unsigned long long)p->visitor_id, p->visitor, c->local_desc);
+	(void)bridge_start(b);
+}
+
+static void
+local_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct cli_proxy *p = container_of(h, struct cli_proxy, local);
+
+	(void)l;
+	(void)events;
+	if (p->magic != CLI_MAGIC_PROXY)
+		fatalx("proxy: bad magic");
+	if (p->state != CLI_PROXY_DIAL_LOCAL)
+		return;
+	local_connected(p, net_connect_result(h->fd));
+}
+
+static void
+on_start(struct cli_proxy *p, const struct proto_start *st)
+{
+	struct cli *c = p->cli;
+	int fd;
+
+	c->npool--;
+	p->state = CLI_PROXY_DIAL_LOCAL;
+	p->visitor_id = st->visitor_id;
+	(void)log_escape(p->visitor, sizeof(p->visitor), st->peer,
+	    strlen(st->peer));
+	p->started_ms = loop_now(c->loop);
+	c->visitors++;
+	c->refill_failures = 0;
+	/* Replace it now: the pool stays full whatever this visitor does. */
+	cli_pool_fill(c);
+	log_debug("visitor %llu from %s: dialing %s",
+	    (unsigned long long)p->visitor_id, p->visitor, c->local_desc);
+	/* Stop reading the tunnel side: what follows is the visitor's. */
+	if (loop_update(c->loop, &p->h, 0) == -1) {
+		proxy_close(p);
+		return;
+	}
+	fd = net_connect(&c->local_addr, c->local_addrlen);
+	if (fd == -1) {
+		local_connected(p, errno);
+		return;
+	}
+	p->local.fd = fd;
+	(void)loop_timer_set(c->loop, &p->timer,
+	    (uint64_t)c->cfg->connect_timeout * 1000);
+	if (loop_update(c->loop, &p->local, EPOLLOUT) == -1)
+		local_connected(p, errno);
+}
+
+/* Reads exactly one frame on an idle connection. */
+static void
+proxy_read(struct cli_proxy *p)
+{
+	struct cli *c = p->cli;
+	struct proto_msg m;
+	size_t want, used;
+	ssize_t n;
+
+	if (p->inlen < PROTO_HDR_LEN) {
+		want = PROTO_HDR_LEN - p->inlen;
+	} else {
+		size_t total = proto_frame_len(p->in, p->inlen);
+
+		if (total == (size_t)-1 || total > sizeof(p->in)) {
+			log_warnx("proxy connection: oversized frame from the "
+			    "server");
+			proxy_close(p);
+			cli_pool_failed(c);
+			return;
+		}
+		want = total - p->inlen;
+	}
+	n = recv(p->h.fd, p->in + p->inlen, want, 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		log_debug("idle proxy connection closed by the server");
+		proxy_close(p);
+		if (c->state == CLI_READY && p->epoch == c->epoch)
+			cli_pool_failed(c);
+		return;
+	}
+	if (n == -1)
+		return;
+	p->inlen += (size_t)n;
+	switch (proto_decode(p->in, p->inlen, &m, &used)) {
+	case PROTO_NEED_MORE:
+		return;
+	case PROTO_OK:
+		break;
+	default:
+		log_warnx("proxy connection: bad frame from the server");
+		proxy_close(p);
+		cli_pool_failed(c);
+		return;
+	}
+	p->inlen = 0;
+	if (m.type == PROTO_START) {
+		on_start(p, &m.u.start);
+		return;
+	}
+	if (m.type == PROTO_FAIL) {
+		char esc[PROTO_MAX_REASON * 4 + 1];
+
+		log_warnx("proxy connection refused by the server: %s",
+		    log_escape(esc, sizeof(esc), m.u.fail.reason,
+		    strlen(m.u.fail.reason)));
+	} else {
+		log_warnx("proxy connection: unexpected %s frame",
+		    proto_type_str(m.type));
+	}
+	proxy_close(p);
+	cli_pool_failed(c);
+}
+
+static void
+proxy_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct cli_proxy *p = container_of(h, struct cli_proxy, h);
+
+	(void)l;
+	if (p->magic != CLI_MAGIC_PROXY)
+		fatalx("proxy: bad magic");
+	switch (p->state) {
+	case CLI_PROXY_CONNECTING:
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			proxy_register(p);
+		break;
+	case CLI_PROXY_IDLE:
+		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			proxy_read(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+proxy_timer(struct loop *l, struct timer *t)
+{
+	struct cli_proxy *p = container_of(t, struct cli_proxy, timer);
+	struct cli *c = p->cli;
+
+	(void)l;
+	if (p->state == CLI_PROXY_CONNECTING) {
+		log_warnx("proxy connection to %s timed out",
+		    c->cfg->server_addr);
+		proxy_close(p);
+		cli_pool_failed(c);
+	} else if (p->state == CLI_PROXY_DIAL_LOCAL) {
+		local_connected(p, ETIMEDOUT);
+	}
+}

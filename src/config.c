@@ -1,0 +1,1562 @@
+/*
+ * config: the YAML files of tunnel-server and tunnel-client.
+ *
+ * Theory of operation. A file is read whole into memory (regular files
+ * only, at most CFG_MAX_FILE_SIZE bytes) and parsed twice by libyaml. The
+ * first pass walks the event stream only to refuse what the second pass
+ * must never see: anchors and aliases (a "billion laughs" document is
+ * refused at its first anchor), nesting deeper than CFG_MAX_DEPTH, more
+ * than CFG_MAX_NODES nodes and more than one document. The second pass is
+ * yaml_parser_load(), whose node tree is walked with a key table per
+ * mapping {name, node type, handler, offset, min, max, required}: a key
+ * that is not in the table is an error (with a did-you-mean when a known
+ * key is within edit distance 2), and so are a repeated key, a value of
+ * the wrong node type and a number that strtol() does not take whole or
+ * that is out of range. Cross-field checks (duplicate usernames, clashing
+ * ports) run afterwards as a separate pass. Every problem is reported once,
+ * the first one found, as "file:line:col: message" with libyaml's 0-based
+ * marks turned 1-based.
+ *
+ * A load fills a temporary struct and moves it into the caller's only on
+ * success, so a failed load leaves the defaults and leaks nothing. Strings
+ * are strdup'd; the YAML document, the parser and the file buffer (which
+ * holds passwords) are freed, the buffer wiped, before returning.
+ *
+ * Writing (the server's first config, the client's saved answers) quotes
+ * every string as a YAML double-quoted scalar and parses the text back
+ * before it touches the disk, so what is written always loads.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "auth.h"
+#include "config.h"
+#include "proto.h"
+
+#define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
+#define CFG_MAX_NODES	100000	/* 1000 users need about 7000 */
+#define CFG_MAX_KEYS	8	/* longest key table */
+#define CFG_KEY_MAX	32	/* longer keys get no did-you-mean */
+#define CFG_MAX_SECRET	(CRYPT_MAX_PASSPHRASE_SIZE - 1)
+#define CFG_SHOW_MAX	48	/* bytes of a bad value quoted back */
+#define CFG_DEFAULT_LOG_LEVEL	"info"
+#define CFG_DEFAULT_LOCAL_HOST	"127.0.0.1"
+#define CFG_DEFAULT_LOCAL_PORT	8000
+
+/* Where each user's values sit, for the cross-field pass. */
+struct user_marks {
+	yaml_mark_t	 username;
+	yaml_mark_t	 port;
+};
+
+struct walk {
+	const char		*name;	/* file name in messages */
+	char			*err;
+	size_t			 errlen;
+	int			 errnum; /* errno for the caller */
+	yaml_document_t		*doc;
+	struct user_marks	*marks;	/* server: one per user */
+	size_t			 cur;	/* user being read */
+};
+
+struct cfg_key {
+	const char		*name;
+	yaml_node_type_t	 type;	/* the value's node type */
+	const char		*what;	/* "expected <what>" */
+	int			(*fn)(struct walk *,
+				    const struct cfg_key *, yaml_node_t *,
+				    void *);
+	size_t			 off;	/* offsetof the field */
+	long			 min;
+	long			 max;
+	int			 required;
+};
+
+static int	set_int(struct walk *, const struct cfg_key *, yaml_node_t *,
+		    void *);
+static int	set_str(struct walk *, const struct cfg_key *, yaml_node_t *,
+		    void *);
+static int	set_bool(struct walk *, const struct cfg_key *, yaml_node_t *,
+		    void *);
+static int	set_level(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_username(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_password(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_secret(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_user_port(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_users(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_log(struct walk *, const struct cfg_key *, yaml_node_t *,
+		    void *);
+static int	set_addr(struct walk *, const struct cfg_key *, yaml_node_t *,
+		    void *);
+
+#define NUMBER	YAML_SCALAR_NODE, "a number", set_int
+#define STRING	YAML_SCALAR_NODE, "a string"
+#define LEVELS	"one of error, warn, info, debug"
+
+static const struct cfg_key server_keys[] = {
+	{ "port", NUMBER, offsetof(struct cfg_server, port), 1, 65535, 0 },
+	{ "pool_size", NUMBER, offsetof(struct cfg_server, pool_size),
+	    1, PROTO_MAX_POOL, 0 },
+	{ "connect_timeout", NUMBER,
+	    offsetof(struct cfg_server, connect_timeout), 1, 3600, 0 },
+	{ "idle_timeout", NUMBER, offsetof(struct cfg_server, idle_timeout),
+	    0, 604800, 0 },
+	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
+	    1 },
+	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
+	    set_log, 0, 0, 0, 0 },
+};
+
+static const struct cfg_key log_keys[] = {
+	{ "enable", YAML_SCALAR_NODE, "true or false", set_bool,
+	    offsetof(struct cfg_server, log_enable), 0, 0, 0 },
+	{ "path", STRING, set_str, offsetof(struct cfg_server, log_path),
+	    0, 0, 0 },
+	{ "level", YAML_SCALAR_NODE, LEVELS, set_level,
+	    offsetof(struct cfg_server, log_level), 0, 0, 0 },
+};
+
+static const struct cfg_key user_keys[] = {
+	{ "username", STRING, set_username,
+	    offsetof(struct cfg_user, username), 0, 0, 1 },
+	{ "password", STRING, set_password,
+	    offsetof(struct cfg_user, password), 0, 0, 1 },
+	{ "port", YAML_SCALAR_NODE, "a number", set_user_port,
+	    offsetof(struct cfg_user, port), 1, 65535, 0 },
+};
+
+static const struct cfg_key client_keys[] = {
+	{ "server_addr", STRING, set_addr,
+	    offsetof(struct cfg_client, server_addr), 0, 0, 1 },
+	{ "local_host", STRING, set_str,
+	    offsetof(struct cfg_client, local_host), 0, 0, 0 },
+	{ "local_port", NUMBER, offsetof(struct cfg_client, local_port),
+	    1, 65535, 0 },
+	{ "connect_timeout", NUMBER,
+	    offsetof(struct cfg_client, connect_timeout), 1, 3600, 0 },
+	{ "username", STRING, set_username,
+	    offsetof(struct cfg_client, username), 0, 0, 1 },
+	{ "password", STRING, set_secret,
+	    offsetof(struct cfg_client, password), 0, 0, 1 },
+	{ "log_level", YAML_SCALAR_NODE, LEVELS, set_level,
+	    offsetof(struct cfg_client, log_level), 0, 0, 0 },
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Defaults are heap strings so that every string field is owned alike. */
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
+/* Frees a string that may hold a secret. */
+static void
+free_secret(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+cfg_server_init(struct cfg_server *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = CFG_DEFAULT_PORT;
+	c->pool_size = CFG_DEFAULT_POOL_SIZE;
+	c->connect_timeout = CFG_DEFAULT_CONNECT_TIMEOUT;
+	c->idle_timeout = 0;
+	c->log_enable = 0;
+	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
+	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
+}
+
+void
+cfg_client_init(struct cfg_client *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->local_host = xstrdup(CFG_DEFAULT_LOCAL_HOST);
+	c->local_port = CFG_DEFAULT_LOCAL_PORT;
+	c->connect_timeout = CFG_DEFAULT_CLIENT_TIMEOUT;
+	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
+}
+
+void
+cfg_server_free(struct cfg_server *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nusers; i++) {
+		free(c->users[i].username);
+		free_secret(c->users[i].password);
+	}
+	free(c->users);
+	free(c->path);
+	free(c->log_path);
+	free(c->log_level);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+cfg_client_free(struct cfg_client *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->server_addr);
+	free(c->local_host);
+	free(c->username);
+	free_secret(c->password);
+	free(c->log_level);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Messages.
+ */
+
+static void	walk_verr(struct walk *, int, size_t, size_t, const char *,
+		    va_list) __attribute__((format(printf, 5, 0)));
+static int	walk_err(struct walk *, yaml_mark_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	walk_err_file(struct walk *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+walk_verr(struct walk *w, int with_pos, size_t line, size_t col,
+    const char *fmt, va_list ap)
+{
+	int n;
+
+	if (w->errnum == 0)
+		w->errnum = EINVAL;
+	if (w->errlen == 0)
+		return;
+	if (with_pos)
+		n = snprintf(w->err, w->errlen, "%s:%zu:%zu: ", w->name,
+		    line, col);
+	else
+		n = snprintf(w->err, w->errlen, "%s: ", w->name);
+	if (n < 0 || (size_t)n >= w->errlen)
+		return;
+	(void)vsnprintf(w->err + n, w->errlen - (size_t)n, fmt, ap);
+}
+
+/* Reports a problem at a libyaml mark. Return: -1. */
+static int
+walk_err(struct walk *w, yaml_mark_t m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	walk_verr(w, 1, m.line + 1, m.column + 1, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Reports a problem of the whole file. Return: -1. */
+static int
+walk_err_file(struct walk *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	walk_verr(w, 0, 0, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+walk_oom(struct walk *w)
+{
+	w->errnum = ENOMEM;
+	return walk_err_file(w, "out of memory");
+}
+
+/*
+ * Copies s (len bytes) into dst for a message: printable ASCII as is,
+ * anything else as \xNN, cut at CFG_SHOW_MAX bytes with "...".
+ */
+static const char *
+show(char *dst, size_t dstlen, const void *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = s;
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < CFG_SHOW_MAX; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' &&
+		    p[i] != '\'') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)p[i];
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[p[i] >> 4];
+			dst[o++] = hex[p[i] & 15];
+		}
+	}
+	if (i < len && o + 3 < dstlen) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+#define SHOWBUF	(CFG_SHOW_MAX * 4 + 4)
+
+/* libyaml's error after a failed parse or load. Return: -1. */
+static int
+parser_err(struct walk *w, const yaml_parser_t *p, const char *buf,
+    size_t len)
+{
+	const char *problem = p->problem != NULL ? p->problem : "syntax error";
+	size_t i, line = 1, col = 1, end;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return walk_oom(w);
+	case YAML_READER_ERROR:
+		/* The reader has no mark: count to the offset ourselves. */
+		end = p->problem_offset < len ? p->problem_offset : len;
+		i = 0;
+		if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+			i = 3;
+		for (; i < end; i++) {
+			if (buf[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+				col++;
+		}
+		walk_err(w, (yaml_mark_t){ 0, line - 1, col - 1 },
+		    "%s (#x%X): the file must be UTF-8 text", problem,
+		    (unsigned int)p->problem_value);
+		return -1;
+	default:
+		if (p->context != NULL)
+			return walk_err(w, p->problem_mark,
+			    "%s (%s at line %zu)", problem, p->context,
+			    p->context_mark.line + 1);
+		return walk_err(w, p->problem_mark, "%s", problem);
+	}
+}
+
+/*
+ * First pass over the event stream: refuses anchors and aliases, deep
+ * nesting, huge node counts and extra documents before the loader (which
+ * would build the whole tree) runs. Also reports syntax errors.
+ * Return: 0 or -1 with the message in w.
+ */
+static int
+prescan(struct walk *w, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	yaml_char_t *anchor;
+	yaml_mark_t m;
+	size_t depth = 0, nodes = 0, docs = 0;
+	int done = 0, r = 0;
+	const char *why;
+
+	if (!yaml_parser_initialize(&p))
+		return walk_oom(w);
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done && r == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			r = parser_err(w, &p, buf, len);
+			break;
+		}
+		m = ev.start_mark;
+		anchor = NULL;
+		why = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				why = "only one YAML document is allowed";
+			break;
+		case YAML_ALIAS_EVENT:
+			why = "YAML aliases are not supported";
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			nodes++;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.data.sequence_start.anchor;
+			nodes++;
+			depth++;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.data.mapping_start.anchor;
+			nodes++;
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (why == NULL && anchor != NULL)
+			why = "YAML anchors (&name) and aliases are not "
+			    "supported";
+		if (why == NULL && depth > CFG_MAX_DEPTH)
+			why = "nesting is too deep";
+		if (why == NULL && nodes > CFG_MAX_NODES)
+			why = "too many values";
+		yaml_event_delete(&ev);
+		if (why != NULL)
+			r = walk_err(w, m, "%s", why);
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
+/*
+ * Nodes.
+ */
+
+static int
+is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	s = (const char *)n->data.scalar.value;
+	return n->data.scalar.length == 0 || strcmp(s, "~") == 0 ||
+	    strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	    strcmp(s, "NULL") == 0;
+}
+
+/* The text of a scalar value, refusing embedded NULs ("\0" escapes). */
+static const char *
+scalar(struct walk *w, const struct cfg_key *k, const yaml_node_t *v)
+{
+	const char *s = (const char *)v->data.scalar.value;
+
+	if (memchr(s, '\0', v->data.scalar.length) != NULL) {
+		walk_err(w, v->start_mark, "%s: contains a NUL character",
+		    k->name);
+		return NULL;
+	}
+	return s;
+}
+
+static char **
+field_str(const struct cfg_key *k, void *obj)
+{
+	return (char **)(void *)((char *)obj + k->off);
+}
+
+static int *
+field_int(const struct cfg_key *k, void *obj)
+{
+	return (int *)(void *)((char *)obj + k->off);
+}
+
+/* Replaces the string field of k with a copy of s. */
+static int
+store_str(struct walk *w, const struct cfg_key *k, void *obj, const char *s)
+{
+	char **f = field_str(k, obj), *p;
+
+	if ((p = strdup(s)) == NULL)
+		return walk_oom(w);
+	free_secret(*f);
+	*f = p;
+	return 0;
+}
+
+/* Optimal string alignment distance, for short strings. */
+static size_t
+edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t d[CFG_KEY_MAX + 1][CFG_KEY_MAX + 1], i, j, best;
+
+	if (la > CFG_KEY_MAX || lb > CFG_KEY_MAX)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/*
+ * Walks the pairs of a mapping node through a key table, then checks that
+ * every required key was there. Return: 0 or -1 with the message in w.
+ */
+static int
+walk_mapping(struct walk *w, yaml_node_t *map, const struct cfg_key *keys,
+    size_t nkeys, void *obj)
+{
+	yaml_mark_t first[CFG_MAX_KEYS];
+	int seen[CFG_MAX_KEYS] = { 0 };
+	char shown[SHOWBUF];
+	yaml_node_pair_t *pr;
+	yaml_node_t *kn, *vn;
+	const char *name, *guess;
+	size_t i, len, dist, best;
+
+	for (pr = map->data.mapping.pairs.start;
+	    pr < map->data.mapping.pairs.top; pr++) {
+		kn = yaml_document_get_node(w->doc, pr->key);
+		vn = yaml_document_get_node(w->doc, pr->value);
+		if (kn == NULL || vn == NULL)
+			return walk_err(w, map->start_mark, "broken mapping");
+		if (kn->type != YAML_SCALAR_NODE)
+			return walk_err(w, kn->start_mark,
+			    "expected a key name, found a %s",
+			    kn->type == YAML_MAPPING_NODE ? "mapping" :
+			    "list");
+		name = (const char *)kn->data.scalar.value;
+		len = kn->data.scalar.length;
+		for (i = 0; i < nkeys; i++)
+			if (strlen(keys[i].name) == len &&
+			    memcmp(keys[i].name, name, len) == 0)
+				break;
+		if (i == nkeys) {
+			guess = NULL;
+			best = 3;
+			for (i = 0; i < nkeys; i++) {
+				dist = edit_distance(name, len, keys[i].name,
+				    strlen(keys[i].name));
+				if (dist < best) {
+					best = dist;
+					guess = keys[i].name;
+				}
+			}
+			show(shown, sizeof(shown), name, len);
+			if (guess != NULL)
+				return walk_err(w, kn->start_mark,
+				    "unknown key '%s' (did you mean '%s'?)",
+				    shown, guess);
+			return walk_err(w, kn->start_mark,
+			    "unknown key '%s'", shown);
+		}
+		if (seen[i])
+			return walk_err(w, kn->start_mark,
+			    "duplicate key '%s' (first at line %zu)",
+			    keys[i].name, first[i].line + 1);
+		seen[i] = 1;
+		first[i] = kn->start_mark;
+		if (is_null(vn)) {
+			/* "log:" with every sub-key commented out. */
+			if (keys[i].type == YAML_MAPPING_NODE)
+				continue;
+			return walk_err(w, kn->start_mark,
+			    "%s: missing value (expected %s)", keys[i].name,
+			    keys[i].what);
+		}
+		if (vn->type != keys[i].type)
+			return walk_err(w, vn->start_mark, "%s: expected %s",
+			    keys[i].name, keys[i].what);
+		if (keys[i].fn(w, &keys[i], vn, obj) == -1)
+			return -1;
+	}
+	for (i = 0; i < nkeys; i++)
+		if (keys[i].required && !seen[i])
+			return walk_err(w, map->start_mark,
+			    "missing required key '%s'", keys[i].name);
+	return 0;
+}
+
+/*
+ * Value handlers: v already has the table's node type and is not null.
+ */
+
+static int
+parse_long(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    long *out)
+{
+	char shown[SHOWBUF], *end;
+	const char *s;
+	long n;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	show(shown, sizeof(shown), s, v->data.scalar.length);
+	if (!(s[0] >= '0' && s[0] <= '9') && !((s[0] == '-' || s[0] == '+') &&
+	    s[1] >= '0' && s[1] <= '9'))
+		return walk_err(w, v->start_mark, "%s: '%s' is not a number",
+		    k->name, shown);
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*end != '\0')
+		return walk_err(w, v->start_mark, "%s: '%s' is not a number",
+		    k->name, shown);
+	if (errno == ERANGE || n < k->min || n > k->max)
+		return walk_err(w, v->start_mark,
+		    "%s: %s is out of range (%ld..%ld)", k->name, shown,
+		    k->min, k->max);
+	*out = n;
+	return 0;
+}
+
+static int
+set_int(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	long n;
+
+	if (parse_long(w, k, v, &n) == -1)
+		return -1;
+	*field_int(k, obj) = (int)n;
+	return 0;
+}
+
+/* A non-empty string. */
+static int
+set_str(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (s[0] == '\0')
+		return walk_err(w, v->start_mark, "%s: must not be empty",
+		    k->name);
+	return store_str(w, k, obj, s);
+}
+
+static int
+set_bool(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	static const char *yes[] = { "true", "yes", "on" };
+	static const char *no[] = { "false", "no", "off" };
+	char shown[SHOWBUF];
+	const char *s;
+	size_t i;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	for (i = 0; i < NELEM(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*field_int(k, obj) = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*field_int(k, obj) = 0;
+			return 0;
+		}
+	}
+	return walk_err(w, v->start_mark, "%s: '%s' is not true or false",
+	    k->name, show(shown, sizeof(shown), s, v->data.scalar.length));
+}
+
+static int
+set_level(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	static const char *levels[] = { "error", "warn", "info", "debug" };
+	char shown[SHOWBUF];
+	const char *s;
+	size_t i;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	for (i = 0; i < NELEM(levels); i++)
+		if (strcasecmp(s, levels[i]) == 0)
+			return store_str(w, k, obj, levels[i]);
+	return walk_err(w, v->start_mark, "%s: '%s' is not %s", k->name,
+	    show(shown, sizeof(shown), s, v->data.scalar.length), LEVELS);
+}
+
+static int
+set_username(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	const char *s;
+	size_t i, len = v->data.scalar.length;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (len == 0 || len > PROTO_MAX_USER || i < len)
+		return walk_err(w, v->start_mark,
+		    "%s: must be 1 to %d printable ASCII characters without "
+		    "spaces", k->name, PROTO_MAX_USER);
+	if (w->marks != NULL)
+		w->marks[w->cur].username = v->start_mark;
+	return store_str(w, k, obj, s);
+}
+
+/* A plaintext password: non-empty, short enough for crypt(3). */
+static int
+set_secret(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (s[0] == '\0')
+		return walk_err(w, v->start_mark, "%s: must not be empty",
+		    k->name);
+	if (v->data.scalar.length > CFG_MAX_SECRET)
+		return walk_err(w, v->start_mark,
+		    "%s: longer than %d bytes", k->name, CFG_MAX_SECRET);
+	return store_str(w, k, obj, s);
+}
+
+/*
+ * A server user's password: plaintext, or a crypt(3) hash that is
+ * test-hashed here so that an unusable one fails at load, not at login.
+ */
+static int
+set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	struct cfg_user *u = obj;
+	char setting[PROTO_MAX_SETTING + 1], why[256];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	u->is_plaintext = !auth_looks_like_hash(s);
+	if (u->is_plaintext)
+		return set_secret(w, k, v, obj);
+	why[0] = '\0';
+	if (auth_setting_from_hash(s, setting, sizeof(setting), why,
+	    sizeof(why)) == -1)
+		return walk_err(w, v->start_mark,
+		    "%s: unusable crypt hash: %s", k->name,
+		    why[0] != '\0' ? why : "rejected by libxcrypt");
+	return store_str(w, k, obj, s);
+}
+
+static int
+set_user_port(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	if (set_int(w, k, v, obj) == -1)
+		return -1;
+	w->marks[w->cur].port = v->start_mark;
+	return 0;
+}
+
+static int
+set_users(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	struct cfg_server *c = obj;
+	yaml_node_item_t *it;
+	yaml_node_t *e;
+	size_t n;
+
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n == 0)
+		return walk_err(w, v->start_mark,
+		    "%s: at least one user is required", k->name);
+	if (n > CFG_MAX_USERS)
+		return walk_err(w, v->start_mark, "%s: more than %d users",
+		    k->name, CFG_MAX_USERS);
+	if ((c->users = calloc(n, sizeof(*c->users))) == NULL ||
+	    (w->marks = calloc(n, sizeof(*w->marks))) == NULL)
+		return walk_oom(w);
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		e = yaml_document_get_node(w->doc, *it);
+		if (e == NULL || e->type != YAML_MAPPING_NODE)
+			return walk_err(w, e != NULL ? e->start_mark :
+			    v->start_mark, "%s: each entry must be a mapping "
+			    "with username and password", k->name);
+		w->cur = c->nusers++;
+		c->users[w->cur].line = (int)e->start_mark.line + 1;
+		if (walk_mapping(w, e, user_keys, NELEM(user_keys),
+		    &c->users[w->cur]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+set_log(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	(void)k;
+	return walk_mapping(w, v, log_keys, NELEM(log_keys), obj);
+}
+
+static int
+set_addr(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	char host[256], shown[SHOWBUF];
+	const char *s;
+	int port;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (cfg_split_hostport(s, host, sizeof(host), &port) == -1)
+		return walk_err(w, v->start_mark,
+		    "%s: '%s' is not host:port or [IPv6]:port with a port "
+		    "1..65535", k->name,
+		    show(shown, sizeof(shown), s, v->data.scalar.length));
+	return store_str(w, k, obj, s);
+}
+
+/* Cross-field checks of a server config. */
+static int
+server_validate(struct walk *w, const struct cfg_server *c)
+{
+	const struct cfg_user *u, *o;
+	size_t i, j;
+
+	for (i = 0; i < c->nusers; i++) {
+		u = &c->users[i];
+		if (u->port != 0 && u->port == c->port)
+			return walk_err(w, w->marks[i].port,
+			    "port: %d is already the main port", u->port);
+		for (j = 0; j < i; j++) {
+			o = &c->users[j];
+			if (strcmp(u->username, o->username) == 0)
+				return walk_err(w, w->marks[i].username,
+				    "duplicate username '%s' (first at line "
+				    "%zu)", u->username,
+				    w->marks[j].username.line + 1);
+			if (u->port != 0 && u->port == o->port)
+				return walk_err(w, w->marks[i].port,
+				    "port: %d is already the port of user "
+				    "'%s' (line %zu)", u->port, o->username,
+				    w->marks[j].port.line + 1);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parses buf and walks its top-level mapping with keys into obj.
+ * Return: 0 or -1 with the message in w.
+ */
+static int
+load_doc(struct walk *w, const char *buf, size_t len,
+    const struct cfg_key *keys, size_t nkeys, void *obj)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int r;
+
+	if (len > CFG_MAX_FILE_SIZE)
+		return walk_err_file(w, "larger than %d bytes",
+		    CFG_MAX_FILE_SIZE);
+	if (prescan(w, buf, len) == -1)
+		return -1;
+	if (!yaml_parser_initialize(&p))
+		return walk_oom(w);
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		r = parser_err(w, &p, buf, len);
+		yaml_parser_delete(&p);
+		return r;
+	}
+	yaml_parser_delete(&p);
+	w->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || is_null(root))
+		r = walk_err_file(w, "empty configuration");
+	else if (root->type != YAML_MAPPING_NODE)
+		r = walk_err(w, root->start_mark,
+		    "expected a mapping of settings (key: value) at the top "
+		    "level");
+	else
+		r = walk_mapping(w, root, keys, nkeys, obj);
+	w->doc = NULL;
+	yaml_document_delete(&doc);
+	return r;
+}
+
+static void
+walk_init(struct walk *w, const char *name, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof(*w));
+	w->name = name != NULL ? name : "(config)";
+	w->err = err;
+	w->errlen = err != NULL ? errlen : 0;
+	if (w->errlen > 0)
+		err[0] = '\0';
+}
+
+int
+cfg_server_load_mem(const char *name, const char *buf, size_t len,
+    struct cfg_server *c, char *err, size_t errlen)
+{
+	struct cfg_server tmp;
+	struct walk w;
+	int r;
+
+	walk_init(&w, name, err, errlen);
+	cfg_server_init(&tmp);
+	r = load_doc(&w, buf, len, server_keys, NELEM(server_keys), &tmp);
+	if (r == 0)
+		r = server_validate(&w, &tmp);
+	if (r == 0 && (tmp.path = strdup(w.name)) == NULL)
+		r = walk_oom(&w);
+	free(w.marks);
+	cfg_server_free(c);
+	if (r == -1) {
+		cfg_server_free(&tmp);
+		cfg_server_init(c);
+		errno = w.errnum;
+		return -1;
+	}
+	*c = tmp;
+	return 0;
+}
+
+int
+cfg_client_load_mem(const char *name, const char *buf, size_t len,
+    struct cfg_client *c, char *err, size_t errlen)
+{
+	struct cfg_client tmp;
+	struct walk w;
+	int r;
+
+	walk_init(&w, name, err, errlen);
+	cfg_client_init(&tmp);
+	r = load_doc(&w, buf, len, client_keys, NELEM(client_keys), &tmp);
+	if (r == 0 && (tmp.path = strdup(w.name)) == NULL)
+		r = walk_oom(&w);
+	cfg_client_free(c);
+	if (r == -1) {
+		cfg_client_free(&tmp);
+		cfg_client_init(c);
+		errno = w.errnum;
+		return -1;
+	}
+	*c = tmp;
+	return 0;
+}
+
+/*
+ * Files.
+ */
+
+/* Wipes and frees a buffer that may hold passwords. */
+static void
+free_buf(char *buf, size_t cap)
+{
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+}
+
+/*
+ * Reads a whole regular file of at most CFG_MAX_FILE_SIZE bytes.
+ * Return: 0 with *bufp (free with free_buf(*bufp, *capp)), or -1 with
+ * errno set and the message in w.
+ */
+static int
+read_file(struct walk *w, const char *path, char **bufp, size_t *lenp,
+    size_t *capp)
+{
+	struct stat st;
+	char *buf = NULL, *nbuf;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd, e;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		w->errnum = errno;
+		return walk_err_file(w, "%s", strerror(w->errnum));
+	}
+	if (fstat(fd, &st) == -1) {
+		w->errnum = errno;
+		walk_err_file(w, "%s", strerror(w->errnum));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		w->errnum = EISDIR;
+		walk_err_file(w, "is a directory, not a configuration file");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		w->errnum = EINVAL;
+		walk_err_file(w, "not a regular file (a FIFO, device or "
+		    "socket cannot be a configuration file)");
+		goto fail;
+	}
+	if (st.st_size > CFG_MAX_FILE_SIZE) {
+		w->errnum = EFBIG;
+		walk_err_file(w, "too large (%lld bytes, at most %d)",
+		    (long long)st.st_size, CFG_MAX_FILE_SIZE);
+		goto fail;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		walk_oom(w);
+		goto fail;
+	}
+	for (;;) {
+		if (len == cap) {
+			/* The file grew since fstat (or lied, like /proc). */
+			if (cap > CFG_MAX_FILE_SIZE) {
+				w->errnum = EFBIG;
+				walk_err_file(w, "larger than %d bytes",
+				    CFG_MAX_FILE_SIZE);
+				goto fail;
+			}
+			if ((nbuf = malloc(cap * 2)) == NULL) {
+				walk_oom(w);
+				goto fail;
+			}
+			memcpy(nbuf, buf, len);
+			free_buf(buf, cap);
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			w->errnum = errno;
+			walk_err_file(w, "%s", strerror(w->errnum));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	(void)close(fd);
+	*bufp = buf;
+	*lenp = len;
+	*capp = cap;
+	return 0;
+fail:
+	e = w->errnum;
+	free_buf(buf, buf != NULL ? cap : 0);
+	(void)close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+cfg_server_load(const char *path, struct cfg_server *c, char *err,
+    size_t errlen)
+{
+	struct walk w;
+	char *buf;
+	size_t len, cap;
+	int r, e;
+
+	walk_init(&w, path, err, errlen);
+	if (read_file(&w, path, &buf, &len, &cap) == -1) {
+		e = errno;
+		cfg_server_free(c);
+		cfg_server_init(c);
+		errno = e;
+		return -1;
+	}
+	r = cfg_server_load_mem(path, buf, len, c, err, errlen);
+	e = errno;
+	free_buf(buf, cap);
+	errno = e;
+	return r;
+}
+
+int
+cfg_client_load(const char *path, struct cfg_client *c, char *err,
+    size_t errlen)
+{
+	struct walk w;
+	char *buf;
+	size_t len, cap;
+	int r, e;
+
+	walk_init(&w, path, err, errlen);
+	if (read_file(&w, path, &buf, &len, &cap) == -1) {
+		e = errno;
+		cfg_client_free(c);
+		cfg_client_init(c);
+		errno = e;
+		return -1;
+	}
+	r = cfg_client_load_mem(path, buf, len, c, err, errlen);
+	e = errno;
+	free_buf(buf, cap);
+	errno = e;
+	return r;
+}
+
+int
+cfg_split_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *h, *p, *close;
+	size_t hl, i;
+	long n;
+
+	if (s == NULL || host == NULL || port == NULL)
+		goto bad;
+	if (s[0] == '[') {
+		if ((close = strchr(s, ']')) == NULL || close[1] != ':')
+			goto bad;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		p = close + 2;
+		if (memchr(h, ':', hl) == NULL)
+			goto bad;	/* brackets are for IPv6 */
+	} else {
+		if ((p = strchr(s, ':')) == NULL || strchr(p + 1, ':') != NULL)
+			goto bad;	/* "::1:80" needs brackets */
+		h = s;
+		hl = (size_t)(p - s);
+		p++;
+	}
+	if (hl == 0 || hl >= hostlen)
+		goto bad;
+	for (i = 0; i < hl; i++)
+		if ((unsigned char)h[i] <= 0x20 || h[i] == 0x7f ||
+		    h[i] == '[' || h[i] == ']' || h[i] == '/')
+			goto bad;
+	n = 0;
+	for (i = 0; p[i] != '\0'; i++) {
+		if (p[i] < '0' || p[i] > '9' || i >= 5)
+			goto bad;
+		n = n * 10 + (p[i] - '0');
+	}
+	if (i == 0 || n < 1 || n > 65535)
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)n;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * Writing.
+ */
+
+struct sbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 failed;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	char *np;
+	size_t ncap;
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap ? b->cap : 1024;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		/* Not realloc: the old copy may hold a password. */
+		if ((np = malloc(ncap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		if (b->p != NULL)
+			memcpy(np, b->p, b->len);
+		free_buf(b->p, b->cap);
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void	sb_printf(struct sbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		b->failed = 1;
+	else
+		sb_add(b, tmp, (size_t)n);
+}
+
+/*
+ * Decodes one UTF-8 sequence at s (n bytes left), strictly: no overlong
+ * forms, no surrogates, nothing above U+10FFFF. Return: its length with
+ * the code point in *cp, or 0 if invalid.
+ */
+static size_t
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/*
+ * Appends s as a YAML double-quoted scalar: backslash and double quote
+ * escaped, control characters, YAML line breaks (U+0085, U+2028, U+2029)
+ * and BOMs as \xNN / \uNNNN, other UTF-8 as is. Return: 0, or -1 if s is
+ * not valid UTF-8 (it could not round-trip).
+ */
+static int
+sb_quote(struct sbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i, len;
+	uint32_t cp;
+	char esc[16];
+
+	sb_add(b, "\"", 1);
+	for (i = 0; i < n; i += len) {
+		if ((len = utf8_decode(p + i, n - i, &cp)) == 0)
+			return -1;
+		if (cp == '"' || cp == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)cp;
+			sb_add(b, esc, 2);
+		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			sb_printf(b, "\\x%02X", (unsigned int)cp);
+		else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff ||
+		    cp == 0xfffe || cp == 0xffff)
+			sb_printf(b, "\\u%04X", (unsigned int)cp);
+		else
+			sb_add(b, (const char *)p + i, len);
+	}
+	sb_add(b, "\"", 1);
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Makes a rename in path's directory durable; best effort. */
+static void
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		(void)close(fd);
+	}
+	free(dir);
+}
+
+static void	set_err(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+cfg_server_write_default(const char *path, const char *password_hash,
+    char *err, size_t errlen)
+{
+	struct cfg_server check;
+	struct sbuf b = { 0 };
+	int fd, e, r = -1;
+
+	if (path == NULL || password_hash == NULL) {
+		set_err(err, errlen, "no path or password hash");
+		errno = EINVAL;
+		return -1;
+	}
+	sb_printf(&b,
+	    "# tunnel-server configuration, written at first start.\n"
+	    "# Every key but users is optional; tunnel-server-config.yaml."
+	    "example\n# explains them all.\n");
+	sb_printf(&b, "port: %d            # tunnel port; also public "
+	    "traffic\n", CFG_DEFAULT_PORT);
+	sb_printf(&b, "pool_size: %d         # idle proxy connections each "
+	    "client keeps\n", CFG_DEFAULT_POOL_SIZE);
+	sb_printf(&b, "connect_timeout: %d   # seconds a public connection "
+	    "may wait for a proxy\n", CFG_DEFAULT_CONNECT_TIMEOUT);
+	sb_printf(&b, "users:\n  - username: admin\n    # crypt(3) hash; "
+	    "make another with: tunnel-server --hash-password\n"
+	    "    password: ");
+	if (sb_quote(&b, password_hash) == -1) {
+		set_err(err, errlen, "%s: the password hash is not UTF-8 "
+		    "text", path);
+		errno = EINVAL;
+		goto out;
+	}
+	sb_printf(&b, "\n    # port: 8080      # optional dedicated public "
+	    "port for this user\n");
+	sb_printf(&b, "log:\n  enable: true\n  path: %s          # writes "
+	    "%s/info.log as well as stderr\n", CFG_DEFAULT_LOG_PATH,
+	    CFG_DEFAULT_LOG_PATH);
+	if (b.failed) {
+		set_err(err, errlen, "%s: out of memory", path);
+		errno = ENOMEM;
+		goto out;
+	}
+	/* What we write must load. */
+	cfg_server_init(&check);
+	e = cfg_server_load_mem(path, b.p, b.len, &check, err, errlen);
+	cfg_server_free(&check);
+	if (e == -1)
+		goto out;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot create: %s", path,
+		    strerror(e));
+		errno = e;
+		goto out;
+	}
+	if (write_all(fd, b.p, b.len) == -1 || fsync(fd) == -1) {
+		e = errno;
+		(void)close(fd);
+		(void)unlink(path);
+		set_err(err, errlen, "%s: cannot write: %s", path,
+		    strerror(e));
+		errno = e;
+		goto out;
+	}
+	if (close(fd) == -1) {
+		e = errno;
+		(void)unlink(path);
+		set_err(err, errlen, "%s: cannot write: %s", path,
+		    strerror(e));
+		errno = e;
+		goto out;
+	}
+	sync_dir(path);
+	r = 0;
+out:
+	e = errno;
+	free_buf(b.p, b.cap);
+	errno = e;
+	return r;
+}
+
+/*
+ * Appends "key: "value"\n". A NULL value is skipped unless required.
+ * Return: 0, or -1 with the reason in err.
+ */
+static int
+put_str(struct sbuf *b, const char *path, const char *key, const char *v,
+    int required, char *err, size_t errlen)
+{
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		set_err(err, errlen, "%s: cannot save: %s is not set", path,
+		    key);
+		errno = EINVAL;
+		return -1;
+	}
+	sb_printf(b, "%s: ", key);
+	if (sb_quote(b, v) == -1) {
+		set_err(err, errlen, "%s: cannot save: %s is not valid UTF-8",
+		    path, key);
+		errno = EINVAL;
+		return -1;
+	}
+	sb_add(b, "\n", 1);
+	return 0;
+}
+
+int
+cfg_client_save(const char *path, const struct cfg_client *c, char *err,
+    size_t errlen)
+{
+	struct cfg_client check;
+	struct sbuf b = { 0 };
+	char *tmp = NULL;
+	int fd = -1, e, r = -1;
+
+	if (path == NULL || c == NULL) {
+		set_err(err, errlen, "nothing to save");
+		errno = EINVAL;
+		return -1;
+	}
+	sb_printf(&b, "# tunnel-client configuration (written by "
+	    "tunnel-client).\n");
+	if (put_str(&b, path, "server_addr", c->server_addr, 1, err,
+	    errlen) == -1 ||
+	    put_str(&b, path, "local_host", c->local_host, 0, err,
+	    errlen) == -1)
+		goto out;
+	sb_printf(&b, "local_port: %d\n", c->local_port);
+	sb_printf(&b, "connect_timeout: %d\n", c->connect_timeout);
+	if (put_str(&b, path, "username", c->username, 1, err,
+	    errlen) == -1 ||
+	    put_str(&b, path, "password", c->password, 1, err,
+	    errlen) == -1 ||
+	    put_str(&b, path, "log_level", c->log_level, 0, err,
+	    errlen) == -1)
+		goto out;
+	if (b.failed) {
+		set_err(err, errlen, "%s: out of memory", path);
+		errno = ENOMEM;
+		goto out;
+	}
+	/* What we write must load. */
+	cfg_client_init(&check);
+	e = cfg_client_load_mem(path, b.p, b.len, &check, err, errlen);
+	cfg_client_free(&check);
+	if (e == -1)
+		goto out;
+	if ((tmp = malloc(strlen(path) + sizeof(".tmp.XXXXXX"))) == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		errno = ENOMEM;
+		goto out;
+	}
+	strcpy(tmp, path);
+	strcat(tmp, ".tmp.XXXXXX");
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot create a temporary file: %s",
+		    path, strerror(e));
+		errno = e;
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1 || write_all(fd, b.p, b.len) == -1 ||
+	    fsync(fd) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		    strerror(e));
+		goto fail;
+	}
+	e = close(fd);
+	fd = -1;
+	if (e == -1 || rename(tmp, path) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot write: %s", path,
+		    strerror(e));
+		goto fail;
+	}
+	sync_dir(path);
+	r = 0;
+	goto out;
+fail:
+	if (fd != -1)
+		(void)close(fd);
+	(void)unlink(tmp);
+	errno = e;
+out:
+	e = errno;
+	free(tmp);
+	free_buf(b.p, b.cap);
+	errno = e;
+	return r;
+}

@@ -1,0 +1,358 @@
+/*
+ * loop: the event loop both binaries run on.
+ *
+ * Level-triggered epoll: a handler that leaves data unread is called again,
+ * so handlers never need to drain to EAGAIN for correctness, and objects
+ * express interest only through loop_update() with a mask computed from
+ * their state. One iteration is: wait (until the nearest timer, at most a
+ * second), dispatch the batch, fire expired timers, then run deferred work.
+ * Objects are freed only in the deferred phase, so a batch that holds
+ * events for both ends of a bridge never touches freed memory; handlers
+ * check their own DEAD state instead.
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+#define LOOP_BATCH	256
+#define LOOP_MAX_WAIT	1000
+
+struct deferred {
+	defer_fn	*fn;
+	void		*arg;
+};
+
+struct loop {
+	int		 epfd;
+	int		 stop;
+	uint64_t	 now;
+	struct timer	**heap;
+	size_t		 nheap, capheap;
+	struct deferred	*defer;
+	size_t		 ndefer, capdefer;
+	struct handler	 sig;
+	signal_fn	*sig_cb;
+	void		*sig_arg;
+};
+
+static uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd == -1) {
+		free(l);
+		return NULL;
+	}
+	l->sig.fd = -1;
+	l->now = clock_ms();
+	return l;
+}
+
+void
+loop_free(struct loop *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	/* Deferred frees still pending at exit must run, or they leak. */
+	for (i = 0; i < l->ndefer; i++)
+		l->defer[i].fn(l->defer[i].arg);
+	if (l->sig.fd != -1)
+		(void)close(l->sig.fd);
+	(void)close(l->epfd);
+	free(l->heap);
+	free(l->defer);
+	free(l);
+}
+
+void
+loop_handler_init(struct handler *h, int fd, handler_fn *cb)
+{
+	h->fd = fd;
+	h->mask = 0;
+	h->registered = 0;
+	h->cb = cb;
+}
+
+int
+loop_update(struct loop *l, struct handler *h, uint32_t mask)
+{
+	struct epoll_event ev;
+
+	if (h->fd == -1)
+		return 0;
+	if (h->registered && mask == h->mask)
+		return 0;
+	if (!h->registered && mask == 0)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = mask;
+	ev.data.ptr = h;
+	if (mask == 0) {
+		if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, &ev) == -1)
+			return -1;
+		h->registered = 0;
+		h->mask = 0;
+		return 0;
+	}
+	if (epoll_ctl(l->epfd, h->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+	    h->fd, &ev) == -1)
+		return -1;
+	h->registered = 1;
+	h->mask = mask;
+	return 0;
+}
+
+void
+loop_remove(struct loop *l, struct handler *h)
+{
+	if (h->registered && h->fd != -1)
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->registered = 0;
+	h->mask = 0;
+}
+
+uint64_t
+loop_now(struct loop *l)
+{
+	return l->now;
+}
+
+uint64_t
+loop_clock(struct loop *l)
+{
+	l->now = clock_ms();
+	return l->now;
+}
+
+void
+loop_timer_init(struct timer *t, timer_fn *cb)
+{
+	t->deadline = 0;
+	t->slot = 0;
+	t->cb = cb;
+}
+
+static void
+heap_swap(struct loop *l, size_t a, size_t b)
+{
+	struct timer *t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->heap[a]->slot = a + 1;
+	l->heap[b]->slot = b + 1;
+}
+
+static void
+heap_up(struct loop *l, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (l->heap[p]->deadline <= l->heap[i]->deadline)
+			break;
+		heap_swap(l, p, i);
+		i = p;
+	}
+}
+
+static void
+heap_down(struct loop *l, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+
+		if (c < l->nheap && l->heap[c]->deadline < l->heap[m]->deadline)
+			m = c;
+		if (c + 1 < l->nheap &&
+		    l->heap[c + 1]->deadline < l->heap[m]->deadline)
+			m = c + 1;
+		if (m == i)
+			break;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+int
+loop_timer_set(struct loop *l, struct timer *t, uint64_t delay_ms)
+{
+	loop_timer_cancel(l, t);
+	if (l->nheap == l->capheap) {
+		size_t cap = l->capheap ? l->capheap * 2 : 64;
+		struct timer **h = realloc(l->heap, cap * sizeof(*h));
+
+		if (h == NULL)
+			return -1;
+		l->heap = h;
+		l->capheap = cap;
+	}
+	t->deadline = l->now + delay_ms;
+	l->heap[l->nheap] = t;
+	t->slot = ++l->nheap;
+	heap_up(l, t->slot - 1);
+	return 0;
+}
+
+void
+loop_timer_cancel(struct loop *l, struct timer *t)
+{
+	size_t i;
+
+	if (t->slot == 0)
+		return;
+	i = t->slot - 1;
+	t->slot = 0;
+	l->nheap--;
+	if (i == l->nheap)
+		return;
+	l->heap[i] = l->heap[l->nheap];
+	l->heap[i]->slot = i + 1;
+	heap_down(l, i);
+	heap_up(l, i);
+}
+
+int
+loop_defer(struct loop *l, defer_fn *fn, void *arg)
+{
+	if (l->ndefer == l->capdefer) {
+		size_t cap = l->capdefer ? l->capdefer * 2 : 64;
+		struct deferred *d = realloc(l->defer, cap * sizeof(*d));
+
+		if (d == NULL) {
+			fn(arg);
+			return -1;
+		}
+		l->defer = d;
+		l->capdefer = cap;
+	}
+	l->defer[l->ndefer].fn = fn;
+	l->defer[l->ndefer].arg = arg;
+	l->ndefer++;
+	return 0;
+}
+
+static void
+on_signal(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		l->sig_cb(l, (int)si.ssi_signo, l->sig_arg);
+}
+
+int
+loop_signals(struct loop *l, const int *signals, size_t n, signal_fn *cb,
+    void *arg)
+{
+	sigset_t set;
+	size_t i;
+	int fd;
+
+	sigemptyset(&set);
+	for (i = 0; i < n; i++)
+		sigaddset(&set, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	l->sig_cb = cb;
+	l->sig_arg = arg;
+	loop_handler_init(&l->sig, fd, on_signal);
+	if (loop_update(l, &l->sig, EPOLLIN) == -1) {
+		(void)close(fd);
+		l->sig.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+run_timers(struct loop *l)
+{
+	while (l->nheap > 0 && l->heap[0]->deadline <= l->now) {
+		struct timer *t = l->heap[0];
+
+		loop_timer_cancel(l, t);
+		t->cb(l, t);
+	}
+}
+
+static void
+run_deferred(struct loop *l)
+{
+	size_t i;
+
+	/* A deferred function may defer more; the loop picks those up too. */
+	for (i = 0; i < l->ndefer; i++)
+		l->defer[i].fn(l->defer[i].arg);
+	l->ndefer = 0;
+}
+
+int
+loop_run(struct loop *l)
+{
+	struct epoll_event ev[LOOP_BATCH];
+
+	l->stop = 0;
+	while (!l->stop) {
+		int timeout = LOOP_MAX_WAIT, n, i;
+
+		loop_clock(l);
+		if (l->nheap > 0) {
+			uint64_t d = l->heap[0]->deadline;
+
+			timeout = d <= l->now ? 0 :
+			    (d - l->now < LOOP_MAX_WAIT ? (int)(d - l->now) :
+			    LOOP_MAX_WAIT);
+		}
+		n = epoll_wait(l->epfd, ev, LOOP_BATCH, timeout);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("epoll_wait");
+			return -1;
+		}
+		loop_clock(l);
+		for (i = 0; i < n; i++) {
+			struct handler *h = ev[i].data.ptr;
+
+			h->cb(l, h, ev[i].events);
+		}
+		run_timers(l);
+		run_deferred(l);
+	}
+	return 0;
+}
+
+void
+loop_stop(struct loop *l)
+{
+	l->stop = 1;
+}

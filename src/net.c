@@ -1,0 +1,284 @@
+/*
+ * net: socket plumbing shared by both daemons. Every socket is created
+ * non-blocking and close-on-exec so nothing leaks into children and nothing
+ * can block the loop; errors come back as -1 with errno for the caller to
+ * log once.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+
+static int
+listen_family(int family, const char *host, int port, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, zero = 0, saved;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = in6addr_any;
+		if (host != NULL && *host != '\0' &&
+		    inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
+			errno = EINVAL;
+			return -1;
+		}
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		if (host != NULL && *host != '\0' &&
+		    inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+			errno = EINVAL;
+			return -1;
+		}
+		len = sizeof(*s4);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (family == AF_INET6 && (host == NULL || *host == '\0') &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+	    sizeof(zero)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		goto fail;
+	if (listen(fd, backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+net_listen(const char *host, int port, int backlog)
+{
+	int fd;
+
+	if (host != NULL && *host != '\0')
+		return listen_family(strchr(host, ':') ? AF_INET6 : AF_INET,
+		    host, port, backlog);
+	fd = listen_family(AF_INET6, NULL, port, backlog);
+	if (fd == -1 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
+		fd = listen_family(AF_INET, NULL, port, backlog);
+	return fd;
+}
+
+int
+net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len)
+{
+	socklen_t dummy = sizeof(struct sockaddr_storage);
+
+	if (addr != NULL && len == NULL)
+		len = &dummy;
+	if (addr != NULL)
+		*len = sizeof(*addr);
+	return accept4(lfd, (struct sockaddr *)addr, addr ? len : NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int
+net_resolve(const char *host, int port, struct sockaddr_storage *out,
+    socklen_t *outlen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char service[16];
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	(void)snprintf(service, sizeof(service), "%d", port);
+	r = getaddrinfo(host, service, &hints, &res);
+	if (r == EAI_BADFLAGS || (r != 0 && res == NULL &&
+	    hints.ai_flags & AI_ADDRCONFIG)) {
+		/* Loopback-only hosts have no "configured" address family. */
+		hints.ai_flags = AI_NUMERICSERV;
+		r = getaddrinfo(host, service, &hints, &res);
+	}
+	if (r != 0) {
+		(void)snprintf(err, errlen, "cannot resolve %s: %s", host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return -1;
+	}
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	*outlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+net_connect(const struct sockaddr_storage *addr, socklen_t len)
+{
+	int fd, saved;
+
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)addr, len) == -1 &&
+	    errno != EINPROGRESS) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return errno;
+	return err;
+}
+
+int
+net_nodelay(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int
+net_keepalive(int fd, int idle, int interval, int count)
+{
+	int one = 1;
+	unsigned int user_timeout = (unsigned int)(idle + interval * count) *
+	    1000;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
+	    sizeof(interval)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count,
+	    sizeof(count)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+	    sizeof(user_timeout)) == -1)
+		return -1;
+	return 0;
+}
+
+void
+net_set_reset_on_close(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+char *
+net_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+
+		(void)inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		(void)snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+	} else if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			(void)inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
+			    ip, sizeof(ip));
+			(void)snprintf(buf, len, "%s:%u", ip,
+			    ntohs(s6->sin6_port));
+		} else {
+			(void)inet_ntop(AF_INET6, &s6->sin6_addr, ip,
+			    sizeof(ip));
+			(void)snprintf(buf, len, "[%s]:%u", ip,
+			    ntohs(s6->sin6_port));
+		}
+	} else {
+		(void)snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+char *
+net_peer_str(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1) {
+		(void)snprintf(buf, len, "?");
+		return buf;
+	}
+	return net_addr_str(&ss, buf, len);
+}
+
+char *
+net_local_str(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
+		(void)snprintf(buf, len, "?");
+		return buf;
+	}
+	return net_addr_str(&ss, buf, len);
+}
+
+int
+net_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+long
+net_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return (long)rl.rlim_cur;
+}

@@ -1,0 +1,126 @@
+/*
+ * pipe: the pool behind the splice bridge. Spare pipes sit on a small
+ * stack; pipe_get pops one or creates a new one, pipe_put pushes it back
+ * only if it is empty (the caller's byte count says so) and the stack has
+ * room. A pipe that saw an error or still holds bytes is closed, because
+ * the next user would otherwise receive someone else's data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pipe.h"
+
+struct pipe_pool {
+	int	(*spare)[2];
+	size_t	 nspare, max_idle;
+	size_t	 in_use;
+	int	 want_size;	/* F_SETPIPE_SZ value, 0 = leave alone */
+	size_t	 capacity;	/* bytes a pipe of this pool holds */
+};
+
+struct pipe_pool *
+pipe_pool_new(size_t max_idle, int size)
+{
+	struct pipe_pool *p;
+	int fds[2];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->max_idle = max_idle;
+	p->spare = calloc(max_idle ? max_idle : 1, sizeof(*p->spare));
+	if (p->spare == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->want_size = size;
+	p->capacity = 65536;
+	/* Probe once what the kernel gives us, so splice lengths match. */
+	if (pipe_get(p, fds) == 0) {
+		int cap = fcntl(fds[0], F_GETPIPE_SZ);
+
+		if (cap > 0)
+			p->capacity = (size_t)cap;
+		pipe_put(p, fds);
+	}
+	return p;
+}
+
+void
+pipe_pool_free(struct pipe_pool *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nspare; i++) {
+		(void)close(p->spare[i][0]);
+		(void)close(p->spare[i][1]);
+	}
+	free(p->spare);
+	free(p);
+}
+
+int
+pipe_get(struct pipe_pool *p, int fds[2])
+{
+	if (p->nspare > 0) {
+		p->nspare--;
+		fds[0] = p->spare[p->nspare][0];
+		fds[1] = p->spare[p->nspare][1];
+		p->in_use++;
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	if (p->want_size > 0 &&
+	    fcntl(fds[1], F_SETPIPE_SZ, p->want_size) == -1) {
+		/* Over the user's pipe budget: the default size still works. */
+		p->want_size = 0;
+	}
+	p->in_use++;
+	return 0;
+}
+
+void
+pipe_put(struct pipe_pool *p, int fds[2])
+{
+	p->in_use--;
+	if (p->nspare < p->max_idle) {
+		p->spare[p->nspare][0] = fds[0];
+		p->spare[p->nspare][1] = fds[1];
+		p->nspare++;
+	} else {
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+	}
+	fds[0] = fds[1] = -1;
+}
+
+void
+pipe_kill(struct pipe_pool *p, int fds[2])
+{
+	p->in_use--;
+	(void)close(fds[0]);
+	(void)close(fds[1]);
+	fds[0] = fds[1] = -1;
+}
+
+size_t
+pipe_capacity(const struct pipe_pool *p)
+{
+	return p->capacity;
+}
+
+size_t
+pipe_in_use(const struct pipe_pool *p)
+{
+	return p->in_use;
+}
+
+size_t
+pipe_spare(const struct pipe_pool *p)
+{
+	return p->nspare;
+}

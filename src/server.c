@@ -1,0 +1,328 @@
+/*
+ * server: the daemon's set-up, its listeners, the routing decision and the
+ * per-address bookkeeping that bounds handshakes and slows down password
+ * guessing. Connections themselves live in server_conn.c (before login),
+ * server_session.c (logged-in clients) and server_visitor.c (public side).
+ *
+ * Routing: a user's own port goes to that user's session; the main port
+ * goes to the most recent login among users without an own port. That
+ * decision is made in srv_route() alone, so Host/SNI routing can replace it.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+#define SRV_BACKLOG		1024
+#define SRV_SWEEP_MS		60000
+#define SRV_FAILURE_MEMORY_MS	(15 * 60 * 1000)
+#define SRV_PIPES_SPARE		64
+
+static void	listener_cb(struct loop *, struct handler *, uint32_t);
+static void	listener_resume(struct loop *, struct timer *);
+static void	sweep_cb(struct loop *, struct timer *);
+
+/* Derives the login material of every user once, at start-up. */
+static int
+prepare_users(struct srv *s)
+{
+	char err[256], hash[AUTH_HASH_MAX];
+	size_t i;
+
+	s->nusers = s->cfg->nusers;
+	s->users = calloc(s->nusers, sizeof(*s->users));
+	if (s->users == NULL)
+		return -1;
+	for (i = 0; i < s->nusers; i++) {
+		struct srv_user *u = &s->users[i];
+		const char *stored;
+
+		u->cfg = &s->cfg->users[i];
+		if (u->cfg->is_plaintext) {
+			log_warnx("%s:%d: user '%s' has a plaintext password; "
+			    "store a hash instead (tunnel-server "
+			    "--hash-password)", s->cfg->path ? s->cfg->path :
+			    "config", u->cfg->line, u->cfg->username);
+			if (auth_hash_password(u->cfg->password, hash,
+			    sizeof(hash)) == -1) {
+				log_warn("hashing the password of '%s'",
+				    u->cfg->username);
+				return -1;
+			}
+			stored = hash;
+		} else {
+			stored = u->cfg->password;
+		}
+		if (auth_setting_from_hash(stored, u->setting,
+		    sizeof(u->setting), err, sizeof(err)) == -1) {
+			log_error("user '%s': %s", u->cfg->username, err);
+			return -1;
+		}
+		auth_derive_keys(stored, NULL, &u->keys);
+		auth_wipe(hash, sizeof(hash));
+		if (s->fake_template[0] == '\0')
+			(void)strcpy(s->fake_template, u->setting);
+	}
+	return 0;
+}
+
+static int
+listener_open(struct srv *s, struct srv_listener *li, int port,
+    struct srv_user *u)
+{
+	int fd;
+
+	fd = net_listen(NULL, port, SRV_BACKLOG);
+	if (fd == -1) {
+		log_warn("cannot listen on port %d", port);
+		return -1;
+	}
+	li->srv = s;
+	li->user = u;
+	li->port = net_local_port(fd);
+	loop_handler_init(&li->h, fd, listener_cb);
+	loop_timer_init(&li->pause, listener_resume);
+	if (loop_update(s->loop, &li->h, EPOLLIN) == -1) {
+		log_warn("epoll");
+		(void)close(fd);
+		li->h.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+listener_close(struct srv *s, struct srv_listener *li)
+{
+	if (li->h.fd == -1)
+		return;
+	loop_timer_cancel(s->loop, &li->pause);
+	loop_remove(s->loop, &li->h);
+	(void)close(li->h.fd);
+	li->h.fd = -1;
+}
+
+int
+srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->loop = l;
+	s->cfg = cfg;
+	s->main.h.fd = -1;
+	LIST_INIT(&s->sessions);
+	LIST_INIT(&s->conns);
+	LIST_INIT(&s->addrs);
+	LIST_INIT(&s->visitors);
+	s->bctx.loop = l;
+	s->bctx.no_splice = no_splice;
+	s->bctx.pipes = pipe_pool_new(SRV_PIPES_SPARE, 0);
+	if (s->bctx.pipes == NULL) {
+		log_warn("pipe pool");
+		return -1;
+	}
+	if (auth_random(s->secret, sizeof(s->secret)) == -1) {
+		log_warnx("no random bytes for the server secret");
+		return -1;
+	}
+	if (prepare_users(s) == -1)
+		return -1;
+	if (listener_open(s, &s->main, cfg->port, NULL) == -1)
+		return -1;
+	for (i = 0; i < s->nusers; i++) {
+		struct srv_user *u = &s->users[i];
+
+		if (u->cfg->port == 0)
+			continue;
+		if ((u->listener = calloc(1, sizeof(*u->listener))) == NULL)
+			return -1;
+		u->listener->h.fd = -1;
+		if (listener_open(s, u->listener, u->cfg->port, u) == -1)
+			return -1;
+	}
+	loop_timer_init(&s->sweep, sweep_cb);
+	(void)loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
+	return 0;
+}
+
+static void
+listener_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_listener *li = container_of(h, struct srv_listener, h);
+	struct srv *s = li->srv;
+	char peer[NET_ADDRSTRLEN];
+	int fd, n;
+
+	(void)events;
+	/* A bounded batch keeps one busy port from starving the rest. */
+	for (n = 0; n < 256; n++) {
+		fd = net_accept(h->fd, NULL, NULL);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept on port %d: pausing %d ms",
+				    li->port, SRV_ACCEPT_PAUSE_MS);
+				(void)loop_update(l, h, 0);
+				(void)loop_timer_set(l, &li->pause,
+				    SRV_ACCEPT_PAUSE_MS);
+				return;
+			}
+			log_warn("accept on port %d", li->port);
+			return;
+		}
+		if (s->stopping) {
+			(void)close(fd);
+			continue;
+		}
+		if (li->user != NULL) {
+			(void)net_peer_str(fd, peer, sizeof(peer));
+			srv_visitor_new(s, li, fd, peer, NULL, 0);
+		} else {
+			srv_conn_accept(s, li, fd);
+		}
+	}
+}
+
+static void
+listener_resume(struct loop *l, struct timer *t)
+{
+	struct srv_listener *li = container_of(t, struct srv_listener, pause);
+
+	if (li->h.fd != -1 && loop_update(l, &li->h, EPOLLIN) == -1)
+		log_warn("epoll: resuming port %d", li->port);
+}
+
+struct srv_session *
+srv_route(struct srv *s, struct srv_listener *li)
+{
+	struct srv_session *ss, *best = NULL;
+
+	if (li->user != NULL)
+		return li->user->session;
+	LIST_FOREACH(ss, &s->sessions, entry) {
+		if (ss->state != SRV_SESSION_READY ||
+		    ss->user->listener != NULL)
+			continue;
+		if (best == NULL || ss->login_seq > best->login_seq)
+			best = ss;
+	}
+	return best;
+}
+
+struct srv_user *
+srv_user_find(struct srv *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nusers; i++)
+		if (strcmp(s->users[i].cfg->username, name) == 0)
+			return &s->users[i];
+	return NULL;
+}
+
+struct srv_addr *
+srv_addr_get(struct srv *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct srv_addr *a;
+	uint8_t ip[16];
+
+	memset(ip, 0, sizeof(ip));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET6)
+			memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		else if (ss.ss_family == AF_INET) {
+			/* Store IPv4 as v4-mapped so both forms meet. */
+			ip[10] = ip[11] = 0xff;
+			memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr,
+			    4);
+		}
+	}
+	LIST_FOREACH(a, &s->addrs, entry)
+		if (memcmp(a->ip, ip, sizeof(ip)) == 0)
+			return a;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	memcpy(a->ip, ip, sizeof(ip));
+	LIST_INSERT_HEAD(&s->addrs, a, entry);
+	return a;
+}
+
+void
+srv_addr_release(struct srv *s, struct srv_addr *a)
+{
+	(void)s;
+	if (a->handshakes == 0 && a->failures == 0) {
+		LIST_REMOVE(a, entry);
+		free(a);
+	}
+}
+
+static void
+sweep_cb(struct loop *l, struct timer *t)
+{
+	struct srv *s = container_of(t, struct srv, sweep);
+	struct srv_addr *a, *next;
+	uint64_t now = loop_now(l);
+
+	for (a = LIST_FIRST(&s->addrs); a != NULL; a = next) {
+		next = LIST_NEXT(a, entry);
+		if (a->failures > 0 &&
+		    now - a->last_failure_ms > SRV_FAILURE_MEMORY_MS)
+			a->failures = 0;
+		srv_addr_release(s, a);
+	}
+	(void)loop_timer_set(l, t, SRV_SWEEP_MS);
+}
+
+void
+srv_shutdown(struct srv *s)
+{
+	size_t i;
+
+	s->stopping = 1;
+	listener_close(s, &s->main);
+	for (i = 0; i < s->nusers; i++)
+		if (s->users[i].listener != NULL)
+			listener_close(s, s->users[i].listener);
+	while (!LIST_EMPTY(&s->conns))
+		srv_conn_close(LIST_FIRST(&s->conns), "server stopping");
+	while (!LIST_EMPTY(&s->sessions))
+		srv_session_close(LIST_FIRST(&s->sessions),
+		    PROTO_FAIL_SHUTDOWN, "server stopping");
+	while (!LIST_EMPTY(&s->visitors))
+		srv_visitor_close(LIST_FIRST(&s->visitors), "server stopping");
+	loop_timer_cancel(s->loop, &s->sweep);
+}
+
+void
+srv_free(struct srv *s)
+{
+	struct srv_addr *a;
+	size_t i;
+
+	while ((a = LIST_FIRST(&s->addrs)) != NULL) {
+		LIST_REMOVE(a, entry);
+		free(a);
+	}
+	for (i = 0; i < s->nusers; i++)
+		free(s->users[i].listener);
+	free(s->users);
+	pipe_pool_free(s->bctx.pipes);
+	auth_wipe(s->secret, sizeof(s->secret));
+}

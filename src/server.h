@@ -1,0 +1,241 @@
+/*
+ * server: the tunnel-server daemon's objects. Private to src/server*.c.
+ *
+ *   srv_listener  a listening socket: the main port, or a user's own port
+ *   srv_conn      a tunnel connection before it is a session or a pooled
+ *                 proxy: sniffing, preamble, login, registration
+ *   srv_session   a logged-in client: its control connection, its idle
+ *                 proxy connections and the visitors waiting for one
+ *   srv_proxy     an idle proxy connection in a session's pool
+ *   srv_visitor   a public connection: waiting for a proxy, bridged, or
+ *                 being told "502" before it is closed
+ */
+#ifndef TUNNEL_SERVER_H
+#define TUNNEL_SERVER_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "bridge.h"
+#include "config.h"
+#include "loop.h"
+#include "net.h"
+#include "proto.h"
+
+#define SRV_SNIFF_MS		250	/* silent public peers wait this long */
+#define SRV_HANDSHAKE_MS	10000	/* each pre-login step */
+#define SRV_HEARTBEAT_S		10	/* PING interval on control links */
+#define SRV_DEAD_MISSES		3	/* intervals without a frame = dead */
+#define SRV_MAX_HANDSHAKES	1024	/* tunnel conns before login, total */
+#define SRV_MAX_HANDSHAKES_ADDR	64	/* ... and per peer address */
+#define SRV_MAX_WAITING		4096	/* visitors waiting for a proxy */
+#define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
+#define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE */
+#define SRV_OUTBUF		4096
+#define SRV_MAGIC_CONN		0x434f4e4eu
+#define SRV_MAGIC_SESSION	0x53455353u
+#define SRV_MAGIC_PROXY		0x50525859u
+#define SRV_MAGIC_VISITOR	0x56495354u
+
+struct srv;
+struct srv_session;
+
+struct srv_user {
+	struct cfg_user		*cfg;
+	char			 setting[PROTO_MAX_SETTING + 1];
+	struct auth_keys	 keys;
+	struct srv_session	*session;	/* live login, or NULL */
+	struct srv_listener	*listener;	/* dedicated port, or NULL */
+};
+
+struct srv_listener {
+	struct handler		 h;
+	struct srv		*srv;
+	struct srv_user		*user;		/* NULL: the main port */
+	int			 port;
+	struct timer		 pause;		/* EMFILE back-off */
+};
+
+/* Per peer address: handshakes in progress and recent failed logins. */
+struct srv_addr {
+	LIST_ENTRY(srv_addr)	 entry;
+	uint8_t			 ip[16];
+	unsigned		 handshakes;
+	unsigned		 failures;
+	uint64_t		 last_failure_ms;
+};
+
+enum srv_conn_state {
+	SRV_CONN_SNIFF = 0,	/* main port: public or tunnel? */
+	SRV_CONN_PREAMBLE,	/* first byte was ours: reading the magic */
+	SRV_CONN_HELLO_WAIT,	/* expecting HELLO or REGISTER */
+	SRV_CONN_PROOF_WAIT,	/* CHALLENGE sent, expecting PROOF */
+	SRV_CONN_FAIL_DELAY,	/* failed login, answer slowed down */
+	SRV_CONN_FLUSH,		/* last frame queued, close once written */
+	SRV_CONN_DEAD,
+};
+
+struct srv_conn {
+	uint32_t		 magic;
+	enum srv_conn_state	 state;
+	struct srv		*srv;
+	struct handler		 h;
+	struct timer		 deadline;
+	uint64_t		 id;
+	char			 peer[NET_ADDRSTRLEN];
+	struct srv_addr		*addr;		/* counted while handshaking */
+	int			 counted;
+	struct srv_listener	*listener;
+	uint8_t			 in[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
+	size_t			 inlen;
+	uint8_t			 out[PROTO_MAX_FRAME];
+	size_t			 outlen;
+	/* login in progress */
+	struct srv_user		*user;		/* NULL for an unknown name */
+	char			 username[PROTO_MAX_USER + 1];
+	uint8_t			 am[AUTH_AM_MAX];
+	size_t			 amlen;
+	LIST_ENTRY(srv_conn)	 entry;
+};
+
+enum srv_session_state {
+	SRV_SESSION_READY = 0,
+	SRV_SESSION_DEAD,
+};
+
+LIST_HEAD(srv_proxy_list, srv_proxy);
+TAILQ_HEAD(srv_visitor_queue, srv_visitor);
+
+struct srv_session {
+	uint32_t		 magic;
+	enum srv_session_state	 state;
+	struct srv		*srv;
+	struct srv_user		*user;
+	struct handler		 h;
+	struct timer		 heartbeat;
+	uint64_t		 id;		/* connection id, for logs */
+	uint64_t		 login_seq;	/* routing: newest wins */
+	char			 peer[NET_ADDRSTRLEN];
+	uint8_t			 sid[PROTO_SID_LEN];
+	uint8_t			 key[PROTO_KEY_LEN];
+	uint64_t		 counter_max;	/* highest REGISTER counter */
+	uint64_t		 counter_seen;	/* bit i: counter_max - i used */
+	uint64_t		 last_rx_ms;
+	uint64_t		 ping_seq;
+	uint8_t			 in[PROTO_MAX_FRAME];
+	size_t			 inlen;
+	uint8_t			 out[SRV_OUTBUF];
+	size_t			 outlen;
+	struct srv_proxy_list	 idle;
+	size_t			 nidle;
+	struct srv_visitor_queue waiting;
+	uint64_t		 served;
+	LIST_ENTRY(srv_session)	 entry;
+};
+
+struct srv_proxy {
+	uint32_t		 magic;
+	struct srv_session	*session;
+	struct handler		 h;
+	uint64_t		 id;
+	LIST_ENTRY(srv_proxy)	 entry;
+};
+
+enum srv_visitor_state {
+	SRV_VISITOR_WAIT_PROXY = 0,	/* queued on a session */
+	SRV_VISITOR_BRIDGED,		/* START sent, bytes moving */
+	SRV_VISITOR_DRAIN,		/* answered, reading the rest */
+	SRV_VISITOR_DEAD,
+};
+
+struct srv_visitor {
+	uint32_t		 magic;
+	enum srv_visitor_state	 state;
+	struct srv		*srv;
+	struct handler		 h;
+	struct timer		 timer;
+	uint64_t		 id;
+	char			 peer[NET_ADDRSTRLEN];
+	char			 user[PROTO_MAX_USER + 1];
+	struct srv_listener	*listener;
+	struct srv_session	*session;	/* while waiting */
+	struct bridge		*bridge;
+	uint64_t		 started_ms;
+	uint8_t			 sniffed[PROTO_PREAMBLE_LEN]; /* consumed */
+	size_t			 nsniffed;
+	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
+	size_t			 statuslen;
+	int			 ok;		/* client answered STATUS ok */
+	char			 reason[PROTO_MAX_REASON + 64]; /* of a 502 */
+	uint64_t		 bytes_in, bytes_out;
+	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue */
+	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
+};
+
+LIST_HEAD(srv_session_list, srv_session);
+LIST_HEAD(srv_conn_list, srv_conn);
+LIST_HEAD(srv_addr_list, srv_addr);
+LIST_HEAD(srv_visitor_list, srv_visitor);
+
+struct srv {
+	struct loop		*loop;
+	struct cfg_server	*cfg;
+	struct bridge_ctx	 bctx;
+	struct srv_user		*users;
+	size_t			 nusers;
+	struct srv_listener	 main;
+	uint8_t			 secret[PROTO_KEY_LEN];
+	char			 fake_template[PROTO_MAX_SETTING + 1];
+	struct srv_session_list	 sessions;
+	struct srv_conn_list	 conns;
+	struct srv_addr_list	 addrs;
+	struct srv_visitor_list	 visitors;
+	size_t			 nhandshakes;
+	size_t			 nwaiting;
+	uint64_t		 next_id;
+	uint64_t		 login_seq;
+	uint64_t		 visitors_total;
+	struct timer		 sweep;
+	int			 stopping;
+};
+
+/* server.c: set-up, listeners, routing, shutdown. */
+int	srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
+	    int no_splice);
+void	srv_shutdown(struct srv *s);
+void	srv_free(struct srv *s);
+struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
+struct srv_addr *srv_addr_get(struct srv *s, int fd);
+void	srv_addr_release(struct srv *s, struct srv_addr *a);
+struct srv_user *srv_user_find(struct srv *s, const char *name);
+
+/* server_conn.c: sniffing and the login and registration handshakes. */
+void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd);
+void	srv_conn_close(struct srv_conn *c, const char *reason);
+
+/* server_session.c: logged-in clients and their pools. */
+struct srv_session *srv_session_new(struct srv *s, struct srv_user *u,
+	    int fd, const char *peer, const uint8_t client_key[PROTO_KEY_LEN],
+	    const uint8_t *am, size_t amlen);
+int	srv_session_send(struct srv_session *ss, const struct proto_msg *m);
+void	srv_session_close(struct srv_session *ss, int fail_code,
+	    const char *reason);
+int	srv_session_register(struct srv *s, int fd, const char *peer,
+	    const struct proto_register *r, const char **why, int *code);
+struct srv_session *srv_session_find(struct srv *s,
+	    const uint8_t sid[PROTO_SID_LEN]);
+/* Takes an idle proxy fd from ss (or -1 if none). */
+int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id);
+
+/* server_visitor.c: public connections. */
+void	srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
+	    const char *peer, const uint8_t *sniffed, size_t nsniffed);
+void	srv_visitor_wake(struct srv_session *ss);
+void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
+void	srv_visitor_close(struct srv_visitor *v, const char *reason);
+
+#endif

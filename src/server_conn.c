@@ -1,0 +1,571 @@
+/*
+ * server_conn: a connection on the main port until it is known.
+ *
+ * SNIFF: the first byte decides. Anything but the magic's first byte is a
+ * public visitor, handed over with nothing consumed (MSG_PEEK), so its
+ * bytes are spliced untouched. A peer that stays silent for SRV_SNIFF_MS is
+ * public too (server-speaks-first protocols). Our first byte moves the
+ * connection to PREAMBLE, where at most the 5 preamble bytes are read; a
+ * mismatch still makes it public, with those bytes replayed.
+ *
+ * Then the first frame says what the connection is: HELLO starts a login
+ * (CHALLENGE, PROOF, then WELCOME and the connection becomes a session) and
+ * REGISTER offers a proxy connection to a live session. Every step has a
+ * deadline; handshakes are counted per address and in total; a failed login
+ * is answered after a delay that grows with the address's recent failures.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+static void	conn_cb(struct loop *, struct handler *, uint32_t);
+static void	conn_timer(struct loop *, struct timer *);
+
+static const char *
+conn_state_str(enum srv_conn_state st)
+{
+	switch (st) {
+	case SRV_CONN_SNIFF:		return "SNIFF";
+	case SRV_CONN_PREAMBLE:		return "PREAMBLE";
+	case SRV_CONN_HELLO_WAIT:	return "HELLO_WAIT";
+	case SRV_CONN_PROOF_WAIT:	return "PROOF_WAIT";
+	case SRV_CONN_FAIL_DELAY:	return "FAIL_DELAY";
+	case SRV_CONN_FLUSH:		return "FLUSH";
+	case SRV_CONN_DEAD:		return "DEAD";
+	}
+	return "?";
+}
+
+static void
+conn_set_state(struct srv_conn *c, enum srv_conn_state st)
+{
+	log_debug("conn %llu %s: %s -> %s", (unsigned long long)c->id,
+	    c->peer, conn_state_str(c->state), conn_state_str(st));
+	c->state = st;
+}
+
+static uint32_t
+conn_mask(const struct srv_conn *c)
+{
+	switch (c->state) {
+	case SRV_CONN_SNIFF:
+	case SRV_CONN_PREAMBLE:
+	case SRV_CONN_HELLO_WAIT:
+	case SRV_CONN_PROOF_WAIT:
+		return EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+	case SRV_CONN_FLUSH:
+		return c->outlen ? EPOLLOUT : 0;
+	case SRV_CONN_FAIL_DELAY:
+	case SRV_CONN_DEAD:
+		break;
+	}
+	return 0;
+}
+
+static void
+conn_update(struct srv_conn *c)
+{
+	if (loop_update(c->srv->loop, &c->h, conn_mask(c)) == -1) {
+		log_warn("conn %llu: epoll", (unsigned long long)c->id);
+		srv_conn_close(c, "epoll failed");
+	}
+}
+
+static void
+free_conn(void *arg)
+{
+	struct srv_conn *c = arg;
+
+	c->magic = 0;
+	free(c);
+}
+
+/* Stops counting c as a handshake in progress. */
+static void
+conn_uncount(struct srv_conn *c)
+{
+	if (!c->counted)
+		return;
+	c->counted = 0;
+	c->srv->nhandshakes--;
+	if (c->addr != NULL) {
+		c->addr->handshakes--;
+		srv_addr_release(c->srv, c->addr);
+		c->addr = NULL;
+	}
+}
+
+/* Forgets c without closing its fd, which now belongs to someone else. */
+static void
+conn_forget(struct srv_conn *c)
+{
+	loop_remove(c->srv->loop, &c->h);
+	c->h.fd = -1;
+	srv_conn_close(c, NULL);
+}
+
+void
+srv_conn_close(struct srv_conn *c, const char *reason)
+{
+	if (c->state == SRV_CONN_DEAD)
+		return;
+	if (reason != NULL)
+		log_info("conn %llu %s: closed in %s: %s",
+		    (unsigned long long)c->id, c->peer,
+		    conn_state_str(c->state), reason);
+	conn_set_state(c, SRV_CONN_DEAD);
+	loop_timer_cancel(c->srv->loop, &c->deadline);
+	conn_uncount(c);
+	if (c->h.fd != -1) {
+		loop_remove(c->srv->loop, &c->h);
+		(void)close(c->h.fd);
+		c->h.fd = -1;
+	}
+	LIST_REMOVE(c, entry);
+	auth_wipe(c->am, sizeof(c->am));
+	(void)loop_defer(c->srv->loop, free_conn, c);
+}
+
+void
+srv_conn_accept(struct srv *s, struct srv_listener *li, int fd)
+{
+	struct srv_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("out of memory: dropping a connection");
+		(void)close(fd);
+		return;
+	}
+	c->magic = SRV_MAGIC_CONN;
+	c->srv = s;
+	c->id = ++s->next_id;
+	c->listener = li;
+	(void)net_peer_str(fd, c->peer, sizeof(c->peer));
+	loop_handler_init(&c->h, fd, conn_cb);
+	loop_timer_init(&c->deadline, conn_timer);
+	LIST_INSERT_HEAD(&s->conns, c, entry);
+	c->state = SRV_CONN_SNIFF;
+	(void)loop_timer_set(s->loop, &c->deadline, SRV_SNIFF_MS);
+	conn_update(c);
+}
+
+/* Hands c over as a public visitor, replaying what was consumed. */
+static void
+conn_to_visitor(struct srv_conn *c)
+{
+	struct srv *s = c->srv;
+	struct srv_listener *li = c->listener;
+	char peer[NET_ADDRSTRLEN];
+	uint8_t sniffed[PROTO_PREAMBLE_LEN];
+	size_t n = c->inlen < sizeof(sniffed) ? c->inlen : sizeof(sniffed);
+	int fd = c->h.fd;
+
+	memcpy(sniffed, c->in, n);
+	memcpy(peer, c->peer, sizeof(peer));
+	conn_forget(c);
+	srv_visitor_new(s, li, fd, peer, sniffed, n);
+}
+
+/* Queues one frame and tries to send it now. Return: 0 or -1 (closed). */
+static int
+conn_send(struct srv_conn *c, const struct proto_msg *m)
+{
+	size_t n;
+	ssize_t w;
+
+	n = proto_encode(m, c->out + c->outlen, sizeof(c->out) - c->outlen);
+	if (n == 0) {
+		srv_conn_close(c, "cannot encode a frame");
+		return -1;
+	}
+	c->outlen += n;
+	w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
+	if (w == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		srv_conn_close(c, strerror(errno));
+		return -1;
+	}
+	memmove(c->out, c->out + w, c->outlen - (size_t)w);
+	c->outlen -= (size_t)w;
+	return 0;
+}
+
+/* Sends FAIL and closes once it is written. */
+static void
+conn_fail(struct srv_conn *c, int code, const char *reason)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_FAIL;
+	m.u.fail.code = (uint8_t)code;
+	(void)snprintf(m.u.fail.reason, sizeof(m.u.fail.reason), "%s",
+	    reason);
+	if (conn_send(c, &m) == -1)
+		return;
+	if (c->outlen == 0) {
+		srv_conn_close(c, NULL);
+		return;
+	}
+	conn_set_state(c, SRV_CONN_FLUSH);
+	(void)loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	conn_update(c);
+}
+
+static void
+conn_protocol_error(struct srv_conn *c, const char *what)
+{
+	log_info("conn %llu %s: protocol error in %s: %s",
+	    (unsigned long long)c->id, c->peer, conn_state_str(c->state),
+	    what);
+	conn_fail(c, PROTO_FAIL_PROTOCOL, what);
+}
+
+/* Our first byte arrived: count the handshake or refuse it. */
+static int
+conn_start_handshake(struct srv_conn *c)
+{
+	struct srv *s = c->srv;
+
+	c->addr = srv_addr_get(s, c->h.fd);
+	if (s->nhandshakes >= SRV_MAX_HANDSHAKES || c->addr == NULL ||
+	    c->addr->handshakes >= SRV_MAX_HANDSHAKES_ADDR) {
+		log_info("conn %llu %s: too many handshakes in progress, "
+		    "refused", (unsigned long long)c->id, c->peer);
+		if (c->addr != NULL)
+			srv_addr_release(s, c->addr);
+		c->addr = NULL;
+		conn_fail(c, PROTO_FAIL_BUSY, "too many logins in progress");
+		return -1;
+	}
+	c->counted = 1;
+	s->nhandshakes++;
+	c->addr->handshakes++;
+	(void)net_keepalive(c->h.fd, 15, 5, 3);
+	(void)net_nodelay(c->h.fd);
+	conn_set_state(c, SRV_CONN_PREAMBLE);
+	(void)loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	return 0;
+}
+
+static void
+on_hello(struct srv_conn *c, const struct proto_hello *hello)
+{
+	struct srv *s = c->srv;
+	struct proto_msg m;
+	char esc[4 * PROTO_MAX_USER + 1];
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_CHALLENGE;
+	(void)snprintf(c->username, sizeof(c->username), "%s",
+	    hello->username);
+	c->user = srv_user_find(s, hello->username);
+	/*
+	 * An unknown name gets a salt derived from the server secret, so the
+	 * answer looks like a real user's and repeats for the same name.
+	 */
+	if (c->user != NULL)
+		(void)snprintf(m.u.challenge.setting,
+		    sizeof(m.u.challenge.setting), "%s", c->user->setting);
+	else if (auth_fake_setting(s->secret, s->fake_template,
+	    hello->username, m.u.challenge.setting,
+	    sizeof(m.u.challenge.setting)) == -1) {
+		srv_conn_close(c, "cannot make a salt");
+		return;
+	}
+	if (auth_random(m.u.challenge.nonce, PROTO_NONCE_LEN) == -1) {
+		srv_conn_close(c, "no random bytes");
+		return;
+	}
+	c->amlen = auth_message(c->am, sizeof(c->am), hello->username,
+	    hello->nonce, m.u.challenge.nonce, m.u.challenge.setting);
+	if (c->amlen == 0) {
+		conn_protocol_error(c, "login message too long");
+		return;
+	}
+	log_debug("conn %llu %s: login attempt for '%s'",
+	    (unsigned long long)c->id, c->peer,
+	    log_escape(esc, sizeof(esc), hello->username,
+	    strlen(hello->username)));
+	conn_set_state(c, SRV_CONN_PROOF_WAIT);
+	(void)loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	(void)conn_send(c, &m);
+}
+
+static void
+on_proof(struct srv_conn *c, const struct proto_proof *p)
+{
+	struct srv *s = c->srv;
+	uint8_t client_key[PROTO_KEY_LEN];
+	struct srv_session *ss;
+	char esc[4 * PROTO_MAX_USER + 1];
+	uint64_t delay;
+	int ok = -1, fd;
+
+	/* Unknown user and wrong password take this same path. */
+	if (c->user != NULL)
+		ok = auth_verify_proof(&c->user->keys, c->am, c->amlen,
+		    p->proof, client_key);
+	else
+		(void)auth_verify_proof(&s->users[0].keys, c->am, c->amlen,
+		    p->proof, client_key);
+	(void)log_escape(esc, sizeof(esc), c->username, strlen(c->username));
+	if (ok == -1) {
+		struct srv_addr *a = c->addr;
+
+		auth_wipe(client_key, sizeof(client_key));
+		if (a != NULL) {
+			a->failures++;
+			a->last_failure_ms = loop_now(s->loop);
+		}
+		delay = 0;
+		if (a != NULL && a->failures > 1) {
+			unsigned shift = a->failures - 2 < 6 ? a->failures - 2 :
+			    6;
+
+			delay = 250ull << shift;
+		}
+		log_warnx("conn %llu %s: login failed for user '%s' "
+		    "(bad credentials; %u recent failures from this address)",
+		    (unsigned long long)c->id, c->peer, esc,
+		    a != NULL ? a->failures : 0);
+		conn_set_state(c, SRV_CONN_FAIL_DELAY);
+		(void)loop_timer_set(s->loop, &c->deadline, delay);
+		conn_update(c);
+		return;
+	}
+	if (c->inlen != 0) {
+		auth_wipe(client_key, sizeof(client_key));
+		conn_protocol_error(c, "bytes after PROOF");
+		return;
+	}
+	/* The fd moves to the session: drop our epoll entry first. */
+	fd = c->h.fd;
+	loop_remove(s->loop, &c->h);
+	ss = srv_session_new(s, c->user, fd, c->peer, client_key, c->am,
+	    c->amlen);
+	auth_wipe(client_key, sizeof(client_key));
+	if (ss == NULL) {
+		srv_conn_close(c, "cannot start a session");
+		return;
+	}
+	c->h.fd = -1;
+	srv_conn_close(c, NULL);
+}
+
+static void
+on_register(struct srv_conn *c, const struct proto_register *r)
+{
+	const char *why = NULL;
+	int code = 0, fd = c->h.fd;
+
+	if (c->inlen != 0) {
+		conn_protocol_error(c, "bytes after REGISTER");
+		return;
+	}
+	loop_remove(c->srv->loop, &c->h);
+	if (srv_session_register(c->srv, fd, c->peer, r, &why, &code) == 0) {
+		c->h.fd = -1;
+		srv_conn_close(c, NULL);
+		return;
+	}
+	log_info("conn %llu %s: proxy registration refused: %s",
+	    (unsigned long long)c->id, c->peer, why);
+	conn_fail(c, code, why);
+}
+
+/* Processes whole frames in c->in. */
+static void
+conn_frames(struct srv_conn *c)
+{
+	struct proto_msg m;
+	enum proto_result r;
+	size_t used;
+
+	while (c->state == SRV_CONN_HELLO_WAIT ||
+	    c->state == SRV_CONN_PROOF_WAIT) {
+		r = proto_decode(c->in, c->inlen, &m, &used);
+		if (r == PROTO_NEED_MORE)
+			return;
+		if (r != PROTO_OK) {
+			conn_protocol_error(c, proto_result_str(r));
+			return;
+		}
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+		if (c->state == SRV_CONN_HELLO_WAIT && m.type == PROTO_HELLO)
+			on_hello(c, &m.u.hello);
+		else if (c->state == SRV_CONN_HELLO_WAIT &&
+		    m.type == PROTO_REGISTER)
+			on_register(c, &m.u.reg);
+		else if (c->state == SRV_CONN_PROOF_WAIT &&
+		    m.type == PROTO_PROOF)
+			on_proof(c, &m.u.proof);
+		else if (m.type == PROTO_FAIL)
+			srv_conn_close(c, "client gave up");
+		else
+			conn_protocol_error(c, "unexpected frame");
+		return;
+	}
+}
+
+static void
+conn_preamble(struct srv_conn *c)
+{
+	uint8_t version = 0;
+	char msg[64];
+
+	switch (proto_check_preamble(c->in, c->inlen, &version)) {
+	case PROTO_PRE_NEED_MORE:
+		return;
+	case PROTO_PRE_NOT_TUNNEL:
+		conn_uncount(c);
+		conn_to_visitor(c);
+		return;
+	case PROTO_PRE_BAD_VERSION:
+		(void)snprintf(msg, sizeof(msg), "client speaks protocol "
+		    "version %u, this server speaks %u", version,
+		    PROTO_VERSION);
+		log_info("conn %llu %s: %s", (unsigned long long)c->id,
+		    c->peer, msg);
+		conn_fail(c, PROTO_FAIL_VERSION, msg);
+		return;
+	case PROTO_PRE_OK:
+		c->inlen = 0;
+		conn_set_state(c, SRV_CONN_HELLO_WAIT);
+		return;
+	}
+}
+
+static void
+conn_read(struct srv_conn *c)
+{
+	size_t want;
+	ssize_t n;
+
+	/* In PREAMBLE read no further than the magic: it may be public. */
+	want = c->state == SRV_CONN_PREAMBLE ? PROTO_PREAMBLE_LEN - c->inlen :
+	    sizeof(c->in) - c->inlen;
+	if (want == 0) {
+		conn_protocol_error(c, "frame does not fit");
+		return;
+	}
+	n = recv(c->h.fd, c->in + c->inlen, want, 0);
+	if (n == 0) {
+		srv_conn_close(c, c->state == SRV_CONN_PREAMBLE ?
+		    NULL : "peer closed during handshake");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			srv_conn_close(c, strerror(errno));
+		return;
+	}
+	c->inlen += (size_t)n;
+	if (c->state == SRV_CONN_PREAMBLE)
+		conn_preamble(c);
+	if (c->state == SRV_CONN_HELLO_WAIT || c->state == SRV_CONN_PROOF_WAIT)
+		conn_frames(c);
+}
+
+static void
+conn_sniff(struct srv_conn *c)
+{
+	uint8_t first;
+	ssize_t n;
+
+	n = recv(c->h.fd, &first, 1, MSG_PEEK);
+	if (n == 0) {
+		srv_conn_close(c, NULL);	/* a port scan, most likely */
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			srv_conn_close(c, NULL);
+		return;
+	}
+	if (first != (uint8_t)PROTO_MAGIC[0]) {
+		conn_to_visitor(c);
+		return;
+	}
+	(void)conn_start_handshake(c);
+}
+
+static void
+conn_flush(struct srv_conn *c)
+{
+	ssize_t w;
+
+	if (c->outlen == 0)
+		return;
+	w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
+	if (w == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			srv_conn_close(c, strerror(errno));
+		return;
+	}
+	memmove(c->out, c->out + w, c->outlen - (size_t)w);
+	c->outlen -= (size_t)w;
+	if (c->outlen == 0 && c->state == SRV_CONN_FLUSH)
+		srv_conn_close(c, NULL);
+}
+
+static void
+conn_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_conn *c = container_of(h, struct srv_conn, h);
+
+	(void)l;
+	if (c->magic != SRV_MAGIC_CONN)
+		fatalx("conn: bad magic");
+	if (c->state == SRV_CONN_DEAD)
+		return;
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (c->state == SRV_CONN_DEAD)
+		return;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		if (c->state == SRV_CONN_SNIFF)
+			conn_sniff(c);
+		if (c->state == SRV_CONN_PREAMBLE ||
+		    c->state == SRV_CONN_HELLO_WAIT ||
+		    c->state == SRV_CONN_PROOF_WAIT)
+			conn_read(c);
+		else if (c->state == SRV_CONN_FLUSH &&
+		    (events & (EPOLLERR | EPOLLHUP)))
+			srv_conn_close(c, NULL);
+	}
+	if (c->state != SRV_CONN_DEAD)
+		conn_update(c);
+}
+
+static void
+conn_timer(struct loop *l, struct timer *t)
+{
+	struct srv_conn *c = container_of(t, struct srv_conn, deadline);
+
+	(void)l;
+	switch (c->state) {
+	case SRV_CONN_SNIFF:
+		conn_to_visitor(c);	/* silent: server-speaks-first */
+		break;
+	case SRV_CONN_FAIL_DELAY:
+		conn_fail(c, PROTO_FAIL_CREDENTIALS,
+		    "unknown user or wrong password");
+		break;
+	case SRV_CONN_DEAD:
+		break;
+	default:
+		srv_conn_close(c, "handshake timeout");
+		break;
+	}
+}

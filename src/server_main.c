@@ -1,0 +1,234 @@
+/*
+ * tunnel-server: argument parsing, the first-run config, logging set-up
+ * and the loop. Everything the daemon does at run time is in server*.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "server.h"
+#include "tty.h"
+
+#define GENERATED_PASSWORD_LEN	20
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: tunnel-server [-c FILE] [-d] [-n] [--no-splice]\n"
+"       tunnel-server --hash-password\n"
+"\n"
+"Carries TCP connections that reach this host to a tunnel-client.\n"
+"\n"
+"  -c, --config FILE  configuration file (default %s;\n"
+"                     -config FILE as in go-tunnel works too); a missing\n"
+"                     file is created with a random admin password\n"
+"  -d, --debug        log at debug level\n"
+"  -n, --check        check the configuration, print \"configuration OK\"\n"
+"  --no-splice        copy bytes through user space (diagnosis only)\n"
+"  --hash-password    read a password (no echo) and print a yescrypt hash\n"
+"                     for users[].password\n"
+"  -h, --help         this help\n"
+"  -V, --version      print the version\n", CFG_DEFAULT_SERVER_FILE);
+}
+
+static int
+hash_password(void)
+{
+	char pw[512], again[512], hash[AUTH_HASH_MAX];
+	int interactive = tty_is_interactive();
+
+	if (tty_read_line("Password: ", 0, pw, sizeof(pw)) == -1) {
+		fprintf(stderr, "tunnel-server: no password read\n");
+		return 1;
+	}
+	if (interactive) {
+		if (tty_read_line("Again: ", 0, again, sizeof(again)) == -1 ||
+		    strcmp(pw, again) != 0) {
+			auth_wipe(pw, sizeof(pw));
+			auth_wipe(again, sizeof(again));
+			fprintf(stderr, "tunnel-server: passwords differ\n");
+			return 1;
+		}
+		auth_wipe(again, sizeof(again));
+	}
+	if (pw[0] == '\0') {
+		fprintf(stderr, "tunnel-server: empty password refused\n");
+		return 1;
+	}
+	if (auth_hash_password(pw, hash, sizeof(hash)) == -1) {
+		auth_wipe(pw, sizeof(pw));
+		fprintf(stderr, "tunnel-server: hashing failed: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	auth_wipe(pw, sizeof(pw));
+	printf("%s\n", hash);
+	return 0;
+}
+
+/* First run: a config with a random admin password, shown once. */
+static int
+write_first_config(const char *path)
+{
+	static const char alphabet[] =
+	    "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	char pw[GENERATED_PASSWORD_LEN + 1], hash[AUTH_HASH_MAX], err[512];
+	uint8_t rnd[GENERATED_PASSWORD_LEN];
+	size_t i;
+
+	if (auth_random(rnd, sizeof(rnd)) == -1)
+		return -1;
+	for (i = 0; i < GENERATED_PASSWORD_LEN; i++)
+		pw[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	pw[GENERATED_PASSWORD_LEN] = '\0';
+	if (auth_hash_password(pw, hash, sizeof(hash)) == -1) {
+		fprintf(stderr, "tunnel-server: hashing failed: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	if (cfg_server_write_default(path, hash, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tunnel-server: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr,
+	    "tunnel-server: no configuration found; wrote %s (mode 0600)\n"
+	    "  username: admin\n"
+	    "  password: %s\n"
+	    "Give these to tunnel-client. This is the only time the password "
+	    "is shown;\nthe file keeps only its hash.\n", path, pw);
+	auth_wipe(pw, sizeof(pw));
+	return 0;
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct srv *s = arg;
+
+	if (signo == SIGHUP) {
+		log_info("SIGHUP ignored: restart to reload the configuration");
+		return;
+	}
+	log_info("%s: shutting down", strsignal(signo));
+	srv_shutdown(s);
+	loop_stop(l);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CFG_DEFAULT_SERVER_FILE;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct cfg_server cfg;
+	enum log_level level = LOG_INFO;
+	struct loop *l;
+	struct srv s;
+	char err[1024];
+	int i, debug = 0, check = 0, no_splice = 0, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+		    strcmp(a, "-config") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tunnel-server: %s needs a file "
+				    "name\n", a);
+				return 2;
+			}
+			path = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			path = a + 9;
+		} else if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0) {
+			debug = 1;
+		} else if (strcmp(a, "-n") == 0 || strcmp(a, "--check") == 0) {
+			check = 1;
+		} else if (strcmp(a, "--no-splice") == 0) {
+			no_splice = 1;
+		} else if (strcmp(a, "--hash-password") == 0) {
+			return hash_password();
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("tunnel-server %s (protocol %d)\n", TUNNEL_VERSION,
+			    PROTO_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "tunnel-server: unknown argument '%s' "
+			    "(try --help)\n", a);
+			return 2;
+		}
+	}
+
+	cfg_server_init(&cfg);
+	if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
+		if (errno != ENOENT || check) {
+			fprintf(stderr, "tunnel-server: %s\n", err);
+			return 2;
+		}
+		if (write_first_config(path) == -1)
+			return 1;
+		if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "tunnel-server: %s\n", err);
+			return 2;
+		}
+	}
+	if (check) {
+		printf("configuration OK\n");
+		cfg_server_free(&cfg);
+		return 0;
+	}
+	if (cfg.log_level != NULL)
+		(void)log_level_parse(cfg.log_level, &level);
+	log_init("tunnel-server", debug ? LOG_DEBUG : level);
+	if (cfg.log_enable && log_open_file(cfg.log_path) == -1) {
+		fprintf(stderr, "tunnel-server: cannot write %s/info.log: %s\n",
+		    cfg.log_path, strerror(errno));
+		cfg_server_free(&cfg);
+		return 2;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	log_info("fd limit %ld", net_raise_nofile());
+	if ((l = loop_new()) == NULL)
+		fatal("epoll");
+	if (srv_init(&s, l, &cfg, no_splice) == -1) {
+		srv_shutdown(&s);
+		srv_free(&s);
+		loop_free(l);
+		cfg_server_free(&cfg);
+		log_close();
+		return 1;
+	}
+	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
+	    &s) == -1)
+		fatal("signalfd");
+	log_info("tunnel-server %s listening on port %d (IPv4 and IPv6), "
+	    "%zu user(s), pool %d, connect timeout %d s%s", TUNNEL_VERSION,
+	    s.main.port, s.nusers, cfg.pool_size, cfg.connect_timeout,
+	    no_splice ? ", splice OFF" : "");
+	for (i = 0; i < (int)s.nusers; i++)
+		if (s.users[i].listener != NULL)
+			log_info("user '%s' has its own port %d",
+			    s.users[i].cfg->username, s.users[i].listener->port);
+	if (loop_run(l) == -1)
+		rc = 1;
+	log_info("stopped: %llu visitors served, %llu bytes spliced, "
+	    "%llu copied", (unsigned long long)s.visitors_total,
+	    (unsigned long long)s.bctx.spliced,
+	    (unsigned long long)s.bctx.copied);
+	srv_free(&s);
+	loop_free(l);
+	cfg_server_free(&cfg);
+	log_close();
+	return rc;
+}

@@ -1,0 +1,457 @@
+/*
+ * server_session: one logged-in client. The control connection carries
+ * heartbeats both ways; the session owns the client's idle proxy
+ * connections and the visitors waiting for one.
+ *
+ * A REGISTER is accepted only with a MAC under this session's key over the
+ * session id and a counter the session has not seen: counters may arrive
+ * out of order (the client dials in parallel), so a 64-wide window above
+ * the highest counter records which were used, and anything at or below
+ * the window's floor is refused. Nothing captured can add a connection.
+ *
+ * A new login of the same user replaces the old session. The old one's
+ * clean-up checks that the user still points at it before unlinking, so it
+ * never touches its successor; its waiting visitors are routed again.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+static void	session_cb(struct loop *, struct handler *, uint32_t);
+static void	session_heartbeat(struct loop *, struct timer *);
+static void	proxy_cb(struct loop *, struct handler *, uint32_t);
+
+static void
+session_update(struct srv_session *ss)
+{
+	uint32_t mask = EPOLLIN | (ss->outlen ? EPOLLOUT : 0);
+
+	if (loop_update(ss->srv->loop, &ss->h, mask) == -1) {
+		log_warn("session %llu: epoll", (unsigned long long)ss->id);
+		srv_session_close(ss, 0, "epoll failed");
+	}
+}
+
+static int
+session_flush(struct srv_session *ss)
+{
+	ssize_t w;
+
+	while (ss->outlen > 0) {
+		w = send(ss->h.fd, ss->out, ss->outlen, MSG_NOSIGNAL);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			srv_session_close(ss, 0, strerror(errno));
+			return -1;
+		}
+		memmove(ss->out, ss->out + w, ss->outlen - (size_t)w);
+		ss->outlen -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+srv_session_send(struct srv_session *ss, const struct proto_msg *m)
+{
+	size_t n;
+
+	n = proto_encode(m, ss->out + ss->outlen, sizeof(ss->out) - ss->outlen);
+	if (n == 0) {
+		/* A client that reads nothing fills our buffer: it is dead. */
+		srv_session_close(ss, 0, "control connection not draining");
+		return -1;
+	}
+	ss->outlen += n;
+	if (session_flush(ss) == -1)
+		return -1;
+	session_update(ss);
+	return ss->state == SRV_SESSION_READY ? 0 : -1;
+}
+
+static void
+free_session(void *arg)
+{
+	struct srv_session *ss = arg;
+
+	ss->magic = 0;
+	free(ss);
+}
+
+struct srv_session *
+srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
+    const uint8_t client_key[PROTO_KEY_LEN], const uint8_t *am, size_t amlen)
+{
+	struct srv_session *ss, *old;
+	struct proto_msg m;
+	char local[NET_ADDRSTRLEN], *colon;
+	int port;
+
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return NULL;
+	ss->magic = SRV_MAGIC_SESSION;
+	ss->srv = s;
+	ss->user = u;
+	ss->id = ++s->next_id;
+	ss->login_seq = ++s->login_seq;
+	ss->last_rx_ms = loop_now(s->loop);
+	(void)snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+	LIST_INIT(&ss->idle);
+	TAILQ_INIT(&ss->waiting);
+	loop_handler_init(&ss->h, fd, session_cb);
+	loop_timer_init(&ss->heartbeat, session_heartbeat);
+	if (auth_random(ss->sid, sizeof(ss->sid)) == -1) {
+		free(ss);
+		return NULL;
+	}
+	auth_session_key(client_key, am, amlen, ss->key);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WELCOME;
+	auth_server_signature(&u->keys, am, amlen, m.u.welcome.signature);
+	memcpy(m.u.welcome.session_id, ss->sid, PROTO_SID_LEN);
+	m.u.welcome.pool_size = (uint16_t)s->cfg->pool_size;
+	m.u.welcome.heartbeat_s = SRV_HEARTBEAT_S;
+	port = u->listener != NULL ? u->listener->port : s->main.port;
+	m.u.welcome.public_port = (uint16_t)port;
+	/* Our address as the client reached us, with the public port. */
+	(void)net_local_str(fd, local, sizeof(local));
+	if ((colon = strrchr(local, ':')) != NULL)
+		*colon = '\0';
+	(void)snprintf(m.u.welcome.public_addr,
+	    sizeof(m.u.welcome.public_addr), "%s:%d", local, port);
+
+	old = u->session;
+	u->session = ss;
+	LIST_INSERT_HEAD(&s->sessions, ss, entry);
+	ss->state = SRV_SESSION_READY;
+	log_info("session %llu %s: user '%s' logged in; visitors on port %d "
+	    "go to it (pool %d)%s", (unsigned long long)ss->id, ss->peer,
+	    u->cfg->username, port, s->cfg->pool_size,
+	    old != NULL ? ", replacing its previous session" : "");
+	if (old != NULL) {
+		char why[128];
+
+		(void)snprintf(why, sizeof(why), "replaced by a new login "
+		    "from %s", peer);
+		srv_session_close(old, PROTO_FAIL_REPLACED, why);
+	}
+	(void)net_keepalive(fd, 15, 5, 3);
+	(void)loop_timer_set(s->loop, &ss->heartbeat,
+	    SRV_HEARTBEAT_S * 1000);
+	if (srv_session_send(ss, &m) == -1)
+		return ss;	/* closed and logged; the fd is gone with it */
+	return ss;
+}
+
+static void
+proxy_free(void *arg)
+{
+	struct srv_proxy *p = arg;
+
+	p->magic = 0;
+	free(p);
+}
+
+/* Unlinks p from its session; closes its fd unless keep_fd. */
+static int
+proxy_remove(struct srv_proxy *p, int keep_fd)
+{
+	struct srv_session *ss = p->session;
+	int fd = p->h.fd;
+
+	LIST_REMOVE(p, entry);
+	ss->nidle--;
+	loop_remove(ss->srv->loop, &p->h);
+	p->h.fd = -1;
+	p->session = NULL;
+	if (!keep_fd) {
+		(void)close(fd);
+		fd = -1;
+	}
+	(void)loop_defer(ss->srv->loop, proxy_free, p);
+	return fd;
+}
+
+int
+srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id)
+{
+	struct srv_proxy *p = LIST_FIRST(&ss->idle);
+
+	if (p == NULL || ss->state != SRV_SESSION_READY)
+		return -1;
+	*proxy_id = p->id;
+	return proxy_remove(p, 1);
+}
+
+void
+srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
+{
+	struct srv *s = ss->srv;
+	struct srv_visitor *v;
+	struct proto_msg m;
+
+	if (ss->state == SRV_SESSION_DEAD)
+		return;
+	if (fail_code != 0) {
+		/* Best effort: the client learns why, if it still listens. */
+		size_t n;
+
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_FAIL;
+		m.u.fail.code = (uint8_t)fail_code;
+		(void)snprintf(m.u.fail.reason, sizeof(m.u.fail.reason), "%s",
+		    reason);
+		n = proto_encode(&m, ss->out + ss->outlen,
+		    sizeof(ss->out) - ss->outlen);
+		ss->outlen += n;
+		if (ss->outlen > 0)
+			(void)send(ss->h.fd, ss->out, ss->outlen,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	ss->state = SRV_SESSION_DEAD;
+	log_info("session %llu %s: user '%s' session ended: %s (served %llu "
+	    "visitors)", (unsigned long long)ss->id, ss->peer,
+	    ss->user->cfg->username, reason,
+	    (unsigned long long)ss->served);
+	LIST_REMOVE(ss, entry);
+	if (ss->user->session == ss)
+		ss->user->session = NULL;
+	loop_timer_cancel(s->loop, &ss->heartbeat);
+	while (!LIST_EMPTY(&ss->idle))
+		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
+	loop_remove(s->loop, &ss->h);
+	(void)close(ss->h.fd);
+	ss->h.fd = -1;
+	while ((v = TAILQ_FIRST(&ss->waiting)) != NULL)
+		srv_visitor_reroute(s, v);
+	auth_wipe(ss->key, sizeof(ss->key));
+	(void)loop_defer(s->loop, free_session, ss);
+}
+
+static void
+session_frame(struct srv_session *ss, const struct proto_msg *m)
+{
+	struct proto_msg reply;
+
+	switch (m->type) {
+	case PROTO_PING:
+		memset(&reply, 0, sizeof(reply));
+		reply.type = PROTO_PONG;
+		reply.u.ping.seq = m->u.ping.seq;
+		(void)srv_session_send(ss, &reply);
+		break;
+	case PROTO_PONG:
+		break;
+	case PROTO_FAIL:
+		srv_session_close(ss, 0, "client said goodbye");
+		break;
+	default:
+		log_info("session %llu %s: unexpected %s frame",
+		    (unsigned long long)ss->id, ss->peer,
+		    proto_type_str(m->type));
+		srv_session_close(ss, PROTO_FAIL_PROTOCOL,
+		    "protocol error: unexpected frame");
+		break;
+	}
+}
+
+static void
+session_read(struct srv_session *ss)
+{
+	struct proto_msg m;
+	enum proto_result r;
+	size_t used;
+	ssize_t n;
+
+	n = recv(ss->h.fd, ss->in + ss->inlen, sizeof(ss->in) - ss->inlen, 0);
+	if (n == 0) {
+		srv_session_close(ss, 0, "client closed the control connection");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			srv_session_close(ss, 0, strerror(errno));
+		return;
+	}
+	ss->inlen += (size_t)n;
+	ss->last_rx_ms = loop_now(ss->srv->loop);
+	while (ss->state == SRV_SESSION_READY) {
+		r = proto_decode(ss->in, ss->inlen, &m, &used);
+		if (r == PROTO_NEED_MORE)
+			break;
+		if (r != PROTO_OK) {
+			log_info("session %llu %s: %s",
+			    (unsigned long long)ss->id, ss->peer,
+			    proto_result_str(r));
+			srv_session_close(ss, PROTO_FAIL_PROTOCOL,
+			    "protocol error");
+			return;
+		}
+		memmove(ss->in, ss->in + used, ss->inlen - used);
+		ss->inlen -= used;
+		session_frame(ss, &m);
+	}
+}
+
+static void
+session_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_session *ss = container_of(h, struct srv_session, h);
+
+	(void)l;
+	if (ss->magic != SRV_MAGIC_SESSION)
+		fatalx("session: bad magic");
+	if (ss->state != SRV_SESSION_READY)
+		return;
+	if ((events & EPOLLOUT) && session_flush(ss) == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		session_read(ss);
+	if (ss->state == SRV_SESSION_READY)
+		session_update(ss);
+}
+
+static void
+session_heartbeat(struct loop *l, struct timer *t)
+{
+	struct srv_session *ss = container_of(t, struct srv_session, heartbeat);
+	struct proto_msg m;
+
+	if (ss->state != SRV_SESSION_READY)
+		return;
+	if (loop_now(l) - ss->last_rx_ms >
+	    (uint64_t)SRV_HEARTBEAT_S * SRV_DEAD_MISSES * 1000) {
+		srv_session_close(ss, 0, "no heartbeat from the client");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PING;
+	m.u.ping.seq = ++ss->ping_seq;
+	if (srv_session_send(ss, &m) == -1)
+		return;
+	(void)loop_timer_set(l, t, SRV_HEARTBEAT_S * 1000);
+}
+
+struct srv_session *
+srv_session_find(struct srv *s, const uint8_t sid[PROTO_SID_LEN])
+{
+	struct srv_session *ss;
+
+	LIST_FOREACH(ss, &s->sessions, entry)
+		if (ss->state == SRV_SESSION_READY &&
+		    auth_ct_equal(ss->sid, sid, PROTO_SID_LEN))
+			return ss;
+	return NULL;
+}
+
+/* Records counter c in the replay window. Return: 0, or -1 if replayed. */
+static int
+session_counter(struct srv_session *ss, uint64_t c)
+{
+	uint64_t back;
+
+	if (c == 0)
+		return -1;
+	if (c > ss->counter_max) {
+		uint64_t shift = c - ss->counter_max;
+
+		ss->counter_seen = shift >= 64 ? 0 : ss->counter_seen << shift;
+		ss->counter_seen |= 1;
+		ss->counter_max = c;
+		return 0;
+	}
+	back = ss->counter_max - c;
+	if (back >= 64 || (ss->counter_seen & (1ull << back)))
+		return -1;
+	ss->counter_seen |= 1ull << back;
+	return 0;
+}
+
+int
+srv_session_register(struct srv *s, int fd, const char *peer,
+    const struct proto_register *r, const char **why, int *code)
+{
+	struct srv_session *ss;
+	struct srv_proxy *p;
+	uint8_t mac[PROTO_KEY_LEN];
+
+	ss = srv_session_find(s, r->session_id);
+	*code = PROTO_FAIL_SESSION;
+	if (ss == NULL) {
+		*why = "no such session";
+		return -1;
+	}
+	auth_proxy_mac(ss->key, ss->sid, r->counter, mac);
+	if (!auth_ct_equal(mac, r->mac, sizeof(mac))) {
+		*why = "bad proof for this session";
+		return -1;
+	}
+	if (session_counter(ss, r->counter) == -1) {
+		*why = "replayed registration";
+		return -1;
+	}
+	if (ss->nidle >= (size_t)s->cfg->pool_size) {
+		*code = PROTO_FAIL_POOL_FULL;
+		*why = "pool is full";
+		return -1;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		*code = PROTO_FAIL_BUSY;
+		*why = "out of memory";
+		return -1;
+	}
+	p->magic = SRV_MAGIC_PROXY;
+	p->session = ss;
+	p->id = ++s->next_id;
+	loop_handler_init(&p->h, fd, proxy_cb);
+	if (loop_update(s->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
+		free(p);
+		*code = PROTO_FAIL_BUSY;
+		*why = "epoll failed";
+		return -1;
+	}
+	(void)net_keepalive(fd, 15, 5, 3);
+	(void)net_nodelay(fd);
+	LIST_INSERT_HEAD(&ss->idle, p, entry);
+	ss->nidle++;
+	log_debug("session %llu: proxy %llu from %s pooled (%zu idle)",
+	    (unsigned long long)ss->id, (unsigned long long)p->id, peer,
+	    ss->nidle);
+	srv_visitor_wake(ss);
+	return 0;
+}
+
+static void
+proxy_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_proxy *p = container_of(h, struct srv_proxy, h);
+	uint8_t b;
+	ssize_t n;
+
+	(void)l;
+	(void)events;
+	if (p->magic != SRV_MAGIC_PROXY)
+		fatalx("proxy: bad magic");
+	if (p->session == NULL)
+		return;		/* taken or closed earlier in this batch */
+	/* An idle proxy connection says nothing: anything here ends it. */
+	n = recv(h->fd, &b, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	log_debug("session %llu: idle proxy %llu %s",
+	    (unsigned long long)p->session->id, (unsigned long long)p->id,
+	    n == 0 ? "closed by the client" : n > 0 ? "sent bytes" :
+	    "failed");
+	(void)proxy_remove(p, 0);
+}

@@ -1,0 +1,464 @@
+/*
+ * server_visitor: a public connection, from arrival to its close line.
+ *
+ * WAIT_PROXY: queued on the session routing chose, until the session has an
+ * idle proxy connection or connect_timeout runs out. While queued only
+ * EPOLLRDHUP is watched, so a visitor that already sent its request does
+ * not wake the loop, but one that leaves is dropped at once.
+ *
+ * BRIDGED: START (and any sniffed bytes) go to the proxy connection ahead of
+ * the visitor's own bytes, which are spliced at once. The proxy -> visitor
+ * direction is gated until the client's STATUS frame has been read, byte
+ * exact, so nothing of the client's reply can reach the visitor early.
+ * STATUS FAIL, or no STATUS at all, turns into a "502 Bad Gateway" with the
+ * reason for a visitor that spoke HTTP, and a plain close otherwise.
+ *
+ * DRAIN: after a 502, the rest of the request is read and dropped for a
+ * moment, so the close does not turn into a reset that eats the answer.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+static void	visitor_cb(struct loop *, struct handler *, uint32_t);
+static void	visitor_timer(struct loop *, struct timer *);
+static void	visitor_dispatch(struct srv_visitor *, struct srv_session *);
+static void	visitor_reject(struct srv_visitor *, const char *);
+
+static const char *const http_methods[] = {
+	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
+	"CONNECT ", "TRACE ",
+};
+
+/* True when the visitor's first bytes are (the start of) an HTTP/1 request. */
+static int
+looks_like_http(const uint8_t *p, size_t len)
+{
+	size_t i, m;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
+		m = strlen(http_methods[i]);
+		if (memcmp(p, http_methods[i], len < m ? len : m) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+free_visitor(void *arg)
+{
+	struct srv_visitor *v = arg;
+
+	v->magic = 0;
+	free(v);
+}
+
+static void
+visitor_log_close(struct srv_visitor *v, const char *reason)
+{
+	uint64_t ms = loop_now(v->srv->loop) - v->started_ms;
+
+	log_info("visitor %llu %s user '%s': closed after %llu.%03llu s, "
+	    "%llu bytes in, %llu bytes out: %s (spliced total %llu)",
+	    (unsigned long long)v->id, v->peer, v->user[0] ? v->user : "-",
+	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+	    (unsigned long long)v->bytes_in, (unsigned long long)v->bytes_out,
+	    reason, (unsigned long long)v->srv->bctx.spliced);
+}
+
+/* Final step for every visitor: one log line, fd closed, freed later. */
+void
+srv_visitor_close(struct srv_visitor *v, const char *reason)
+{
+	struct srv *s = v->srv;
+
+	if (v->state == SRV_VISITOR_DEAD)
+		return;
+	if (v->state == SRV_VISITOR_WAIT_PROXY && v->session != NULL) {
+		TAILQ_REMOVE(&v->session->waiting, v, entry);
+		s->nwaiting--;
+		v->session = NULL;
+	}
+	if (v->state == SRV_VISITOR_BRIDGED && v->bridge != NULL) {
+		/* The bridge's close callback finishes the job. */
+		bridge_close(v->bridge, reason);
+		return;
+	}
+	v->state = SRV_VISITOR_DEAD;
+	loop_timer_cancel(s->loop, &v->timer);
+	if (v->h.fd != -1) {
+		loop_remove(s->loop, &v->h);
+		(void)close(v->h.fd);
+		v->h.fd = -1;
+	}
+	LIST_REMOVE(v, all);
+	visitor_log_close(v, reason);
+	(void)loop_defer(s->loop, free_visitor, v);
+}
+
+void
+srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
+    const char *peer, const uint8_t *sniffed, size_t nsniffed)
+{
+	struct srv_visitor *v;
+	struct srv_session *ss;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		log_warnx("out of memory: dropping visitor %s", peer);
+		(void)close(fd);
+		return;
+	}
+	v->magic = SRV_MAGIC_VISITOR;
+	v->srv = s;
+	v->id = ++s->next_id;
+	v->listener = li;
+	v->started_ms = loop_now(s->loop);
+	(void)snprintf(v->peer, sizeof(v->peer), "%s", peer);
+	if (nsniffed > sizeof(v->sniffed))
+		nsniffed = sizeof(v->sniffed);
+	memcpy(v->sniffed, sniffed, nsniffed);
+	v->nsniffed = nsniffed;
+	loop_handler_init(&v->h, fd, visitor_cb);
+	loop_timer_init(&v->timer, visitor_timer);
+	LIST_INSERT_HEAD(&s->visitors, v, all);
+	s->visitors_total++;
+	(void)net_nodelay(fd);
+	ss = s->stopping ? NULL : srv_route(s, li);
+	if (ss == NULL) {
+		visitor_reject(v, "no tunnel client is online");
+		return;
+	}
+	visitor_dispatch(v, ss);
+}
+
+/* Queues v on ss: it is served when a proxy connection registers. */
+static void
+visitor_queue(struct srv_visitor *v, struct srv_session *ss)
+{
+	struct srv *s = v->srv;
+
+	if (s->nwaiting >= SRV_MAX_WAITING) {
+		visitor_reject(v, "too many visitors waiting");
+		return;
+	}
+	v->session = ss;
+	TAILQ_INSERT_TAIL(&ss->waiting, v, entry);
+	s->nwaiting++;
+	v->state = SRV_VISITOR_WAIT_PROXY;
+	if (!loop_timer_armed(&v->timer))
+		(void)loop_timer_set(s->loop, &v->timer,
+		    (uint64_t)s->cfg->connect_timeout * 1000 -
+		    (loop_now(s->loop) - v->started_ms));
+	if (loop_update(s->loop, &v->h, EPOLLRDHUP) == -1)
+		srv_visitor_close(v, "epoll failed");
+}
+
+static void
+bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
+{
+	struct srv_visitor *v = arg;
+	char why[160];
+
+	(void)b;
+	v->bytes_in = info->bytes[BRIDGE_AB];
+	v->bytes_out = info->bytes[BRIDGE_BA];
+	v->bridge = NULL;
+	if (v->state != SRV_VISITOR_BRIDGED)
+		return;		/* answering a failure: DRAIN logs */
+	v->state = SRV_VISITOR_DEAD;
+	loop_timer_cancel(v->srv->loop, &v->timer);
+	LIST_REMOVE(v, all);
+	switch (info->end) {
+	case BRIDGE_END_CLOSED:
+		(void)snprintf(why, sizeof(why), "%s", info->reason);
+		break;
+	case BRIDGE_END_RESET_A:
+		(void)snprintf(why, sizeof(why), "visitor reset (%s)",
+		    strerror(info->err));
+		break;
+	case BRIDGE_END_RESET_B:
+		(void)snprintf(why, sizeof(why), "tunnel side reset (%s)",
+		    strerror(info->err));
+		break;
+	default:
+		(void)snprintf(why, sizeof(why), "%s",
+		    bridge_end_str(info->end));
+		break;
+	}
+	visitor_log_close(v, why);
+	(void)loop_defer(v->srv->loop, free_visitor, v);
+}
+
+/* The client could not reach its local service (or never answered). */
+static void
+visitor_failed(struct srv_visitor *v, const char *reason)
+{
+	uint8_t first[BRIDGE_PEEK_MAX + PROTO_PREAMBLE_LEN];
+	const uint8_t *cap;
+	size_t caplen, n;
+	int fd;
+
+	n = v->nsniffed;
+	memcpy(first, v->sniffed, n);
+	cap = bridge_captured(v->bridge, &caplen);
+	if (cap != NULL) {
+		memcpy(first + n, cap, caplen);
+		n += caplen;
+	}
+	fd = bridge_detach_a(v->bridge);
+	v->state = SRV_VISITOR_DRAIN;
+	bridge_close(v->bridge, reason);
+	v->h.fd = fd;
+	v->nsniffed = n < sizeof(v->sniffed) ? n : sizeof(v->sniffed);
+	memcpy(v->sniffed, first, v->nsniffed);
+	/* The visitor's bytes were already spliced away: judge by the copy. */
+	v->state = SRV_VISITOR_WAIT_PROXY;
+	visitor_reject(v, reason);
+}
+
+/* Reads the client's STATUS frame exactly, then opens proxy -> visitor. */
+static int
+status_gate(struct bridge *b, int fd, void *arg)
+{
+	struct srv_visitor *v = arg;
+	struct proto_msg m;
+	enum proto_result r;
+	size_t want, used;
+	ssize_t n;
+	char reason[PROTO_MAX_REASON + 64];
+
+	(void)b;
+	want = v->statuslen < PROTO_HDR_LEN ? PROTO_HDR_LEN - v->statuslen : 0;
+	if (want == 0) {
+		size_t total = proto_frame_len(v->status, v->statuslen);
+
+		if (total == (size_t)-1 || total > sizeof(v->status)) {
+			visitor_failed(v, "tunnel client sent a bad answer");
+			return -1;
+		}
+		want = total - v->statuslen;
+	}
+	n = recv(fd, v->status + v->statuslen, want, 0);
+	if (n == 0) {
+		visitor_failed(v, "tunnel client closed the connection "
+		    "without answering");
+		return -1;
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		visitor_failed(v, "tunnel connection failed");
+		return -1;
+	}
+	v->statuslen += (size_t)n;
+	r = proto_decode(v->status, v->statuslen, &m, &used);
+	if (r == PROTO_NEED_MORE)
+		return 0;
+	if (r != PROTO_OK || m.type != PROTO_STATUS) {
+		visitor_failed(v, "tunnel client sent a bad answer");
+		return -1;
+	}
+	if (!m.u.status.ok) {
+		char esc[sizeof(m.u.status.reason) * 4];
+
+		(void)snprintf(reason, sizeof(reason), "tunnel client: %s",
+		    log_escape(esc, sizeof(esc), m.u.status.reason,
+		    strlen(m.u.status.reason)));
+		visitor_failed(v, reason);
+		return -1;
+	}
+	v->ok = 1;
+	loop_timer_cancel(v->srv->loop, &v->timer);
+	return 1;
+}
+
+static void
+visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
+{
+	struct srv *s = v->srv;
+	uint8_t frame[PROTO_MAX_FRAME];
+	struct proto_msg m;
+	uint64_t proxy_id;
+	size_t n;
+	int pfd;
+
+	pfd = srv_session_take_proxy(ss, &proxy_id);
+	if (pfd == -1) {
+		visitor_queue(v, ss);
+		return;
+	}
+	(void)snprintf(v->user, sizeof(v->user), "%s", ss->user->cfg->username);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_START;
+	m.u.start.visitor_id = v->id;
+	(void)snprintf(m.u.start.peer, sizeof(m.u.start.peer), "%s", v->peer);
+	n = proto_encode(&m, frame, sizeof(frame));
+	loop_timer_cancel(s->loop, &v->timer);
+	loop_remove(s->loop, &v->h);
+	v->bridge = bridge_new(&s->bctx, v->h.fd, pfd, bridge_closed, v);
+	if (v->bridge == NULL || n == 0 ||
+	    bridge_pending(v->bridge, BRIDGE_AB, frame, n) == -1 ||
+	    (v->nsniffed > 0 && bridge_pending(v->bridge, BRIDGE_AB,
+	    v->sniffed, v->nsniffed) == -1)) {
+		if (v->bridge != NULL) {
+			v->h.fd = bridge_detach_a(v->bridge);
+			v->state = SRV_VISITOR_DRAIN;
+			bridge_close(v->bridge, "out of memory");
+			v->state = SRV_VISITOR_WAIT_PROXY;
+		} else {
+			(void)close(pfd);
+		}
+		srv_visitor_close(v, "out of memory");
+		return;
+	}
+	v->h.fd = -1;
+	v->state = SRV_VISITOR_BRIDGED;
+	ss->served++;
+	bridge_gate(v->bridge, status_gate, v);
+	/* The client bounds its local dial by its own timeout; so do we. */
+	(void)loop_timer_set(s->loop, &v->timer,
+	    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS);
+	bridge_capture_a(v->bridge);
+	if (s->cfg->idle_timeout > 0)
+		bridge_idle_timeout(v->bridge,
+		    (uint64_t)s->cfg->idle_timeout * 1000);
+	log_debug("visitor %llu %s: bridged to proxy %llu of session %llu",
+	    (unsigned long long)v->id, v->peer, (unsigned long long)proxy_id,
+	    (unsigned long long)ss->id);
+	(void)bridge_start(v->bridge);
+}
+
+void
+srv_visitor_wake(struct srv_session *ss)
+{
+	struct srv_visitor *v;
+
+	while (ss->nidle > 0 && (v = TAILQ_FIRST(&ss->waiting)) != NULL) {
+		TAILQ_REMOVE(&ss->waiting, v, entry);
+		ss->srv->nwaiting--;
+		v->session = NULL;
+		visitor_dispatch(v, ss);
+	}
+}
+
+void
+srv_visitor_reroute(struct srv *s, struct srv_visitor *v)
+{
+	struct srv_session *ss;
+
+	if (v->session != NULL) {
+		TAILQ_REMOVE(&v->session->waiting, v, entry);
+		s->nwaiting--;
+		v->session = NULL;
+	}
+	ss = s->stopping ? NULL : srv_route(s, v->listener);
+	if (ss == NULL) {
+		visitor_reject(v, "the tunnel client went away");
+		return;
+	}
+	visitor_dispatch(v, ss);
+}
+
+/*
+ * Turns v away: "502 Bad Gateway" with the reason if it spoke HTTP, else
+ * a plain close.
+ */
+static void
+visitor_reject(struct srv_visitor *v, const char *reason)
+{
+	struct srv *s = v->srv;
+	uint8_t first[BRIDGE_PEEK_MAX];
+	char resp[512];
+	size_t n = 0;
+	ssize_t r;
+	int len;
+
+	if (v->session != NULL) {
+		TAILQ_REMOVE(&v->session->waiting, v, entry);
+		s->nwaiting--;
+		v->session = NULL;
+	}
+	memcpy(first, v->sniffed, v->nsniffed);
+	n = v->nsniffed;
+	if (n < sizeof(first)) {
+		r = recv(v->h.fd, first + n, sizeof(first) - n,
+		    MSG_PEEK | MSG_DONTWAIT);
+		if (r > 0)
+			n += (size_t)r;
+	}
+	if (!looks_like_http(first, n)) {
+		srv_visitor_close(v, reason);
+		return;
+	}
+	len = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\ntunnel: %s\n",
+	    strlen(reason) + 9, reason);
+	(void)send(v->h.fd, resp, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(v->h.fd, SHUT_WR);
+	v->state = SRV_VISITOR_DRAIN;
+	(void)snprintf(v->reason, sizeof(v->reason), "502: %s", reason);
+	(void)loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
+	if (loop_update(s->loop, &v->h, EPOLLIN) == -1)
+		srv_visitor_close(v, reason);
+}
+
+static void
+visitor_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_visitor *v = container_of(h, struct srv_visitor, h);
+	char buf[4096];
+	ssize_t n;
+	int i;
+
+	(void)l;
+	if (v->magic != SRV_MAGIC_VISITOR)
+		fatalx("visitor: bad magic");
+	switch (v->state) {
+	case SRV_VISITOR_WAIT_PROXY:
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			srv_visitor_close(v, "visitor left while waiting");
+		break;
+	case SRV_VISITOR_DRAIN:
+		for (i = 0; i < 16; i++) {
+			n = recv(h->fd, buf, sizeof(buf), 0);
+			if (n > 0)
+				continue;
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return;
+			srv_visitor_close(v, v->reason);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+visitor_timer(struct loop *l, struct timer *t)
+{
+	struct srv_visitor *v = container_of(t, struct srv_visitor, timer);
+	char why[96];
+
+	(void)l;
+	if (v->state == SRV_VISITOR_WAIT_PROXY) {
+		(void)snprintf(why, sizeof(why), "no free tunnel connection "
+		    "within %d s", v->srv->cfg->connect_timeout);
+		visitor_reject(v, why);
+	} else if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
+		visitor_failed(v, "the tunnel client did not answer in time");
+	} else if (v->state == SRV_VISITOR_DRAIN) {
+		srv_visitor_close(v, v->reason);
+	}
+}

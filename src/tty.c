@@ -1,0 +1,195 @@
+/*
+ * tty: asking the user for a line, optionally without echo.
+ *
+ * Theory of operation. The prompt goes to stderr so that stdout stays
+ * clean. Input is read from fd 0 one byte at a time with read(2): no stdio
+ * buffer swallows what follows the newline, so several prompts can share
+ * one piped stdin ("printf 'a\nb\n' | tunnel-client").
+ *
+ * A hidden read on a terminal clears ECHO (ICANON stays, so the line can
+ * still be edited) and, while echo is off, catches the signals that would
+ * otherwise leave the terminal silent: SIGINT, SIGTERM, SIGHUP and SIGQUIT
+ * restore the saved termios and are re-raised with their default action
+ * (Ctrl-C still exits with status 130); SIGTSTP restores the terminal,
+ * stops, and turns echo off again after SIGCONT. Those signals are
+ * unblocked for the duration, in case the caller has blocked them for a
+ * signalfd. Signals already ignored stay ignored. Afterwards the old
+ * handlers, signal mask and termios come back, and a newline is printed,
+ * since the user's Enter was not echoed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "tty.h"
+
+static const int	 tty_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+			    SIGTSTP };
+#define TTY_NSIGS	 (sizeof(tty_sigs) / sizeof(tty_sigs[0]))
+
+static struct termios		 tty_saved;	/* to restore */
+static volatile sig_atomic_t	 tty_hidden;	/* echo is off */
+
+int
+tty_is_interactive(void)
+{
+	return isatty(STDIN_FILENO);
+}
+
+static void
+tty_write(const char *s, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, s, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+tty_echo_off(void)
+{
+	struct termios t = tty_saved;
+
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+}
+
+/* Async-signal-safe: tcsetattr, sigaction, sigprocmask, raise, write. */
+static void
+tty_on_signal(int sig)
+{
+	struct sigaction sa, mine;
+	sigset_t set;
+	int saved_errno = errno;
+
+	if (tty_hidden) {
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+		tty_write("\n", 1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(sig, &sa, &mine);
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, sig);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	(void)raise(sig);
+	/* Only a stop comes back here, after SIGCONT. */
+	(void)sigaction(sig, &mine, NULL);
+	if (tty_hidden)
+		tty_echo_off();
+	errno = saved_errno;
+}
+
+/*
+ * Reads one line from fd 0 into buf. Return: its length, or -1: errno 0
+ * on EOF (also EOF in the middle of a line), EMSGSIZE when the line did
+ * not fit (the rest of it has been read and dropped), another errno on a
+ * read error.
+ */
+static int
+tty_read_raw(char *buf, size_t buflen)
+{
+	size_t len = 0;
+	ssize_t n;
+	char ch;
+	int toolong = 0;
+
+	for (;;) {
+		n = read(STDIN_FILENO, &ch, 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		if (ch == '\n')
+			break;
+		if (len + 1 >= buflen)
+			toolong = 1;
+		else if (!toolong)
+			buf[len++] = ch;
+	}
+	if (toolong) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	return (int)len;
+}
+
+int
+tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
+{
+	struct sigaction sa, old[TTY_NSIGS];
+	int installed[TTY_NSIGS] = { 0 };
+	sigset_t unblock, oldmask;
+	size_t i;
+	int r, e, hide;
+
+	if (buf == NULL || buflen == 0 || buflen > (size_t)INT_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf[0] = '\0';
+	hide = !echo && isatty(STDIN_FILENO);
+	if (hide) {
+		if (tcgetattr(STDIN_FILENO, &tty_saved) == -1)
+			return -1;	/* never read a secret with echo on */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = tty_on_signal;
+		(void)sigemptyset(&sa.sa_mask);
+		(void)sigemptyset(&unblock);
+		for (i = 0; i < TTY_NSIGS; i++) {
+			(void)sigaddset(&sa.sa_mask, tty_sigs[i]);
+			if (sigaction(tty_sigs[i], NULL, &old[i]) == -1 ||
+			    old[i].sa_handler == SIG_IGN)
+				continue;
+			(void)sigaddset(&unblock, tty_sigs[i]);
+		}
+		for (i = 0; i < TTY_NSIGS; i++)
+			if (sigismember(&unblock, tty_sigs[i]) == 1 &&
+			    sigaction(tty_sigs[i], &sa, NULL) == 0)
+				installed[i] = 1;
+		tty_hidden = 1;
+		tty_echo_off();
+		(void)sigprocmask(SIG_UNBLOCK, &unblock, &oldmask);
+	}
+	if (prompt != NULL)
+		tty_write(prompt, strlen(prompt));
+	r = tty_read_raw(buf, buflen);
+	e = errno;
+	if (hide) {
+		/*
+		 * Blocked while we put things back, so that a signal arriving
+		 * now waits for the caller's own disposition.
+		 */
+		(void)sigprocmask(SIG_BLOCK, &sa.sa_mask, NULL);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+		tty_hidden = 0;
+		for (i = 0; i < TTY_NSIGS; i++)
+			if (installed[i])
+				(void)sigaction(tty_sigs[i], &old[i], NULL);
+		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		tty_write("\n", 1);
+	}
+	if (r == -1)
+		explicit_bzero(buf, buflen);
+	errno = e;
+	return r;
+}

@@ -1,0 +1,130 @@
+# Sourced by every tests/integration/t_*.sh. Each test gets its own temp
+# directory, random free ports on 127.0.0.1, and a trap that stops every
+# process it started. Exit 0 = pass, 77 = skip, anything else = fail; on
+# failure the logs of the daemons are printed.
+set -eu
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+SERVER_BIN="$TOP/$BUILD/tunnel-server"
+CLIENT_BIN="$TOP/$BUILD/tunnel-client"
+[ -x "$SERVER_BIN" ] || SERVER_BIN="$TOP/tunnel-server"
+[ -x "$CLIENT_BIN" ] || CLIENT_BIN="$TOP/tunnel-client"
+HELP="$TOP/tests/integration/helpers.py"
+T=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-test.XXXXXX")
+PIDS=""
+TEST_NAME=$(basename "$0" .sh)
+# ASan/valgrind runs are slower: scale waits.
+SLOW=${SLOW:-1}
+case "$BUILD" in *asan*) SLOW=3 ;; esac
+[ -n "${TUNNEL_WRAP:-}" ] && SLOW=10
+
+cleanup() {
+	rc=$?
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (last 40 lines)"
+			tail -n 40 "$f"
+		done
+	fi
+	# A sanitizer report in any daemon log fails the test.
+	if [ $rc -eq 0 ] && grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	    "$T"/*.log >/dev/null 2>&1; then
+		echo "sanitizer report:"
+		grep -hE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log | head -60
+		rc=1
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skip: $*"; exit 77; }
+log() { echo "# $*"; }
+
+# A TCP port nobody listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for CMD...: retries CMD for up to 10 s (times SLOW).
+wait_for() {
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt $((100 * SLOW)) ] || return 1
+		sleep 0.1
+	done
+}
+
+port_open() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$1"; }
+log_has() { grep -q -- "$2" "$1"; }
+
+PASSWORD=${PASSWORD:-s3cret-Pass}
+
+# write_server_config FILE PORT [POOL] [extra yaml lines for the admin user]
+write_server_config() {
+	cat >"$1" <<YAML
+port: $2
+pool_size: ${3:-20}
+connect_timeout: ${CONNECT_TIMEOUT:-10}
+users:
+  - username: admin
+    password: "$PASSWORD"
+log:
+  enable: false
+YAML
+}
+
+# start_server CONFIG [args...]: starts tunnel-server in $T, waits for its port.
+start_server() {
+	cfg=$1; shift
+	sport=$(sed -n 's/^port: *//p' "$cfg")
+	(cd "$T" && exec ${TUNNEL_WRAP:-} "$SERVER_BIN" -c "$cfg" "$@") >>"$T/server.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS="$PIDS $SERVER_PID"
+	wait_for port_open "$sport" || fail "server did not start"
+}
+
+# start_client SERVER_PORT LOCAL_PORT [args...]: waits for "tunnel up".
+start_client() {
+	sp=$1; lp=$2; shift 2
+	before=$(ups)
+	(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" \
+	    -s "127.0.0.1:$sp" -u admin -p "$lp" "$@") >>"$T/client.log" 2>&1 &
+	CLIENT_PID=$!
+	PIDS="$PIDS $CLIENT_PID"
+	wait_for client_up "$before" || fail "client did not come up"
+	# Let the pool fill before traffic starts.
+	sleep 0.3
+}
+# How many times the client said "tunnel up" so far.
+ups() { cat "$T/client.log" 2>/dev/null | grep -c 'tunnel up' || true; }
+client_up() { [ "$(ups)" -gt "$1" ]; }
+
+# start_helper NAME ARGS...: runs helpers.py ARGS in the background.
+start_helper() {
+	name=$1; shift
+	python3 "$HELP" "$@" >>"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "${name}_PID=$!"
+}
+
+# A standard set-up: local HTTP service, server, client. Sets SPORT, LPORT.
+standard_setup() {
+	SPORT=$(free_port)
+	LPORT=$(free_port)
+	start_helper http http-server "$LPORT"
+	wait_for port_open "$LPORT" || fail "local http service did not start"
+	write_server_config "$T/server.yaml" "$SPORT" "${POOL:-20}"
+	start_server "$T/server.yaml"
+	start_client "$SPORT" "$LPORT"
+}
+
+# Count of open fds of a process.
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# curl GET and POST through the tunnel; 502 with a reason when the local
+# service is down and when no client is online; one close line per visitor.
+. "$(dirname "$0")/lib.sh"
+
+SPORT=$(free_port)
+LPORT=$(free_port)
+write_server_config "$T/server.yaml" "$SPORT"
+start_server "$T/server.yaml"
+
+# No client yet: HTTP visitors get a 502 that says why.
+out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$SPORT/")
+echo "$out" | tail -n 1 | grep -qx 502 || fail "no-client: want 502, got: $out"
+echo "$out" | grep -q "no tunnel client is online" || fail "no-client reason missing: $out"
+
+start_helper http http-server "$LPORT"
+wait_for port_open "$LPORT" || fail "local http service did not start"
+start_client "$SPORT" "$LPORT"
+
+out=$(curl -sf "http://127.0.0.1:$SPORT/")
+[ "$out" = "hello from local" ] || fail "GET: got '$out'"
+out=$(curl -sf -X POST --data-binary 'a body to hash' "http://127.0.0.1:$SPORT/sha256")
+want=$(printf 'a body to hash' | sha256sum | cut -d' ' -f1)
+[ "$out" = "$want" ] || fail "POST: got '$out' want '$want'"
+# IPv6 loopback reaches the same port.
+if python3 -c 'import socket; socket.create_connection(("::1", '"$SPORT"'), 1)' 2>/dev/null; then
+	out=$(curl -sf "http://[::1]:$SPORT/")
+	[ "$out" = "hello from local" ] || fail "GET over IPv6: '$out'"
+fi
+
+# Local service down: 502 naming the local service and the error.
+kill "$http_PID"; wait "$http_PID" 2>/dev/null || true
+wait_for sh -c "! python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $LPORT), 1)'"
+out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$SPORT/")
+echo "$out" | tail -n 1 | grep -qx 502 || fail "local down: want 502, got: $out"
+echo "$out" | grep -q "refused" || fail "local down: reason missing: $out"
+
+# Close lines: id, peer, user, bytes each way, duration, reason.
+grep -E "visitor [0-9]+ 127\.0\.0\.1:[0-9]+ user 'admin': closed after [0-9.]+ s, [0-9]+ bytes in, [0-9]+ bytes out" \
+    "$T/server.log" >/dev/null || fail "no close line in the server log"
+grep -q "spliced total [1-9]" "$T/server.log" || fail "spliced counter not reported"
+log "GET, POST, IPv6, 502 without client and with local service down: ok"

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""The tunnel's wire protocol from the outside, for tests that play a
+client, a hostile peer or a fake server (docs/protocol.md). stdlib only;
+crypt(3) comes from libcrypt through ctypes.
+
+Commands (exit 0 when the expectation holds):
+  login PORT USER PASS            log in, print the session id
+  replay-login PORT USER PASS     log in once, then replay the captured
+                                  HELLO+PROOF bytes: must get FAIL 1
+  register PORT USER PASS POOL    log in, register POOL proxies (accepted),
+                                  one more (FAIL 7), a replay of the first
+                                  (FAIL 6), a forged MAC (FAIL 6)
+  unknown-user PORT USER          unknown and known users look alike
+  version PORT                    version 2 preamble gets FAIL 2
+  flood PORT N                    N wrong-password logins at once
+  fake-server PORT MODE           a server: MODE = badsig | pool0 | pool99999
+                                  | oversized | close  (serves one client)
+  relay LPORT TPORT DUMP          TCP relay that appends client->server
+                                  bytes to DUMP
+"""
+import ctypes
+import ctypes.util
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+MAGIC = b"\x8eTUN"
+HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
+REGISTER, START, STATUS = 0x10, 0x11, 0x12
+LABEL = b"tunnel-login-v1"
+
+_libcrypt = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+_libcrypt.crypt.restype = ctypes.c_char_p
+_libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+
+
+_crypt_lock = threading.Lock()
+
+
+def crypt(pw, setting):
+    # crypt(3) returns a static buffer: one caller at a time.
+    with _crypt_lock:
+        return _libcrypt.crypt(pw.encode(), setting.encode())
+
+
+def frame(t, payload):
+    return struct.pack("!BH", t, len(payload)) + payload
+
+
+def s8(b):
+    return bytes([len(b)]) + b
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        c = sock.recv(n - len(buf))
+        if not c:
+            raise EOFError("closed after %d of %d bytes" % (len(buf), n))
+        buf += c
+    return buf
+
+
+def read_frame(sock):
+    t, ln = struct.unpack("!BH", recv_exact(sock, 3))
+    return t, recv_exact(sock, ln)
+
+
+def hm(key, msg):
+    return hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def keys(salted):
+    ck = hm(salted, b"Client Key")
+    return ck, hashlib.sha256(ck).digest(), hm(salted, b"Server Key")
+
+
+class Login:
+    """One login; keeps what a client needs to register proxies."""
+
+    def __init__(self, port, user, pw):
+        self.sent = b""
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.cnonce = os.urandom(24)
+        self.send(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + self.cnonce))
+        t, p = read_frame(self.sock)
+        assert t == CHALLENGE, "want CHALLENGE, got %d %r" % (t, p)
+        slen = p[0]
+        self.setting = p[1:1 + slen].decode()
+        self.snonce = p[1 + slen:]
+        salted = crypt(pw, self.setting)
+        ck, sk, svk = keys(salted)
+        self.am = (LABEL + s8(user.encode()) + self.cnonce + self.snonce
+                   + s8(self.setting.encode()))
+        proof = bytes(a ^ b for a, b in zip(ck, hm(sk, self.am)))
+        self.send(frame(PROOF, proof))
+        self.reply = read_frame(self.sock)
+        self.ok = self.reply[0] == WELCOME
+        if self.ok:
+            p = self.reply[1]
+            if p[:32] != hm(svk, self.am):
+                raise SystemExit("server signature does not verify")
+            self.sid = p[32:48]
+            self.pool, self.hb, self.pport = struct.unpack("!HHH", p[48:54])
+            self.skey = hm(ck, b"session" + self.am)
+            self.counter = 0
+
+    def send(self, b):
+        self.sent += b
+        self.sock.sendall(b)
+
+    def register_bytes(self, counter=None, mac=None):
+        if counter is None:
+            self.counter += 1
+            counter = self.counter
+        c = struct.pack("!Q", counter)
+        if mac is None:
+            mac = hm(self.skey, b"proxy" + self.sid + c)
+        return MAGIC + b"\x01" + frame(REGISTER, self.sid + c + mac)
+
+
+def expect_fail(sock, code, what):
+    try:
+        t, p = read_frame(sock)
+    except (EOFError, ConnectionError) as e:
+        raise SystemExit("%s: no FAIL frame (%s)" % (what, e))
+    if t != FAIL or p[0] != code:
+        raise SystemExit("%s: want FAIL %d, got type %d %r" % (what, code, t, p))
+    return p
+
+
+def idle_ok(sock, secs=0.5):
+    """An accepted proxy connection stays open and silent."""
+    sock.settimeout(secs)
+    try:
+        d = sock.recv(1)
+        return False if d == b"" else ("data", d)
+    except socket.timeout:
+        return True
+
+
+def cmd_login(port, user, pw):
+    lg = Login(int(port), user, pw)
+    if not lg.ok:
+        raise SystemExit("login failed: %r" % (lg.reply,))
+    print("session", lg.sid.hex())
+
+
+def cmd_replay_login(port, user, pw):
+    lg = Login(int(port), user, pw)
+    assert lg.ok, "first login must work"
+    if pw.encode() in lg.sent:
+        raise SystemExit("the password crossed the wire")
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s.sendall(lg.sent[:lg.sent.index(bytes([PROOF, 0, 32]))])
+    t, p = read_frame(s)
+    assert t == CHALLENGE
+    s.sendall(lg.sent[lg.sent.index(bytes([PROOF, 0, 32])):])
+    expect_fail(s, 1, "replayed login")
+    print("replayed login refused")
+
+
+def cmd_register(port, user, pw, pool):
+    port, pool = int(port), int(pool)
+    lg = Login(port, user, pw)
+    assert lg.ok
+    first = lg.register_bytes()
+    conns = []
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(first)
+    conns.append(s)
+    for _ in range(pool - 1):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(lg.register_bytes())
+        conns.append(s)
+    for i, s in enumerate(conns):
+        r = idle_ok(s)
+        if r is not True:
+            raise SystemExit("registration %d refused: %r" % (i + 1, r))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(lg.register_bytes())
+    expect_fail(s, 7, "registration beyond the pool size")
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(first)
+    expect_fail(s, 6, "replayed registration")
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(lg.register_bytes(mac=os.urandom(32)))
+    expect_fail(s, 6, "forged registration")
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(MAGIC + b"\x01" + frame(REGISTER, os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32)))
+    expect_fail(s, 6, "registration for an unknown session")
+    print("registration: %d accepted, over-pool/replay/forged/unknown refused" % pool)
+
+
+def challenge_for(port, user):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + os.urandom(24)))
+    t, p = read_frame(s)
+    assert t == CHALLENGE
+    setting = p[1:1 + p[0]].decode()
+    s.sendall(frame(PROOF, os.urandom(32)))
+    t2, p2 = read_frame(s)
+    return setting, (t2, p2)
+
+
+def cmd_unknown_user(port, known):
+    a1, fa = challenge_for(port, "no-such-user")
+    a2, _ = challenge_for(port, "no-such-user")
+    k, fk = challenge_for(port, known)
+    if a1 != a2:
+        raise SystemExit("fake salt not stable: %s vs %s" % (a1, a2))
+    if len(a1) != len(k) or a1 == k:
+        raise SystemExit("fake setting %s does not look like %s" % (a1, k))
+    pre_a, pre_k = a1[:a1.rfind("$") + 1], k[:k.rfind("$") + 1]
+    if pre_a != pre_k:
+        raise SystemExit("fake setting family %s differs from %s" % (pre_a, pre_k))
+    if fa != fk:
+        raise SystemExit("answers differ: unknown %r, known %r" % (fa, fk))
+    print("unknown user and wrong password look identical")
+
+
+def cmd_version(port):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s.sendall(MAGIC + b"\x02" + frame(HELLO, s8(b"admin") + os.urandom(24)))
+    p = expect_fail(s, 2, "version 2")
+    print("version mismatch answered:", p[2:].decode(errors="replace"))
+
+
+def cmd_flood(port, n):
+    n = int(n)
+    errs = []
+
+    def one():
+        try:
+            lg = Login(int(port), "admin", "wrong-password")
+            if lg.ok or lg.reply[0] != FAIL:
+                errs.append("unexpected reply %r" % (lg.reply,))
+        except Exception as e:  # noqa: BLE001
+            errs.append(str(e))
+    ts = [threading.Thread(target=one) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("flood: %d wrong logins, %d errors" % (n, len(errs)))
+
+
+def cmd_fake_server(port, mode):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(16)
+    while True:
+        c, _ = ls.accept()
+        try:
+            pre = recv_exact(c, 5)
+            t, p = read_frame(c)
+            if pre[:4] != MAGIC or t != HELLO:
+                c.close()
+                continue
+            setting = crypt("x", "$y$j9T$") .decode()
+            setting = setting[:setting.rfind("$")]
+            c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
+            read_frame(c)
+            if mode == "close":
+                c.close()
+                continue
+            if mode == "oversized":
+                c.sendall(struct.pack("!BH", WELCOME, 60000) + b"x" * 1000)
+                time.sleep(1)
+                c.close()
+                continue
+            pool = {"pool0": 0, "pool99999": 50000}.get(mode, 20)
+            sig = os.urandom(32)
+            c.sendall(frame(WELCOME, sig + os.urandom(16) + struct.pack("!HHH", pool, 10, 1) + s8(b"x:1")))
+            time.sleep(1)
+            c.close()
+        except (EOFError, ConnectionError):
+            c.close()
+
+
+def cmd_relay(lport, tport, dump):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(lport)))
+    ls.listen(64)
+    lock = threading.Lock()
+
+    def pipe(a, b, record):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                if record:
+                    with lock, open(dump, "ab") as f:
+                        f.write(d)
+                b.sendall(d)
+        except OSError:
+            pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    while True:
+        c, _ = ls.accept()
+        u = socket.create_connection(("127.0.0.1", int(tport)))
+        threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+
+
+def main():
+    cmds = {
+        "login": cmd_login, "replay-login": cmd_replay_login,
+        "register": cmd_register, "unknown-user": cmd_unknown_user,
+        "version": cmd_version, "flood": cmd_flood,
+        "fake-server": cmd_fake_server, "relay": cmd_relay,
+    }
+    cmds[sys.argv[1]](*sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
