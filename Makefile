@@ -10,21 +10,24 @@ VERSION	 = 0.1.0
 WARN	 = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -DTUNNEL_VERSION='"$(VERSION)"' $(WARN) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -DTUNNEL_VERSION='"$(VERSION)"' $(WARN) \
 	   -fstack-protector-strong -Iinclude -MMD -MP
 ifneq ($(findstring -O0,$(CFLAGS)),-O0)
-CFLAGS	+= -D_FORTIFY_SOURCE=2
+override CFLAGS += -D_FORTIFY_SOURCE=2
 endif
+# make asan sets SANITIZE; kept apart so a user's CFLAGS never drops -Iinclude.
+override CFLAGS += $(SANITIZE)
+override LDFLAGS += $(SANITIZE)
 ifeq ($(WERROR),1)
-CFLAGS	+= -Werror
+override CFLAGS += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
 PKG_LIBS   := -lyaml -lcrypt -lcrypto
 endif
-CFLAGS	+= $(PKG_CFLAGS)
-LDLIBS	+= $(PKG_LIBS)
+override CFLAGS += $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS)
 
 -include config.mak
 
@@ -100,10 +103,10 @@ check: test
 
 asan:
 	@$(MAKE) --no-print-directory deps-test
-	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined \
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc CFLAGS="-O1 -g" \
+	    SANITIZE="-fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    LDFLAGS="-fsanitize=address,undefined" all test-bins
+	    build-asan/tunnel-server build-asan/tunnel-client test-bins
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh
 

@@ -317,31 +317,31 @@ main(int argc, char **argv)
 		if (o_server == NULL || o_user == NULL) {
 			fprintf(stderr, "tunnel-client: --server and --user go "
 			    "together\n");
-			return 2;
+			goto usage_error;
 		}
 		if (valid_server(o_server, err, sizeof(err)) == -1 ||
 		    valid_user(o_user, err, sizeof(err)) == -1) {
 			fprintf(stderr, "tunnel-client: %s\n", err);
-			return 2;
+			goto usage_error;
 		}
 		if (set_string(&cfg.server_addr, o_server) == -1 ||
 		    set_string(&cfg.username, o_user) == -1)
-			return 1;
+			goto fail;
 		if (pwfile != NULL) {
 			if (read_password_file(pwfile, &cfg) == -1)
-				return 2;
+				goto usage_error;
 		} else if (env != NULL && *env != '\0') {
 			if (set_string(&cfg.password, env) == -1)
-				return 1;
+				goto fail;
 		} else {
 			fprintf(stderr, "tunnel-client: give the password in "
 			    "$TUNNEL_PASSWORD or with --password-file\n");
-			return 2;
+			goto usage_error;
 		}
 	} else if (cfg_client_load(path, &cfg, err, sizeof(err)) == -1) {
 		if (errno != ENOENT) {
 			fprintf(stderr, "tunnel-client: %s\n", err);
-			return 2;
+			goto usage_error;
 		}
 		if (!tty_is_interactive()) {
 			fprintf(stderr, "tunnel-client: %s not found%s. Run "
@@ -351,17 +351,15 @@ main(int argc, char **argv)
 			    "--server HOST:PORT --user NAME with the password "
 			    "in $TUNNEL_PASSWORD.\n", path,
 			    explicit ? "" : " in the current directory");
-			return 2;
+			goto usage_error;
 		}
-		if (wizard(path, &cfg) == -1) {
-			cfg_client_free(&cfg);
-			return 1;
-		}
+		if (wizard(path, &cfg) == -1)
+			goto fail;
 	}
 	if (o_port != 0)
 		cfg.local_port = o_port;
 	if (o_host != NULL && set_string(&cfg.local_host, o_host) == -1)
-		return 1;
+		goto fail;
 
 	if (cfg.log_level != NULL)
 		(void)log_level_parse(cfg.log_level, &level);
@@ -389,4 +387,10 @@ main(int argc, char **argv)
 	cfg_client_free(&cfg);
 	log_close();
 	return rc;
+usage_error:
+	cfg_client_free(&cfg);
+	return 2;
+fail:
+	cfg_client_free(&cfg);
+	return 1;
 }

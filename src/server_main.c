@@ -174,12 +174,16 @@ main(int argc, char **argv)
 	if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
 		if (errno != ENOENT || check) {
 			fprintf(stderr, "tunnel-server: %s\n", err);
+			cfg_server_free(&cfg);
 			return 2;
 		}
-		if (write_first_config(path) == -1)
+		if (write_first_config(path) == -1) {
+			cfg_server_free(&cfg);
 			return 1;
+		}
 		if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
 			fprintf(stderr, "tunnel-server: %s\n", err);
+			cfg_server_free(&cfg);
 			return 2;
 		}
 	}
