@@ -5,7 +5,8 @@
 # file is 0600; --hash-password works from a pipe; CLI errors exit 2.
 . "$(dirname "$0")/lib.sh"
 
-# First run in an empty directory.
+# First run in an empty directory: it uses the default port 3339.
+port_open 3339 && skip "port 3339 is taken on this machine"
 mkdir "$T/first"
 PORT=$(free_port)
 (cd "$T/first" && exec "$SERVER_BIN") >"$T/first.log" 2>&1 &

@@ -250,7 +250,9 @@ def cmd_flood(port, n):
     print("flood: %d wrong logins, %d errors" % (n, len(errs)))
 
 
-def cmd_fake_server(port, mode):
+def cmd_fake_server(port, mode, pw="x"):
+    """A server that knows the password pw (except in badsig mode) and then
+    misbehaves as MODE says."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(port)))
@@ -263,9 +265,12 @@ def cmd_fake_server(port, mode):
             if pre[:4] != MAGIC or t != HELLO:
                 c.close()
                 continue
-            setting = crypt("x", "$y$j9T$") .decode()
+            user = p[1:1 + p[0]]
+            cnonce = p[1 + p[0]:]
+            setting = crypt("x", "$y$j9T$").decode()
             setting = setting[:setting.rfind("$")]
-            c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
+            snonce = os.urandom(24)
+            c.sendall(frame(CHALLENGE, s8(setting.encode()) + snonce))
             read_frame(c)
             if mode == "close":
                 c.close()
@@ -275,13 +280,75 @@ def cmd_fake_server(port, mode):
                 time.sleep(1)
                 c.close()
                 continue
+            am = LABEL + s8(user) + cnonce + snonce + s8(setting.encode())
+            _, _, svk = keys(crypt(pw, setting))
+            sig = os.urandom(32) if mode == "badsig" else hm(svk, am)
             pool = {"pool0": 0, "pool99999": 50000}.get(mode, 20)
-            sig = os.urandom(32)
             c.sendall(frame(WELCOME, sig + os.urandom(16) + struct.pack("!HHH", pool, 10, 1) + s8(b"x:1")))
             time.sleep(1)
             c.close()
         except (EOFError, ConnectionError):
             c.close()
+
+
+def cmd_serve(port, user, pw, mode, count="1"):
+    """A minimal client: registers COUNT proxies and answers visitors
+    with MODE: fail (STATUS ok=0 "test says no"), silent (never answers),
+    echo (STATUS ok=1, then echoes), none (registers nothing)."""
+    port = int(port)
+    lg = Login(port, user, pw)
+    assert lg.ok, "login failed"
+    print("logged in, mode", mode, flush=True)
+    socks = []
+    if mode != "none":
+        for _ in range(int(count)):
+            s = socket.create_connection(("127.0.0.1", port), timeout=None)
+            s.sendall(lg.register_bytes())
+            socks.append(s)
+
+    def serve(s):
+        try:
+            t, p = read_frame(s)
+            if t != START:
+                return
+            print("START visitor", struct.unpack("!Q", p[:8])[0], flush=True)
+            if mode == "fail":
+                s.sendall(frame(STATUS, b"\x00" + s8(b"test says no")))
+                s.close()
+            elif mode == "echo":
+                s.sendall(frame(STATUS, b"\x01" + s8(b"")))
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    s.sendall(d)
+            elif mode == "silent":
+                time.sleep(3600)
+        except (OSError, EOFError):
+            pass
+    for s in socks:
+        threading.Thread(target=serve, args=(s,), daemon=True).start()
+    # Answer heartbeats so the session stays up.
+    lg.sock.settimeout(None)
+    while True:
+        try:
+            t, p = read_frame(lg.sock)
+        except (EOFError, OSError):
+            return
+        if t == PING:
+            lg.sock.sendall(frame(PONG, p))
+
+
+def cmd_hello_raw(port, user_hex):
+    """Sends a HELLO for a username given in hex (control bytes)."""
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(bytes.fromhex(user_hex)) + os.urandom(24)))
+    read_frame(s)
+    s.sendall(frame(PROOF, os.urandom(32)))
+    try:
+        read_frame(s)
+    except (EOFError, OSError):
+        pass
 
 
 def cmd_relay(lport, tport, dump):
@@ -321,6 +388,7 @@ def main():
         "register": cmd_register, "unknown-user": cmd_unknown_user,
         "version": cmd_version, "flood": cmd_flood,
         "fake-server": cmd_fake_server, "relay": cmd_relay,
+        "serve": cmd_serve, "hello-raw": cmd_hello_raw,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 

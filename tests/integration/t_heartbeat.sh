@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A peer that stops answering without closing (process frozen, laptop
+# asleep) is noticed by heartbeats within 45 s, on each side. Both checks
+# run at once on two tunnels; the client then reconnects by itself.
+. "$(dirname "$0")/lib.sh"
+S1=$(free_port); S2=$(free_port); LPORT=$(free_port)
+start_helper http http-server "$LPORT"
+wait_for port_open "$LPORT" || fail "local service"
+write_server_config "$T/s1.yaml" "$S1"
+write_server_config "$T/s2.yaml" "$S2"
+start_server "$T/s1.yaml"
+start_client "$S1" "$LPORT"
+FROZEN_CLIENT=$CLIENT_PID
+(cd "$T" && exec "$SERVER_BIN" -c "$T/s2.yaml") >>"$T/server2.log" 2>&1 &
+S2PID=$!; PIDS="$PIDS $S2PID"
+wait_for port_open "$S2" || fail "second server"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$S2" -u admin -p "$LPORT") >>"$T/client2.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up" "$T/client2.log" || fail "second client"
+
+kill -STOP "$FROZEN_CLIENT" "$S2PID"
+start=$(date +%s)
+ok1=0; ok2=0
+while [ $(( $(date +%s) - start )) -lt 50 ]; do
+	grep -q "no heartbeat from the client" "$T/server.log" && ok1=1
+	grep -q "no heartbeat from the server" "$T/client2.log" && ok2=1
+	[ $ok1 = 1 ] && [ $ok2 = 1 ] && break
+	sleep 1
+done
+took=$(( $(date +%s) - start ))
+kill -CONT "$FROZEN_CLIENT" "$S2PID"
+[ $ok1 = 1 ] || fail "server did not notice a frozen client within 50 s"
+[ $ok2 = 1 ] || fail "client did not notice a frozen server within 50 s"
+[ $took -le 45 ] || fail "noticed after $took s"
+# Thawed, the second client reconnects to its server on its own.
+wait_for grep -q "connecting to 127.0.0.1:$S2 (attempt" "$T/client2.log" || fail "no reconnect attempt"
+SLOW=4 wait_for sh -c "[ \$(grep -c 'tunnel up' '$T/client2.log') -ge 2 ]" || fail "client did not reconnect after the server woke"
+log "frozen peers noticed within $took s on both sides; reconnect after thaw: ok"

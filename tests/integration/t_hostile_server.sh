@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The client against a server that sends nonsense: absurd pool sizes, an
+# oversized frame, a close right after login, a bad signature. Each is a
+# clear line in the log, never a crash and never an unbounded pool.
+. "$(dirname "$0")/lib.sh"
+LPORT=$(free_port)
+check() {
+	mode=$1; want=$2
+	FP=$(free_port)
+	python3 "$TOP/tests/integration/tunnelproto.py" fake-server "$FP" "$mode" >>"$T/fake-$mode.log" 2>&1 &
+	FPID=$!; PIDS="$PIDS $FPID"
+	wait_for port_open "$FP" || fail "fake server $mode"
+	set +e
+	(cd "$T" && TUNNEL_PASSWORD=x timeout 4 "$CLIENT_BIN" -s "127.0.0.1:$FP" -u admin -p "$LPORT") >"$T/client-$mode.log" 2>&1
+	rc=$?
+	set -e
+	case $rc in 0|1|124) ;; *) fail "$mode: client exit $rc (crash?): $(cat "$T/client-$mode.log")" ;; esac
+	grep -q -- "$want" "$T/client-$mode.log" || fail "$mode: no '$want' in: $(cat "$T/client-$mode.log")"
+	grep -q "tunnel up" "$T/client-$mode.log" && fail "$mode: client believed the tunnel was up"
+	kill "$FPID" 2>/dev/null || true
+}
+check pool0 "pool of 0 connections"
+check pool99999 "pool of 50000 connections"
+check oversized "protocol error from the server"
+check close "closed the connection during login"
+check badsig "could not prove it knows the password"
+log "hostile server: pool 0, pool 50000, oversized frame, early close, bad signature: clear errors"
