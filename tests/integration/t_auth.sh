@@ -55,6 +55,7 @@ $P replay-login "$SPORT" tester "$PASSWORD" || fail "captured login replayed"
 $P register "$SPORT" tester "$PASSWORD" 5 || fail "registration checks"
 $P unknown-user "$SPORT" tester || fail "unknown user distinguishable"
 $P version "$SPORT" || fail "version mismatch"
+$P handshake-cap "$SPORT" 64 || fail "per-address handshake cap"
 
 # go-tunnel's registration line is no registration here: it is a public
 # visitor's bytes and goes to the local service like any other.

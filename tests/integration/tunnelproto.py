@@ -231,6 +231,28 @@ def cmd_version(port):
     print("version mismatch answered:", p[2:].decode(errors="replace"))
 
 
+def cmd_handshake_cap(port, cap):
+    """cap half-open logins from one address are allowed, one more is
+    refused with FAIL 3 (busy), and closing them frees the slots."""
+    cap = int(cap)
+    held = []
+    for _ in range(cap):
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        s.sendall(MAGIC + b"\x01")
+        held.append(s)
+    time.sleep(0.3)
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s.sendall(MAGIC + b"\x01")
+    expect_fail(s, 3, "handshake %d from one address" % (cap + 1))
+    for h in held:
+        h.close()
+    time.sleep(0.3)
+    lg = Login(int(port), "nobody", "x")
+    if lg.reply[0] != FAIL or lg.reply[1][0] != 1:
+        raise SystemExit("slots not freed: %r" % (lg.reply,))
+    print("handshakes capped at %d per address" % cap)
+
+
 def cmd_flood(port, n):
     n = int(n)
     errs = []
@@ -389,6 +411,7 @@ def main():
         "version": cmd_version, "flood": cmd_flood,
         "fake-server": cmd_fake_server, "relay": cmd_relay,
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
+        "handshake-cap": cmd_handshake_cap,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 
