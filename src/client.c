@@ -122,10 +122,13 @@ ctl_backoff(struct cli *c, const char *why)
 	if (base > CLI_BACKOFF_MAX_MS)
 		base = CLI_BACKOFF_MAX_MS;
 	(void)auth_random(&rnd, sizeof(rnd));
-	/* Jitter in [base/2, base]: restarts do not stampede a server. */
-	delay = base / 2 + rnd % (base / 2 + 1);
+	/* Jitter of up to half the step: restarts do not stampede a server. */
+	delay = base + rnd % (base / 2 + 1);
+	if (delay > CLI_BACKOFF_MAX_MS)
+		delay = CLI_BACKOFF_MAX_MS;
 	c->attempt++;
-	log_warnx("%s; reconnecting in %.1f s", why, (double)delay / 1000);
+	log_warnx("%s; reconnecting in %.1f s (attempt %u)", why,
+	    (double)delay / 1000, c->attempt);
 	cli_set_state(c, CLI_BACKOFF);
 	(void)loop_timer_set(c->loop, &c->timer, delay);
 }
@@ -469,8 +472,8 @@ ctl_timer(struct loop *l, struct timer *t)
 
 	switch (c->state) {
 	case CLI_BACKOFF:
-		log_info("connecting to %s (attempt %u)", c->cfg->server_addr,
-		    c->attempt + 1);
+		log_debug("connecting to %s (attempt %u)", c->cfg->server_addr,
+		    c->attempt);
 		cli_start(c);
 		break;
 	case CLI_CONNECTING:

@@ -69,6 +69,8 @@ prepare_users(struct srv *s)
 		}
 		auth_derive_keys(stored, NULL, &u->keys);
 		auth_wipe(hash, sizeof(hash));
+		/* From here on only the derived keys are needed. */
+		auth_wipe(u->cfg->password, strlen(u->cfg->password));
 		if (s->fake_template[0] == '\0')
 			(void)strcpy(s->fake_template, u->setting);
 	}

@@ -148,6 +148,7 @@ struct srv_proxy {
 enum srv_visitor_state {
 	SRV_VISITOR_WAIT_PROXY = 0,	/* queued on a session */
 	SRV_VISITOR_BRIDGED,		/* START sent, bytes moving */
+	SRV_VISITOR_PEEK,		/* to be turned away: HTTP or not? */
 	SRV_VISITOR_DRAIN,		/* answered, reading the rest */
 	SRV_VISITOR_DEAD,
 };
@@ -170,6 +171,7 @@ struct srv_visitor {
 	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
 	size_t			 statuslen;
 	int			 ok;		/* client answered STATUS ok */
+	int			 peeked;	/* waited for first bytes once */
 	char			 reason[PROTO_MAX_REASON + 64]; /* of a 502 */
 	uint64_t		 bytes_in, bytes_out;
 	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue */
@@ -199,6 +201,7 @@ struct srv {
 	uint64_t		 next_id;
 	uint64_t		 login_seq;
 	uint64_t		 visitors_total;
+	uint64_t		 visitors_bridged;
 	struct timer		 sweep;
 	int			 stopping;
 };

@@ -226,8 +226,9 @@ main(int argc, char **argv)
 			    s.users[i].cfg->username, s.users[i].listener->port);
 	if (loop_run(l) == -1)
 		rc = 1;
-	log_info("stopped: %llu visitors served, %llu bytes spliced, "
+	log_info("stopped: %llu visitors (%llu bridged), %llu bytes spliced, "
 	    "%llu copied", (unsigned long long)s.visitors_total,
+	    (unsigned long long)s.visitors_bridged,
 	    (unsigned long long)s.bctx.spliced,
 	    (unsigned long long)s.bctx.copied);
 	srv_free(&s);

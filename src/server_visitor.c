@@ -324,6 +324,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->h.fd = -1;
 	v->state = SRV_VISITOR_BRIDGED;
 	ss->served++;
+	s->visitors_bridged++;
 	bridge_gate(v->bridge, status_gate, v);
 	/* The client bounds its local dial by its own timeout; so do we. */
 	(void)loop_timer_set(s->loop, &v->timer,
@@ -396,6 +397,21 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 		if (r > 0)
 			n += (size_t)r;
 	}
+	if (n == 0 && !v->peeked) {
+		/*
+		 * Nothing sent yet (a visitor on a user's own port is judged
+		 * the moment it connects): give its request a sniff window.
+		 */
+		v->peeked = 1;
+		if (reason != v->reason)
+			(void)snprintf(v->reason, sizeof(v->reason), "%s",
+			    reason);
+		v->state = SRV_VISITOR_PEEK;
+		(void)loop_timer_set(s->loop, &v->timer, SRV_SNIFF_MS);
+		if (loop_update(s->loop, &v->h, EPOLLIN | EPOLLRDHUP) == -1)
+			srv_visitor_close(v, reason);
+		return;
+	}
 	if (!looks_like_http(first, n)) {
 		srv_visitor_close(v, reason);
 		return;
@@ -407,7 +423,16 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 	(void)send(v->h.fd, resp, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)shutdown(v->h.fd, SHUT_WR);
 	v->state = SRV_VISITOR_DRAIN;
-	(void)snprintf(v->reason, sizeof(v->reason), "502: %s", reason);
+	if (reason == v->reason) {
+		char copy[sizeof(v->reason)];
+
+		(void)snprintf(copy, sizeof(copy), "%s", reason);
+		(void)snprintf(v->reason, sizeof(v->reason), "502: %.200s",
+		    copy);
+	} else {
+		(void)snprintf(v->reason, sizeof(v->reason), "502: %s",
+		    reason);
+	}
 	(void)loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
 	if (loop_update(s->loop, &v->h, EPOLLIN) == -1)
 		srv_visitor_close(v, reason);
@@ -428,6 +453,10 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 	case SRV_VISITOR_WAIT_PROXY:
 		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 			srv_visitor_close(v, "visitor left while waiting");
+		break;
+	case SRV_VISITOR_PEEK:
+		loop_timer_cancel(v->srv->loop, &v->timer);
+		visitor_reject(v, v->reason);
 		break;
 	case SRV_VISITOR_DRAIN:
 		for (i = 0; i < 16; i++) {
@@ -458,6 +487,8 @@ visitor_timer(struct loop *l, struct timer *t)
 		visitor_reject(v, why);
 	} else if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
 		visitor_failed(v, "the tunnel client did not answer in time");
+	} else if (v->state == SRV_VISITOR_PEEK) {
+		visitor_reject(v, v->reason);
 	} else if (v->state == SRV_VISITOR_DRAIN) {
 		srv_visitor_close(v, v->reason);
 	}

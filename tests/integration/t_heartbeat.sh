@@ -33,6 +33,5 @@ kill -CONT "$FROZEN_CLIENT" "$S2PID"
 [ $ok2 = 1 ] || fail "client did not notice a frozen server within 50 s"
 [ $took -le 45 ] || fail "noticed after $took s"
 # Thawed, the second client reconnects to its server on its own.
-wait_for grep -q "connecting to 127.0.0.1:$S2 (attempt" "$T/client2.log" || fail "no reconnect attempt"
 SLOW=4 wait_for sh -c "[ \$(grep -c 'tunnel up' '$T/client2.log') -ge 2 ]" || fail "client did not reconnect after the server woke"
 log "frozen peers noticed within $took s on both sides; reconnect after thaw: ok"

@@ -86,6 +86,25 @@ for i in 1 2 3 4 5 6; do
 	[ "$(curl -sf "http://127.0.0.1:$SPORT/")" = "hello from local" ] || fail "visitor $i after take-over"
 done
 
+# Bob's client gone: a visitor on his port that sends its request a moment
+# after connecting still gets the 502 (it is judged by its first bytes).
+kill "$BOB"; wait "$BOB" 2>/dev/null || true
+wait_for grep -q "user 'bob' session ended" "$T/server.log" || fail "bob's session did not end"
+python3 - "$BOBPORT" <<'PY' || fail "late request on an own port"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+time.sleep(0.1)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(5)
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+assert data.startswith(b"HTTP/1.1 502") and b"no tunnel client is online" in data, data
+PY
+
 # Peer-supplied strings reach the log escaped.
 $P hello-raw "$SPORT" 1b5b33316d6576696c0a696e6a >/dev/null 2>&1 || true
 wait_for grep -q 'login failed for user .\\x1b\[31mevil\\x0ainj' "$T/server.log" || fail "username not escaped in the log"
