@@ -45,10 +45,16 @@ int	net_connect_result(int fd);
 int	net_nodelay(int fd);
 
 /*
- * SO_KEEPALIVE with idle/interval/count in seconds, and TCP_USER_TIMEOUT so
- * unacknowledged data also fails the socket. Return: 0 or -1.
+ * SO_KEEPALIVE with idle/interval/count in seconds. Return: 0 or -1.
  */
 int	net_keepalive(int fd, int idle, int interval, int count);
+
+/*
+ * TCP_USER_TIMEOUT: unacknowledged data (or a zero window probed) for ms
+ * fails the socket. Only for control connections: on a bridged socket it
+ * would cut a visitor whose reader merely paused. Return: 0 or -1.
+ */
+int	net_user_timeout(int fd, unsigned int ms);
 
 /* SO_LINGER 0: the next close() sends RST (to pass a reset along). */
 void	net_set_reset_on_close(int fd);

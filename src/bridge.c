@@ -445,19 +445,23 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("bridge: bad magic");
 	if (b->state != BRIDGE_RUNNING)
 		return;
+	/*
+	 * The gate first: a B that answered and then failed must be heard
+	 * before a write towards it reports the failure.
+	 */
+	if (s == 1 && (out->flags & DIR_GATED) &&
+	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+		run_gate(b);
+		if (b->state != BRIDGE_RUNNING)
+			return;
+	}
 	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
 		if (pump(b, in) == -1 || b->state != BRIDGE_RUNNING)
 			return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-		if (s == 1 && (out->flags & DIR_GATED)) {
-			run_gate(b);
-			if (b->state != BRIDGE_RUNNING)
-				return;
-		}
-		if (!(out->flags & DIR_GATED) && pump(b, out) == -1)
-			return;
-	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) &&
+	    !(out->flags & DIR_GATED) && pump(b, out) == -1)
+		return;
 	if (b->state != BRIDGE_RUNNING)
 		return;
 	if ((b->dir[0].flags & DIR_WR_SHUT) && (b->dir[1].flags & DIR_WR_SHUT)) {

@@ -75,6 +75,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	c->cfg = cfg;
 	c->h.fd = -1;
 	LIST_INIT(&c->proxies);
+	LIST_INIT(&c->bridged);
 	loop_handler_init(&c->h, -1, ctl_cb);
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
@@ -229,6 +230,7 @@ ctl_connected(struct cli *c)
 	}
 	(void)net_nodelay(c->h.fd);
 	(void)net_keepalive(c->h.fd, 15, 5, 3);
+	(void)net_user_timeout(c->h.fd, 30000);
 	c->outlen = proto_preamble(c->out);
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_HELLO;

@@ -26,6 +26,7 @@
 #define CLI_DEAD_MISSES		3
 #define CLI_REFILL_MIN_MS	200
 #define CLI_REFILL_MAX_MS	5000
+#define CLI_DRAIN_MS		2000
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
 
@@ -43,6 +44,7 @@ enum cli_proxy_state {
 	CLI_PROXY_CONNECTING = 0,	/* TCP connect to the server */
 	CLI_PROXY_IDLE,			/* REGISTER sent, waiting for START */
 	CLI_PROXY_DIAL_LOCAL,		/* START read, dialing local service */
+	CLI_PROXY_DRAIN,		/* STATUS FAIL sent, reading the rest */
 	CLI_PROXY_DEAD,
 };
 
@@ -65,6 +67,17 @@ struct cli_proxy {
 };
 
 LIST_HEAD(cli_proxy_list, cli_proxy);
+
+/* A bridged visitor: tracked so that a stop can close it. */
+struct cli_visitor {
+	struct cli		*cli;
+	struct bridge		*bridge;
+	uint64_t		 id;
+	char			 peer[PROTO_MAX_ADDR * 4 + 1];
+	LIST_ENTRY(cli_visitor)	 entry;
+};
+
+LIST_HEAD(cli_visitor_list, cli_visitor);
 
 struct cli {
 	struct loop		*loop;
@@ -108,6 +121,7 @@ struct cli {
 	unsigned		 heartbeat_s;
 	/* pool */
 	struct cli_proxy_list	 proxies;	/* connecting, idle, dialing */
+	struct cli_visitor_list	 bridged;
 	size_t			 npool;		/* connecting + idle */
 	struct timer		 refill;
 	unsigned		 refill_failures;

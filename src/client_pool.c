@@ -147,6 +147,9 @@ cli_pool_close_all(struct cli *c)
 	loop_timer_cancel(c->loop, &c->refill);
 	while (!LIST_EMPTY(&c->proxies))
 		proxy_close(LIST_FIRST(&c->proxies));
+	while (!LIST_EMPTY(&c->bridged))
+		bridge_close(LIST_FIRST(&c->bridged)->bridge,
+		    "client stopping");
 }
 
 static void
@@ -195,11 +198,13 @@ proxy_register(struct cli_proxy *p)
 static void
 bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 {
-	struct cli *c = arg;
+	struct cli_visitor *cv = arg;
+	struct cli *c = cv->cli;
 	uint64_t ms = loop_now(c->loop) - info->started_ms;
 	const char *why;
 
 	(void)b;
+	LIST_REMOVE(cv, entry);
 	switch (info->end) {
 	case BRIDGE_END_RESET_A:
 		why = "reset from the tunnel side";
@@ -211,11 +216,12 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 		why = info->reason ? info->reason : bridge_end_str(info->end);
 		break;
 	}
-	log_info("visitor done after %llu.%03llu s: %llu bytes in, %llu "
-	    "bytes out (%s)", (unsigned long long)(ms / 1000),
-	    (unsigned long long)(ms % 1000),
+	log_info("visitor %llu %s: done after %llu.%03llu s, %llu bytes in, "
+	    "%llu bytes out (%s)", (unsigned long long)cv->id, cv->peer,
+	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
 	    (unsigned long long)info->bytes[BRIDGE_AB],
 	    (unsigned long long)info->bytes[BRIDGE_BA], why);
+	free(cv);
 }
 
 /* The local service answered the dial (or failed). */
@@ -225,6 +231,7 @@ local_connected(struct cli_proxy *p, int err)
 	struct cli *c = p->cli;
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg m;
+	struct cli_visitor *cv;
 	struct bridge *b;
 	size_t n;
 	int pfd, lfd;
@@ -240,7 +247,21 @@ local_connected(struct cli_proxy *p, int err)
 		    "local service %s: %s", c->local_desc, strerror(err));
 		n = proto_encode(&m, frame, sizeof(frame));
 		(void)send(p->h.fd, frame, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		proxy_close(p);
+		/*
+		 * Closing now, with the visitor's bytes unread, would send a
+		 * reset that can overtake the answer: shut writing and read
+		 * the rest until the server closes.
+		 */
+		(void)shutdown(p->h.fd, SHUT_WR);
+		if (p->local.fd != -1) {
+			loop_remove(c->loop, &p->local);
+			(void)close(p->local.fd);
+			p->local.fd = -1;
+		}
+		p->state = CLI_PROXY_DRAIN;
+		(void)loop_timer_set(c->loop, &p->timer, CLI_DRAIN_MS);
+		if (loop_update(c->loop, &p->h, EPOLLIN) == -1)
+			proxy_close(p);
 		return;
 	}
 	m.u.status.ok = 1;
@@ -250,13 +271,21 @@ local_connected(struct cli_proxy *p, int err)
 	loop_remove(c->loop, &p->h);
 	loop_remove(c->loop, &p->local);
 	(void)net_nodelay(lfd);
-	b = bridge_new(&c->bctx, pfd, lfd, bridge_closed, c);
+	cv = calloc(1, sizeof(*cv));
+	b = cv != NULL ? bridge_new(&c->bctx, pfd, lfd, bridge_closed, cv) :
+	    NULL;
 	if (b == NULL) {
 		log_warnx("visitor %llu: out of memory",
 		    (unsigned long long)p->visitor_id);
+		free(cv);
 		proxy_close(p);		/* still owns both fds */
 		return;
 	}
+	cv->cli = c;
+	cv->bridge = b;
+	cv->id = p->visitor_id;
+	(void)snprintf(cv->peer, sizeof(cv->peer), "%s", p->visitor);
+	LIST_INSERT_HEAD(&c->bridged, cv, entry);
 	p->h.fd = p->local.fd = -1;	/* the bridge owns them now */
 	proxy_close(p);
 	if (bridge_pending(b, BRIDGE_BA, frame, n) == -1) {
@@ -381,6 +410,26 @@ proxy_read(struct cli_proxy *p)
 	cli_pool_failed(c);
 }
 
+/* After a FAIL answer: drop the visitor's bytes until the server closes. */
+static void
+proxy_drain(struct cli_proxy *p)
+{
+	char buf[4096];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(p->h.fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		break;
+	}
+	if (i < 16)
+		proxy_close(p);
+}
+
 static void
 proxy_cb(struct loop *l, struct handler *h, uint32_t events)
 {
@@ -397,6 +446,9 @@ proxy_cb(struct loop *l, struct handler *h, uint32_t events)
 	case CLI_PROXY_IDLE:
 		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			proxy_read(p);
+		break;
+	case CLI_PROXY_DRAIN:
+		proxy_drain(p);
 		break;
 	default:
 		break;
@@ -417,5 +469,7 @@ proxy_timer(struct loop *l, struct timer *t)
 		cli_pool_failed(c);
 	} else if (p->state == CLI_PROXY_DIAL_LOCAL) {
 		local_connected(p, ETIMEDOUT);
+	} else if (p->state == CLI_PROXY_DRAIN) {
+		proxy_close(p);
 	}
 }

@@ -173,8 +173,6 @@ int
 net_keepalive(int fd, int idle, int interval, int count)
 {
 	int one = 1;
-	unsigned int user_timeout = (unsigned int)(idle + interval * count) *
-	    1000;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
@@ -182,11 +180,15 @@ net_keepalive(int fd, int idle, int interval, int count)
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
 	    sizeof(interval)) == -1 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count,
-	    sizeof(count)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
-	    sizeof(user_timeout)) == -1)
+	    sizeof(count)) == -1)
 		return -1;
 	return 0;
+}
+
+int
+net_user_timeout(int fd, unsigned int ms)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 }
 
 void

@@ -255,23 +255,29 @@ srv_addr_get(struct srv *s, int fd)
 			    4);
 		}
 	}
+	/* One host has a /64 to pick from: count the /64. */
+	if (!(ip[10] == 0xff && ip[11] == 0xff && ip[0] == 0 && ip[8] == 0))
+		memset(ip + 8, 0, 8);
 	LIST_FOREACH(a, &s->addrs, entry)
 		if (memcmp(a->ip, ip, sizeof(ip)) == 0)
 			return a;
+	if (s->naddrs >= SRV_MAX_ADDRS)
+		return NULL;	/* refused as busy; the sweep makes room */
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	memcpy(a->ip, ip, sizeof(ip));
 	LIST_INSERT_HEAD(&s->addrs, a, entry);
+	s->naddrs++;
 	return a;
 }
 
 void
 srv_addr_release(struct srv *s, struct srv_addr *a)
 {
-	(void)s;
 	if (a->handshakes == 0 && a->failures == 0) {
 		LIST_REMOVE(a, entry);
 		free(a);
+		s->naddrs--;
 	}
 }
 
@@ -322,6 +328,7 @@ srv_free(struct srv *s)
 		LIST_REMOVE(a, entry);
 		free(a);
 	}
+	s->naddrs = 0;
 	for (i = 0; i < s->nusers; i++)
 		free(s->users[i].listener);
 	free(s->users);

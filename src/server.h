@@ -33,6 +33,7 @@
 #define SRV_MAX_HANDSHAKES	1024	/* tunnel conns before login, total */
 #define SRV_MAX_HANDSHAKES_ADDR	64	/* ... and per peer address */
 #define SRV_MAX_WAITING		4096	/* visitors waiting for a proxy */
+#define SRV_MAX_ADDRS		4096	/* per-address records kept */
 #define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
 #define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE */
 #define SRV_OUTBUF		4096
@@ -166,7 +167,8 @@ struct srv_visitor {
 	struct srv_session	*session;	/* while waiting */
 	struct bridge		*bridge;
 	uint64_t		 started_ms;
-	uint8_t			 sniffed[PROTO_PREAMBLE_LEN]; /* consumed */
+	/* bytes consumed while sniffing; later also the captured first bytes */
+	uint8_t			 sniffed[PROTO_PREAMBLE_LEN + BRIDGE_PEEK_MAX];
 	size_t			 nsniffed;
 	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
 	size_t			 statuslen;
@@ -197,6 +199,7 @@ struct srv {
 	struct srv_addr_list	 addrs;
 	struct srv_visitor_list	 visitors;
 	size_t			 nhandshakes;
+	size_t			 naddrs;
 	size_t			 nwaiting;
 	uint64_t		 next_id;
 	uint64_t		 login_seq;

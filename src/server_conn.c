@@ -253,7 +253,7 @@ conn_start_handshake(struct srv_conn *c)
 	(void)net_keepalive(c->h.fd, 15, 5, 3);
 	(void)net_nodelay(c->h.fd);
 	conn_set_state(c, SRV_CONN_PREAMBLE);
-	(void)loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	/* The sniff window still runs: the rest of the magic comes at once. */
 	return 0;
 }
 
@@ -442,6 +442,8 @@ conn_preamble(struct srv_conn *c)
 	case PROTO_PRE_OK:
 		c->inlen = 0;
 		conn_set_state(c, SRV_CONN_HELLO_WAIT);
+		(void)loop_timer_set(c->srv->loop, &c->deadline,
+		    SRV_HANDSHAKE_MS);
 		return;
 	}
 }
@@ -557,6 +559,10 @@ conn_timer(struct loop *l, struct timer *t)
 	switch (c->state) {
 	case SRV_CONN_SNIFF:
 		conn_to_visitor(c);	/* silent: server-speaks-first */
+		break;
+	case SRV_CONN_PREAMBLE:
+		conn_uncount(c);	/* not ours after all */
+		conn_to_visitor(c);
 		break;
 	case SRV_CONN_FAIL_DELAY:
 		conn_fail(c, PROTO_FAIL_CREDENTIALS,

@@ -147,6 +147,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 		srv_session_close(old, PROTO_FAIL_REPLACED, why);
 	}
 	(void)net_keepalive(fd, 15, 5, 3);
+	(void)net_user_timeout(fd, 30000);
 	(void)loop_timer_set(s->loop, &ss->heartbeat,
 	    SRV_HEARTBEAT_S * 1000);
 	if (srv_session_send(ss, &m) == -1)

@@ -126,7 +126,8 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	(void)snprintf(v->peer, sizeof(v->peer), "%s", peer);
 	if (nsniffed > sizeof(v->sniffed))
 		nsniffed = sizeof(v->sniffed);
-	memcpy(v->sniffed, sniffed, nsniffed);
+	if (nsniffed > 0)
+		memcpy(v->sniffed, sniffed, nsniffed);
 	v->nsniffed = nsniffed;
 	loop_handler_init(&v->h, fd, visitor_cb);
 	loop_timer_init(&v->timer, visitor_timer);
@@ -451,8 +452,22 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("visitor: bad magic");
 	switch (v->state) {
 	case SRV_VISITOR_WAIT_PROXY:
-		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if (events & (EPOLLHUP | EPOLLERR)) {
 			srv_visitor_close(v, "visitor left while waiting");
+			break;
+		}
+		/*
+		 * FIN after a request ("send, then shut down writing") is a
+		 * visitor still waiting for its answer; FIN with nothing
+		 * sent is one that left.
+		 */
+		n = recv(h->fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n > 0) {
+			if (loop_update(v->srv->loop, h, 0) == -1)
+				srv_visitor_close(v, "epoll failed");
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			srv_visitor_close(v, "visitor left while waiting");
+		}
 		break;
 	case SRV_VISITOR_PEEK:
 		loop_timer_cancel(v->srv->loop, &v->timer);

@@ -18,6 +18,37 @@ wait_for port_open "$S2" || fail "second server"
 PIDS="$PIDS $!"
 wait_for grep -q "tunnel up" "$T/client2.log" || fail "second client"
 
+# A reader that pauses longer than the heartbeat timeout must not lose its
+# download (no TCP_USER_TIMEOUT on bridged sockets). It runs through a
+# third tunnel that stays up while the other two freeze.
+S3=$(free_port)
+write_server_config "$T/s3.yaml" "$S3"
+(cd "$T" && exec "$SERVER_BIN" -c "$T/s3.yaml") >>"$T/server3.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$S3" || fail "third server"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$S3" -u admin -p "$LPORT") >>"$T/client3.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up" "$T/client3.log" || fail "third client"
+N=$((100 * 1024 * 1024))
+python3 - "$S3" "$N" >"$T/pause.log" 2>&1 <<'PY' &
+import hashlib, random, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), 10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
+first = s.recv(65536)
+time.sleep(38)
+data = first
+while True:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    data += d
+body = data.split(b"\r\n\r\n", 1)[1]
+want = random.Random(n).randbytes(n)
+print("paused reader got", len(body), "ok" if body == want else "MISMATCH")
+PY
+PAUSE=$!
 kill -STOP "$FROZEN_CLIENT" "$S2PID"
 start=$(date +%s)
 ok1=0; ok2=0
@@ -34,4 +65,6 @@ kill -CONT "$FROZEN_CLIENT" "$S2PID"
 [ $took -le 45 ] || fail "noticed after $took s"
 # Thawed, the second client reconnects to its server on its own.
 SLOW=4 wait_for sh -c "[ \$(grep -c 'tunnel up' '$T/client2.log') -ge 2 ]" || fail "client did not reconnect after the server woke"
+wait "$PAUSE" || true
+grep -q "got $N ok" "$T/pause.log" || fail "reader paused 38 s lost its download: $(cat "$T/pause.log")"
 log "frozen peers noticed within $took s on both sides; reconnect after thaw: ok"

@@ -34,6 +34,12 @@ wait_for sh -c "! python3 -c 'import socket; socket.create_connection((\"127.0.0
 out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$SPORT/")
 echo "$out" | tail -n 1 | grep -qx 502 || fail "local down: want 502, got: $out"
 echo "$out" | grep -q "refused" || fail "local down: reason missing: $out"
+# An upload to a service that is down still gets the 502, not a reset.
+head -c $((30 * 1024 * 1024)) /dev/zero >"$T/big"
+for i in 1 2 3; do
+	out=$(curl -s -w '\n%{http_code}' -X POST --data-binary @"$T/big" "http://127.0.0.1:$SPORT/sha256")
+	echo "$out" | tail -n 1 | grep -qx 502 || fail "30 MB upload to a down service: want 502, got: $(echo "$out" | tail -c 200)"
+done
 
 # Close lines: id, peer, user, bytes each way, duration, reason.
 grep -E "visitor [0-9]+ 127\.0\.0\.1:[0-9]+ user 'admin': closed after [0-9.]+ s, [0-9]+ bytes in, [0-9]+ bytes out" \

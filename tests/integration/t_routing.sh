@@ -59,6 +59,22 @@ out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$SPORT/")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "$out" | grep -q "no free tunnel connection within 2 s" || fail "waiting visitor: $out"
 [ $ms -ge 1800 ] || fail "visitor answered after $ms ms, before connect_timeout"
+# A waiting visitor that shut its write side after the request is still
+# waiting for the answer, not gone.
+python3 - "$SPORT" <<'PY' || fail "half-closed waiting visitor was dropped"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+assert b"502" in data and b"no free tunnel connection" in data, data
+PY
 kill "$CAROL"; wait "$CAROL" 2>/dev/null || true
 
 # A client that takes the visitor and never answers: bounded as well.
