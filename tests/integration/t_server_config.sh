@@ -73,6 +73,37 @@ start_server "$T/hashed.yaml"
 python3 "$TOP/tests/integration/tunnelproto.py" login "$P3" bob pipe-secret >/dev/null || fail "login with hashed password"
 grep -q "plaintext password" "$T/server.log" && fail "hashed password warned as plaintext"
 
+# On a terminal it asks twice, without echo; a mismatch is refused.
+python3 - "$SERVER_BIN" <<'PY' || fail "--hash-password on a terminal"
+import os, pty, sys, time, select
+def run(first, second):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.argv[1], [sys.argv[1], "--hash-password"])
+    out = b""
+    def expect(s):
+        nonlocal out
+        end = time.time() + 10
+        while s not in out:
+            r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+            if not r:
+                raise SystemExit("timeout waiting for %r in %r" % (s, out))
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    expect(b"Password:"); os.write(fd, first + b"\r")
+    expect(b"Again:"); os.write(fd, second + b"\r")
+    try:
+        expect(b"\n$y$" if first == second else b"differ")
+    finally:
+        _, st = os.waitpid(pid, 0)
+    assert first not in out, "password echoed"
+    return os.WEXITSTATUS(st)
+assert run(b"tty-secret", b"tty-secret") == 0
+assert run(b"tty-secret", b"other") != 0
+PY
+
 # CLI: --help, --version, unknown flags and missing values.
 "$SERVER_BIN" --help | grep -q "usage: tunnel-server" || fail "--help"
 "$SERVER_BIN" --version | grep -q "tunnel-server" || fail "--version"
