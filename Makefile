@@ -49,10 +49,11 @@ TEST_PKGS  = curl openssl python3 procps iproute2 util-linux
 
 all: tunnel-server tunnel-client
 
+# Copied through a rename: a running ./tunnel-server cannot be overwritten.
 tunnel-server: $(BUILD)/tunnel-server
-	@cp $< ./tunnel-server
+	@cp $< ./.tunnel-server.tmp && mv -f ./.tunnel-server.tmp ./tunnel-server
 tunnel-client: $(BUILD)/tunnel-client
-	@cp $< ./tunnel-client
+	@cp $< ./.tunnel-client.tmp && mv -f ./.tunnel-client.tmp ./tunnel-client
 
 $(BUILD)/tunnel-server: $(SERVER_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -117,7 +118,7 @@ valgrind: all $(UNIT_BIN)
 	    --error-exitcode=99" sh tests/run.sh
 
 bench: all
-	@sh bench/run.sh
+	@sh bench/run.sh $(ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -125,5 +126,46 @@ install: all
 
 clean:
 	rm -rf build build-asan tunnel-server tunnel-client
+
+# Fuzzing (tests/fuzz/). `make fuzz` installs clang and libFuzzer, builds
+# the libFuzzer harnesses into $(FUZZ_BUILD)/, runs each for FUZZ_SECONDS
+# and merges what it found into tests/fuzz/corpus/<harness>/ (see
+# tests/fuzz/fuzz.sh). `make fuzz-replay` runs the corpus and the saved
+# crashers through the harnesses without clang; `make test` does the same
+# through build/test_fuzz_replay (tests/unit/test_fuzz_replay.c).
+FUZZ_CC		?= clang
+FUZZ_BUILD	?= build-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_PKGS	?= clang libclang-rt-dev
+FUZZ_NAMES	 = fuzz_proto fuzz_login fuzz_config
+FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c
+FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Iinclude -Itests/fuzz $(WARN) -g -O1 \
+		   -fno-omit-frame-pointer $(PKG_CFLAGS)
+FUZZ_SAN	 = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-build fuzz-replay clean-fuzz
+
+fuzz: deps
+	$(call apt_install,$(FUZZ_PKGS))
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    sh tests/fuzz/fuzz.sh $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%) $(FUZZ_BUILD)/gen_seeds
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h \
+    $(FUZZ_LIBSRC) $(wildcard include/*.h) | $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_LIBSRC) $(LDLIBS)
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c tests/fuzz/fuzz_common.h \
+    src/proto.c src/auth.c $(wildcard include/*.h) | $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< src/proto.c src/auth.c $(LDLIBS)
+$(FUZZ_BUILD):
+	@mkdir -p $(FUZZ_BUILD) && echo '*' >$(FUZZ_BUILD)/.gitignore
+
+fuzz-replay: $(BUILD)/test_fuzz_replay
+	./$(BUILD)/test_fuzz_replay
+
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)
 
 -include $(wildcard $(BUILD)/*.d)

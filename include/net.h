@@ -56,8 +56,12 @@ int	net_keepalive(int fd, int idle, int interval, int count);
  */
 int	net_user_timeout(int fd, unsigned int ms);
 
-/* SO_LINGER 0: the next close() sends RST (to pass a reset along). */
-void	net_set_reset_on_close(int fd);
+/*
+ * SO_LINGER: on != 0 makes close() (ours, or the kernel's when the process
+ * dies) send RST and drop unsent bytes; on == 0 restores the graceful
+ * close that flushes them.
+ */
+void	net_linger_reset(int fd, int on);
 
 /* "a.b.c.d:port" or "[v6]:port"; v4-mapped IPv6 printed as IPv4. */
 char	*net_addr_str(const struct sockaddr_storage *a, char *buf,

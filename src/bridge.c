@@ -491,6 +491,14 @@ bridge_start(struct bridge *b)
 	int s;
 
 	b->state = BRIDGE_RUNNING;
+	/*
+	 * If this process dies mid-transfer the kernel closes both sockets:
+	 * with SO_LINGER 0 that is a reset both peers see, never a FIN that
+	 * would make a cut-short transfer look complete.
+	 */
+	for (s = 0; s < 2; s++)
+		if (b->side[s].h.fd != -1)
+			net_linger_reset(b->side[s].h.fd, 1);
 	/* Pending bytes go out first; a write now saves an epoll round. */
 	for (s = 0; s < 2; s++) {
 		if (b->dir[s].pending_len > 0 &&
@@ -508,6 +516,8 @@ bridge_detach_a(struct bridge *b)
 
 	loop_remove(b->ctx->loop, &b->side[0].h);
 	b->side[0].h.fd = -1;
+	if (fd != -1)
+		net_linger_reset(fd, 0);	/* its last words must arrive */
 	return fd;
 }
 
@@ -523,7 +533,7 @@ free_bridge(void *arg)
 static void
 finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 {
-	int s, reset = end == BRIDGE_END_RESET_A || end == BRIDGE_END_RESET_B;
+	int s;
 
 	if (b->state == BRIDGE_DEAD)
 		return;
@@ -549,9 +559,14 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 		if (h->fd == -1)
 			continue;
 		loop_remove(b->ctx->loop, h);
-		/* Pass a reset on: the survivor's peer sees RST, not FIN. */
-		if (reset || end == BRIDGE_END_NOMEM)
-			net_set_reset_on_close(h->fd);
+		/*
+		 * Sockets carry SO_LINGER 0 while bridged (see bridge_start).
+		 * A clean end restores the graceful close so the last bytes
+		 * still queued reach the peer; any other end keeps the reset,
+		 * so the survivor's peer sees RST, not a clean-looking FIN.
+		 */
+		if (end == BRIDGE_END_DONE)
+			net_linger_reset(h->fd, 0);
 		(void)close(h->fd);
 		h->fd = -1;
 	}

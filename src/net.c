@@ -192,9 +192,9 @@ net_user_timeout(int fd, unsigned int ms)
 }
 
 void
-net_set_reset_on_close(int fd)
+net_linger_reset(int fd, int on)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = { .l_onoff = on ? 1 : 0, .l_linger = 0 };
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
