@@ -157,6 +157,25 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	return 0;
 }
 
+/*
+ * Out of descriptors. Visitors waiting for a proxy connection hold fds the
+ * client's replacement connections need to get in, so waiting could only
+ * end in timeouts: the newest waiters are turned away at once (502), and
+ * accepting resumes shortly for the connections queued behind them.
+ * With nobody to shed, accepting pauses instead of spinning.
+ */
+static void
+accept_exhausted(struct srv *s, struct srv_listener *li)
+{
+	size_t shed = srv_visitor_shed(s, SRV_SHED_BATCH);
+	uint64_t pause = shed > 0 ? SRV_SHED_PAUSE_MS : SRV_ACCEPT_PAUSE_MS;
+
+	log_warn("accept on port %d: turned away %zu waiting visitors, "
+	    "pausing %llu ms", li->port, shed, (unsigned long long)pause);
+	(void)loop_update(s->loop, &li->h, 0);
+	(void)loop_timer_set(s->loop, &li->pause, pause);
+}
+
 static void
 listener_cb(struct loop *l, struct handler *h, uint32_t events)
 {
@@ -165,6 +184,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 	char peer[NET_ADDRSTRLEN];
 	int fd, n;
 
+	(void)l;
 	(void)events;
 	/* A bounded batch keeps one busy port from starving the rest. */
 	for (n = 0; n < 256; n++) {
@@ -176,11 +196,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 				return;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("accept on port %d: pausing %d ms",
-				    li->port, SRV_ACCEPT_PAUSE_MS);
-				(void)loop_update(l, h, 0);
-				(void)loop_timer_set(l, &li->pause,
-				    SRV_ACCEPT_PAUSE_MS);
+				accept_exhausted(s, li);
 				return;
 			}
 			log_warn("accept on port %d", li->port);

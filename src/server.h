@@ -35,7 +35,9 @@
 #define SRV_MAX_WAITING		4096	/* visitors waiting for a proxy */
 #define SRV_MAX_ADDRS		4096	/* per-address records kept */
 #define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
-#define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE */
+#define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE, nothing to shed */
+#define SRV_SHED_PAUSE_MS	50	/* after EMFILE, visitors shed */
+#define SRV_SHED_BATCH		16
 #define SRV_OUTBUF		4096
 #define SRV_MAGIC_CONN		0x434f4e4eu
 #define SRV_MAGIC_SESSION	0x53455353u
@@ -243,5 +245,6 @@ void	srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 void	srv_visitor_wake(struct srv_session *ss);
 void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
 void	srv_visitor_close(struct srv_visitor *v, const char *reason);
+size_t	srv_visitor_shed(struct srv *s, size_t n);
 
 #endif

@@ -340,6 +340,23 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	(void)bridge_start(v->bridge);
 }
 
+size_t
+srv_visitor_shed(struct srv *s, size_t n)
+{
+	struct srv_session *ss;
+	struct srv_visitor *v;
+	size_t shed = 0;
+
+	LIST_FOREACH(ss, &s->sessions, entry) {
+		while (shed < n &&
+		    (v = TAILQ_LAST(&ss->waiting, srv_visitor_queue)) != NULL) {
+			visitor_reject(v, "server out of file descriptors");
+			shed++;
+		}
+	}
+	return shed;
+}
+
 void
 srv_visitor_wake(struct srv_session *ss)
 {
