@@ -309,6 +309,11 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (path == NULL || *path == '\0') {
+		fprintf(stderr, "tunnel-client: empty configuration file "
+		    "name\n");
+		return 2;
+	}
 	cfg_client_init(&cfg);
 	if (o_server != NULL || o_user != NULL) {
 		/* Everything from flags: no file is read or written. */

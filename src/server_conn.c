@@ -414,7 +414,7 @@ conn_frames(struct srv_conn *c)
 			srv_conn_close(c, "client gave up");
 		else
 			conn_protocol_error(c, "unexpected frame");
-		return;
+		/* Loop: frames pipelined behind this one are judged now. */
 	}
 }
 

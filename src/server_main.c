@@ -46,7 +46,8 @@ hash_password(void)
 	char pw[512], again[512], hash[AUTH_HASH_MAX];
 	int interactive = tty_is_interactive();
 
-	if (tty_read_line("Password: ", 0, pw, sizeof(pw)) == -1) {
+	if (tty_read_line(interactive ? "Password: " : "", 0, pw,
+	    sizeof(pw)) == -1) {
 		fprintf(stderr, "tunnel-server: no password read\n");
 		return 1;
 	}
@@ -133,7 +134,7 @@ main(int argc, char **argv)
 	struct loop *l;
 	struct srv s;
 	char err[1024];
-	int i, debug = 0, check = 0, no_splice = 0, rc = 0;
+	int i, debug = 0, check = 0, no_splice = 0, rc = 0, hashpw = 0;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -155,7 +156,7 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--no-splice") == 0) {
 			no_splice = 1;
 		} else if (strcmp(a, "--hash-password") == 0) {
-			return hash_password();
+			hashpw = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -170,6 +171,19 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (hashpw) {
+		if (argc != 2) {
+			fprintf(stderr, "tunnel-server: --hash-password takes "
+			    "no other argument\n");
+			return 2;
+		}
+		return hash_password();
+	}
+	if (*path == '\0') {
+		fprintf(stderr, "tunnel-server: empty configuration file "
+		    "name\n");
+		return 2;
+	}
 	cfg_server_init(&cfg);
 	if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
 		if (errno != ENOENT || check) {

@@ -171,7 +171,8 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	char why[160];
 
 	(void)b;
-	v->bytes_in = info->bytes[BRIDGE_AB];
+	/* Bytes consumed while sniffing were replayed as pending: count them. */
+	v->bytes_in = info->bytes[BRIDGE_AB] + v->nsniffed;
 	v->bytes_out = info->bytes[BRIDGE_BA];
 	v->bridge = NULL;
 	if (v->state != SRV_VISITOR_BRIDGED)
