@@ -462,9 +462,17 @@ conn_read(struct srv_conn *c)
 		return;
 	}
 	n = recv(c->h.fd, c->in + c->inlen, want, 0);
+	if (n == 0 && c->state == SRV_CONN_PREAMBLE) {
+		/*
+		 * A visitor whose bytes began like our magic and then ended
+		 * ("\x8e" + FIN): its bytes and its FIN go to the service.
+		 */
+		conn_uncount(c);
+		conn_to_visitor(c);
+		return;
+	}
 	if (n == 0) {
-		srv_conn_close(c, c->state == SRV_CONN_PREAMBLE ?
-		    NULL : "peer closed during handshake");
+		srv_conn_close(c, "peer closed during handshake");
 		return;
 	}
 	if (n == -1) {

@@ -480,7 +480,7 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 		 * sent is one that left.
 		 */
 		n = recv(h->fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n > 0) {
+		if (n > 0 || (n == 0 && v->nsniffed > 0)) {
 			if (loop_update(v->srv->loop, h, 0) == -1)
 				srv_visitor_close(v, "epoll failed");
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {

@@ -20,6 +20,23 @@ python3 "$TOP/tests/integration/badinput.py" lookalikes "$SPORT" "$SLOW" >"$T/lo
 	fail "public look-alikes on the main port"
 }
 sed 's/^/# /' "$T/lookalikes.log"
+# A visitor whose whole message is a prefix of the magic, then FIN: its
+# bytes and its FIN still reach the service (it once vanished silently).
+python3 - "$SPORT" <<'PY' || fail "magic prefix + FIN was lost"
+import socket, sys
+for msg in (b"\x8e", b"\x8eT", b"\x8eTU", b"\x8eTUN"):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+    s.sendall(msg)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(5)
+    got = b""
+    while True:
+        d = s.recv(64)
+        if not d:
+            break
+        got += d
+    assert got == msg, (msg, got)
+PY
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died"
 kill -0 "$CLIENT_PID" 2>/dev/null || fail "the client died"
 log "TLS, SSH, HTTP/2, PostgreSQL, NUL, PROXY v1/v2, 0x8e look-alikes: byte-identical, no sniff delay: ok"

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load and integrity: 10,000 transfers of random sizes written in random
+# pieces (also through a relay that re-slices every segment), 10,000 short
+# HTTP requests at concurrency 200, one byte every 100 ms for a minute,
+# a slow reader against a 200 MB response (flat memory, near-idle CPU),
+# and 5,000 idle visitors (memory per visitor, fds back to baseline).
+. "$(dirname "$0")/lib.sh"
+L="python3 $TOP/tests/integration/load.py"
+EPORT=$(free_port); HPORT=$(free_port)
+$L echo-server "$EPORT" >>"$T/echo.log" 2>&1 &
+PIDS="$PIDS $!"
+start_helper http http-server "$HPORT"
+wait_for port_open "$EPORT" && wait_for port_open "$HPORT" || fail "local services"
+SPORT=$(free_port); S2=$(free_port)
+write_server_config "$T/server.yaml" "$SPORT"
+start_server "$T/server.yaml"
+SRV=$SERVER_PID
+base_fds=$(fd_count "$SRV")
+start_client "$SPORT" "$EPORT"
+CLI=$CLIENT_PID
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One byte every 100 ms for a minute, alongside everything below.
+$L trickle "$SPORT" 60 >"$T/trickle.log" 2>&1 &
+TRICKLE=$!
+
+$L many-xfer "$SPORT" 10000 50 262144 || fail "10,000 random transfers"
+RPORT=$(free_port)
+$L slice-relay "$RPORT" "$SPORT" >>"$T/relay.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$RPORT"
+$L many-xfer "$RPORT" 500 20 1048576 || fail "transfers through the slicing relay"
+
+# HTTP on a second tunnel pair.
+write_server_config "$T/s2.yaml" "$S2"
+(cd "$T" && exec "$SERVER_BIN" -c "$T/s2.yaml") >>"$T/server2.log" 2>&1 &
+S2PID=$!; PIDS="$PIDS $S2PID"
+wait_for port_open "$S2" || fail "server 2"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$S2" -u admin -p "$HPORT") >>"$T/client2.log" 2>&1 &
+C2PID=$!; PIDS="$PIDS $C2PID"
+wait_for grep -q "tunnel up" "$T/client2.log" || fail "client 2"
+sleep 0.5
+base2=$(fd_count "$S2PID")
+$L many-http "$S2" 10000 200 || fail "10,000 HTTP requests at concurrency 200"
+wait_for sh -c "[ \$(ls /proc/$S2PID/fd | wc -l) -le $base2 ]" || fail "server fds $(fd_count "$S2PID") after HTTP load, baseline $base2"
+
+# Slow reader, 100 KiB/s against 200 MB, for 8 s: flat memory, idle CPU.
+$L slow-read "$S2" $((200 * 1024 * 1024)) 102400 8 >"$T/slow.log" 2>&1 &
+SLOWR=$!
+wait_for grep -q reading "$T/slow.log"
+sleep 1
+r0=$(( $(rss "$S2PID") + $(rss "$C2PID") )); c0=$(( $(cpu "$S2PID") + $(cpu "$C2PID") ))
+wait "$SLOWR"
+r1=$(( $(rss "$S2PID") + $(rss "$C2PID") )); c1=$(( $(cpu "$S2PID") + $(cpu "$C2PID") ))
+[ $((r1 - r0)) -lt 2048 ] || fail "RSS grew $((r1 - r0)) KiB during the slow read"
+[ $((c1 - c0)) -lt 50 ] || fail "server+client used $((c1 - c0)) ticks in 7 s of slow reading"
+
+# 5,000 idle visitors on the first tunnel.
+idle_rss0=$(rss "$SRV")
+$L idle "$SPORT" 5000 5 >"$T/idle.log" 2>&1 &
+IDLE=$!
+SLOW=6 wait_for grep -q "held 5000" "$T/idle.log" || fail "could not open 5,000 visitors: $(tail -n 3 "$T/idle.log")"
+sleep 2
+idle_rss1=$(rss "$SRV"); cli_rss=$(rss "$CLI")
+wait "$IDLE" || fail "idle visitors: $(tail -n 2 "$T/idle.log")"
+per=$(( (idle_rss1 - idle_rss0) * 1024 / 5000 ))
+[ "$idle_rss1" -lt 32768 ] || fail "server RSS ${idle_rss1} KiB with 5,000 idle visitors (budget 32 MiB)"
+wait "$TRICKLE" || fail "trickle: $(cat "$T/trickle.log")"
+wait_for sh -c "[ \$(ls /proc/$SRV/fd | wc -l) -le $((base_fds + 21)) ]" || fail "server fds $(fd_count "$SRV") after idle visitors, baseline $base_fds + pool"
+log "10k+500 sliced transfers exact; 10k HTTP ok; trickle $(cut -d: -f2 "$T/trickle.log"); slow reader flat; 5,000 idle: server RSS ${idle_rss0}->${idle_rss1} KiB (~${per} B/visitor), client ${cli_rss} KiB"
