@@ -45,7 +45,7 @@ BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
 TEST_PKGS  = curl openssl python3 procps iproute2 util-linux
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
-	valgrind install clean run deps deps-test bench
+	valgrind install clean run deps deps-test bench soak
 
 all: tunnel-server tunnel-client
 
@@ -116,6 +116,10 @@ test-bins: $(UNIT_BIN)
 valgrind: all $(UNIT_BIN)
 	@BUILD=$(BUILD) TUNNEL_WRAP="valgrind -q --leak-check=full \
 	    --error-exitcode=99" sh tests/run.sh
+
+# The soak in `make test` runs 5 minutes; this one 30.
+soak: all $(UNIT_BIN)
+	@BUILD=$(BUILD) SOAK_SECS=$${SOAK_SECS:-1800} ONLY=t_soak sh tests/run.sh
 
 bench: all
 	@sh bench/run.sh $(ARGS)

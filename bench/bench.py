@@ -1,0 +1,1195 @@
+#!/usr/bin/env python3
+"""Benchmark driver for tunnel: tunnel vs a two-hop HAProxy chain vs direct.
+
+Run it through bench/run.sh (or `make bench`), which installs the tools.
+Everything listens on 127.0.0.1, on free ports, under one temp directory;
+every process started here is stopped on exit (normal, error, signal or the
+global time limit).  Python 3 standard library only.
+
+Internal sub-commands (used by the driver itself, in child processes):
+  _download PORT PATH STREAMS SECONDS     bulk HTTP GET, prints JSON
+  _burst PORT PATH N TIMEOUT              N visitors at once, prints JSON
+  _hold PORT N                            holds N idle connections
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HOST = "127.0.0.1"
+PASSWORD = "bench-Pass-123"
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1048576
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _http_request(path, close=False):
+    return ("GET %s HTTP/1.1\r\nHost: bench\r\n%s\r\n" %
+            (path, "Connection: close\r\n" if close else "")).encode()
+
+
+def _read_headers(sock, buf):
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            raise ConnectionError("EOF in headers")
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    cl = None
+    for ln in lines[1:]:
+        k, _, v = ln.partition(b":")
+        if k.strip().lower() == b"content-length":
+            cl = int(v.strip())
+    return status, cl, rest
+
+
+def cmd_download(port, path, streams, seconds):
+    """Each stream GETs PATH again and again on one keep-alive connection
+    until SECONDS have passed; MB/s = body bytes / wall time."""
+    total = [0] * streams
+    errors = []
+    deadline = time.monotonic() + seconds
+    bufsize = 1 << 20
+
+    def worker(i):
+        buf = bytearray(bufsize)
+        mv = memoryview(buf)
+        try:
+            s = socket.create_connection((HOST, port), timeout=15)
+            while True:
+                s.sendall(_http_request(path))
+                status, cl, rest = _read_headers(s, b"")
+                if status != 200 or cl is None:
+                    raise RuntimeError("HTTP status %d" % status)
+                left = cl - len(rest)
+                total[i] += len(rest)
+                while left > 0:
+                    n = s.recv_into(mv, min(left, bufsize))
+                    if n == 0:
+                        raise ConnectionError("EOF in body")
+                    left -= n
+                    total[i] += n
+                if time.monotonic() >= deadline:
+                    break
+            s.close()
+        except Exception as e:  # reported, not fatal
+            errors.append("%s: %s" % (type(e).__name__, e))
+
+    t0 = time.monotonic()
+    th = [threading.Thread(target=worker, args=(i,)) for i in range(streams)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    el = time.monotonic() - t0
+    print(json.dumps({"bytes": sum(total), "seconds": el, "errors": errors}))
+
+
+def cmd_burst(port, path, n, timeout):
+    """N visitors connect at once, each sends one keep-alive GET and keeps
+    the connection open; time until every one has its full response."""
+    raise_nofile()
+    req = _http_request(path)
+    served = []
+    errors = {}
+    writers = []
+
+    async def one():
+        try:
+            r, w = await asyncio.open_connection(HOST, port)
+            writers.append(w)
+            w.write(req)
+            head = await r.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            if m:
+                await r.readexactly(int(m.group(1)))
+            if status != 200:
+                k = "HTTP %d" % status
+                errors[k] = errors.get(k, 0) + 1
+                return
+            served.append(time.monotonic() - t0)
+        except Exception as e:
+            k = type(e).__name__
+            errors[k] = errors.get(k, 0) + 1
+
+    async def main():
+        tasks = [asyncio.ensure_future(one()) for _ in range(n)]
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        for t in pending:
+            t.cancel()
+        if pending:
+            errors["unserved after %gs" % timeout] = len(pending)
+        await asyncio.sleep(0)
+        held = sum(1 for w in writers if not w.is_closing())
+        for w in writers:
+            w.close()
+        return held
+
+    t0 = time.monotonic()
+    held = asyncio.run(main())
+    served.sort()
+    out = {"n": n, "served": len(served), "errors": errors, "held": held,
+           "t_all": served[-1] if len(served) == n else None,
+           "t_last": served[-1] if served else None,
+           "t_p50": served[len(served) // 2] if served else None}
+    print(json.dumps(out))
+
+
+def cmd_hold(port, n):
+    """Opens N idle connections (sends nothing), says READY, waits for a
+    line on stdin, reports how many the far side dropped meanwhile."""
+    raise_nofile()
+    socks = []
+    failed = 0
+    p = select.poll()
+    for i in range(n):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex((HOST, port))
+            socks.append(s)
+        except OSError:
+            failed += 1
+        if i % 100 == 99:
+            time.sleep(0.01)
+    pending = {s.fileno(): s for s in socks}
+    for fd in pending:
+        p.register(fd, select.POLLOUT)
+    deadline = time.monotonic() + 30
+    while pending and time.monotonic() < deadline:
+        for fd, ev in p.poll(500):
+            s = pending.pop(fd, None)
+            if s is None:
+                continue
+            p.unregister(fd)
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                failed += 1
+    failed += len(pending)
+    print(json.dumps({"opened": n - failed, "failed": failed}), flush=True)
+    sys.stdin.readline()
+    p = select.poll()
+    for s in socks:
+        p.register(s.fileno(), select.POLLIN)
+    dropped = len(p.poll(0))
+    for s in socks:
+        s.close()
+    print(json.dumps({"dropped": dropped}), flush=True)
+
+
+# ---------------------------------------------------------------- driver
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.procs = []          # (name, Popen) long-running
+        self.tmp = tempfile.mkdtemp(prefix="tunnel-bench.")
+        self.results = []        # raw samples
+        self.notes = []          # anomalies (errors, drops, stalls)
+        self.failed = False
+        self.fresh = {}          # target -> (server, client) RSS at start
+
+    # -- process handling
+    def log(self, msg):
+        print("# " + msg, flush=True)
+
+    def start(self, name, argv, cwd=None, env=None):
+        logf = open(os.path.join(self.tmp, name + ".log"), "ab")
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, cwd=cwd or self.tmp,
+                             env=env, start_new_session=True)
+        logf.close()
+        self.procs.append((name, p))
+        return p
+
+    def stop(self, p, grace=3.0):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                p.wait(grace)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+
+    def run(self, argv, timeout, stdin=None):
+        """Runs a short-lived command in its own process group; kills the
+        group on timeout.  Returns (rc, stdout, stderr); rc None = timeout."""
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.procs.append(("transient", p))
+        try:
+            out, err = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            self.stop(p, 1)
+            out, err = p.communicate()
+            rc = None
+        self.procs.remove(("transient", p))
+        return rc, out.decode(errors="replace"), err.decode(errors="replace")
+
+    def cleanup(self):
+        for name, p in reversed(self.procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 3
+        for name, p in self.procs:
+            try:
+                p.wait(max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(2)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+        self.procs = []
+        if self.failed or self.args.keep:
+            print("# logs kept in %s" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- small utilities
+    @staticmethod
+    def free_port():
+        s = socket.socket()
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    def wait_port(self, port, what, proc=None, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                break
+            if self.listening(port):
+                return
+            time.sleep(0.05)
+        self.die("%s did not start listening on %d" % (what, port))
+
+    @staticmethod
+    def listening(port):
+        """True if something listens on PORT (read from /proc/net/tcp*, so
+        that no probe connection disturbs iperf3 -s)."""
+        for fn in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(fn) as f:
+                    next(f)
+                    for ln in f:
+                        parts = ln.split()
+                        if (parts[3] == "0A" and
+                                int(parts[1].rsplit(":", 1)[1], 16) == port):
+                            return True
+            except OSError:
+                pass
+        return False
+
+    def die(self, msg):
+        self.failed = True
+        for f in sorted(os.listdir(self.tmp)):
+            if f.endswith(".log"):
+                with open(os.path.join(self.tmp, f), errors="replace") as fh:
+                    tail = fh.readlines()[-15:]
+                if tail:
+                    print("--- %s (last lines)\n%s" % (f, "".join(tail)),
+                          file=sys.stderr)
+        raise SystemExit("bench: ERROR: " + msg)
+
+    @staticmethod
+    def rss_kib(pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for ln in f:
+                    if ln.startswith("VmRSS:"):
+                        return int(ln.split()[1])
+        except OSError:
+            pass
+        return None
+
+    @staticmethod
+    def priv_kib(pid):
+        """Private (unshared) resident KiB, from smaps_rollup: VmRSS also
+        counts shared library pages (libcrypto alone is ~3.4 MiB)."""
+        tot = 0
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for ln in f:
+                    if ln.startswith(("Private_Clean:", "Private_Dirty:")):
+                        tot += int(ln.split()[1])
+        except OSError:
+            return None
+        return tot
+
+    @staticmethod
+    def cpu_s(pids):
+        tck = os.sysconf("SC_CLK_TCK")
+        tot = 0
+        for pid in pids:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            tot += int(fields[11]) + int(fields[12])   # utime, stime
+        return tot / tck
+
+    @staticmethod
+    def fd_count(pid):
+        try:
+            return len(os.listdir("/proc/%d/fd" % pid))
+        except OSError:
+            return -1
+
+    def nginx_active(self):
+        try:
+            s = socket.create_connection((HOST, self.nginx_port), 2)
+            s.sendall(b"GET /nginx_status HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+            s.close()
+            m = re.search(rb"Active connections:\s*(\d+)", data)
+            return int(m.group(1)) - 1 if m else -1
+        except OSError:
+            return -1
+
+    def check_alive(self):
+        for name, p in self.procs:
+            if name != "transient" and p.poll() is not None:
+                self.note("%s exited (status %s) during the run" %
+                          (name, p.returncode))
+                self.die("%s died; see its log" % name)
+
+    def note(self, msg):
+        if msg not in self.notes:
+            self.notes.append(msg)
+        self.log("NOTE: " + msg)
+
+    # -- set-up
+    def setup(self):
+        a = self.args
+        for tool in ("iperf3", "wrk", "nginx", "haproxy"):
+            if not shutil.which(tool):
+                self.die("%s not found in PATH (bench/run.sh installs it "
+                         "with apt-get; run it as root or with sudo)" % tool)
+        # Private copies: others may rebuild the binaries meanwhile.
+        for b in ("tunnel-server", "tunnel-client"):
+            src = os.path.join(TOP, b)
+            if not os.access(src, os.X_OK):
+                self.die("%s missing: run make first" % src)
+            shutil.copy2(src, os.path.join(self.tmp, b))
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        with open(os.path.join(www, "100b"), "wb") as f:
+            f.write(b"x" * 99 + b"\n")
+        with open(os.path.join(www, "1m"), "wb") as f:
+            f.write(b"y" * (1 << 20))
+        chunk = b"z" * (1 << 20)
+        with open(os.path.join(www, "large"), "wb") as f:
+            for _ in range(a.large_mib):
+                f.write(chunk)
+
+        # nginx (one worker), iperf3
+        self.nginx_port = self.free_port()
+        nd = os.path.join(self.tmp, "nginx")
+        os.makedirs(nd)
+        conf = os.path.join(nd, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+%(user)s
+worker_processes 1;
+worker_rlimit_nofile %(nofile)d;
+daemon off;
+pid %(nd)s/nginx.pid;
+error_log %(nd)s/error.log warn;
+events { worker_connections %(wc)d; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 300s;
+    keepalive_requests 100000000;
+    client_header_timeout 300s;
+    client_body_temp_path %(nd)s/body;
+    proxy_temp_path %(nd)s/proxy;
+    fastcgi_temp_path %(nd)s/fastcgi;
+    uwsgi_temp_path %(nd)s/uwsgi;
+    scgi_temp_path %(nd)s/scgi;
+    default_type application/octet-stream;
+    server {
+        listen %(host)s:%(port)d backlog=4096;
+        root %(www)s;
+        location / { }
+        location = /nginx_status { stub_status; }
+    }
+}
+""" % {"user": "user root;" if os.geteuid() == 0 else "", "nd": nd,
+            "nofile": self.nofile, "wc": max(1024, self.nofile - 100),
+            "host": HOST, "port": self.nginx_port, "www": www})
+        self.nginx = self.start("nginx", ["nginx", "-p", nd + "/", "-c", conf,
+                                          "-e", nd + "/error.log"])
+        self.wait_port(self.nginx_port, "nginx", self.nginx)
+        self.iperf_port = self.free_port()
+        self.start_iperf()
+
+        # tunnel pairs: one towards nginx, one towards iperf3
+        self.tun = {}
+        for svc, lport in (("http", self.nginx_port), ("bulk", self.iperf_port)):
+            self.tun[svc] = self.start_tunnel(svc, lport)
+
+        # HAProxy chains: hop1 -> hop2 -> service, one process per hop, a
+        # listener per service in each; nbthread 1 and default threading.
+        self.hap = {}
+        for mode in ("1t", "mt"):
+            ports = {svc: (self.free_port(), self.free_port())
+                     for svc in ("http", "bulk")}
+            dst = {"http": self.nginx_port, "bulk": self.iperf_port}
+            pids = []
+            for hop in (1, 2):
+                cfg = os.path.join(self.tmp, "haproxy-%s-hop%d.cfg" % (mode, hop))
+                lst = ""
+                for svc in ("http", "bulk"):
+                    lp = ports[svc][0] if hop == 1 else ports[svc][1]
+                    to = ports[svc][1] if hop == 1 else dst[svc]
+                    lst += ("listen %s\n    bind %s:%d\n    server s %s:%d\n\n"
+                            % (svc, HOST, lp, HOST, to))
+                with open(cfg, "w") as f:
+                    f.write("""global
+    %s
+    maxconn 7000
+defaults
+    mode tcp
+    maxconn 7000
+    timeout connect 5s
+    timeout client 600s
+    timeout server 600s
+    option splice-request
+    option splice-response
+
+%s""" % ("nbthread 1" if mode == "1t" else "# default threading", lst))
+                p = self.start("haproxy-%s-hop%d" % (mode, hop),
+                               ["haproxy", "-db", "-f", cfg])
+                pids.append(p.pid)
+                for svc in ("http", "bulk"):
+                    self.wait_port(ports[svc][hop - 1], "haproxy", p)
+            self.hap[mode] = {"pids": pids,
+                              "http": ports["http"][0], "bulk": ports["bulk"][0]}
+
+        self.targets = {
+            "direct": {"http": self.nginx_port, "bulk": self.iperf_port,
+                       "pids": {}},
+            "tunnel": {"http": self.tun["http"]["port"],
+                       "bulk": self.tun["bulk"]["port"],
+                       "pids": {"http": self.tun["http"]["pids"],
+                                "bulk": self.tun["bulk"]["pids"]}},
+            "haproxy-1t": {"http": self.hap["1t"]["http"],
+                           "bulk": self.hap["1t"]["bulk"],
+                           "pids": {"http": self.hap["1t"]["pids"],
+                                    "bulk": self.hap["1t"]["pids"]}},
+            "haproxy-mt": {"http": self.hap["mt"]["http"],
+                           "bulk": self.hap["mt"]["bulk"],
+                           "pids": {"http": self.hap["mt"]["pids"],
+                                    "bulk": self.hap["mt"]["pids"]}},
+        }
+        for t in self.targets:
+            if t not in a.targets:
+                del self.targets[t]
+        # idle RSS right after start, before any traffic
+        for t in ("tunnel", "haproxy-1t", "haproxy-mt"):
+            if t in self.targets:
+                pids = self.targets[t]["pids"]["http"]
+                self.fresh[t] = (self.rss_kib(pids[0]), self.rss_kib(pids[1]))
+                self.record(0, "mem", t, {"srv_fresh": self.fresh[t][0],
+                                          "cli_fresh": self.fresh[t][1],
+                                          "srv_fresh_priv": self.priv_kib(pids[0]),
+                                          "cli_fresh_priv": self.priv_kib(pids[1])})
+        # smoke test every HTTP path
+        for t, d in self.targets.items():
+            rc, out, err = self.run([sys.executable, __file__, "_download",
+                                     str(d["http"]), "/100b", "1", "0"], 20)
+            r = json.loads(out) if rc == 0 and out.strip() else None
+            if not r or r["errors"] or r["bytes"] != 100:
+                self.die("GET /100b through %s failed: %s %s" %
+                         (t, out.strip(), err.strip()[-300:]))
+
+    def start_iperf(self):
+        self.iperf = self.start("iperf3", ["iperf3", "-s", "-B", HOST, "-p",
+                                           str(self.iperf_port)])
+        self.wait_port(self.iperf_port, "iperf3", self.iperf)
+
+    def start_tunnel(self, svc, lport):
+        d = os.path.join(self.tmp, "tunnel-" + svc)
+        os.makedirs(d)
+        port = self.free_port()
+        cfg = os.path.join(d, "server.yaml")
+        with open(cfg, "w") as f:
+            f.write("port: %d\npool_size: %d\nconnect_timeout: 10\nusers:\n"
+                    "  - username: admin\n    password: \"%s\"\n"
+                    "log:\n  enable: false\n" % (port, self.args.pool, PASSWORD))
+        srv = self.start("tunnel-%s-server" % svc,
+                         [os.path.join(self.tmp, "tunnel-server"), "-c", cfg],
+                         cwd=d)
+        self.wait_port(port, "tunnel-server", srv)
+        env = dict(os.environ, TUNNEL_PASSWORD=PASSWORD)
+        cli = self.start("tunnel-%s-client" % svc,
+                         [os.path.join(self.tmp, "tunnel-client"), "-s",
+                          "%s:%d" % (HOST, port), "-u", "admin", "-p",
+                          str(lport)], cwd=d, env=env)
+        logf = os.path.join(self.tmp, "tunnel-%s-client.log" % svc)
+        deadline = time.monotonic() + 15
+        while True:
+            with open(logf, errors="replace") as f:
+                if "tunnel up" in f.read():
+                    break
+            if cli.poll() is not None or time.monotonic() > deadline:
+                self.die("tunnel-client (%s) did not come up" % svc)
+            time.sleep(0.05)
+        time.sleep(0.5)      # let the pool fill
+        return {"port": port, "pids": [srv.pid, cli.pid]}
+
+    # -- recording
+    def record(self, rnd, wl, target, metrics):
+        self.results.append({"round": rnd, "workload": wl, "target": target,
+                             "metrics": metrics})
+
+    # -- workloads (each returns a dict of metrics)
+    def w_iperf(self, target, streams, reverse):
+        a = self.args
+        d = self.targets[target]
+        pids = d["pids"].get("bulk", [])
+        argv = ["iperf3", "-c", HOST, "-p", str(d["bulk"]), "-t",
+                str(a.iperf_time), "-P", str(streams), "-J",
+                "--connect-timeout", "3000"] + (["-R"] if reverse else [])
+        for attempt in range(4):
+            c0 = self.cpu_s(pids) if pids else 0
+            rc, out, err = self.run(argv, a.iperf_time + 20)
+            c1 = self.cpu_s(pids) if pids else 0
+            try:
+                j = json.loads(out)
+            except ValueError:
+                j = {"error": "no JSON output (rc %s): %s %s" %
+                     (rc, out[-200:], err[-200:])}
+            # iperf3 -s may still be closing the previous test: not a failure
+            if "busy" not in str(j.get("error", "")):
+                break
+            time.sleep(1)
+        if rc != 0 or "error" in j:
+            self.note("iperf3 %d stream(s)%s via %s failed: %s" %
+                      (streams, " -R" if reverse else "", target,
+                       j.get("error", "rc %s" % rc)))
+            # a failed test can wedge iperf3 -s: restart it
+            for i, (name, p) in enumerate(self.procs):
+                if p is self.iperf:
+                    self.stop(p)
+                    self.procs.pop(i)
+                    break
+            self.start_iperf()
+            return {"mbps": None, "cpu_per_gb": None}
+        s = j["end"]["sum_received"]
+        m = {"mbps": s["bytes"] / s["seconds"] / 1e6, "bytes": s["bytes"]}
+        if pids:
+            m["cpu_s"] = c1 - c0
+            m["cpu_per_gb"] = (c1 - c0) / (s["bytes"] / 1e9)
+        return m
+
+    def w_http_bulk(self, target, streams):
+        a = self.args
+        d = self.targets[target]
+        pids = d["pids"].get("http", [])
+        c0 = self.cpu_s(pids) if pids else 0
+        rc, out, err = self.run([sys.executable, __file__, "_download",
+                                 str(d["http"]), "/large", str(streams),
+                                 str(a.http_time)], a.http_time + 60)
+        c1 = self.cpu_s(pids) if pids else 0
+        try:
+            j = json.loads(out)
+        except ValueError:
+            j = {"errors": ["rc %s: %s" % (rc, err[-300:])], "bytes": 0}
+        if j["errors"]:
+            self.note("HTTP bulk %d stream(s) via %s: %s" %
+                      (streams, target, "; ".join(j["errors"][:3])))
+        if not j["bytes"]:
+            return {"mbps": None}
+        m = {"mbps": j["bytes"] / j["seconds"] / 1e6, "bytes": j["bytes"]}
+        if pids:
+            m["cpu_s"] = c1 - c0
+            m["cpu_per_gb"] = (c1 - c0) / (j["bytes"] / 1e9)
+        return m
+
+    def w_wrk(self, target, path, close):
+        a = self.args
+        d = self.targets[target]
+        argv = ["wrk", "-t2", "-c%d" % a.conns, "-d%ds" % a.wrk_time,
+                "--latency", "--timeout", "5s"]
+        if close:
+            argv += ["-H", "Connection: close"]
+        argv.append("http://%s:%d%s" % (HOST, d["http"], path))
+        rc, out, err = self.run(argv, a.wrk_time + 30)
+        m = {}
+        mm = re.search(r"Requests/sec:\s*([\d.]+)", out)
+        if rc != 0 or not mm:
+            self.note("wrk %s%s via %s failed (rc %s): %s" %
+                      (path, " close" if close else "", target, rc,
+                       (err or out)[-300:].strip()))
+            return {"rps": None}
+        m["rps"] = float(mm.group(1))
+        unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+        for pct in ("50", "99"):
+            mm = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
+            if mm:
+                m["p%s_ms" % pct] = float(mm.group(1)) * unit[mm.group(2)]
+        mm = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                       r"timeout (\d+)", out)
+        errs = [int(x) for x in mm.groups()] if mm else [0, 0, 0, 0]
+        mm = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        non2xx = int(mm.group(1)) if mm else 0
+        m["errors"] = sum(errs) + non2xx
+        if m["errors"]:
+            # nginx closing a keep-alive connection is counted as a read error
+            # by wrk under Connection: close only rarely; report all of them.
+            self.note("wrk %s%s via %s: socket errors connect %d read %d "
+                      "write %d timeout %d, non-2xx %d" %
+                      ((path, " close" if close else "", target) +
+                       tuple(errs) + (non2xx,)))
+        return m
+
+    def w_burst(self, target):
+        a = self.args
+        d = self.targets[target]
+        rc, out, err = self.run([sys.executable, __file__, "_burst",
+                                 str(d["http"]), "/100b", str(a.burst),
+                                 str(a.burst_timeout)], a.burst_timeout + 30)
+        try:
+            j = json.loads(out)
+        except ValueError:
+            self.note("burst via %s: helper failed rc %s %s" %
+                      (target, rc, err[-300:]))
+            return {"t_all_s": None}
+        if j["errors"] or j["served"] != j["n"]:
+            self.note("burst via %s: %d of %d served, errors %s" %
+                      (target, j["served"], j["n"], j["errors"]))
+        return {"t_all_s": j["t_all"], "served": j["served"],
+                "t_last_s": j["t_last"], "t_p50_s": j["t_p50"],
+                "errors": sum(j["errors"].values())}
+
+    def w_mem(self, target):
+        a = self.args
+        d = self.targets[target]
+        pids = d["pids"]["http"]
+        base = self.nginx_active()
+        m = {"srv_before": self.rss_kib(pids[0]),
+             "cli_before": self.rss_kib(pids[1])}
+        p = subprocess.Popen([sys.executable, __file__, "_hold",
+                              str(d["http"]), str(a.idle)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             start_new_session=True)
+        self.procs.append(("transient", p))
+        try:
+            r, _, _ = select.select([p.stdout], [], [], 60)
+            line = p.stdout.readline() if r else b""
+            opened = json.loads(line)["opened"] if line else 0
+            want = base + opened
+            deadline = time.monotonic() + a.idle_wait
+            t0 = time.monotonic()
+            act = self.nginx_active()
+            while act < want and time.monotonic() < deadline:
+                time.sleep(0.2)
+                act = self.nginx_active()
+            m["bridge_s"] = time.monotonic() - t0
+            m["bridged"] = act - base
+            if opened < a.idle or act < want:
+                self.note("idle visitors via %s: %d of %d opened, %d reached "
+                          "nginx after %.0f s" % (target, opened, a.idle,
+                                                 act - base, m["bridge_s"]))
+            time.sleep(1.0)
+            m["srv_with"] = self.rss_kib(pids[0])
+            m["cli_with"] = self.rss_kib(pids[1])
+            m["srv_with_priv"] = self.priv_kib(pids[0])
+            m["cli_with_priv"] = self.priv_kib(pids[1])
+            m["srv_fds"] = self.fd_count(pids[0])
+            m["cli_fds"] = self.fd_count(pids[1])
+            p.stdin.write(b"\n")
+            p.stdin.flush()
+            r, _, _ = select.select([p.stdout], [], [], 30)
+            line = p.stdout.readline() if r else b""
+            if line:
+                m["dropped"] = json.loads(line)["dropped"]
+                if m["dropped"]:
+                    self.note("idle visitors via %s: %d of %d were closed by "
+                              "the far side while idle" %
+                              (target, m["dropped"], opened))
+            p.wait(30)
+        finally:
+            self.stop(p, 1)
+            self.procs.remove(("transient", p))
+        deadline = time.monotonic() + 30
+        while self.nginx_active() > base + 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        m["srv_after"] = self.rss_kib(pids[0])
+        m["cli_after"] = self.rss_kib(pids[1])
+        # per visitor against the RSS right after start: RSS that a previous
+        # round left behind would otherwise hide the cost
+        n = max(1, m.get("bridged") or 1)
+        m["srv_per_visitor_kib"] = (m["srv_with"] - self.fresh[target][0]) / n
+        m["cli_per_visitor_kib"] = (m["cli_with"] - self.fresh[target][1]) / n
+        return m
+
+    # -- the run
+    def workloads(self):
+        a = self.args
+        wl = []
+        if "bulk" in a.only:
+            for streams in (1, 4):
+                for rev in (False, True):
+                    wl.append(("iperf%d%s" % (streams, "R" if rev else ""),
+                               lambda t, s=streams, r=rev: self.w_iperf(t, s, r),
+                               None))
+            for streams in (1, 4):
+                wl.append(("http%d" % streams,
+                           lambda t, s=streams: self.w_http_bulk(t, s), None))
+        if "ka" in a.only:
+            wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), None))
+        if "close" in a.only:
+            wl.append(("close", lambda t: self.w_wrk(t, "/100b", True), None))
+        if "mib" in a.only:
+            wl.append(("mib", lambda t: self.w_wrk(t, "/1m", False), None))
+        if "burst" in a.only:
+            wl.append(("burst", self.w_burst, None))
+        if "mem" in a.only:
+            wl.append(("mem", self.w_mem, ("tunnel", "haproxy-1t", "haproxy-mt")))
+        return wl
+
+    def main(self):
+        a = self.args
+        self.setup()
+        tnames = list(self.targets)
+        self.log("targets: " + ", ".join(
+            "%s http:%d bulk:%d" % (t, d["http"], d["bulk"])
+            for t, d in self.targets.items()))
+        t_start = time.monotonic()
+        for rnd in range(1, a.rounds + 1):
+            k = (rnd - 1) % len(tnames)
+            order = tnames[k:] + tnames[:k]
+            self.log("round %d/%d, order %s (%.0f s so far)" %
+                     (rnd, a.rounds, " ".join(order),
+                      time.monotonic() - t_start))
+            for name, fn, only in self.workloads():
+                for t in order:
+                    if only and t not in only:
+                        continue
+                    m = fn(t)
+                    self.record(rnd, name, t, m)
+                    self.check_alive()
+                    short = {k2: (round(v, 3) if isinstance(v, float) else v)
+                             for k2, v in m.items()
+                             if k2 in ("mbps", "rps", "p99_ms", "t_all_s",
+                                       "cpu_per_gb", "srv_with", "served")}
+                    self.log("  %-6s %-10s %s" % (name, t, short))
+        self.elapsed = time.monotonic() - t_start
+        self.meta["loadavg_end"] = os.getloadavg()[0]
+        self.scan_logs()
+        self.report()
+
+    def scan_logs(self):
+        """Warnings and errors the tunnel logged (a plaintext-password
+        warning is expected), counted by message shape."""
+        seen = {}
+        for f in sorted(os.listdir(self.tmp)):
+            if not (f.startswith("tunnel-") and f.endswith(".log")):
+                continue
+            with open(os.path.join(self.tmp, f), errors="replace") as fh:
+                for ln in fh:
+                    if not re.search(r" (WARN|ERROR) ", ln) or "plaintext" in ln:
+                        continue
+                    msg = re.sub(r"^\S+ \S+ ", "", ln.strip())
+                    key = f[:-4] + ": " + re.sub(r"\d+", "N", msg)
+                    c = seen.setdefault(key, [0, msg])
+                    c[0] += 1
+        for key, (cnt, msg) in sorted(seen.items(), key=lambda x: -x[1][0])[:10]:
+            self.note("%s logged %d time(s): %s" % (key.split(":")[0], cnt,
+                                                     msg[:200]))
+
+
+# ---------------------------------------------------------------- report
+
+ROWS = [
+    # (workload, metric, label, unit, higher is better)
+    ("iperf1", "mbps", "bulk iperf3 1 stream up", "MB/s", True),
+    ("iperf1R", "mbps", "bulk iperf3 1 stream down (-R)", "MB/s", True),
+    ("iperf4", "mbps", "bulk iperf3 4 streams up", "MB/s", True),
+    ("iperf4R", "mbps", "bulk iperf3 4 streams down (-R)", "MB/s", True),
+    ("http1", "mbps", "bulk HTTP large body, 1 stream", "MB/s", True),
+    ("http4", "mbps", "bulk HTTP large body, 4 streams", "MB/s", True),
+    ("ka", "rps", "keep-alive 100 B, 50 conns", "req/s", True),
+    ("ka", "p50_ms", "  keep-alive p50 latency", "ms", False),
+    ("ka", "p99_ms", "  keep-alive p99 latency", "ms", False),
+    ("close", "rps", "Connection: close 100 B", "req/s", True),
+    ("close", "p99_ms", "  close p99 latency", "ms", False),
+    ("mib", "rps", "keep-alive 1 MiB body", "req/s", True),
+    ("burst", "t_all_s", "burst 1000 at once: all served", "s", False),
+    ("burst", "served", "  burst: visitors served", "n", True),
+    ("mem", "srv_fresh", "RSS server/hop1 idle (fresh)", "KiB", False),
+    ("mem", "srv_fresh_priv", "  server/hop1 private, fresh", "KiB", False),
+    ("mem", "srv_before", "RSS server/hop1 idle, before mem", "KiB", False),
+    ("mem", "srv_with", "RSS server/hop1 5000 idle conns", "KiB", False),
+    ("mem", "srv_with_priv", "  server/hop1 private, 5000 conns", "KiB", False),
+    ("mem", "srv_after", "RSS server/hop1 after they left", "KiB", False),
+    ("mem", "srv_per_visitor_kib", "  server/hop1 per visitor", "KiB", False),
+    ("mem", "cli_fresh", "RSS client/hop2 idle (fresh)", "KiB", False),
+    ("mem", "cli_fresh_priv", "  client/hop2 private, fresh", "KiB", False),
+    ("mem", "cli_with", "RSS client/hop2 5000 idle conns", "KiB", False),
+    ("mem", "cli_after", "RSS client/hop2 after they left", "KiB", False),
+    ("mem", "cli_per_visitor_kib", "  client/hop2 per visitor", "KiB", False),
+    ("mem", "bridged", "  idle visitors bridged", "n", True),
+    ("iperf1", "cpu_per_gb", "CPU s/GB iperf3 1 up", "s/GB", False),
+    ("iperf1R", "cpu_per_gb", "CPU s/GB iperf3 1 down", "s/GB", False),
+    ("iperf4", "cpu_per_gb", "CPU s/GB iperf3 4 up", "s/GB", False),
+    ("iperf4R", "cpu_per_gb", "CPU s/GB iperf3 4 down", "s/GB", False),
+    ("http1", "cpu_per_gb", "CPU s/GB HTTP 1 stream", "s/GB", False),
+    ("http4", "cpu_per_gb", "CPU s/GB HTTP 4 streams", "s/GB", False),
+    ("bulkall", "cpu_per_gb", "CPU s/GB all bulk runs", "s/GB", False),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 100:
+        return "{:,.0f}".format(v)
+    if abs(v) >= 10:
+        return "%.1f" % v
+    if abs(v) >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def _summarise(self):
+    vals = {}
+    for r in self.results:
+        for k, v in r["metrics"].items():
+            vals.setdefault((r["workload"], k, r["target"]), []).append(v)
+    # aggregate CPU per GB over every bulk run of a target
+    for t in self.targets:
+        cpu = by = 0.0
+        rounds = {}
+        for r in self.results:
+            m = r["metrics"]
+            if r["target"] == t and m.get("cpu_s") is not None and m.get("bytes"):
+                rounds.setdefault(r["round"], [0.0, 0.0])
+                rounds[r["round"]][0] += m["cpu_s"]
+                rounds[r["round"]][1] += m["bytes"]
+        if rounds:
+            vals[("bulkall", "cpu_per_gb", t)] = [c / (b / 1e9)
+                                                 for c, b in rounds.values()]
+    summary = []
+    for wl, met, label, unit, hib in ROWS:
+        row = {"workload": wl, "metric": met, "label": label, "unit": unit,
+               "higher_is_better": hib, "cells": {}}
+        for t in self.targets:
+            v = [x for x in vals.get((wl, met, t), []) if x is not None]
+            nbad = len(vals.get((wl, met, t), [])) - len(v)
+            if v:
+                row["cells"][t] = {"median": statistics.median(v),
+                                   "min": min(v), "max": max(v), "n": len(v),
+                                   "failed": nbad}
+            elif nbad:
+                row["cells"][t] = {"median": None, "min": None, "max": None,
+                                   "n": 0, "failed": nbad}
+        if row["cells"]:
+            summary.append(row)
+    return summary
+
+
+def _ratio(row, a, b):
+    ca, cb = row["cells"].get(a), row["cells"].get(b)
+    if not ca or not cb or ca["median"] is None or not cb["median"]:
+        return None
+    return ca["median"] / cb["median"]
+
+
+def _report(self):
+    summary = _summarise(self)
+    cols = [t for t in ("direct", "tunnel", "haproxy-1t", "haproxy-mt")
+            if t in self.targets]
+    refs = [t for t in ("direct", "haproxy-1t", "haproxy-mt") if t in cols]
+    hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
+    for c in cols:
+        hdr += " %-23s" % c
+    for r in refs:
+        hdr += " %-8s" % ("t/" + {"direct": "dir", "haproxy-1t": "hap1t",
+                                  "haproxy-mt": "hapmt"}[r])
+    lines = [hdr, "-" * len(hdr)]
+    for row in summary:
+        ln = "%-33s %-5s" % (row["label"], row["unit"])
+        for c in cols:
+            cell = row["cells"].get(c)
+            if not cell:
+                s = ""
+            elif cell["median"] is None:
+                s = "FAILED x%d" % cell["failed"]
+            else:
+                s = fmt(cell["median"])
+                if cell["n"] > 1:
+                    s += " [%s-%s]" % (fmt(cell["min"]), fmt(cell["max"]))
+                if cell["failed"]:
+                    s += " !%d" % cell["failed"]
+            ln += " %-23s" % s
+        for r in refs:
+            q = _ratio(row, "tunnel", r)
+            row.setdefault("ratios", {})["tunnel/" + r] = q
+            ln += " %-8s" % ("%.2fx" % q if q is not None else "")
+        lines.append(ln)
+    table = "\n".join(lines)
+
+    # targets from issue 3
+    def med(wl, met, t):
+        for row in summary:
+            if row["workload"] == wl and row["metric"] == met:
+                c = row["cells"].get(t)
+                return c["median"] if c else None
+        return None
+
+    def rat(wl, met, ref="haproxy-1t"):
+        for row in summary:
+            if row["workload"] == wl and row["metric"] == met:
+                return _ratio(row, "tunnel", ref)
+        return None
+
+    checks = []
+
+    def chk(name, value, ok, shown):
+        checks.append({"target": name, "value": value,
+                       "ok": None if value is None else bool(ok),
+                       "shown": shown})
+
+    for wl, lab in (("iperf1", "up"), ("iperf1R", "down"), ("http1", "HTTP")):
+        q = rat(wl, "mbps")
+        chk("bulk 1 stream (%s) >= 1.1x haproxy-1t" % lab, q,
+            q is not None and q >= 1.1, "%.2fx" % q if q else "-")
+    for wl, lab in (("ka", "keep-alive"), ("close", "Connection: close")):
+        q = rat(wl, "rps")
+        chk("%s req/s >= 1.0x haproxy-1t" % lab, q, q is not None and q >= 1.0,
+            "%.2fx" % q if q else "-")
+    t_all = med("burst", "t_all_s", "tunnel")
+    served = med("burst", "served", "tunnel")
+    worst = None
+    for row in summary:
+        if row["workload"] == "burst" and row["metric"] == "t_all_s":
+            c = row["cells"].get("tunnel")
+            if c:
+                worst = None if c["failed"] else c["max"]
+    chk("1000 visitors all served within 1 s (every round)",
+        worst if worst is not None else (t_all if served is None else None),
+        worst is not None and worst <= 1.0,
+        "worst %.3f s, median %.3f s" % (worst, t_all) if worst is not None
+        else "not all served (median served %s)" % fmt(served))
+    idle = med("mem", "srv_fresh", "tunnel")
+    chk("server RSS idle < 2 MiB", idle, idle is not None and idle < 2048,
+        "%s KiB" % fmt(idle))
+    w = med("mem", "srv_with", "tunnel")
+    chk("server RSS at %d idle visitors < 16 MiB" % self.args.idle, w,
+        w is not None and w < 16384,
+        "%s KiB (%s KiB/visitor)" % (fmt(w), fmt(med("mem", "srv_per_visitor_kib",
+                                                      "tunnel"))))
+    aft = med("mem", "srv_after", "tunnel")
+    chk("server RSS back near idle after they leave (<= fresh + 1 MiB)", aft,
+        aft is not None and idle is not None and aft <= idle + 1024,
+        "%s KiB after vs %s KiB fresh" % (fmt(aft), fmt(idle)))
+    c = med("bulkall", "cpu_per_gb", "tunnel")
+    chk("CPU per GB (server+client, all bulk runs) <= 0.4 s", c,
+        c is not None and c <= 0.4, "%s s/GB" % fmt(c))
+    c1 = med("iperf1", "cpu_per_gb", "tunnel")
+    chk("CPU per GB (iperf3 1 stream up) <= 0.4 s", c1,
+        c1 is not None and c1 <= 0.4, "%s s/GB" % fmt(c1))
+
+    tl = ["Targets (issue 3), tunnel vs haproxy-1t (nbthread 1, splice):"]
+    for ch in checks:
+        st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
+        tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
+    print()
+    print("tunnel benchmark, %s, tunnel %s, %d round(s), %d cores, loopback, "
+          "%.0f s, load average %.1f at start, %.1f at end" % (
+              self.meta["date"], self.meta["tunnel_rev"], self.args.rounds,
+              os.cpu_count(), self.elapsed, self.meta["loadavg_start"],
+              self.meta["loadavg_end"]))
+    if self.meta["loadavg_start"] > 1.0:
+        print("WARNING: the machine was busy before the run started (load "
+              "%.1f): other work shares the cores, figures are lower and "
+              "noisier" % self.meta["loadavg_start"])
+    print(table)
+    print()
+    print("\n".join(tl))
+    if self.notes:
+        print()
+        print("Anomalies (errors, failures, drops) seen during the run:")
+        for n in self.notes:
+            print("  - " + n)
+    out_dir = os.path.join(HERE, "results")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "%s%s.json" % (
+        self.meta["stamp"], "-quick" if self.args.quick else ""))
+    with open(path, "w") as f:
+        json.dump({"meta": self.meta, "args": vars(self.args),
+                   "summary": summary, "targets": checks, "notes": self.notes,
+                   "raw": self.results, "table": table}, f, indent=1)
+    print()
+    print("results written to %s" % os.path.relpath(path, TOP))
+
+
+Bench.report = _report
+
+
+def collect_meta():
+    def ver(argv):
+        try:
+            p = subprocess.run(argv, capture_output=True, timeout=10)
+            return (p.stdout + p.stderr).decode(errors="replace").splitlines()[0]
+        except Exception:
+            return None
+    cpu = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for ln in f:
+                if ln.startswith("model name"):
+                    cpu = ln.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    now = datetime.datetime.now()
+    rev = None
+    try:
+        rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
+                             capture_output=True, timeout=10).stdout.decode().strip()
+    except Exception:
+        pass
+    return {"date": now.strftime("%Y-%m-%d %H:%M"),
+            "loadavg_start": os.getloadavg()[0],
+            "stamp": now.strftime("%Y%m%d-%H%M%S"),
+            "host": platform.node(), "kernel": platform.release(),
+            "cpus": os.cpu_count(), "cpu": cpu, "tunnel_rev": rev,
+            "haproxy": ver(["haproxy", "-v"]), "nginx": ver(["nginx", "-v"]),
+            "iperf3": ver(["iperf3", "--version"]), "wrk": ver(["wrk", "-v"]),
+            "python": sys.version.split()[0]}
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="bench/run.sh",
+        description="tunnel vs two-hop HAProxy chain vs direct, on loopback")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 round, short durations: under 2 minutes")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--iperf-time", type=int, help="seconds per iperf3 run")
+    ap.add_argument("--wrk-time", type=int, help="seconds per wrk run")
+    ap.add_argument("--http-time", type=float, help="seconds per HTTP bulk run")
+    ap.add_argument("--large-mib", type=int, help="size of the large file")
+    ap.add_argument("--idle", type=int, default=5000,
+                    help="idle visitors for the memory workload")
+    ap.add_argument("--idle-wait", type=float, default=60,
+                    help="seconds to wait for them to reach the service")
+    ap.add_argument("--burst", type=int, default=1000)
+    ap.add_argument("--burst-timeout", type=float, default=10)
+    ap.add_argument("--pool", type=int, default=20, help="tunnel pool_size")
+    ap.add_argument("--conns", type=int, default=50, help="wrk connections")
+    ap.add_argument("--only", default="bulk,ka,close,mib,burst,mem",
+                    help="comma list of bulk,ka,close,mib,burst,mem")
+    ap.add_argument("--targets", default="direct,tunnel,haproxy-1t,haproxy-mt")
+    ap.add_argument("--time-limit", type=int,
+                    help="hard limit for the whole run, seconds")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    a = ap.parse_args(argv)
+    q = a.quick
+    a.rounds = a.rounds or (1 if q else 5)
+    a.iperf_time = a.iperf_time or (2 if q else 5)
+    a.wrk_time = a.wrk_time or (2 if q else 5)
+    a.http_time = a.http_time or (1.0 if q else 3.0)
+    a.large_mib = a.large_mib or (256 if q else 1024)
+    a.time_limit = a.time_limit or (150 if q else 600 + 360 * a.rounds)
+    a.only = a.only.split(",")
+    a.targets = a.targets.split(",")
+    if "tunnel" not in a.targets:
+        ap.error("--targets must include tunnel")
+    return a
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+        cmd, rest = sys.argv[1], sys.argv[2:]
+        if cmd == "_download":
+            cmd_download(int(rest[0]), rest[1], int(rest[2]), float(rest[3]))
+        elif cmd == "_burst":
+            cmd_burst(int(rest[0]), rest[1], int(rest[2]), float(rest[3]))
+        elif cmd == "_hold":
+            cmd_hold(int(rest[0]), int(rest[1]))
+        else:
+            sys.exit("unknown helper " + cmd)
+        return
+    args = parse_args(sys.argv[1:])
+    b = Bench(args)
+    b.nofile = raise_nofile()
+    if b.nofile < 2 * args.idle + 1000:
+        print("# warning: fd limit %d is low for %d idle visitors" %
+              (b.nofile, args.idle))
+    b.meta = collect_meta()
+
+    def on_signal(sig, frame):
+        raise SystemExit("bench: interrupted by signal %d" % sig)
+
+    def on_alarm(sig, frame):
+        b.failed = True
+        raise SystemExit("bench: ERROR: time limit of %d s exceeded "
+                         "(--time-limit)" % args.time_limit)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.time_limit)
+    try:
+        b.main()
+    except BaseException:
+        b.failed = True
+        raise
+    finally:
+        signal.alarm(0)
+        b.cleanup()
+
+
+if __name__ == "__main__":
+    main()
