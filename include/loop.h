@@ -52,8 +52,15 @@ void		 loop_handler_init(struct handler *h, int fd, handler_fn *cb);
  */
 int		 loop_update(struct loop *l, struct handler *h, uint32_t mask);
 
-/* Removes h from epoll if registered; call before closing h->fd. */
+/* Removes h from epoll if registered; call before handing h->fd on. */
 void		 loop_remove(struct loop *l, struct handler *h);
+
+/*
+ * Closes h->fd and forgets its registration. close() itself takes the fd
+ * out of epoll (no fd here is ever duplicated), so no EPOLL_CTL_DEL is
+ * spent. Sets h->fd to -1.
+ */
+void		 loop_close(struct loop *l, struct handler *h);
 
 /* Monotonic milliseconds, refreshed once per loop iteration. */
 uint64_t	 loop_now(struct loop *l);

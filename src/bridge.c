@@ -558,7 +558,6 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 
 		if (h->fd == -1)
 			continue;
-		loop_remove(b->ctx->loop, h);
 		/*
 		 * Sockets carry SO_LINGER 0 while bridged (see bridge_start).
 		 * A clean end restores the graceful close so the last bytes
@@ -567,8 +566,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 		 */
 		if (end == BRIDGE_END_DONE)
 			net_linger_reset(h->fd, 0);
-		(void)close(h->fd);
-		h->fd = -1;
+		loop_close(b->ctx->loop, h);
 	}
 	b->ctx->live--;
 	b->info.end = end;

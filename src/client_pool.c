@@ -57,16 +57,8 @@ proxy_close(struct cli_proxy *p)
 	p->state = CLI_PROXY_DEAD;
 	LIST_REMOVE(p, entry);
 	loop_timer_cancel(c->loop, &p->timer);
-	if (p->h.fd != -1) {
-		loop_remove(c->loop, &p->h);
-		(void)close(p->h.fd);
-		p->h.fd = -1;
-	}
-	if (p->local.fd != -1) {
-		loop_remove(c->loop, &p->local);
-		(void)close(p->local.fd);
-		p->local.fd = -1;
-	}
+	loop_close(c->loop, &p->h);
+	loop_close(c->loop, &p->local);
 	(void)loop_defer(c->loop, proxy_free, p);
 }
 
@@ -153,14 +145,15 @@ cli_pool_close_all(struct cli *c)
 }
 
 static void
-proxy_register(struct cli_proxy *p)
+proxy_register(struct cli_proxy *p, uint32_t events)
 {
 	struct cli *c = p->cli;
 	uint8_t buf[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
 	struct proto_msg m;
 	size_t n;
 	ssize_t w;
-	int e = net_connect_result(p->h.fd);
+	int e = (events & (EPOLLERR | EPOLLHUP)) ?
+	    net_connect_result(p->h.fd) : 0;
 
 	if (e != 0) {
 		log_warnx("proxy connection to %s: %s", c->cfg->server_addr,
@@ -303,12 +296,13 @@ local_cb(struct loop *l, struct handler *h, uint32_t events)
 	struct cli_proxy *p = container_of(h, struct cli_proxy, local);
 
 	(void)l;
-	(void)events;
 	if (p->magic != CLI_MAGIC_PROXY)
 		fatalx("proxy: bad magic");
 	if (p->state != CLI_PROXY_DIAL_LOCAL)
 		return;
-	local_connected(p, net_connect_result(h->fd));
+	/* EPOLLOUT alone means connected; SO_ERROR only to say why not. */
+	local_connected(p, (events & (EPOLLERR | EPOLLHUP)) ?
+	    net_connect_result(h->fd) : 0);
 }
 
 static void
@@ -441,7 +435,7 @@ proxy_cb(struct loop *l, struct handler *h, uint32_t events)
 	switch (p->state) {
 	case CLI_PROXY_CONNECTING:
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-			proxy_register(p);
+			proxy_register(p, events);
 		break;
 	case CLI_PROXY_IDLE:
 		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))

@@ -135,6 +135,17 @@ loop_remove(struct loop *l, struct handler *h)
 	h->mask = 0;
 }
 
+void
+loop_close(struct loop *l, struct handler *h)
+{
+	(void)l;
+	if (h->fd != -1)
+		(void)close(h->fd);
+	h->fd = -1;
+	h->registered = 0;
+	h->mask = 0;
+}
+
 uint64_t
 loop_now(struct loop *l)
 {

@@ -88,6 +88,12 @@ listener_open(struct srv *s, struct srv_listener *li, int port,
 		log_warn("cannot listen on port %d", port);
 		return -1;
 	}
+	/*
+	 * Accepted sockets inherit TCP_NODELAY and the keepalive settings
+	 * from the listener: set once here instead of 6 calls per visitor.
+	 */
+	if (net_nodelay(fd) == -1 || net_keepalive(fd, 15, 5, 3) == -1)
+		log_warn("socket options on port %d", port);
 	li->srv = s;
 	li->user = u;
 	li->port = net_local_port(fd);
@@ -181,6 +187,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 {
 	struct srv_listener *li = container_of(h, struct srv_listener, h);
 	struct srv *s = li->srv;
+	struct sockaddr_storage addr;
 	char peer[NET_ADDRSTRLEN];
 	int fd, n;
 
@@ -188,7 +195,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 	(void)events;
 	/* A bounded batch keeps one busy port from starving the rest. */
 	for (n = 0; n < 256; n++) {
-		fd = net_accept(h->fd, NULL, NULL);
+		fd = net_accept(h->fd, &addr, NULL);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -207,10 +214,10 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 			continue;
 		}
 		if (li->user != NULL) {
-			(void)net_peer_str(fd, peer, sizeof(peer));
+			(void)net_addr_str(&addr, peer, sizeof(peer));
 			srv_visitor_new(s, li, fd, peer, NULL, 0);
 		} else {
-			srv_conn_accept(s, li, fd);
+			srv_conn_accept(s, li, fd, &addr);
 		}
 	}
 }
@@ -253,23 +260,18 @@ srv_user_find(struct srv *s, const char *name)
 }
 
 struct srv_addr *
-srv_addr_get(struct srv *s, int fd)
+srv_addr_get(struct srv *s, const struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	struct srv_addr *a;
 	uint8_t ip[16];
 
 	memset(ip, 0, sizeof(ip));
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET6)
-			memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		else if (ss.ss_family == AF_INET) {
-			/* Store IPv4 as v4-mapped so both forms meet. */
-			ip[10] = ip[11] = 0xff;
-			memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr,
-			    4);
-		}
+	if (ss->ss_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		/* Store IPv4 as v4-mapped so both forms meet. */
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	}
 	/* One host has a /64 to pick from: count the /64. */
 	if (!(ip[10] == 0xff && ip[11] == 0xff && ip[0] == 0 && ip[8] == 0))

@@ -90,6 +90,7 @@ struct srv_conn {
 	struct timer		 deadline;
 	uint64_t		 id;
 	char			 peer[NET_ADDRSTRLEN];
+	struct sockaddr_storage	 peer_addr;
 	struct srv_addr		*addr;		/* counted while handshaking */
 	int			 counted;
 	struct srv_listener	*listener;
@@ -217,12 +218,14 @@ int	srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 void	srv_shutdown(struct srv *s);
 void	srv_free(struct srv *s);
 struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
-struct srv_addr *srv_addr_get(struct srv *s, int fd);
+struct srv_addr *srv_addr_get(struct srv *s,
+	    const struct sockaddr_storage *peer);
 void	srv_addr_release(struct srv *s, struct srv_addr *a);
 struct srv_user *srv_user_find(struct srv *s, const char *name);
 
 /* server_conn.c: sniffing and the login and registration handshakes. */
-void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd);
+void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
+	    const struct sockaddr_storage *peer);
 void	srv_conn_close(struct srv_conn *c, const char *reason);
 
 /* server_session.c: logged-in clients and their pools. */

@@ -124,18 +124,15 @@ srv_conn_close(struct srv_conn *c, const char *reason)
 	conn_set_state(c, SRV_CONN_DEAD);
 	loop_timer_cancel(c->srv->loop, &c->deadline);
 	conn_uncount(c);
-	if (c->h.fd != -1) {
-		loop_remove(c->srv->loop, &c->h);
-		(void)close(c->h.fd);
-		c->h.fd = -1;
-	}
+	loop_close(c->srv->loop, &c->h);
 	LIST_REMOVE(c, entry);
 	auth_wipe(c->am, sizeof(c->am));
 	(void)loop_defer(c->srv->loop, free_conn, c);
 }
 
 void
-srv_conn_accept(struct srv *s, struct srv_listener *li, int fd)
+srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
+    const struct sockaddr_storage *peer)
 {
 	struct srv_conn *c;
 
@@ -148,13 +145,18 @@ srv_conn_accept(struct srv *s, struct srv_listener *li, int fd)
 	c->srv = s;
 	c->id = ++s->next_id;
 	c->listener = li;
-	(void)net_peer_str(fd, c->peer, sizeof(c->peer));
+	c->peer_addr = *peer;
+	(void)net_addr_str(peer, c->peer, sizeof(c->peer));
 	loop_handler_init(&c->h, fd, conn_cb);
 	loop_timer_init(&c->deadline, conn_timer);
 	LIST_INSERT_HEAD(&s->conns, c, entry);
 	c->state = SRV_CONN_SNIFF;
 	(void)loop_timer_set(s->loop, &c->deadline, SRV_SNIFF_MS);
-	conn_update(c);
+	/*
+	 * The first bytes are often there already: look now, which spares
+	 * an epoll registration and a wake-up for most visitors.
+	 */
+	conn_cb(s->loop, &c->h, EPOLLIN);
 }
 
 /* Hands c over as a public visitor, replaying what was consumed. */
@@ -236,7 +238,7 @@ conn_start_handshake(struct srv_conn *c)
 {
 	struct srv *s = c->srv;
 
-	c->addr = srv_addr_get(s, c->h.fd);
+	c->addr = srv_addr_get(s, &c->peer_addr);
 	if (s->nhandshakes >= SRV_MAX_HANDSHAKES || c->addr == NULL ||
 	    c->addr->handshakes >= SRV_MAX_HANDSHAKES_ADDR) {
 		log_info("conn %llu %s: too many handshakes in progress, "
@@ -250,8 +252,6 @@ conn_start_handshake(struct srv_conn *c)
 	c->counted = 1;
 	s->nhandshakes++;
 	c->addr->handshakes++;
-	(void)net_keepalive(c->h.fd, 15, 5, 3);
-	(void)net_nodelay(c->h.fd);
 	conn_set_state(c, SRV_CONN_PREAMBLE);
 	/* The sniff window still runs: the rest of the magic comes at once. */
 	return 0;

@@ -146,7 +146,6 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 		    "from %s", peer);
 		srv_session_close(old, PROTO_FAIL_REPLACED, why);
 	}
-	(void)net_keepalive(fd, 15, 5, 3);
 	(void)net_user_timeout(fd, 30000);
 	(void)loop_timer_set(s->loop, &ss->heartbeat,
 	    SRV_HEARTBEAT_S * 1000);
@@ -173,11 +172,12 @@ proxy_remove(struct srv_proxy *p, int keep_fd)
 
 	LIST_REMOVE(p, entry);
 	ss->nidle--;
-	loop_remove(ss->srv->loop, &p->h);
-	p->h.fd = -1;
 	p->session = NULL;
-	if (!keep_fd) {
-		(void)close(fd);
+	if (keep_fd) {
+		loop_remove(ss->srv->loop, &p->h);
+		p->h.fd = -1;
+	} else {
+		loop_close(ss->srv->loop, &p->h);
 		fd = -1;
 	}
 	(void)loop_defer(ss->srv->loop, proxy_free, p);
@@ -231,9 +231,7 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 	loop_timer_cancel(s->loop, &ss->heartbeat);
 	while (!LIST_EMPTY(&ss->idle))
 		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
-	loop_remove(s->loop, &ss->h);
-	(void)close(ss->h.fd);
-	ss->h.fd = -1;
+	loop_close(s->loop, &ss->h);
 	while ((v = TAILQ_FIRST(&ss->waiting)) != NULL)
 		srv_visitor_reroute(s, v);
 	auth_wipe(ss->key, sizeof(ss->key));
@@ -422,8 +420,7 @@ srv_session_register(struct srv *s, int fd, const char *peer,
 		*why = "epoll failed";
 		return -1;
 	}
-	(void)net_keepalive(fd, 15, 5, 3);
-	(void)net_nodelay(fd);
+	/* Keepalive and NODELAY were set when the handshake began. */
 	LIST_INSERT_HEAD(&ss->idle, p, entry);
 	ss->nidle++;
 	log_debug("session %llu: proxy %llu from %s pooled (%zu idle)",

@@ -96,11 +96,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 	}
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(s->loop, &v->timer);
-	if (v->h.fd != -1) {
-		loop_remove(s->loop, &v->h);
-		(void)close(v->h.fd);
-		v->h.fd = -1;
-	}
+	loop_close(s->loop, &v->h);
 	LIST_REMOVE(v, all);
 	visitor_log_close(v, reason);
 	(void)loop_defer(s->loop, free_visitor, v);
@@ -133,7 +129,6 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	loop_timer_init(&v->timer, visitor_timer);
 	LIST_INSERT_HEAD(&s->visitors, v, all);
 	s->visitors_total++;
-	(void)net_nodelay(fd);
 	ss = s->stopping ? NULL : srv_route(s, li);
 	if (ss == NULL) {
 		visitor_reject(v, "no tunnel client is online");
@@ -240,7 +235,12 @@ status_gate(struct bridge *b, int fd, void *arg)
 	char reason[PROTO_MAX_REASON + 64];
 
 	(void)b;
-	want = v->statuslen < PROTO_HDR_LEN ? PROTO_HDR_LEN - v->statuslen : 0;
+	/*
+	 * The shortest STATUS (ok, no reason) is header + 2 bytes: ask for
+	 * that much first, so the common answer takes one read.
+	 */
+	want = v->statuslen < PROTO_HDR_LEN + 2 ?
+	    PROTO_HDR_LEN + 2 - v->statuslen : 0;
 	if (want == 0) {
 		size_t total = proto_frame_len(v->status, v->statuslen);
 
