@@ -35,6 +35,7 @@ cli_state_str(enum cli_state st)
 	case CLI_IDLE:			return "IDLE";
 	case CLI_CONNECTING:		return "CONNECTING";
 	case CLI_CHALLENGE_WAIT:	return "CHALLENGE_WAIT";
+	case CLI_HASHING:		return "HASHING";
 	case CLI_WELCOME_WAIT:		return "WELCOME_WAIT";
 	case CLI_READY:			return "READY";
 	case CLI_BACKOFF:		return "BACKOFF";
@@ -77,6 +78,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);
 	loop_handler_init(&c->h, -1, ctl_cb);
+	loop_handler_init(&c->hash_h, -1, NULL);
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
 	c->bctx.loop = l;
@@ -103,6 +105,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 static void
 ctl_close_socket(struct cli *c)
 {
+	cli_hash_cancel(c);
 	if (c->h.fd == -1)
 		return;
 	loop_remove(c->loop, &c->h);
@@ -247,25 +250,15 @@ ctl_connected(struct cli *c)
 	(void)ctl_send(c, &m);
 }
 
+/* Sends PROOF, now that the salted password is known. */
 static void
-on_challenge(struct cli *c, const struct proto_challenge *ch)
+send_proof(struct cli *c)
 {
 	struct proto_msg m;
 
-	if (strcmp(ch->setting, c->salted_for) != 0) {
-		/* The one slow step (10-200 ms), once per salt. */
-		if (auth_crypt(c->cfg->password, ch->setting, c->salted,
-		    sizeof(c->salted)) == -1) {
-			ctl_done(c, 1, "the server sent a password salt this "
-			    "client cannot use");
-			return;
-		}
-		(void)snprintf(c->salted_for, sizeof(c->salted_for), "%s",
-		    ch->setting);
-	}
 	auth_derive_keys(c->salted, c->client_key, &c->keys);
 	c->amlen = auth_message(c->am, sizeof(c->am), c->cfg->username,
-	    c->cnonce, ch->nonce, ch->setting);
+	    c->cnonce, c->snonce, c->setting);
 	if (c->amlen == 0) {
 		ctl_backoff(c, "login message too long");
 		return;
@@ -276,6 +269,39 @@ on_challenge(struct cli *c, const struct proto_challenge *ch)
 	    m.u.proof.proof);
 	cli_set_state(c, CLI_WELCOME_WAIT);
 	(void)ctl_send(c, &m);
+	ctl_update(c);
+}
+
+void
+cli_hash_done(struct cli *c, const char *salted, const char *why)
+{
+	if (c->state != CLI_HASHING)
+		return;
+	if (salted == NULL) {
+		ctl_backoff(c, why);
+		return;
+	}
+	(void)snprintf(c->salted, sizeof(c->salted), "%s", salted);
+	(void)snprintf(c->salted_for, sizeof(c->salted_for), "%s",
+	    c->setting);
+	send_proof(c);
+}
+
+static void
+on_challenge(struct cli *c, const struct proto_challenge *ch)
+{
+	(void)snprintf(c->setting, sizeof(c->setting), "%s", ch->setting);
+	memcpy(c->snonce, ch->nonce, sizeof(c->snonce));
+	if (strcmp(ch->setting, c->salted_for) == 0) {
+		send_proof(c);		/* cached: a reconnect costs nothing */
+		return;
+	}
+	/* The one slow step (10-200 ms), in a child so nothing stalls. */
+	if (cli_hash_start(c, ch->setting) == -1) {
+		ctl_backoff(c, "cannot start hashing the password");
+		return;
+	}
+	cli_set_state(c, CLI_HASHING);
 }
 
 static void
@@ -480,6 +506,7 @@ ctl_timer(struct loop *l, struct timer *t)
 		break;
 	case CLI_CONNECTING:
 	case CLI_CHALLENGE_WAIT:
+	case CLI_HASHING:
 	case CLI_WELCOME_WAIT:
 		ctl_backoff(c, "the server did not answer in time");
 		break;

@@ -10,6 +10,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #define CLI_REFILL_MIN_MS	200
 #define CLI_REFILL_MAX_MS	5000
 #define CLI_DRAIN_MS		2000
+#define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
 
@@ -34,6 +36,7 @@ enum cli_state {
 	CLI_IDLE = 0,		/* not started, or stopped */
 	CLI_CONNECTING,		/* TCP connect to the server */
 	CLI_CHALLENGE_WAIT,	/* HELLO sent */
+	CLI_HASHING,		/* CHALLENGE read, crypt(3) in a child */
 	CLI_WELCOME_WAIT,	/* PROOF sent */
 	CLI_READY,		/* logged in: pool kept full */
 	CLI_BACKOFF,		/* waiting to reconnect */
@@ -112,6 +115,13 @@ struct cli {
 	struct auth_keys	 keys;
 	uint8_t			 am[AUTH_AM_MAX];
 	size_t			 amlen;
+	uint8_t			 snonce[PROTO_NONCE_LEN];
+	/* crypt(3) running in a child (client_hash.c) */
+	struct handler		 hash_h;
+	struct timer		 hash_timer;
+	pid_t			 hash_pid;
+	char			 hash_buf[AUTH_HASH_MAX];
+	size_t			 hash_len;
 	/* session */
 	uint64_t		 epoch;		/* increments per login */
 	uint8_t			 sid[PROTO_SID_LEN];
@@ -134,6 +144,12 @@ int	cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 void	cli_start(struct cli *c);
 void	cli_stop(struct cli *c);
 void	cli_free(struct cli *c);
+
+/* client_hash.c: crypt(3) off the loop, bounded in time. */
+int	cli_hash_start(struct cli *c, const char *setting);
+void	cli_hash_cancel(struct cli *c);
+/* Called by client_hash.c with the salted password, or NULL and why. */
+void	cli_hash_done(struct cli *c, const char *salted, const char *why);
 
 /* client_pool.c: the proxy connections. */
 void	cli_pool_fill(struct cli *c);

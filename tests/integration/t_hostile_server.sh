@@ -24,4 +24,21 @@ check pool99999 "pool of 50000 connections"
 check oversized "protocol error from the server"
 check close "closed the connection during login"
 check badsig "could not prove it knows the password"
+# A salt whose hash would take a minute: refused after 8 s, and the
+# client's loop stays free meanwhile (the hash runs in a child).
+FP=$(free_port)
+python3 "$TOP/tests/integration/tunnelproto.py" fake-server "$FP" slowsalt >>"$T/fake-slowsalt.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$FP" || fail "fake server slowsalt"
+(cd "$T" && TUNNEL_PASSWORD=x exec "$CLIENT_BIN" -s "127.0.0.1:$FP" -u admin -p "$LPORT") >"$T/client-slowsalt.log" 2>&1 &
+SC=$!; PIDS="$PIDS $SC"
+sleep 2
+# While hashing, the client process itself is idle (the child works).
+t0=$(awk '{print $14 + $15}' "/proc/$SC/stat")
+sleep 3
+t1=$(awk '{print $14 + $15}' "/proc/$SC/stat")
+[ $((t1 - t0)) -le 5 ] || fail "client loop busy while hashing: $((t1 - t0)) ticks"
+SLOW=2 wait_for grep -q "takes over 8 s to hash" "$T/client-slowsalt.log" || fail "slow salt: $(cat "$T/client-slowsalt.log")"
+kill "$SC"; wait "$SC" 2>/dev/null || true
+pgrep -P "$SC" >/dev/null 2>&1 && fail "hash child left behind"
 log "hostile server: pool 0, pool 50000, oversized frame, early close, bad signature: clear errors"

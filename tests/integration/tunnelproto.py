@@ -291,6 +291,13 @@ def cmd_fake_server(port, mode, pw="x"):
             cnonce = p[1 + p[0]:]
             setting = crypt("x", "$y$j9T$").decode()
             setting = setting[:setting.rfind("$")]
+            if mode == "slowsalt":
+                # bcrypt cost 20: about a minute of CPU per guess.
+                setting = "$2b$20$" + "abcdefghijklmnopqrstuu"
+                c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
+                time.sleep(30)
+                c.close()
+                continue
             snonce = os.urandom(24)
             c.sendall(frame(CHALLENGE, s8(setting.encode()) + snonce))
             read_frame(c)
