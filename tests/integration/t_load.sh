@@ -65,7 +65,12 @@ sleep 2
 idle_rss1=$(rss "$SRV"); cli_rss=$(rss "$CLI")
 wait "$IDLE" || fail "idle visitors: $(tail -n 2 "$T/idle.log")"
 per=$(( (idle_rss1 - idle_rss0) * 1024 / 5000 ))
-[ "$idle_rss1" -lt 32768 ] || fail "server RSS ${idle_rss1} KiB with 5,000 idle visitors (budget 32 MiB)"
+# The budget holds for the normal build; ASan's shadow memory and
+# valgrind inflate RSS several times over.
+case "$BUILD${TUNNEL_WRAP:-}" in
+*asan*|*valgrind*) ;;
+*) [ "$idle_rss1" -lt 32768 ] || fail "server RSS ${idle_rss1} KiB with 5,000 idle visitors (budget 32 MiB)" ;;
+esac
 wait "$TRICKLE" || fail "trickle: $(cat "$T/trickle.log")"
 wait_for sh -c "[ \$(ls /proc/$SRV/fd | wc -l) -le $((base_fds + 21)) ]" || fail "server fds $(fd_count "$SRV") after idle visitors, baseline $base_fds + pool"
 log "10k+500 sliced transfers exact; 10k HTTP ok; trickle $(cut -d: -f2 "$T/trickle.log"); slow reader flat; 5,000 idle: server RSS ${idle_rss0}->${idle_rss1} KiB (~${per} B/visitor), client ${cli_rss} KiB"
