@@ -49,6 +49,22 @@ want = random.Random(n).randbytes(n)
 print("paused reader got", len(body), "ok" if body == want else "MISMATCH")
 PY
 PAUSE=$!
+# A fourth tunnel through a relay that will silence its control connection
+# (both sockets stay open): both ends notice, the client logs in again and
+# the stale session's clean-up leaves the new session alone.
+S4=$(free_port); R4=$(free_port)
+write_server_config "$T/s4.yaml" "$S4"
+(cd "$T" && exec "$SERVER_BIN" -c "$T/s4.yaml") >>"$T/server4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$S4" || fail "fourth server"
+python3 "$TOP/tests/integration/tunnelproto.py" freeze-relay "$R4" "$S4" "$T/freeze" >>"$T/relay4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$R4" || fail "freeze relay"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$R4" -u admin -p "$LPORT") >>"$T/client4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up" "$T/client4.log" || fail "fourth client"
+touch "$T/freeze"
+
 kill -STOP "$FROZEN_CLIENT" "$S2PID"
 start=$(date +%s)
 ok1=0; ok2=0
@@ -65,6 +81,15 @@ kill -CONT "$FROZEN_CLIENT" "$S2PID"
 [ $took -le 45 ] || fail "noticed after $took s"
 # Thawed, the second client reconnects to its server on its own.
 SLOW=4 wait_for sh -c "[ \$(grep -c 'tunnel up' '$T/client2.log') -ge 2 ]" || fail "client did not reconnect after the server woke"
+# The silenced control link: both sides noticed, a new session serves.
+SLOW=2 wait_for grep -q "no heartbeat from the server" "$T/client4.log" || fail "client did not notice the silent link"
+# The server either notices first, or the client's new login replaces the
+# stale session: both end it without touching the new one.
+SLOW=2 wait_for grep -qE "no heartbeat from the client|replaced by a new login" "$T/server4.log" || fail "server did not end the stale session"
+SLOW=3 wait_for sh -c "[ \$(grep -c 'tunnel up' '$T/client4.log') -ge 2 ]" || fail "client did not log in again after the silent link"
+sleep 1
+[ "$(curl -sf --max-time 10 "http://127.0.0.1:$S4/")" = "hello from local" ] || fail "new session not serving after the stale one was cleaned up"
+
 wait "$PAUSE" || true
 grep -q "got $N ok" "$T/pause.log" || fail "reader paused 38 s lost its download: $(cat "$T/pause.log")"
 log "frozen peers noticed within $took s on both sides; reconnect after thaw: ok"

@@ -380,6 +380,58 @@ def cmd_hello_raw(port, user_hex):
         pass
 
 
+def cmd_freeze_relay(lport, tport, flag):
+    """TCP relay; once the file FLAG exists, the oldest connection still
+    open (the control connection) stops being forwarded both ways while
+    both of its sockets stay open: a silent link, like a dead NAT."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(lport)))
+    ls.listen(64)
+    lock = threading.Lock()
+    alive = set()
+    state = {"frozen": None}
+
+    def frozen(cid):
+        if not os.path.exists(flag):
+            return False
+        with lock:
+            if state["frozen"] is None and alive:
+                state["frozen"] = min(alive)
+            return state["frozen"] == cid
+
+    def pipe(a, b, cid):
+        try:
+            while True:
+                while frozen(cid):
+                    time.sleep(0.2)
+                d = a.recv(65536)
+                if not d:
+                    break
+                while frozen(cid):
+                    time.sleep(0.2)
+                b.sendall(d)
+        except OSError:
+            pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        with lock:
+            alive.discard(cid)
+    n = 0
+    keep = []
+    while True:
+        c, _ = ls.accept()
+        u = socket.create_connection(("127.0.0.1", int(tport)))
+        keep.append((c, u))
+        with lock:
+            alive.add(n)
+        threading.Thread(target=pipe, args=(c, u, n), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, n), daemon=True).start()
+        n += 1
+
+
 def cmd_relay(lport, tport, dump):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -419,6 +471,7 @@ def main():
         "fake-server": cmd_fake_server, "relay": cmd_relay,
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
         "handshake-cap": cmd_handshake_cap,
+        "freeze-relay": cmd_freeze_relay,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 
