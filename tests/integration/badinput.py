@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Bad input for the tunnel server, from the outside (stdlib only; crypt(3)
-through ctypes). The protocol bits are copied from tunnelproto.py, which is
-left alone; what is added here is a login that can write one byte at a time,
+through ctypes). The protocol basics come from tunnelproto.py; what is added here is a login that can write one byte at a time,
 a source address to bind, and the hostile peers of the t_badinput_* tests.
 
 Commands (exit 0 when every expectation holds; otherwise every failed
@@ -31,10 +30,6 @@ check is printed as "FAIL: ..." and the exit status is 1):
                           each comes back byte-identical, speaking peers
                           without the sniff delay
 """
-import ctypes
-import ctypes.util
-import hashlib
-import hmac
 import os
 import random
 import selectors
@@ -45,11 +40,13 @@ import sys
 import threading
 import time
 
-MAGIC = b"\x8eTUN"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The protocol basics are shared with the other test peers.
+from tunnelproto import (  # noqa: E402
+    CHALLENGE, FAIL, HELLO, LABEL, MAGIC, PING, PONG, PROOF, REGISTER, START,
+    STATUS, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
+
 PREAMBLE = MAGIC + b"\x01"
-HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
-REGISTER, START, STATUS = 0x10, 0x11, 0x12
-LABEL = b"tunnel-login-v1"
 NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
          WELCOME: "WELCOME", FAIL: "FAIL", PING: "PING", PONG: "PONG",
          REGISTER: "REGISTER", START: "START", STATUS: "STATUS"}
@@ -60,51 +57,9 @@ RANGES = {HELLO: (26, 89), CHALLENGE: (26, 153), PROOF: (32, 32),
 MAX_PAYLOAD = 512
 SLOW = 1.0  # time limits are multiplied by this (ASan, valgrind)
 
-_libcrypt = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
-_libcrypt.crypt.restype = ctypes.c_char_p
-_libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-_crypt_lock = threading.Lock()
-
-
-def crypt(pw, setting):
-    with _crypt_lock:
-        return _libcrypt.crypt(pw.encode(), setting.encode())
-
-
-def frame(t, payload):
-    return struct.pack("!BH", t, len(payload)) + payload
-
 
 def header(t, n):
     return struct.pack("!BH", t, n)
-
-
-def s8(b):
-    return bytes([len(b)]) + b
-
-
-def hm(key, msg):
-    return hmac.new(key, msg, hashlib.sha256).digest()
-
-
-def keys(salted):
-    ck = hm(salted, b"Client Key")
-    return ck, hashlib.sha256(ck).digest(), hm(salted, b"Server Key")
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        c = sock.recv(n - len(buf))
-        if not c:
-            raise EOFError("closed after %d of %d bytes" % (len(buf), n))
-        buf += c
-    return buf
-
-
-def read_frame(sock):
-    t, ln = struct.unpack("!BH", recv_exact(sock, 3))
-    return t, recv_exact(sock, ln)
 
 
 def connect(port, src=None, timeout=10):
