@@ -56,6 +56,7 @@ $P register "$SPORT" tester "$PASSWORD" 5 || fail "registration checks"
 $P unknown-user "$SPORT" tester || fail "unknown user distinguishable"
 $P version "$SPORT" || fail "version mismatch"
 $P handshake-cap "$SPORT" 64 || fail "per-address handshake cap"
+$P total-cap "$SPORT" 1024 60 || fail "total handshake cap"
 
 # go-tunnel's registration line is no registration here: it is a public
 # visitor's bytes and goes to the local service like any other.

@@ -253,6 +253,34 @@ def cmd_handshake_cap(port, cap):
     print("handshakes capped at %d per address" % cap)
 
 
+def cmd_total_cap(port, total, per_addr):
+    """total half-open logins spread over many source addresses (per_addr
+    each, under the per-address cap) fill the server's total cap: one
+    more, from a fresh address, is refused with FAIL 3 (busy)."""
+    total, per_addr = int(total), int(per_addr)
+    held = []
+    i = 0
+    while len(held) < total:
+        src = "127.0.1.%d" % (i // per_addr + 1)
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(10)
+        s.connect(("127.0.0.1", int(port)))
+        s.sendall(MAGIC + b"\x01")
+        held.append(s)
+        i += 1
+    time.sleep(0.5)
+    s = socket.socket()
+    s.bind(("127.0.2.1", 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", int(port)))
+    s.sendall(MAGIC + b"\x01")
+    expect_fail(s, 3, "handshake %d in total" % (total + 1))
+    for h in held:
+        h.close()
+    print("handshakes capped at %d in total" % total)
+
+
 def cmd_flood(port, n):
     n = int(n)
     errs = []
@@ -472,6 +500,7 @@ def main():
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
         "handshake-cap": cmd_handshake_cap,
         "freeze-relay": cmd_freeze_relay,
+        "total-cap": cmd_total_cap,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 
