@@ -231,6 +231,14 @@ release_storage(struct bridge *b, struct dir *d)
 	d->buf_off = 0;
 }
 
+/* Side s failed (reset, error): the bridge ends, passing the reset on. */
+static void
+side_failed(struct bridge *b, int s, int err)
+{
+	finish(b, s == 0 ? BRIDGE_END_RESET_A : BRIDGE_END_RESET_B, err,
+	    NULL);
+}
+
 /* Writes queued pending bytes. Return: 1 when all written, 0 if blocked. */
 static int
 flush_pending(struct bridge *b, struct dir *d)
@@ -246,8 +254,7 @@ flush_pending(struct bridge *b, struct dir *d)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			finish(b, d->dst == 0 ? BRIDGE_END_RESET_A :
-			    BRIDGE_END_RESET_B, errno, NULL);
+			side_failed(b, d->dst, errno);
 			return -1;
 		}
 		d->pending_off += (size_t)n;
@@ -281,8 +288,7 @@ drain(struct bridge *b, struct dir *d)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			finish(b, d->dst == 0 ? BRIDGE_END_RESET_A :
-			    BRIDGE_END_RESET_B, errno, NULL);
+			side_failed(b, d->dst, errno);
 			return -1;
 		}
 		d->in_pipe -= (size_t)n;
@@ -357,8 +363,7 @@ fill(struct bridge *b, struct dir *d)
 		d->flags |= DIR_COPY;
 		return fill(b, d);
 	}
-	finish(b, d->src == 0 ? BRIDGE_END_RESET_A : BRIDGE_END_RESET_B,
-	    errno, NULL);
+	side_failed(b, d->src, errno);
 	return -1;
 }
 

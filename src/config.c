@@ -1083,52 +1083,74 @@ fail:
 	return -1;
 }
 
-int
-cfg_server_load(const char *path, struct cfg_server *c, char *err,
-    size_t errlen)
+/*
+ * Reads path whole, then hands it to load_mem; on a read error resets the
+ * struct to its defaults (reset) as load_mem would on a parse error.
+ */
+static int
+load_file(const char *path, void *c, char *err, size_t errlen,
+    int (*load_mem)(const char *, const char *, size_t, void *, char *,
+    size_t), void (*reset)(void *))
 {
 	struct walk w;
-	char *buf;
-	size_t len, cap;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
 	int r, e;
 
 	walk_init(&w, path, err, errlen);
 	if (read_file(&w, path, &buf, &len, &cap) == -1) {
 		e = errno;
-		cfg_server_free(c);
-		cfg_server_init(c);
+		reset(c);
 		errno = e;
 		return -1;
 	}
-	r = cfg_server_load_mem(path, buf, len, c, err, errlen);
+	r = load_mem(path, buf, len, c, err, errlen);
 	e = errno;
 	free_buf(buf, cap);
 	errno = e;
 	return r;
 }
 
+static int
+server_load_mem(const char *name, const char *buf, size_t len, void *c,
+    char *err, size_t errlen)
+{
+	return cfg_server_load_mem(name, buf, len, c, err, errlen);
+}
+
+static void
+server_reset(void *c)
+{
+	cfg_server_free(c);
+	cfg_server_init(c);
+}
+
+static int
+client_load_mem(const char *name, const char *buf, size_t len, void *c,
+    char *err, size_t errlen)
+{
+	return cfg_client_load_mem(name, buf, len, c, err, errlen);
+}
+
+static void
+client_reset(void *c)
+{
+	cfg_client_free(c);
+	cfg_client_init(c);
+}
+
+int
+cfg_server_load(const char *path, struct cfg_server *c, char *err,
+    size_t errlen)
+{
+	return load_file(path, c, err, errlen, server_load_mem, server_reset);
+}
+
 int
 cfg_client_load(const char *path, struct cfg_client *c, char *err,
     size_t errlen)
 {
-	struct walk w;
-	char *buf;
-	size_t len, cap;
-	int r, e;
-
-	walk_init(&w, path, err, errlen);
-	if (read_file(&w, path, &buf, &len, &cap) == -1) {
-		e = errno;
-		cfg_client_free(c);
-		cfg_client_init(c);
-		errno = e;
-		return -1;
-	}
-	r = cfg_client_load_mem(path, buf, len, c, err, errlen);
-	e = errno;
-	free_buf(buf, cap);
-	errno = e;
-	return r;
+	return load_file(path, c, err, errlen, client_load_mem, client_reset);
 }
 
 int
