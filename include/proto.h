@@ -43,9 +43,11 @@ enum proto_type {
 	PROTO_FAIL = 0x05,	/* either way: code + reason, then close */
 	PROTO_PING = 0x06,	/* either way on ctl: heartbeat */
 	PROTO_PONG = 0x07,	/* answer to PING, same sequence number */
+	PROTO_REFRESH = 0x08,	/* S->C ctl: idle proxies look dead, redial */
 	PROTO_REGISTER = 0x10,	/* C->S proxy: session id, counter, HMAC */
 	PROTO_START = 0x11,	/* S->C proxy: a visitor is bridged */
 	PROTO_STATUS = 0x12,	/* C->S proxy: local dial OK or FAIL */
+	PROTO_ACCEPTED = 0x13,	/* C->S proxy: START read, dial still going */
 };
 
 enum proto_fail_code {

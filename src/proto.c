@@ -130,6 +130,10 @@ proto_layout(int type, size_t *min, size_t *max)
 	case PROTO_PONG:
 		*min = *max = PROTO_PING_LEN;
 		return 0;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		*min = *max = 0;
+		return 0;
 	case PROTO_REGISTER:
 		*min = *max = PROTO_REGISTER_LEN;
 		return 0;
@@ -385,6 +389,9 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap)
 		proto_put_str(&w, m->u.start.peer, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
 		break;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		break;		/* no payload */
 	case PROTO_STATUS:
 		/* Only 0 and 1 decode; anything else would be a lie. */
 		if (m->u.status.ok > 1)
@@ -494,6 +501,9 @@ proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		proto_get_str(&r, m->u.start.peer, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
 		break;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		break;
 	case PROTO_STATUS:
 		m->u.status.ok = proto_get_u8(&r);
 		if (m->u.status.ok > 1)
@@ -552,6 +562,10 @@ proto_type_str(int type)
 		return "START";
 	case PROTO_STATUS:
 		return "STATUS";
+	case PROTO_REFRESH:
+		return "REFRESH";
+	case PROTO_ACCEPTED:
+		return "ACCEPTED";
 	}
 	return "unknown";
 }

@@ -53,6 +53,7 @@ fp_range(int type, size_t *min, size_t *max)
 		{ PROTO_FAIL, 2, 202 }, { PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 }, { PROTO_REGISTER, 56, 56 },
 		{ PROTO_START, 9, 89 }, { PROTO_STATUS, 2, 202 },
+		{ PROTO_REFRESH, 0, 0 }, { PROTO_ACCEPTED, 0, 0 },
 	};
 	size_t i;
 
@@ -137,6 +138,8 @@ fp_check_fields(const struct proto_msg *m)
 	case PROTO_PING:
 	case PROTO_PONG:
 	case PROTO_REGISTER:
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
 		break;
 	default:
 		FUZZ_CHECK(!"decoded an unknown type");
@@ -190,6 +193,9 @@ fp_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		return 1;
 	}
 	return 0;
 }
@@ -352,7 +358,8 @@ fp_encoder(const uint8_t *data, size_t size)
 	static const int types[] = {
 		PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME,
 		PROTO_FAIL, PROTO_PING, PROTO_PONG, PROTO_REGISTER,
-		PROTO_START, PROTO_STATUS, 0x00, 0x13,
+		PROTO_START, PROTO_STATUS, PROTO_REFRESH, PROTO_ACCEPTED,
+		0x00, 0x14,
 	};
 	uint8_t out[PROTO_MAX_FRAME], out2[PROTO_MAX_FRAME];
 	struct proto_msg m, m2;

@@ -181,6 +181,9 @@ make_msg(struct proto_msg *m, int t, size_t n)
 		fill_str(m->u.status.reason, n > PROTO_MAX_REASON ?
 		    PROTO_MAX_REASON : n, "connect 127.0.0.1:8080: refused ");
 		break;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		break;
 	}
 }
 
@@ -190,7 +193,7 @@ gen_proto(void)
 	static const int types[] = {
 		PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME,
 		PROTO_FAIL, PROTO_PING, PROTO_PONG, PROTO_REGISTER,
-		PROTO_START, PROTO_STATUS,
+		PROTO_START, PROTO_STATUS, PROTO_REFRESH, PROTO_ACCEPTED,
 	};
 	/* docs/protocol.md, section 11. */
 	static const uint8_t hello_alice[] = {
@@ -201,7 +204,7 @@ gen_proto(void)
 	};
 	static const uint8_t ping1[] = { 6, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 };
 	static const uint8_t status_no[] = { 0x12, 0, 4, 0, 2, 'n', 'o' };
-	static const uint8_t unknown[] = { 0x08, 0, 0 };
+	static const uint8_t unknown[] = { 0x09, 0, 0 };
 	static const uint8_t too_long[] = { PROTO_FAIL, 0x02, 0x01 };
 	static const uint8_t bad_len[] = { PROTO_PROOF, 0, 31 };
 	static const uint8_t bad_ok[] = { PROTO_STATUS, 0, 2, 2, 0 };

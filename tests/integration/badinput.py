@@ -274,8 +274,10 @@ def cmd_wire(port, user, pw, slow="1"):
     garbage = {
         "type 0x00": b"\x00\x00\x00",
         "type 0xff, 0xffff": b"\xff\xff\xff",
-        "type 0x08": b"\x08\x00\x01x",
-        "type 0x13": b"\x13\x00\x02ab",
+        "type 0x09": b"\x09\x00\x01x",
+        "type 0x14": b"\x14\x00\x02ab",
+        "REFRESH (server to client only)": b"\x08\x00\x00",
+        "ACCEPTED with a payload": b"\x13\x00\x01x",
         "an HTTP request": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
         "300 random bytes": b"\x99" + bytes(rnd.randrange(256) for _ in range(299)),
         "HELLO with a 0-byte username": frame(HELLO, b"\x00" + b"A" * 25),

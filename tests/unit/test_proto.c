@@ -19,6 +19,7 @@
 static const int all_types[] = {
 	PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME, PROTO_FAIL,
 	PROTO_PING, PROTO_PONG, PROTO_REGISTER, PROTO_START, PROTO_STATUS,
+	PROTO_REFRESH, PROTO_ACCEPTED,
 };
 #define NTYPES	(sizeof(all_types) / sizeof(all_types[0]))
 
@@ -166,6 +167,9 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		return 1;
 	}
 	return 0;
 }
@@ -589,6 +593,9 @@ rand_msg(struct proto_msg *m, int type)
 		m->u.status.ok = (uint8_t)(rng() & 1);
 		rand_str(m->u.status.reason, rand_len(0, PROTO_MAX_REASON), 0);
 		break;
+	case PROTO_REFRESH:
+	case PROTO_ACCEPTED:
+		break;
 	}
 }
 
@@ -685,6 +692,35 @@ test_big_endian_bytes(void)
 	return TEST_PASS;
 }
 
+/* REFRESH and ACCEPTED are a bare header; any payload is malformed. */
+static int
+test_empty_frames(void)
+{
+	static const int types[] = { PROTO_REFRESH, PROTO_ACCEPTED };
+	uint8_t buf[PROTO_HDR_LEN + 2] = { 0 };
+	struct proto_msg m;
+	size_t i, used;
+
+	for (i = 0; i < 2; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = (enum proto_type)types[i];
+		ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), PROTO_HDR_LEN);
+		ASSERT_EQ(buf[0], types[i]);
+		ASSERT_EQ(buf[1], 0);
+		ASSERT_EQ(buf[2], 0);
+		ASSERT_EQ(proto_encode(&m, buf, PROTO_HDR_LEN - 1), 0);
+		ASSERT_EQ(proto_decode(buf, PROTO_HDR_LEN, &m, &used), PROTO_OK);
+		ASSERT_EQ(used, PROTO_HDR_LEN);
+		ASSERT_EQ(m.type, types[i]);
+		buf[2] = 1;	/* one payload byte: no layout has it */
+		ASSERT_EQ(proto_decode(buf, PROTO_HDR_LEN, &m, &used),
+		    PROTO_ERR_MALFORMED);
+		ASSERT_EQ(proto_decode(buf, sizeof(buf), &m, &used),
+		    PROTO_ERR_MALFORMED);
+	}
+	return TEST_PASS;
+}
+
 /* --- streams ------------------------------------------------------------ */
 
 static int
@@ -733,7 +769,7 @@ test_pipelined(void)
 static int
 test_unknown_type(void)
 {
-	static const uint8_t bad[] = { 0x00, 0x08, 0x09, 0x0f, 0x13, 0x20,
+	static const uint8_t bad[] = { 0x00, 0x09, 0x0a, 0x0f, 0x14, 0x20,
 	    0x7f, 0x80, 0x8e, 0xfe, 0xff };
 	uint8_t buf[PROTO_HDR_LEN + 8] = { 0 };
 	size_t i;
@@ -1137,7 +1173,7 @@ test_encode_refuses(void)
 	memset(&m, 0, sizeof(m));
 	m.type = (enum proto_type)0;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
-	m.type = (enum proto_type)0x08;
+	m.type = (enum proto_type)0x09;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
 	m.type = (enum proto_type)0xff;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
@@ -1319,7 +1355,9 @@ test_str_functions(void)
 	ASSERT_STR_EQ(proto_type_str(PROTO_PONG), "PONG");
 	ASSERT_STR_EQ(proto_type_str(PROTO_STATUS), "STATUS");
 	ASSERT_STR_EQ(proto_type_str(0), "unknown");
-	ASSERT_STR_EQ(proto_type_str(0x08), "unknown");
+	ASSERT_STR_EQ(proto_type_str(0x09), "unknown");
+	ASSERT_STR_EQ(proto_type_str(PROTO_ACCEPTED), "ACCEPTED");
+	ASSERT_STR_EQ(proto_type_str(PROTO_REFRESH), "REFRESH");
 	ASSERT_STR_EQ(proto_type_str(1000), "unknown");
 	for (i = 0; i < (int)NTYPES; i++)
 		ASSERT(strcmp(proto_type_str(all_types[i]), "unknown") != 0);
@@ -1349,6 +1387,7 @@ static const struct test tests[] = {
 	{ "proto_random_roundtrip", test_random_roundtrip },
 	{ "proto_hello_known_bytes", test_hello_known_bytes },
 	{ "proto_big_endian_bytes", test_big_endian_bytes },
+	{ "proto_empty_frames", test_empty_frames },
 	{ "proto_pipelined", test_pipelined },
 	{ "proto_unknown_type", test_unknown_type },
 	{ "proto_too_long", test_too_long },
