@@ -15,13 +15,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "loop.h"
 #include "pipe.h"
 
 #define BRIDGE_AB		0	/* direction A -> B */
 #define BRIDGE_BA		1	/* direction B -> A */
-#define BRIDGE_PEEK_MAX		16
 
 /* Process-wide state shared by every bridge of a daemon. */
 struct bridge_ctx {
@@ -81,11 +81,23 @@ int		 bridge_pending(struct bridge *b, int dir, const void *buf,
 /* Shuts the B->A direction until gate returns 1. */
 void		 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg);
 
-/* Remembers (MSG_PEEK) up to BRIDGE_PEEK_MAX first bytes A sends. */
-void		 bridge_capture_a(struct bridge *b);
+/*
+ * Keeps a copy of every byte read from A (bounded by one pipe; beyond it A
+ * waits) until bridge_release_a() or bridge_take_a(), so the owner can
+ * replay them elsewhere when B proves dead before answering.
+ */
+void		 bridge_retain_a(struct bridge *b);
 
-/* The captured bytes (NULL/0 if none yet). */
-const uint8_t	*bridge_captured(const struct bridge *b, size_t *len);
+/* Drops the copy: B answered, bytes flow freely again. */
+void		 bridge_release_a(struct bridge *b);
+
+/*
+ * Hands over every byte read from A so far, in order, in a malloc'd *out
+ * (NULL when none), and ends the retention; the owner then detaches A and
+ * closes the bridge. Return: the count, or -1 if the bytes are lost (out
+ * of memory, a pipe error).
+ */
+ssize_t		 bridge_retained_a(struct bridge *b, uint8_t **out);
 
 /* Closes both sides when no byte moved for ms milliseconds (0 = never). */
 void		 bridge_idle_timeout(struct bridge *b, uint64_t ms);

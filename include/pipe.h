@@ -18,6 +18,16 @@ struct pipe_pool;
  */
 struct pipe_pool *pipe_pool_new(size_t max_idle, int size);
 
+/*
+ * How many spare pipes (two descriptors each) a process should keep: at
+ * most max, and at most 1/64 of its descriptor limit, so a process run
+ * with a low `ulimit -n` does not spend its budget on spares. At least 1.
+ */
+size_t	pipe_spares_for_limit(size_t max);
+
+/* Closes the spare pipes (when descriptors run out). */
+void	pipe_pool_trim(struct pipe_pool *p);
+
 /* Closes every spare pipe and frees p. */
 void	pipe_pool_free(struct pipe_pool *p);
 
@@ -30,6 +40,12 @@ int	pipe_get(struct pipe_pool *p, int fds[2]);
 
 /* Returns an EMPTY pipe to the pool (closed if the pool is full). */
 void	pipe_put(struct pipe_pool *p, int fds[2]);
+
+/*
+ * Empties a pipe holding n unwanted bytes into /dev/null (splice: they
+ * are never copied) and returns it to the pool; closes it if that fails.
+ */
+void	pipe_drop(struct pipe_pool *p, int fds[2], size_t n);
 
 /* Closes a pipe that holds bytes or saw an error: never reused. */
 void	pipe_kill(struct pipe_pool *p, int fds[2]);

@@ -16,6 +16,15 @@
  * diagnosis, the direction moves bytes with read()/write() through a small
  * buffer instead, borrowed the same way.
  *
+ * Retention (bridge_retain_a): until the owner knows B is really there, a
+ * copy of every byte read from A is kept, with tee() into a second pipe,
+ * so the owner can replay them on another connection if B turns out to
+ * be dead. When the copy cannot take a whole read (the keep pipe is full,
+ * or no pipe could be had), the direction is "held": the bytes stay in
+ * its pipe, A is not read and B is not written, until the owner releases
+ * the copy or takes A back. The copy is bounded by one pipe; nothing is
+ * ever lost, at worst a big upload waits for the owner's verdict.
+ *
  * End of stream: splice returning 0 marks RD_EOF; once the pipe is drained
  * the destination gets shutdown(SHUT_WR). The bridge closes when both
  * directions are shut, or at once on a reset or error, in which case the
@@ -58,6 +67,7 @@ struct dir {
 #define DIR_WR_SHUT	0x02		/* destination shut for writing */
 #define DIR_COPY	0x04		/* read/write instead of splice */
 #define DIR_GATED	0x08		/* owner holds the direction shut */
+#define DIR_HELD	0x10		/* storage kept for the owner's verdict */
 };
 
 struct side {
@@ -75,9 +85,12 @@ struct bridge {
 	void			*close_arg;
 	bridge_gate_fn		*gate;
 	void			*gate_arg;
-	int			 capture;	/* peek A's first bytes */
-	uint8_t			 first[BRIDGE_PEEK_MAX];
-	size_t			 first_len;
+	/* the retained copy of A's bytes, in a pipe or (copy mode) a buffer */
+	int			 retain;
+	int			 keep[2];
+	uint8_t			*keepbuf;
+	size_t			 kept;
+	size_t			 held_kept;	/* held bytes also in the copy */
 	struct timer		 idle;
 	uint64_t		 idle_ms, last_ms;
 	struct bridge_info	 info;
@@ -124,6 +137,7 @@ bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b, bridge_close_fn *cb,
 		if (ctx->no_splice)
 			b->dir[i].flags |= DIR_COPY;
 	}
+	b->keep[0] = b->keep[1] = -1;
 	loop_timer_init(&b->idle, idle_cb);
 	b->info.started_ms = loop_now(ctx->loop);
 	b->last_ms = b->info.started_ms;
@@ -155,16 +169,9 @@ bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg)
 }
 
 void
-bridge_capture_a(struct bridge *b)
+bridge_retain_a(struct bridge *b)
 {
-	b->capture = 1;
-}
-
-const uint8_t *
-bridge_captured(const struct bridge *b, size_t *len)
-{
-	*len = b->first_len;
-	return b->first_len ? b->first : NULL;
+	b->retain = 1;
 }
 
 void
@@ -196,8 +203,8 @@ side_mask(const struct bridge *b, int s)
 	else if (!(out->flags & DIR_RD_EOF) && out->in_pipe == 0 &&
 	    out->pending_off == out->pending_len)
 		m |= EPOLLIN;
-	if (!(in->flags & DIR_WR_SHUT) && (in->in_pipe > 0 ||
-	    in->pending_off < in->pending_len))
+	if (!(in->flags & DIR_WR_SHUT) && ((in->in_pipe > 0 &&
+	    !(in->flags & DIR_HELD)) || in->pending_off < in->pending_len))
 		m |= EPOLLOUT;
 	return m;
 }
@@ -322,6 +329,136 @@ get_storage(struct bridge *b, struct dir *d)
 	return 0;
 }
 
+/* Frees the retained copy of A's bytes. */
+static void
+keep_free(struct bridge *b)
+{
+	if (b->keep[0] != -1)
+		pipe_drop(b->ctx->pipes, b->keep, b->kept);
+	free(b->keepbuf);
+	b->keepbuf = NULL;
+	b->kept = 0;
+	b->retain = 0;
+}
+
+/*
+ * Adds the bytes just read into d's empty storage to the retained copy;
+ * what the copy cannot take holds the direction (see the top).
+ */
+static void
+keep_copy(struct bridge *b, struct dir *d)
+{
+	size_t cap = pipe_capacity(b->ctx->pipes), k = 0;
+	ssize_t n = -1;
+
+	if (b->keep[0] == -1 && b->keepbuf == NULL) {
+		if (d->flags & DIR_COPY)
+			b->keepbuf = malloc(cap);
+		else if (pipe_get(b->ctx->pipes, b->keep) == -1)
+			b->keep[0] = b->keep[1] = -1;
+	}
+	if (b->keep[0] != -1) {
+		do {
+			if (d->flags & DIR_COPY)
+				n = write(b->keep[1], d->buf, d->in_pipe);
+			else
+				n = tee(d->pipe[0], b->keep[1], d->in_pipe,
+				    SPLICE_F_NONBLOCK);
+		} while (n == -1 && errno == EINTR);
+		k = n > 0 ? (size_t)n : 0;
+	} else if (b->keepbuf != NULL) {
+		k = cap - b->kept < d->in_pipe ? cap - b->kept : d->in_pipe;
+		memcpy(b->keepbuf + b->kept, d->buf, k);
+	}
+	b->kept += k;
+	if (k < d->in_pipe) {
+		d->flags |= DIR_HELD;
+		b->held_kept = k;
+	}
+}
+
+void
+bridge_release_a(struct bridge *b)
+{
+	struct dir *d = &b->dir[BRIDGE_AB];
+
+	keep_free(b);
+	if (d->flags & DIR_HELD) {
+		d->flags &= ~DIR_HELD;
+		if (b->state == BRIDGE_RUNNING)
+			update(b);
+	}
+}
+
+/* Reads exactly n bytes from a non-blocking pipe that holds them. */
+static int
+read_pipe(int fd, uint8_t *out, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = read(fd, out, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		out += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+ssize_t
+bridge_retained_a(struct bridge *b, uint8_t **out)
+{
+	struct dir *d = &b->dir[BRIDGE_AB];
+	size_t held = (d->flags & DIR_HELD) ? d->in_pipe : 0;
+	size_t total = b->kept + held - (held ? b->held_kept : 0);
+	uint8_t *buf;
+	int bad = 0;
+
+	*out = NULL;
+	if (total == 0) {
+		keep_free(b);
+		return 0;
+	}
+	if ((buf = malloc(total)) == NULL) {
+		keep_free(b);
+		return -1;
+	}
+	if (b->keep[0] != -1)
+		bad = read_pipe(b->keep[0], buf, b->kept);
+	else if (b->keepbuf != NULL)
+		memcpy(buf, b->keepbuf, b->kept);
+	/*
+	 * Held bytes begin with the held_kept bytes that ended the copy:
+	 * reading them over the copy's tail leaves one exact sequence.
+	 */
+	if (held > 0 && !bad) {
+		uint8_t *at = buf + b->kept - b->held_kept;
+
+		if (d->flags & DIR_COPY) {
+			memcpy(at, d->buf + d->buf_off, held);
+		} else if ((bad = read_pipe(d->pipe[0], at, held)) == 0) {
+			d->in_pipe = 0;
+		}
+	}
+	if (b->keep[0] != -1) {
+		if (bad)
+			pipe_kill(b->ctx->pipes, b->keep);
+		else
+			pipe_put(b->ctx->pipes, b->keep);
+	}
+	b->kept = 0;
+	keep_free(b);
+	if (bad) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	return (ssize_t)total;
+}
+
 /*
  * Reads from the source into empty storage. Return: 1 if bytes came,
  * 0 if none are there (or EOF was seen), -1 after a close.
@@ -349,6 +486,8 @@ fill(struct bridge *b, struct dir *d)
 	if (n > 0) {
 		d->in_pipe = (size_t)n;
 		b->last_ms = loop_now(b->ctx->loop);
+		if (b->retain && d->src == 0)
+			keep_copy(b, d);
 		return 1;
 	}
 	if (n == 0) {
@@ -367,20 +506,6 @@ fill(struct bridge *b, struct dir *d)
 	return -1;
 }
 
-static void
-capture(struct bridge *b)
-{
-	ssize_t n;
-
-	n = recv(b->side[0].h.fd, b->first, sizeof(b->first),
-	    MSG_PEEK | MSG_DONTWAIT);
-	if (n > 0) {
-		b->first_len = (size_t)n;
-		b->capture = 0;
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		b->capture = 0;
-	}
-}
 
 /* Moves as much as the budget allows in direction d. Return -1 if closed. */
 static int
@@ -399,6 +524,8 @@ pump(struct bridge *b, struct dir *d)
 	while (moved < BRIDGE_BUDGET) {
 		uint64_t before = d->bytes;
 
+		if (d->flags & DIR_HELD)
+			return 0;	/* until the owner's verdict */
 		if (d->in_pipe > 0) {
 			r = drain(b, d);
 			moved += (size_t)(d->bytes - before);
@@ -407,8 +534,6 @@ pump(struct bridge *b, struct dir *d)
 		}
 		if ((d->flags & (DIR_RD_EOF | DIR_GATED)) != 0)
 			break;
-		if (d->src == 0 && b->capture)
-			capture(b);
 		r = fill(b, d);
 		if (r <= 0) {
 			if (r == -1)
@@ -544,6 +669,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 		return;
 	b->state = BRIDGE_DEAD;
 	loop_timer_cancel(b->ctx->loop, &b->idle);
+	keep_free(b);
 	for (s = 0; s < 2; s++) {
 		struct dir *d = &b->dir[s];
 

@@ -83,7 +83,8 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	loop_timer_init(&c->refill, refill_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
-	if ((c->bctx.pipes = pipe_pool_new(32, 0)) == NULL) {
+	if ((c->bctx.pipes = pipe_pool_new(pipe_spares_for_limit(32), 0)) ==
+	    NULL) {
 		(void)snprintf(err, errlen, "pipe pool: %s", strerror(errno));
 		return -1;
 	}
@@ -416,6 +417,14 @@ ctl_frame(struct cli *c, const struct proto_msg *m)
 		}
 		if (m->type == PROTO_PONG)
 			return;
+		if (m->type == PROTO_REFRESH) {
+			log_info("the server found idle proxy connections "
+			    "dead: dialing a new pool");
+			cli_pool_drop_idle(c);
+			c->refill_failures = 0;
+			cli_pool_fill(c);
+			return;
+		}
 		break;
 	default:
 		break;

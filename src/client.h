@@ -28,6 +28,7 @@
 #define CLI_REFILL_MIN_MS	200
 #define CLI_REFILL_MAX_MS	5000
 #define CLI_DRAIN_MS		2000
+#define CLI_ACCEPT_MS		100	/* dial still going: say ACCEPTED */
 #define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
@@ -66,6 +67,7 @@ struct cli_proxy {
 	uint64_t		 visitor_id;
 	char			 visitor[PROTO_MAX_ADDR * 4 + 1];
 	uint64_t		 started_ms;
+	int			 accepted;	/* ACCEPTED sent */
 	LIST_ENTRY(cli_proxy)	 entry;
 };
 

@@ -7,6 +7,11 @@
  * replaced at once, before the local dial finishes, so long-lived visitors
  * (WebSockets) never drain the pool.
  *
+ * A local dial that has not finished CLI_ACCEPT_MS after START is announced
+ * with ACCEPTED, so the server knows this connection is alive (it gives up
+ * on a proxy that stays silent for a second after START). A fast dial's
+ * STATUS says the same, so the common case costs nothing.
+ *
  * On an idle connection exactly one frame is read, header first and then
  * exactly its payload, because the visitor's bytes follow START on the same
  * socket and must reach the local service untouched, through the bridge.
@@ -334,8 +339,7 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 		return;
 	}
 	p->local.fd = fd;
-	(void)loop_timer_set(c->loop, &p->timer,
-	    (uint64_t)c->cfg->connect_timeout * 1000);
+	(void)loop_timer_set(c->loop, &p->timer, CLI_ACCEPT_MS);
 	if (loop_update(c->loop, &p->local, EPOLLOUT) == -1)
 		local_connected(p, errno);
 }
@@ -461,6 +465,25 @@ proxy_timer(struct loop *l, struct timer *t)
 		    c->cfg->server_addr);
 		proxy_close(p);
 		cli_pool_failed(c);
+	} else if (p->state == CLI_PROXY_DIAL_LOCAL && !p->accepted) {
+		uint8_t frame[PROTO_HDR_LEN];
+		struct proto_msg m;
+		uint64_t limit = (uint64_t)c->cfg->connect_timeout * 1000;
+
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_ACCEPTED;
+		/* The first write on this socket since REGISTER: it fits. */
+		if (proto_encode(&m, frame, sizeof(frame)) != sizeof(frame) ||
+		    send(p->h.fd, frame, sizeof(frame),
+		    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(frame)) {
+			log_warnx("visitor %llu: the tunnel connection failed",
+			    (unsigned long long)p->visitor_id);
+			proxy_close(p);
+			return;
+		}
+		p->accepted = 1;
+		(void)loop_timer_set(c->loop, &p->timer,
+		    limit > CLI_ACCEPT_MS ? limit - CLI_ACCEPT_MS : 1);
 	} else if (p->state == CLI_PROXY_DIAL_LOCAL) {
 		local_connected(p, ETIMEDOUT);
 	} else if (p->state == CLI_PROXY_DRAIN) {

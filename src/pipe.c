@@ -5,8 +5,11 @@
  * room. A pipe that saw an error or still holds bytes is closed, because
  * the next user would otherwise receive someone else's data.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@ struct pipe_pool {
 	size_t	 in_use;
 	int	 want_size;	/* F_SETPIPE_SZ value, 0 = leave alone */
 	size_t	 capacity;	/* bytes a pipe of this pool holds */
+	int	 devnull;	/* sink for pipe_drop, or -1 */
 };
 
 struct pipe_pool *
@@ -36,6 +40,7 @@ pipe_pool_new(size_t max_idle, int size)
 	}
 	p->want_size = size;
 	p->capacity = 65536;
+	p->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* Probe once what the kernel gives us, so splice lengths match. */
 	if (pipe_get(p, fds) == 0) {
 		int cap = fcntl(fds[0], F_GETPIPE_SZ);
@@ -45,6 +50,28 @@ pipe_pool_new(size_t max_idle, int size)
 		pipe_put(p, fds);
 	}
 	return p;
+}
+
+size_t
+pipe_spares_for_limit(size_t max)
+{
+	struct rlimit rl;
+	size_t n = max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 64 < n)
+		n = (size_t)(rl.rlim_cur / 64);
+	return n > 0 ? n : 1;
+}
+
+void
+pipe_pool_trim(struct pipe_pool *p)
+{
+	while (p->nspare > 0) {
+		p->nspare--;
+		(void)close(p->spare[p->nspare][0]);
+		(void)close(p->spare[p->nspare][1]);
+	}
 }
 
 void
@@ -58,6 +85,8 @@ pipe_pool_free(struct pipe_pool *p)
 		(void)close(p->spare[i][0]);
 		(void)close(p->spare[i][1]);
 	}
+	if (p->devnull != -1)
+		(void)close(p->devnull);
 	free(p->spare);
 	free(p);
 }
@@ -105,6 +134,26 @@ pipe_kill(struct pipe_pool *p, int fds[2])
 	(void)close(fds[0]);
 	(void)close(fds[1]);
 	fds[0] = fds[1] = -1;
+}
+
+void
+pipe_drop(struct pipe_pool *p, int fds[2], size_t n)
+{
+	ssize_t r;
+
+	while (n > 0 && p->devnull != -1) {
+		r = splice(fds[0], NULL, p->devnull, NULL, n,
+		    SPLICE_F_NONBLOCK);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n -= (size_t)r;
+	}
+	if (n == 0)
+		pipe_put(p, fds);
+	else
+		pipe_kill(p, fds);
 }
 
 size_t

@@ -134,7 +134,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	LIST_INIT(&s->visitors);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;
-	s->bctx.pipes = pipe_pool_new(SRV_PIPES_SPARE, 0);
+	s->bctx.pipes = pipe_pool_new(pipe_spares_for_limit(SRV_PIPES_SPARE),
+	    0);
 	if (s->bctx.pipes == NULL) {
 		log_warn("pipe pool");
 		return -1;
@@ -176,6 +177,8 @@ accept_exhausted(struct srv *s, struct srv_listener *li)
 	size_t shed = srv_visitor_shed(s, SRV_SHED_BATCH);
 	uint64_t pause = shed > 0 ? SRV_SHED_PAUSE_MS : SRV_ACCEPT_PAUSE_MS;
 
+	/* Spare pipes are descriptors too: a starved process needs them. */
+	pipe_pool_trim(s->bctx.pipes);
 	log_warn("accept on port %d: turned away %zu waiting visitors, "
 	    "pausing %llu ms", li->port, shed, (unsigned long long)pause);
 	(void)loop_update(s->loop, &li->h, 0);

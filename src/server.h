@@ -35,6 +35,12 @@
 #define SRV_MAX_WAITING		4096	/* visitors waiting for a proxy */
 #define SRV_MAX_ADDRS		4096	/* per-address records kept */
 #define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
+#define SRV_ACK_MS		1000	/* + 2 RTT: a proxy silent after START
+					   is dead (the client says ACCEPTED
+					   after 100 ms if its dial is slow) */
+#define SRV_MAX_RETRIES		3	/* re-dispatches of one visitor */
+#define SRV_REFRESH_GAP_MS	1000	/* between two REFRESH requests */
+#define SRV_PEEK_MAX		16	/* first bytes judged for a 502 */
 #define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE, nothing to shed */
 #define SRV_SHED_PAUSE_MS	50	/* after EMFILE, visitors shed */
 #define SRV_SHED_BATCH		16
@@ -130,6 +136,9 @@ struct srv_session {
 	uint64_t		 counter_seen;	/* bit i: counter_max - i used */
 	uint64_t		 last_rx_ms;
 	uint64_t		 ping_seq;
+	uint64_t		 ping_sent_ms;	/* of ping_seq, 0 once answered */
+	uint64_t		 rtt_ms;	/* last PING round trip */
+	uint64_t		 refresh_ms;	/* last REFRESH sent */
 	uint8_t			 in[PROTO_MAX_FRAME];
 	size_t			 inlen;
 	uint8_t			 out[SRV_OUTBUF];
@@ -170,11 +179,17 @@ struct srv_visitor {
 	struct srv_session	*session;	/* while waiting */
 	struct bridge		*bridge;
 	uint64_t		 started_ms;
-	/* bytes consumed while sniffing; later also the captured first bytes */
-	uint8_t			 sniffed[PROTO_PREAMBLE_LEN + BRIDGE_PEEK_MAX];
+	/* bytes consumed while sniffing; for a 502, the first bytes sent */
+	uint8_t			 sniffed[PROTO_PREAMBLE_LEN + SRV_PEEK_MAX];
 	size_t			 nsniffed;
+	/* bytes sent into proxy connections that died before answering */
+	uint8_t			*replay;
+	size_t			 nreplay;
+	int			 retries;
+	uint64_t		 session_id;	/* of the proxy while bridged */
 	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
 	size_t			 statuslen;
+	int			 acked;		/* client said ACCEPTED */
 	int			 ok;		/* client answered STATUS ok */
 	int			 peeked;	/* waited for first bytes once */
 	char			 reason[PROTO_MAX_REASON + 64]; /* of a 502 */
@@ -239,6 +254,11 @@ int	srv_session_register(struct srv *s, int fd, const char *peer,
 	    const struct proto_register *r, const char **why, int *code);
 struct srv_session *srv_session_find(struct srv *s,
 	    const uint8_t sid[PROTO_SID_LEN]);
+struct srv_session *srv_session_by_id(struct srv *s, uint64_t id);
+/* Drops ss's idle proxies (they look dead) and asks for a new pool. */
+void	srv_session_refresh(struct srv_session *ss, const char *why);
+/* How long a proxy may stay silent after START before it counts as dead. */
+uint64_t srv_session_ack_ms(const struct srv_session *ss);
 /* Takes an idle proxy fd from ss (or -1 if none). */
 int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id);
 

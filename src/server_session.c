@@ -251,6 +251,10 @@ session_frame(struct srv_session *ss, const struct proto_msg *m)
 		(void)srv_session_send(ss, &reply);
 		break;
 	case PROTO_PONG:
+		if (m->u.ping.seq == ss->ping_seq && ss->ping_sent_ms != 0) {
+			ss->rtt_ms = loop_now(ss->srv->loop) - ss->ping_sent_ms;
+			ss->ping_sent_ms = 0;
+		}
 		break;
 	case PROTO_FAIL:
 		srv_session_close(ss, 0, "client said goodbye");
@@ -337,9 +341,53 @@ session_heartbeat(struct loop *l, struct timer *t)
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_PING;
 	m.u.ping.seq = ++ss->ping_seq;
+	ss->ping_sent_ms = loop_now(l);
 	if (srv_session_send(ss, &m) == -1)
 		return;
 	(void)loop_timer_set(l, t, SRV_HEARTBEAT_S * 1000);
+}
+
+struct srv_session *
+srv_session_by_id(struct srv *s, uint64_t id)
+{
+	struct srv_session *ss;
+
+	LIST_FOREACH(ss, &s->sessions, entry)
+		if (ss->state == SRV_SESSION_READY && ss->id == id)
+			return ss;
+	return NULL;
+}
+
+void
+srv_session_refresh(struct srv_session *ss, const char *why)
+{
+	struct proto_msg m;
+	uint64_t now = loop_now(ss->srv->loop);
+	size_t n = ss->nidle;
+
+	/*
+	 * Idle connections made at the same time die together (a NAT table
+	 * flushed, a laptop on a new network): drop every one, so no other
+	 * visitor is sent into the same hole, and ask for a fresh pool. The
+	 * replacements are new, so one request per second is plenty.
+	 */
+	while (!LIST_EMPTY(&ss->idle))
+		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
+	if (ss->refresh_ms != 0 && now - ss->refresh_ms < SRV_REFRESH_GAP_MS)
+		return;
+	ss->refresh_ms = now;
+	log_info("session %llu %s: %s: dropped %zu idle proxy connections, "
+	    "asking the client for new ones", (unsigned long long)ss->id,
+	    ss->peer, why, n);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REFRESH;
+	(void)srv_session_send(ss, &m);
+}
+
+uint64_t
+srv_session_ack_ms(const struct srv_session *ss)
+{
+	return SRV_ACK_MS + 2 * ss->rtt_ms;
 }
 
 struct srv_session *

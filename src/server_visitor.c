@@ -13,6 +13,14 @@
  * STATUS FAIL, or no STATUS at all, turns into a "502 Bad Gateway" with the
  * reason for a visitor that spoke HTTP, and a plain close otherwise.
  *
+ * An idle pooled connection can be dead without anyone knowing (a NAT
+ * entry expired, the laptop changed networks). So until STATUS the bridge
+ * keeps a copy of the visitor's bytes, and a proxy that says nothing at
+ * all for ack_ms after START (a live client says ACCEPTED if its local
+ * dial is slow), or closes without answering, is given up: the session's
+ * other idle proxies are dropped with it, the client is asked for a fresh
+ * pool, and the visitor waits for one with its bytes to be replayed.
+ *
  * DRAIN: after a 502, the rest of the request is read and dropped for a
  * moment, so the close does not turn into a reset that eats the answer.
  */
@@ -60,6 +68,7 @@ free_visitor(void *arg)
 	struct srv_visitor *v = arg;
 
 	v->magic = 0;
+	free(v->replay);
 	free(v);
 }
 
@@ -151,10 +160,14 @@ visitor_queue(struct srv_visitor *v, struct srv_session *ss)
 	TAILQ_INSERT_TAIL(&ss->waiting, v, entry);
 	s->nwaiting++;
 	v->state = SRV_VISITOR_WAIT_PROXY;
-	if (!loop_timer_armed(&v->timer))
-		(void)loop_timer_set(s->loop, &v->timer,
-		    (uint64_t)s->cfg->connect_timeout * 1000 -
-		    (loop_now(s->loop) - v->started_ms));
+	if (!loop_timer_armed(&v->timer)) {
+		uint64_t spent = loop_now(s->loop) - v->started_ms;
+		uint64_t limit = (uint64_t)s->cfg->connect_timeout * 1000;
+
+		/* A visitor sent here again gets a moment for the new pool. */
+		(void)loop_timer_set(s->loop, &v->timer, spent + 1000 < limit ?
+		    limit - spent : 1000);
+	}
 	if (loop_update(s->loop, &v->h, EPOLLRDHUP) == -1)
 		srv_visitor_close(v, "epoll failed");
 }
@@ -166,8 +179,8 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	char why[160];
 
 	(void)b;
-	/* Bytes consumed while sniffing were replayed as pending: count them. */
-	v->bytes_in = info->bytes[BRIDGE_AB] + v->nsniffed;
+	/* Sniffed and replayed bytes went out as pending: count them. */
+	v->bytes_in = info->bytes[BRIDGE_AB] + v->nsniffed + v->nreplay;
 	v->bytes_out = info->bytes[BRIDGE_BA];
 	v->bridge = NULL;
 	if (v->state != SRV_VISITOR_BRIDGED)
@@ -196,31 +209,89 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	(void)loop_defer(v->srv->loop, free_visitor, v);
 }
 
+/* Appends bytes taken back from a bridge to v's replay. Return 0 or -1. */
+static int
+visitor_absorb(struct srv_visitor *v, uint8_t *got, ssize_t n)
+{
+	uint8_t *p;
+
+	if (n <= 0) {
+		free(got);
+		return n == 0 ? 0 : -1;
+	}
+	if (v->replay == NULL) {
+		v->replay = got;
+		v->nreplay = (size_t)n;
+		return 0;
+	}
+	p = realloc(v->replay, v->nreplay + (size_t)n);
+	if (p == NULL) {
+		free(got);
+		return -1;
+	}
+	memcpy(p + v->nreplay, got, (size_t)n);
+	v->replay = p;
+	v->nreplay += (size_t)n;
+	free(got);
+	return 0;
+}
+
+/*
+ * Ends v's bridge, keeping socket A and the bytes A sent.
+ * Return: 0, or -1 if those bytes could not be kept.
+ */
+static int
+visitor_unbridge(struct srv_visitor *v, const char *reason)
+{
+	uint8_t *got = NULL;
+	ssize_t n;
+	int fd;
+
+	n = bridge_retained_a(v->bridge, &got);
+	fd = bridge_detach_a(v->bridge);
+	v->state = SRV_VISITOR_DRAIN;	/* not the end: bridge_closed waits */
+	bridge_close(v->bridge, reason);
+	v->h.fd = fd;
+	v->state = SRV_VISITOR_WAIT_PROXY;
+	loop_timer_cancel(v->srv->loop, &v->timer);
+	return visitor_absorb(v, got, n);
+}
+
 /* The client could not reach its local service (or never answered). */
 static void
 visitor_failed(struct srv_visitor *v, const char *reason)
 {
-	uint8_t first[BRIDGE_PEEK_MAX + PROTO_PREAMBLE_LEN];
-	const uint8_t *cap;
-	size_t caplen, n;
-	int fd;
-
-	n = v->nsniffed;
-	memcpy(first, v->sniffed, n);
-	cap = bridge_captured(v->bridge, &caplen);
-	if (cap != NULL) {
-		memcpy(first + n, cap, caplen);
-		n += caplen;
-	}
-	fd = bridge_detach_a(v->bridge);
-	v->state = SRV_VISITOR_DRAIN;
-	bridge_close(v->bridge, reason);
-	v->h.fd = fd;
-	v->nsniffed = n < sizeof(v->sniffed) ? n : sizeof(v->sniffed);
-	memcpy(v->sniffed, first, v->nsniffed);
-	/* The visitor's bytes were already spliced away: judge by the copy. */
-	v->state = SRV_VISITOR_WAIT_PROXY;
+	(void)visitor_unbridge(v, reason);
 	visitor_reject(v, reason);
+}
+
+/*
+ * v's proxy connection died before the client answered: dispatch v again
+ * with every byte it sent. dead_pool: the proxy stayed silent, so its idle
+ * siblings are suspect too. Return: 0, or -1 if v cannot be retried (the
+ * bridge is untouched; the caller answers v).
+ */
+static int
+visitor_retry(struct srv_visitor *v, const char *why, int dead_pool)
+{
+	struct srv *s = v->srv;
+	struct srv_session *ss;
+
+	if (v->acked || v->retries >= SRV_MAX_RETRIES)
+		return -1;
+	v->retries++;
+	if (visitor_unbridge(v, why) == -1) {
+		visitor_reject(v, "out of memory");
+		return 0;
+	}
+	log_info("visitor %llu %s: %s; dispatching it again with its %zu "
+	    "bytes", (unsigned long long)v->id, v->peer, why,
+	    v->nsniffed + v->nreplay);
+	ss = srv_session_by_id(s, v->session_id);
+	if (dead_pool && ss != NULL)
+		srv_session_refresh(ss, why);
+	srv_visitor_reroute(s, v);
+	return 0;
 }
 
 /* Reads the client's STATUS frame exactly, then opens proxy -> visitor. */
@@ -234,11 +305,11 @@ status_gate(struct bridge *b, int fd, void *arg)
 	ssize_t n;
 	char reason[PROTO_MAX_REASON + 64];
 
-	(void)b;
 	/*
 	 * The shortest STATUS (ok, no reason) is header + 2 bytes: ask for
 	 * that much first, so the common answer takes one read.
 	 */
+again:
 	want = v->statuslen < PROTO_HDR_LEN + 2 ?
 	    PROTO_HDR_LEN + 2 - v->statuslen : 0;
 	if (want == 0) {
@@ -252,20 +323,39 @@ status_gate(struct bridge *b, int fd, void *arg)
 	}
 	n = recv(fd, v->status + v->statuslen, want, 0);
 	if (n == 0) {
-		visitor_failed(v, "tunnel client closed the connection "
-		    "without answering");
+		if (visitor_retry(v, "proxy connection closed before the "
+		    "client answered", 0) == -1)
+			visitor_failed(v, "tunnel client closed the connection "
+			    "without answering");
 		return -1;
 	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		visitor_failed(v, "tunnel connection failed");
+		if (visitor_retry(v, "proxy connection failed before the "
+		    "client answered", 0) == -1)
+			visitor_failed(v, "tunnel connection failed");
 		return -1;
 	}
 	v->statuslen += (size_t)n;
 	r = proto_decode(v->status, v->statuslen, &m, &used);
 	if (r == PROTO_NEED_MORE)
 		return 0;
+	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->acked) {
+		/*
+		 * The client has START and its local dial is slow: the proxy
+		 * is alive, so wait for STATUS as long as the client may dial.
+		 * STATUS (5 bytes at least) follows, so asking for 5 bytes
+		 * above never read past it.
+		 */
+		v->acked = 1;
+		v->statuslen -= used;
+		memmove(v->status, v->status + used, v->statuslen);
+		(void)loop_timer_set(v->srv->loop, &v->timer,
+		    (uint64_t)v->srv->cfg->connect_timeout * 1000 +
+		    SRV_DRAIN_MS);
+		goto again;
+	}
 	if (r != PROTO_OK || m.type != PROTO_STATUS) {
 		visitor_failed(v, "tunnel client sent a bad answer");
 		return -1;
@@ -281,6 +371,9 @@ status_gate(struct bridge *b, int fd, void *arg)
 	}
 	v->ok = 1;
 	loop_timer_cancel(v->srv->loop, &v->timer);
+	bridge_release_a(b);
+	free(v->replay);	/* nreplay stays: it counts in bytes_in */
+	v->replay = NULL;
 	return 1;
 }
 
@@ -311,7 +404,9 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	if (v->bridge == NULL || n == 0 ||
 	    bridge_pending(v->bridge, BRIDGE_AB, frame, n) == -1 ||
 	    (v->nsniffed > 0 && bridge_pending(v->bridge, BRIDGE_AB,
-	    v->sniffed, v->nsniffed) == -1)) {
+	    v->sniffed, v->nsniffed) == -1) ||
+	    (v->nreplay > 0 && bridge_pending(v->bridge, BRIDGE_AB,
+	    v->replay, v->nreplay) == -1)) {
 		if (v->bridge != NULL) {
 			v->h.fd = bridge_detach_a(v->bridge);
 			v->state = SRV_VISITOR_DRAIN;
@@ -325,13 +420,16 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	}
 	v->h.fd = -1;
 	v->state = SRV_VISITOR_BRIDGED;
-	ss->served++;
-	s->visitors_bridged++;
+	v->session_id = ss->id;
+	v->acked = 0;
+	v->statuslen = 0;
+	if (v->retries == 0) {
+		ss->served++;
+		s->visitors_bridged++;
+	}
 	bridge_gate(v->bridge, status_gate, v);
-	/* The client bounds its local dial by its own timeout; so do we. */
-	(void)loop_timer_set(s->loop, &v->timer,
-	    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS);
-	bridge_capture_a(v->bridge);
+	bridge_retain_a(v->bridge);
+	(void)loop_timer_set(s->loop, &v->timer, srv_session_ack_ms(ss));
 	if (s->cfg->idle_timeout > 0)
 		bridge_idle_timeout(v->bridge,
 		    (uint64_t)s->cfg->idle_timeout * 1000);
@@ -397,7 +495,7 @@ static void
 visitor_reject(struct srv_visitor *v, const char *reason)
 {
 	struct srv *s = v->srv;
-	uint8_t first[BRIDGE_PEEK_MAX];
+	uint8_t first[sizeof(v->sniffed)];
 	char resp[512];
 	size_t n = 0;
 	ssize_t r;
@@ -408,8 +506,16 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 		s->nwaiting--;
 		v->session = NULL;
 	}
+	/* Bytes already consumed come first: sniffed, then sent and taken back. */
 	memcpy(first, v->sniffed, v->nsniffed);
 	n = v->nsniffed;
+	if (v->nreplay > 0 && v->replay != NULL) {
+		size_t k = sizeof(first) - n < v->nreplay ?
+		    sizeof(first) - n : v->nreplay;
+
+		memcpy(first + n, v->replay, k);
+		n += k;
+	}
 	if (n < sizeof(first)) {
 		r = recv(v->h.fd, first + n, sizeof(first) - n,
 		    MSG_PEEK | MSG_DONTWAIT);
@@ -515,11 +621,20 @@ visitor_timer(struct loop *l, struct timer *t)
 
 	(void)l;
 	if (v->state == SRV_VISITOR_WAIT_PROXY) {
-		(void)snprintf(why, sizeof(why), "no free tunnel connection "
-		    "within %d s", v->srv->cfg->connect_timeout);
+		if (v->retries > 0)
+			(void)snprintf(why, sizeof(why), "the tunnel client "
+			    "stopped answering on its proxy connections");
+		else
+			(void)snprintf(why, sizeof(why), "no free tunnel "
+			    "connection within %d s",
+			    v->srv->cfg->connect_timeout);
 		visitor_reject(v, why);
 	} else if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
-		visitor_failed(v, "the tunnel client did not answer in time");
+		if (visitor_retry(v, "proxy connection silent after START", 1)
+		    == -1)
+			visitor_failed(v, v->acked ? "the tunnel client did not "
+			    "answer in time" : "the tunnel connection stopped "
+			    "answering");
 	} else if (v->state == SRV_VISITOR_PEEK) {
 		visitor_reject(v, v->reason);
 	} else if (v->state == SRV_VISITOR_DRAIN) {

@@ -128,3 +128,11 @@ standard_setup() {
 
 # Count of open fds of a process.
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# Sockets only: spare pipes kept by the pipe pool (bounded) do not count.
+sock_count() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'socket:' || true; }
+pipe_count() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'pipe:' || true; }
+# fds_back PID BASE_SOCKETS [EXTRA]: sockets back to their baseline (+EXTRA)
+# and pipes within the pool's cap of spares (64 pipes, 2 fds each).
+fds_back() {
+	[ "$(sock_count "$1")" -le $(($2 + ${3:-0})) ] && [ "$(pipe_count "$1")" -le 128 ]
+}

@@ -14,7 +14,7 @@ wait_for port_open "$LPORT" || fail "xfer service"
 SPORT=$(free_port)
 write_server_config "$T/server.yaml" "$SPORT" 5
 start_server "$T/server.yaml"
-base_fds=$(fd_count "$SERVER_PID")
+base_fds=$(sock_count "$SERVER_PID")
 start_client "$SPORT" "$LPORT"
 
 # 1. kill -9 of the client during a 200 MB download, read slowly: the
@@ -63,9 +63,9 @@ sleep 3
 alive=0; for p in $(pgrep -f "tunnel-client -s 127.0.0.1:$SPORT" || true); do alive=$((alive + 1)); done
 [ $alive -eq 1 ] || fail "$alive clients alive after 10 simultaneous logins, want 1"
 sleep 1
-# One control connection and a full pool of 5: baseline + 6 descriptors.
-fds=$(fd_count "$SERVER_PID")
-[ "$fds" -le $((base_fds + 6)) ] || fail "server fds $fds, baseline $base_fds + 6: leak"
+# One control connection and a full pool of 5: baseline + 6 sockets.
+fds=$(sock_count "$SERVER_PID")
+[ "$fds" -le $((base_fds + 6)) ] || fail "server sockets $fds, baseline $base_fds + 6: leak"
 [ "$(curl -sf -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SPORT/" 2>/dev/null || true)" != 502 ] || true
 
 # 3. Server down: the waiting client burns no CPU.

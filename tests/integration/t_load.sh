@@ -15,7 +15,7 @@ SPORT=$(free_port); S2=$(free_port)
 write_server_config "$T/server.yaml" "$SPORT"
 start_server "$T/server.yaml"
 SRV=$SERVER_PID
-base_fds=$(fd_count "$SRV")
+base_fds=$(sock_count "$SRV")
 start_client "$SPORT" "$EPORT"
 CLI=$CLIENT_PID
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -41,9 +41,9 @@ wait_for port_open "$S2" || fail "server 2"
 C2PID=$!; PIDS="$PIDS $C2PID"
 wait_for grep -q "tunnel up" "$T/client2.log" || fail "client 2"
 sleep 0.5
-base2=$(fd_count "$S2PID")
+base2=$(sock_count "$S2PID")
 $L many-http "$S2" 10000 200 || fail "10,000 HTTP requests at concurrency 200"
-wait_for sh -c "[ \$(ls /proc/$S2PID/fd | wc -l) -le $base2 ]" || fail "server fds $(fd_count "$S2PID") after HTTP load, baseline $base2"
+wait_for fds_back "$S2PID" "$base2" || fail "server sockets $(sock_count "$S2PID") / pipes $(pipe_count "$S2PID") after HTTP load, baseline $base2 sockets"
 
 # Slow reader, 100 KiB/s against 200 MB, for 8 s: flat memory, idle CPU.
 $L slow-read "$S2" $((200 * 1024 * 1024)) 102400 8 >"$T/slow.log" 2>&1 &
@@ -72,5 +72,5 @@ case "$BUILD${TUNNEL_WRAP:-}" in
 *) [ "$idle_rss1" -lt 32768 ] || fail "server RSS ${idle_rss1} KiB with 5,000 idle visitors (budget 32 MiB)" ;;
 esac
 wait "$TRICKLE" || fail "trickle: $(cat "$T/trickle.log")"
-wait_for sh -c "[ \$(ls /proc/$SRV/fd | wc -l) -le $((base_fds + 21)) ]" || fail "server fds $(fd_count "$SRV") after idle visitors, baseline $base_fds + pool"
+wait_for fds_back "$SRV" "$base_fds" 21 || fail "server sockets $(sock_count "$SRV") / pipes $(pipe_count "$SRV") after idle visitors, baseline $base_fds + pool"
 log "10k+500 sliced transfers exact; 10k HTTP ok; trickle $(cut -d: -f2 "$T/trickle.log"); slow reader flat; 5,000 idle: server RSS ${idle_rss0}->${idle_rss1} KiB (~${per} B/visitor), client ${cli_rss} KiB"

@@ -14,7 +14,7 @@ write_server_config "$T/server.yaml" "$SPORT"
 start_server "$T/server.yaml"
 start_client "$SPORT" "$LPORT"
 sleep 1
-base_fds=$(fd_count "$SERVER_PID")
+base_fds=$(sock_count "$SERVER_PID")
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 pooled() { ss -Htn state established "( sport = :$SPORT )" 2>/dev/null | wc -l; }
 
@@ -44,6 +44,6 @@ while kill -0 "$SOAK" 2>/dev/null; do
 done
 wait "$SOAK" || fail "soak: $(grep -E 'mismatch|hung|soak:' "$T/soak.log" | tail -n 5)"
 sleep 2
-fds=$(fd_count "$SERVER_PID")
-[ "$fds" -le $((base_fds + 2)) ] || fail "server fds $fds after the soak, baseline $base_fds"
-log "$(tail -n 1 "$T/soak.log"); server fds $fds (baseline $base_fds)"
+fds=$(sock_count "$SERVER_PID")
+fds_back "$SERVER_PID" "$base_fds" 2 || fail "server sockets $fds, pipes $(pipe_count "$SERVER_PID") after the soak, baseline $base_fds sockets"
+log "$(tail -n 1 "$T/soak.log"); server sockets $fds (baseline $base_fds), pipes $(pipe_count "$SERVER_PID")"

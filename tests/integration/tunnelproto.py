@@ -408,25 +408,34 @@ def cmd_hello_raw(port, user_hex):
         pass
 
 
-def cmd_freeze_relay(lport, tport, flag):
-    """TCP relay; once the file FLAG exists, the oldest connection still
-    open (the control connection) stops being forwarded both ways while
-    both of its sockets stay open: a silent link, like a dead NAT."""
+def cmd_freeze_relay(lport, tport, flag, which="control"):
+    """TCP relay that silences connections while both of their sockets
+    stay open: a dead link, like a NAT entry that expired. which=control:
+    once the file FLAG exists, the oldest connection still open (the
+    control connection). which=pool: each time FLAG is touched, every
+    connection open then except the oldest (the idle proxy pool);
+    connections made later are forwarded."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(lport)))
     ls.listen(64)
     lock = threading.Lock()
     alive = set()
-    state = {"frozen": None}
+    state = {"frozen": set(), "mtime": None}
 
     def frozen(cid):
-        if not os.path.exists(flag):
+        try:
+            mtime = os.stat(flag).st_mtime_ns
+        except OSError:
             return False
         with lock:
-            if state["frozen"] is None and alive:
-                state["frozen"] = min(alive)
-            return state["frozen"] == cid
+            if state["mtime"] != mtime and alive:
+                state["mtime"] = mtime
+                if which == "pool":
+                    state["frozen"] |= alive - {min(alive)}
+                elif not state["frozen"]:
+                    state["frozen"] = {min(alive)}
+            return cid in state["frozen"]
 
     def pipe(a, b, cid):
         try:
@@ -441,6 +450,8 @@ def cmd_freeze_relay(lport, tport, flag):
                 b.sendall(d)
         except OSError:
             pass
+        while frozen(cid):      # a silent link does not carry FIN either
+            time.sleep(0.2)
         try:
             b.shutdown(socket.SHUT_WR)
         except OSError:
