@@ -37,6 +37,10 @@ struct auth_keys {
 	uint8_t	 server_key[PROTO_KEY_LEN];
 };
 
+/* HMAC-SHA-256(key, msg) into out (the primitive under everything here). */
+void	auth_hmac_sha256(const void *key, size_t keylen, const void *msg,
+	    size_t len, uint8_t out[PROTO_KEY_LEN]);
+
 /* Fills buf with len cryptographically random bytes. Return: 0 or -1. */
 int	auth_random(void *buf, size_t len);
 

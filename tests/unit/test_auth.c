@@ -48,6 +48,24 @@ to_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Decodes n bytes of lower-case hex. Return: 0, or -1 on a bad digit. */
+static int
+from_hex(const char *h, uint8_t *out, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const char *a, *b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (h[2 * i] == '\0' || h[2 * i + 1] == '\0' ||
+		    (a = strchr(digits, h[2 * i])) == NULL ||
+		    (b = strchr(digits, h[2 * i + 1])) == NULL)
+			return -1;
+		out[i] = (uint8_t)((a - digits) << 4 | (b - digits));
+	}
+	return 0;
+}
+
 /* Hex of p[0..n) in a static buffer; two live results need two calls. */
 static const char *
 hex(const uint8_t *p, size_t n)
@@ -902,7 +920,65 @@ test_wipe(void)
 	return TEST_PASS;
 }
 
+/*
+ * auth's HMAC is RFC 2104 over libcrypto's SHA-256: RFC 4231's vectors
+ * (case 5 is a truncated output, not applicable), then libcrypto's own
+ * HMAC for every key length around the 64-byte block.
+ */
+static int
+test_hmac_rfc4231(void)
+{
+	static const struct {
+		const char *key, *msg, *mac;
+	} v[] = {
+		{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
+		  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+		{ "4a656665",
+		  "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+		  "dddddddddddddddddddddddddddddddddddd",
+		  "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe" },
+		{ "0102030405060708090a0b0c0d0e0f10111213141516171819",
+		  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+		  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+		  "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b" },
+		{ NULL,	/* 131 bytes of 0xaa */
+		  "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a"
+		  "65204b6579202d2048617368204b6579204669727374",
+		  "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+	};
+	uint8_t key[200], msg[200], got[PROTO_KEY_LEN], want[PROTO_KEY_LEN];
+	size_t i, klen, mlen;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i].key != NULL) {
+			klen = strlen(v[i].key) / 2;
+			ASSERT_EQ(from_hex(v[i].key, key, klen), 0);
+		} else {
+			klen = 131;
+			memset(key, 0xaa, klen);
+		}
+		mlen = strlen(v[i].msg) / 2;
+		ASSERT_EQ(from_hex(v[i].msg, msg, mlen), 0);
+		auth_hmac_sha256(key, klen, msg, mlen, got);
+		ASSERT_STR_EQ(hex(got, sizeof(got)), v[i].mac);
+	}
+	for (klen = 0; klen <= 140; klen++) {
+		fill(key, klen, (uint8_t)klen);
+		fill(msg, 100, 7);
+		for (mlen = 0; mlen <= 100; mlen += 33) {
+			auth_hmac_sha256(key, klen, msg, mlen, got);
+			raw_hmac(key, klen, msg, mlen, want);
+			ASSERT_MEM_EQ(got, want, sizeof(want));
+		}
+	}
+	return TEST_PASS;
+}
+
 static const struct test tests[] = {
+	{ "auth_hmac_rfc4231", test_hmac_rfc4231 },
 	{ "auth_looks_like_hash", test_looks_like_hash },
 	{ "auth_setting_generated", test_setting_generated },
 	{ "auth_setting_regression", test_setting_regression },
