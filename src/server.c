@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 static void	listener_cb(struct loop *, struct handler *, uint32_t);
 static void	listener_resume(struct loop *, struct timer *);
 static void	sweep_cb(struct loop *, struct timer *);
+static void	trim_cb(struct loop *, struct timer *);
 
 /* Derives the login material of every user once, at start-up. */
 static int
@@ -161,6 +163,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	}
 	loop_timer_init(&s->sweep, sweep_cb);
 	(void)loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
+	loop_timer_init(&s->trim, trim_cb);
 	return 0;
 }
 
@@ -320,6 +323,33 @@ sweep_cb(struct loop *l, struct timer *t)
 }
 
 void
+srv_visitor_gone(struct srv *s)
+{
+	s->nvisitors--;
+	if (s->visitors_peak - s->nvisitors >= SRV_TRIM_VISITORS &&
+	    !loop_timer_armed(&s->trim))
+		(void)loop_timer_set(s->loop, &s->trim, SRV_TRIM_DELAY_MS);
+}
+
+/*
+ * A crowd of visitors leaves its structs scattered through the heap, and
+ * glibc returns only the top of the heap by itself: without this the
+ * server would keep its peak footprint for good. malloc_trim also
+ * releases the free pages in the middle.
+ */
+static void
+trim_cb(struct loop *l, struct timer *t)
+{
+	struct srv *s = container_of(t, struct srv, trim);
+
+	(void)l;
+	(void)malloc_trim(0);
+	log_debug("memory trimmed: %zu visitors open, %zu at the peak",
+	    s->nvisitors, s->visitors_peak);
+	s->visitors_peak = s->nvisitors;
+}
+
+void
 srv_shutdown(struct srv *s)
 {
 	size_t i;
@@ -337,6 +367,7 @@ srv_shutdown(struct srv *s)
 	while (!LIST_EMPTY(&s->visitors))
 		srv_visitor_close(LIST_FIRST(&s->visitors), "server stopping");
 	loop_timer_cancel(s->loop, &s->sweep);
+	loop_timer_cancel(s->loop, &s->trim);
 }
 
 void

@@ -44,6 +44,8 @@
 #define SRV_ACCEPT_PAUSE_MS	1000	/* after EMFILE, nothing to shed */
 #define SRV_SHED_PAUSE_MS	50	/* after EMFILE, visitors shed */
 #define SRV_SHED_BATCH		16
+#define SRV_TRIM_VISITORS	256	/* this many gone: give memory back */
+#define SRV_TRIM_DELAY_MS	1000	/* after the first of them left */
 #define SRV_OUTBUF		4096
 #define SRV_MAGIC_CONN		0x434f4e4eu
 #define SRV_MAGIC_SESSION	0x53455353u
@@ -224,6 +226,9 @@ struct srv {
 	uint64_t		 visitors_total;
 	uint64_t		 visitors_bridged;
 	struct timer		 sweep;
+	size_t			 nvisitors;	/* open now */
+	size_t			 visitors_peak;	/* most open since last trim */
+	struct timer		 trim;
 	int			 stopping;
 };
 
@@ -237,6 +242,8 @@ struct srv_addr *srv_addr_get(struct srv *s,
 	    const struct sockaddr_storage *peer);
 void	srv_addr_release(struct srv *s, struct srv_addr *a);
 struct srv_user *srv_user_find(struct srv *s, const char *name);
+/* Counts a visitor gone; after a crowd, hands freed memory back. */
+void	srv_visitor_gone(struct srv *s);
 
 /* server_conn.c: sniffing and the login and registration handshakes. */
 void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,

@@ -107,6 +107,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 	loop_timer_cancel(s->loop, &v->timer);
 	loop_close(s->loop, &v->h);
 	LIST_REMOVE(v, all);
+	srv_visitor_gone(v->srv);
 	visitor_log_close(v, reason);
 	(void)loop_defer(s->loop, free_visitor, v);
 }
@@ -137,6 +138,8 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	loop_handler_init(&v->h, fd, visitor_cb);
 	loop_timer_init(&v->timer, visitor_timer);
 	LIST_INSERT_HEAD(&s->visitors, v, all);
+	if (++s->nvisitors > s->visitors_peak)
+		s->visitors_peak = s->nvisitors;
 	s->visitors_total++;
 	ss = s->stopping ? NULL : srv_route(s, li);
 	if (ss == NULL) {
@@ -188,6 +191,7 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(v->srv->loop, &v->timer);
 	LIST_REMOVE(v, all);
+	srv_visitor_gone(v->srv);
 	switch (info->end) {
 	case BRIDGE_END_CLOSED:
 		(void)snprintf(why, sizeof(why), "%s", info->reason);
