@@ -26,13 +26,6 @@ int	net_listen(const char *host, int port, int backlog);
 int	net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len);
 
 /*
- * Resolves host:port (blocking getaddrinfo: call at start-up or before a
- * reconnect, never per visitor). Return: 0, or -1 with a reason in err.
- */
-int	net_resolve(const char *host, int port, struct sockaddr_storage *out,
-	    socklen_t *outlen, char *err, size_t errlen);
-
-/*
  * Starts a non-blocking connect. Return: the fd (connected or in
  * progress: wait for EPOLLOUT then call net_connect_result), or -1.
  */

@@ -94,7 +94,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 		    cfg->server_addr);
 		return -1;
 	}
-	if (net_resolve(cfg->local_host, cfg->local_port, &c->local_addr,
+	if (cli_resolve(cfg->local_host, cfg->local_port, &c->local_addr,
 	    &c->local_addrlen, err, errlen) == -1)
 		return -1;
 	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
@@ -200,7 +200,7 @@ cli_start(struct cli *c)
 	int fd;
 
 	/* Resolved anew each time: the server's address may have moved. */
-	if (net_resolve(c->server_host, c->server_port, &c->server_addr,
+	if (cli_resolve(c->server_host, c->server_port, &c->server_addr,
 	    &c->server_addrlen, err, sizeof(err)) == -1) {
 		ctl_backoff(c, err);
 		return;

@@ -154,6 +154,13 @@ void	cli_hash_cancel(struct cli *c);
 void	cli_hash_done(struct cli *c, const char *salted, const char *why);
 
 /* client_pool.c: the proxy connections. */
+/*
+ * client_resolve.c: host:port to an address (blocking getaddrinfo: call at
+ * start-up or before a reconnect, never per visitor). Return: 0, or -1
+ * with a reason in err.
+ */
+int	cli_resolve(const char *host, int port, struct sockaddr_storage *out,
+	    socklen_t *outlen, char *err, size_t errlen);
 void	cli_pool_fill(struct cli *c);
 void	cli_pool_drop_idle(struct cli *c);
 void	cli_pool_close_all(struct cli *c);
