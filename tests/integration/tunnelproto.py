@@ -151,6 +151,34 @@ def cmd_login(port, user, pw):
     print("session", lg.sid.hex())
 
 
+def cmd_slowdown(port, user, pw, n):
+    """n logins with a wrong password, one after the other: the server's
+    FAIL must come after 0, 0.25, 0.5, 1, 2 ... s (never sooner); then the
+    right password still logs in at once."""
+    port, n = int(port), int(n)
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + os.urandom(24)))
+        t, p = read_frame(s)
+        assert t == CHALLENGE
+        t0 = time.monotonic()
+        s.sendall(frame(PROOF, os.urandom(32)))
+        t, p = read_frame(s)
+        took = time.monotonic() - t0
+        assert t == FAIL and p[0] == 1, (t, p)
+        want = 0 if i == 0 else 0.25 * (1 << (i - 1))
+        print("failure %d answered after %.3f s (at least %.2f)" % (i + 1, took, want))
+        if took < want - 0.01 or took > want + 2:
+            raise SystemExit("failure %d: FAIL after %.3f s, want %.2f s" % (i + 1, took, want))
+        s.close()
+    t0 = time.monotonic()
+    lg = Login(port, user, pw)
+    took = time.monotonic() - t0
+    if not lg.ok or took > 1.5:
+        raise SystemExit("right password after failures: ok=%s in %.3f s" % (lg.ok, took))
+    print("right password: logged in after %.3f s" % took)
+
+
 def cmd_replay_login(port, user, pw):
     lg = Login(int(port), user, pw)
     assert lg.ok, "first login must work"
@@ -505,6 +533,7 @@ def cmd_relay(lport, tport, dump):
 def main():
     cmds = {
         "login": cmd_login, "replay-login": cmd_replay_login,
+        "slowdown": cmd_slowdown,
         "register": cmd_register, "unknown-user": cmd_unknown_user,
         "version": cmd_version, "flood": cmd_flood,
         "fake-server": cmd_fake_server, "relay": cmd_relay,
