@@ -527,7 +527,7 @@ defaults
                            "pids": {"http": self.hap["mt"]["pids"],
                                     "bulk": self.hap["mt"]["pids"]}},
         }
-        for t in self.targets:
+        for t in list(self.targets):
             if t not in a.targets:
                 del self.targets[t]
         # idle RSS right after start, before any traffic
