@@ -83,8 +83,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	loop_timer_init(&c->refill, refill_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
-	if ((c->bctx.pipes = pipe_pool_new(pipe_spares_for_limit(32), 0)) ==
-	    NULL) {
+	if ((c->bctx.pipes = pipe_pool_new(32, PIPE_SIZE)) == NULL) {
 		(void)snprintf(err, errlen, "pipe pool: %s", strerror(errno));
 		return -1;
 	}

@@ -24,6 +24,21 @@ struct pipe_pool {
 	int	 devnull;	/* sink for pipe_drop, or -1 */
 };
 
+/* The cap on spare pipes (see pipe.h). */
+static size_t
+spares_cap(size_t max, int size)
+{
+	struct rlimit rl;
+	size_t n = max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 64 < n)
+		n = (size_t)(rl.rlim_cur / 64);
+	if (size > 0 && (size_t)(16 << 20) / (size_t)size < n)
+		n = (size_t)(16 << 20) / (size_t)size;
+	return n > 0 ? n : 1;
+}
+
 struct pipe_pool *
 pipe_pool_new(size_t max_idle, int size)
 {
@@ -32,8 +47,8 @@ pipe_pool_new(size_t max_idle, int size)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	p->max_idle = max_idle;
-	p->spare = calloc(max_idle ? max_idle : 1, sizeof(*p->spare));
+	p->max_idle = max_idle = spares_cap(max_idle, size);
+	p->spare = calloc(max_idle, sizeof(*p->spare));
 	if (p->spare == NULL) {
 		free(p);
 		return NULL;
@@ -50,18 +65,6 @@ pipe_pool_new(size_t max_idle, int size)
 		pipe_put(p, fds);
 	}
 	return p;
-}
-
-size_t
-pipe_spares_for_limit(size_t max)
-{
-	struct rlimit rl;
-	size_t n = max;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 64 < n)
-		n = (size_t)(rl.rlim_cur / 64);
-	return n > 0 ? n : 1;
 }
 
 void

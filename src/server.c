@@ -136,8 +136,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	LIST_INIT(&s->visitors);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;
-	s->bctx.pipes = pipe_pool_new(pipe_spares_for_limit(SRV_PIPES_SPARE),
-	    0);
+	s->bctx.pipes = pipe_pool_new(SRV_PIPES_SPARE, PIPE_SIZE);
 	if (s->bctx.pipes == NULL) {
 		log_warn("pipe pool");
 		return -1;
