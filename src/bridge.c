@@ -198,11 +198,12 @@ side_mask(const struct bridge *b, int s)
 	const struct dir *in = &b->dir[1 - s];	/* writes to s */
 	uint32_t m = 0;
 
+	/* EPOLLRDHUP tells pump() a FIN is waiting behind the data. */
 	if (out->flags & DIR_GATED)
-		m |= EPOLLIN;
+		m |= EPOLLIN | EPOLLRDHUP;
 	else if (!(out->flags & DIR_RD_EOF) && out->in_pipe == 0 &&
 	    out->pending_off == out->pending_len)
-		m |= EPOLLIN;
+		m |= EPOLLIN | EPOLLRDHUP;
 	if (!(in->flags & DIR_WR_SHUT) && ((in->in_pipe > 0 &&
 	    !(in->flags & DIR_HELD)) || in->pending_off < in->pending_len))
 		m |= EPOLLOUT;
@@ -507,12 +508,17 @@ fill(struct bridge *b, struct dir *d)
 }
 
 
-/* Moves as much as the budget allows in direction d. Return -1 if closed. */
+/*
+ * Moves as much as the budget allows in direction d. Return -1 if closed.
+ * src_fin: the source is known to have sent FIN (EPOLLRDHUP).
+ */
 static int
-pump(struct bridge *b, struct dir *d)
+pump(struct bridge *b, struct dir *d, int src_fin)
 {
+	size_t cap = (d->flags & DIR_COPY) ? BRIDGE_COPY_BUF :
+	    pipe_capacity(b->ctx->pipes);
 	size_t moved = 0;
-	int r;
+	int r, short_fill = 0;
 
 	if (d->flags & DIR_WR_SHUT)
 		return 0;
@@ -531,6 +537,14 @@ pump(struct bridge *b, struct dir *d)
 			moved += (size_t)(d->bytes - before);
 			if (r <= 0)
 				return r;
+			/*
+			 * A read that did not fill the pipe most likely
+			 * emptied the socket: epoll (level-triggered) says
+			 * when more comes, which saves a splice that would
+			 * only return EAGAIN. A pending FIN is read now.
+			 */
+			if (short_fill && !src_fin)
+				break;
 		}
 		if ((d->flags & (DIR_RD_EOF | DIR_GATED)) != 0)
 			break;
@@ -540,10 +554,17 @@ pump(struct bridge *b, struct dir *d)
 				return -1;
 			break;
 		}
+		short_fill = d->in_pipe < cap;
 	}
 	release_storage(b, d);
 	if ((d->flags & DIR_RD_EOF) && d->in_pipe == 0) {
-		if (shutdown(b->side[d->dst].h.fd, SHUT_WR) == -1 &&
+		/*
+		 * The last direction to end needs no shutdown: the bridge
+		 * closes both sockets next (gracefully), and close() sends
+		 * the same FIN, as every byte from that socket was read.
+		 */
+		if (!(b->dir[d->dst].flags & DIR_WR_SHUT) &&
+		    shutdown(b->side[d->dst].h.fd, SHUT_WR) == -1 &&
 		    errno != ENOTCONN)
 			log_debug("shutdown: %s", strerror(errno));
 		d->flags |= DIR_WR_SHUT;
@@ -586,11 +607,12 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 			return;
 	}
 	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-		if (pump(b, in) == -1 || b->state != BRIDGE_RUNNING)
+		if (pump(b, in, 0) == -1 || b->state != BRIDGE_RUNNING)
 			return;
 	}
 	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) &&
-	    !(out->flags & DIR_GATED) && pump(b, out) == -1)
+	    !(out->flags & DIR_GATED) &&
+	    pump(b, out, (events & EPOLLRDHUP) != 0) == -1)
 		return;
 	if (b->state != BRIDGE_RUNNING)
 		return;
