@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define NET_ADDRSTRLEN	64	/* "[v6]:port" fits */
 
@@ -24,6 +25,18 @@ int	net_listen(const char *host, int port, int backlog);
  * Return: the fd, or -1 with errno set (EAGAIN when none is waiting).
  */
 int	net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len);
+
+/*
+ * base + a random 0..base-1, from *rng (an xorshift state the caller
+ * keeps, never 0): a keepalive idle time. Connections opened in the same
+ * second must not probe in the same second: thousands of probes at once
+ * overflow a queue (on loopback, the 1,000-packet netdev backlog), and a
+ * connection whose every probe is dropped is reset as dead.
+ */
+int	net_jitter(int base, uint64_t *rng);
+
+/* Sets TCP_KEEPIDLE alone (the rest inherited from a listener). */
+int	net_keepidle(int fd, int secs);
 
 /*
  * Starts a non-blocking connect. Return: the fd (connected or in

@@ -129,6 +129,7 @@ struct cli {
 	uint8_t			 sid[PROTO_SID_LEN];
 	uint8_t			 skey[PROTO_KEY_LEN];
 	uint64_t		 counter;
+	uint64_t		 rng;		/* spreads keepalive timers */
 	unsigned		 pool_size;
 	unsigned		 heartbeat_s;
 	/* pool */

@@ -184,7 +184,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 		return;
 	}
 	(void)net_nodelay(p->h.fd);
-	(void)net_keepalive(p->h.fd, 15, 5, 3);
+	(void)net_keepalive(p->h.fd, net_jitter(15, &c->rng), 5, 3);
 	loop_timer_cancel(c->loop, &p->timer);
 	p->state = CLI_PROXY_IDLE;
 	if (loop_update(c->loop, &p->h, EPOLLIN) == -1) {

@@ -154,6 +154,24 @@ net_keepalive(int fd, int idle, int interval, int count)
 }
 
 int
+net_jitter(int base, uint64_t *rng)
+{
+	uint64_t x = *rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*rng = x;
+	return base > 0 ? base + (int)(x % (uint64_t)base) : base;
+}
+
+int
+net_keepidle(int fd, int secs)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+}
+
+int
 net_user_timeout(int fd, unsigned int ms)
 {
 	return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));

@@ -94,7 +94,8 @@ listener_open(struct srv *s, struct srv_listener *li, int port,
 	 * Accepted sockets inherit TCP_NODELAY and the keepalive settings
 	 * from the listener: set once here instead of 6 calls per visitor.
 	 */
-	if (net_nodelay(fd) == -1 || net_keepalive(fd, 15, 5, 3) == -1)
+	if (net_nodelay(fd) == -1 ||
+	    net_keepalive(fd, SRV_KEEPIDLE_S, 5, 3) == -1)
 		log_warn("socket options on port %d", port);
 	li->srv = s;
 	li->user = u;
@@ -141,10 +142,12 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 		log_warn("pipe pool");
 		return -1;
 	}
-	if (auth_random(s->secret, sizeof(s->secret)) == -1) {
+	if (auth_random(s->secret, sizeof(s->secret)) == -1 ||
+	    auth_random(&s->rng, sizeof(s->rng)) == -1) {
 		log_warnx("no random bytes for the server secret");
 		return -1;
 	}
+	s->rng |= 1;	/* xorshift must not start at 0 */
 	if (prepare_users(s) == -1)
 		return -1;
 	if (listener_open(s, &s->main, cfg->port, NULL) == -1)
@@ -218,6 +221,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 			(void)close(fd);
 			continue;
 		}
+		(void)net_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
 		if (li->user != NULL) {
 			(void)net_addr_str(&addr, peer, sizeof(peer));
 			srv_visitor_new(s, li, fd, peer, NULL, 0);

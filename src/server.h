@@ -29,6 +29,7 @@
 #define SRV_SNIFF_MS		250	/* silent public peers wait this long */
 #define SRV_HANDSHAKE_MS	10000	/* each pre-login step */
 #define SRV_HEARTBEAT_S		10	/* PING interval on control links */
+#define SRV_KEEPIDLE_S		15	/* TCP keepalive idle, + 0..14 s */
 #define SRV_DEAD_MISSES		3	/* intervals without a frame = dead */
 #define SRV_MAX_HANDSHAKES	1024	/* tunnel conns before login, total */
 #define SRV_MAX_HANDSHAKES_ADDR	64	/* ... and per peer address */
@@ -222,6 +223,7 @@ struct srv {
 	size_t			 naddrs;
 	size_t			 nwaiting;
 	uint64_t		 next_id;
+	uint64_t		 rng;		/* spreads keepalive timers */
 	uint64_t		 login_seq;
 	uint64_t		 visitors_total;
 	uint64_t		 visitors_bridged;

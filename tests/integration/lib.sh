@@ -47,9 +47,24 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "skip: $*"; exit 77; }
 log() { echo "# $*"; }
 
-# A TCP port nobody listens on right now.
+# A TCP port nobody uses right now, below the ephemeral range (32768+):
+# a port the kernel handed out as "free" could be given to one of the
+# test's own outgoing connections before a daemon binds it.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 -c '
+import random, socket
+for _ in range(500):
+    p = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
 }
 
 # wait_for CMD...: retries CMD for up to 10 s (times SLOW).
