@@ -71,7 +71,7 @@ BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
 TEST_PKGS  = curl openssl python3 procps iproute2 util-linux
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
-	valgrind install clean run deps deps-test bench soak
+	valgrind install clean run deps deps-test bench soak mutate
 
 all: tunnel-server tunnel-client
 
@@ -150,6 +150,11 @@ valgrind:
 # The soak in `make test` runs 5 minutes; this one 30.
 soak: all $(UNIT_BIN)
 	@BUILD=$(BUILD) SOAK_SECS=$${SOAK_SECS:-1800} ONLY=t_soak sh tests/run.sh
+
+# Breaks the code once per mutant (tests/mutants/*.ini) and checks that
+# the test guarding against that defect fails. Slow: not part of `test`.
+mutate: deps-test all
+	@python3 tests/mutate.py $(ARGS)
 
 bench: all
 	@sh bench/run.sh $(ARGS)

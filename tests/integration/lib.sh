@@ -19,10 +19,25 @@ SLOW=${SLOW:-1}
 case "$BUILD" in *asan*) SLOW=3 ;; esac
 [ -n "${TUNNEL_WRAP:-}" ] && SLOW=10
 
+# What ASan, UBSan and valgrind's memcheck print when they find something.
+SANITIZER_RE='ERROR: (Address|Leak)Sanitizer|runtime error:'
+SANITIZER_RE="$SANITIZER_RE"'|^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Process terminating|.* (definitely|indirectly|possibly) lost in)'
+
 cleanup() {
 	rc=$?
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	sleep 0.2
+	# Under valgrind a daemon needs seconds to exit and run its leak
+	# check; killing it early would hide the report.
+	if [ -n "${TUNNEL_WRAP:-}" ]; then
+		i=0
+		while [ $i -lt 100 ]; do
+			alive=0
+			for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
+			[ $alive -eq 0 ] && break
+			i=$((i + 1)); sleep 0.1
+		done
+	fi
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		for f in "$T"/*.log; do
@@ -31,11 +46,10 @@ cleanup() {
 			tail -n 40 "$f"
 		done
 	fi
-	# A sanitizer report in any daemon log fails the test.
-	if [ $rc -eq 0 ] && grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-	    "$T"/*.log >/dev/null 2>&1; then
+	# A sanitizer or memcheck report in any daemon log fails the test.
+	if [ $rc -eq 0 ] && grep -lE "$SANITIZER_RE" "$T"/*.log >/dev/null 2>&1; then
 		echo "sanitizer report:"
-		grep -hE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log | head -60
+		grep -hE -A12 "$SANITIZER_RE" "$T"/*.log | head -80
 		rc=1
 	fi
 	rm -rf "$T"
