@@ -13,9 +13,9 @@
  * server side (a server with one user, FL_USER, see fuzz_common.h)
  *   HELLO     known user: its setting; unknown user: auth_fake_setting()
  *             over a template picked from a fixed list of families. The
- *             fake setting must be made, be deterministic and fit a
- *             CHALLENGE. Then the AuthMessage (auth_message, exact
- *             length) with the fixed server nonce.
+ *             fake setting must be made, be deterministic, be as long
+ *             as its template and fit a CHALLENGE. Then the AuthMessage
+ *             (auth_message, exact length) with the fixed server nonce.
  *   PROOF     auth_verify_proof() against the user's fixed keys: it must
  *             succeed exactly when the proof is the one the real client
  *             would compute (gen_seeds writes one; the fuzzer cannot
@@ -199,6 +199,8 @@ fl_server_hello(struct fl_state *st, const struct proto_hello *h)
 		    FL_NTEMPLATES];
 		FUZZ_CHECK(fl_fake(template, h->username, setting,
 		    sizeof(setting)) == 0);
+		/* Shaped like the template: its salt length too. */
+		FUZZ_CHECK(strlen(setting) == strlen(template));
 		/* A name never gets the real user's salt. */
 		FUZZ_CHECK(strcmp(setting, FL_SETTING) != 0);
 	}

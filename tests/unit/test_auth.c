@@ -886,6 +886,16 @@ test_ct_equal(void)
 		ASSERT_EQ(auth_ct_equal(a, b, i), 1);
 		b[i] ^= 0x80;
 	}
+	/* Keys and MACs are binary: a NUL byte ends nothing. */
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	ASSERT_EQ(auth_ct_equal(a, b, sizeof(a)), 1);
+	for (i = 1; i < sizeof(a); i++) {
+		b[i] = 0x01;
+		ASSERT_EQ(auth_ct_equal(a, b, sizeof(a)), 0);
+		ASSERT_EQ(auth_ct_equal(b, a, sizeof(a)), 0);
+		b[i] = 0;
+	}
 	return TEST_PASS;
 }
 

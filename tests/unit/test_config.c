@@ -359,6 +359,11 @@ test_syntax_error(void)
 	/* Invalid UTF-8 and control characters come from the reader. */
 	CHECK(server_err(USERS "log:\n  path: l\xff\n", "t.yaml:5:10: ",
 	    "UTF-8"));
+	/* Columns count characters: a BOM is none, "\xc3\xa9" is one. */
+	CHECK(server_err("\xef\xbb\xbf" "port: 1\xff\n", "t.yaml:1:8: ",
+	    "UTF-8"));
+	CHECK(server_err(USERS "log:\n  path: \xc3\xa9\xe2\x82\xac\xff\n",
+	    "t.yaml:5:11: ", "UTF-8"));
 	CHECK(server_err("port: 1\x01\n", "t.yaml:1:8: ",
 	    "control characters"));
 	return TEST_PASS;
@@ -630,6 +635,30 @@ test_deep_nesting(void)
 		buf[o] = '\0';
 		r = server_err(buf, "t.yaml:33:", "too deep");
 	}
+	free(buf);
+	return r;
+}
+
+static int
+test_too_many_nodes(void)
+{
+	size_t n = 150000, i, o;
+	char *buf;
+	int r;
+
+	/*
+	 * Each "1," is a node (CFG_MAX_NODES is 100000): refused in the
+	 * prescan, before the loader builds the tree.
+	 */
+	buf = malloc(2 * n + 32);
+	ASSERT(buf != NULL);
+	o = (size_t)sprintf(buf, "users: [");
+	for (i = 0; i < n; i++) {
+		buf[o++] = '1';
+		buf[o++] = ',';
+	}
+	memcpy(buf + o, "1]\n", 4);
+	r = server_err(buf, "t.yaml:1:", "too many values");
 	free(buf);
 	return r;
 }
@@ -994,6 +1023,15 @@ test_client_roundtrip(void)
 	    "c1: \xc2\x80 \xc2\x9f nbsp:\xc2\xa0",
 	    "null", "~", "true", "123456", "0x10", "",
 	};
+	static const char *bad_utf8[] = {
+	    "overlong quote \xc0\xa2",
+	    "overlong nul \xc0\x80",
+	    "overlong 3 \xe0\x80\xa2",
+	    "overlong 4 \xf0\x80\x80\xa2",
+	    "surrogate \xed\xa0\x80",
+	    "above U+10FFFF \xf4\x90\x80\x80",
+	    "cut short \xe2\x9c",
+	};
 	struct cfg_client c, back;
 	struct stat st;
 	char path[256], *dir;
@@ -1054,6 +1092,20 @@ test_client_roundtrip(void)
 	if (cfg_client_save(path, &c, err, sizeof(err)) != -1 ||
 	    strstr(err, "UTF-8") == NULL)
 		goto out;
+	/*
+	 * So are overlong forms and surrogates: the writer must not
+	 * normalise an overlong '"' into a real one (the saved password
+	 * would differ from the one in memory) nor leave it to the reader.
+	 */
+	for (i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
+		free(c.password);
+		c.password = strdup(bad_utf8[i]);
+		if (cfg_client_save(path, &c, err, sizeof(err)) != -1 ||
+		    strstr(err, "password is not valid UTF-8") == NULL) {
+			fprintf(stderr, "bad UTF-8 %zu: %s\n", i, err);
+			goto out;
+		}
+	}
 	/* Nothing to save without a username. */
 	free(c.username);
 	c.username = NULL;
@@ -1191,6 +1243,7 @@ static const struct test tests[] = {
 	{ "config_aliases", test_aliases },
 	{ "config_billion_laughs", test_billion_laughs },
 	{ "config_deep_nesting", test_deep_nesting },
+	{ "config_too_many_nodes", test_too_many_nodes },
 	{ "config_too_big_mem", test_too_big_mem },
 	{ "config_too_many_users", test_too_many_users },
 	{ "config_missing_required", test_missing_required },
