@@ -11,6 +11,11 @@ printf 'port: %s\nusers:\n  - username: admin\n    password: "%s"\nlog:\n  enabl
     "$PORT" "$PASSWORD" >"$T/cwd/s.yaml"
 printf 'server_addr: 127.0.0.1:%s\nusername: admin\npassword: "%s"\n' \
     "$PORT" "$PASSWORD" >"$T/cwd/c.yaml"
+# A loadable default client file: a bad command line wrongly taken as
+# "no flags" would run (and time out) instead of stopping for want of a
+# file, which would hide it.
+cp "$T/cwd/c.yaml" "$T/cwd/tunnel-client-config.yaml"
+chmod 600 "$T/cwd/c.yaml" "$T/cwd/tunnel-client-config.yaml"
 bad=""
 check() {	# BIN ARGS...
 	set +e
@@ -29,7 +34,7 @@ check() {	# BIN ARGS...
 	fi
 	# Nothing may be created in the working directory.
 	for f in "$T"/cwd/*; do
-		case "$(basename "$f")" in s.yaml|c.yaml) ;; *)
+		case "$(basename "$f")" in s.yaml|c.yaml|tunnel-client-config.yaml) ;; *)
 			echo "FAIL: '$what' created $(basename "$f")" >&2
 			bad="$bad
   $what (created $(basename "$f"))"
@@ -51,9 +56,12 @@ check "$SERVER_BIN" --config= -n
 check "$SERVER_BIN" --config=
 check "$SERVER_BIN" -c "" -n
 check "$SERVER_BIN" -c ""
-# --hash-password takes no arguments.
+# --hash-password takes no arguments, not even valid flags (stdin is
+# /dev/null: one that reads a password instead fails with exit 1).
 check "$SERVER_BIN" --hash-password extra
 check "$SERVER_BIN" --hash-password --bogus
+check "$SERVER_BIN" --hash-password -n
+check "$SERVER_BIN" -c s.yaml --hash-password
 
 CUR=$CLIENT_BIN
 for args in "--bogus" "-x" "-cc.yaml" "--debug=1" "-" "--" "extra" "-c c.yaml extra" \

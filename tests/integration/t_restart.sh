@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Client killed and restarted; server restarted while the client waits:
-# the client is back within its backoff and an open transfer is undisturbed
-# by the control connection going away.
+# Client killed and restarted; server stopped or killed, then restarted
+# while the client waits: the client is back within its backoff (which it
+# does wait: no reconnect spinning).
 . "$(dirname "$0")/lib.sh"
 standard_setup
 
@@ -12,15 +12,29 @@ wait_for sh -c "curl -s 'http://127.0.0.1:$SPORT/' | grep -q 'no tunnel client'"
 start_client "$SPORT" "$LPORT"
 [ "$(curl -sf "http://127.0.0.1:$SPORT/")" = "hello from local" ] || fail "after client restart"
 
-# Server restart: the client reconnects by itself.
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-wait_for grep -q "reconnecting in" "$T/client.log" || fail "client did not notice the server going away"
-before=$(ups)
-start_server "$T/server.yaml"
-# Backoff is 1 s, 2 s, 4 s ... with jitter: back within ~10 s.
-wait_for client_up "$before" || fail "client did not reconnect"
-sleep 0.3
-[ "$(curl -sf "http://127.0.0.1:$SPORT/")" = "hello from local" ] || fail "after server restart"
+# Server restart: the client reconnects by itself, after a stop (SIGTERM:
+# the server says goodbye) and after a crash (SIGKILL: the connection just
+# closes).
+tries() { grep -c "reconnecting in" "$T/client.log" || true; }
+more_tries() { [ "$(tries)" -gt "$1" ]; }
+for sig in TERM KILL; do
+	t0=$(tries)
+	kill -"$sig" "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+	wait_for more_tries "$t0" || fail "client did not notice the server going away (SIG$sig)"
+	if [ $sig = TERM ]; then
+		# The backoff is waited: 1 s, then 2 s, so at most 2 attempts
+		# in 2 s (a backoff that does not wait would make hundreds).
+		sleep 2
+		n=$(( $(tries) - t0 ))
+		[ $n -le 3 ] || fail "$n reconnect attempts within 2 s: the backoff is not waited"
+	fi
+	before=$(ups)
+	start_server "$T/server.yaml"
+	# Backoff is 1 s, 2 s, 4 s ... with jitter: back within ~10 s.
+	wait_for client_up "$before" || fail "client did not reconnect (SIG$sig)"
+	sleep 0.3
+	[ "$(curl -sf "http://127.0.0.1:$SPORT/")" = "hello from local" ] || fail "after server restart (SIG$sig)"
+done
 grep -E "reconnecting in [0-9.]+ s" "$T/client.log" >/dev/null || fail "no backoff line"
 
-log "client restart, server restart + reconnect: ok"
+log "client restart, server stop and crash + reconnect, backoff waited: ok"

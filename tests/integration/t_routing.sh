@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Routing and the visitor's answers: a user's own port, the main port going
 # to the newest login without an own port, a second login of the same user
-# taking over, a visitor waiting connect_timeout for a free connection, the
-# client's FAIL turned into a 502 with its reason, a client that never
-# answers, escaped usernames in the log, and clean SIGTERM exits.
+# taking over (on the main port and on an own port), a visitor waiting
+# connect_timeout for a free connection, the client's FAIL turned into a
+# 502 with its reason, a client that never answers, escaped usernames in
+# the log, and clean SIGTERM exits.
 . "$(dirname "$0")/lib.sh"
 P="python3 $TOP/tests/integration/tunnelproto.py"
 SPORT=$(free_port); BOBPORT=$(free_port); LPORT=$(free_port); L2=$(free_port)
@@ -102,10 +103,22 @@ for i in 1 2 3 4 5 6; do
 	[ "$(curl -sf "http://127.0.0.1:$SPORT/")" = "hello from local" ] || fail "visitor $i after take-over"
 done
 
+# Bob logs in again from a second client: his own port follows the new
+# session, which the old session's clean-up leaves alone.
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$SPORT" -u bob -p "$L2") >>"$T/bob2.log" 2>&1 &
+BOB2=$!; PIDS="$PIDS $BOB2"
+wait_for grep -q "tunnel up: 127.0.0.1:$BOBPORT" "$T/bob2.log" || fail "bob's second login"
+set +e; wait "$BOB"; rc=$?; set -e
+[ $rc -eq 1 ] || fail "bob's replaced client exit $rc"
+sleep 0.3
+python3 "$HELP" banner-client "$BOBPORT" || fail "bob's port after his take-over"
+BOB=$BOB2
+
 # Bob's client gone: a visitor on his port that sends its request a moment
 # after connecting still gets the 502 (it is judged by its first bytes).
+bob_ended() { [ "$(grep -c "user 'bob' session ended" "$T/server.log")" -ge "$1" ]; }
 kill "$BOB"; wait "$BOB" 2>/dev/null || true
-wait_for grep -q "user 'bob' session ended" "$T/server.log" || fail "bob's session did not end"
+wait_for bob_ended 2 || fail "bob's session did not end"
 python3 - "$BOBPORT" <<'PY' || fail "late request on an own port"
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)

@@ -45,23 +45,24 @@ YAML
 "$SERVER_BIN" -c "$T/go.yaml" -n | grep -q "configuration OK" || fail "go-tunnel config rejected"
 "$SERVER_BIN" -config "$T/go.yaml" -n >/dev/null || fail "-config flag"
 
-# Mistakes: file:line:col, exit 2, nothing listens.
+# Mistakes: file:line:col, exit 2, nothing listens (timeout 5: a mistake
+# that goes unnoticed starts the server, which must not hang the test).
 P2=$(free_port)
 printf 'port: %s\npool_sise: 20\nusers:\n  - username: a\n    password: b\n' "$P2" >"$T/typo.yaml"
 set +e
-out=$("$SERVER_BIN" -c "$T/typo.yaml" 2>&1); rc=$?
+out=$(timeout 5 "$SERVER_BIN" -c "$T/typo.yaml" 2>&1); rc=$?
 set -e
 [ $rc -eq 2 ] || fail "typo: exit $rc"
 echo "$out" | grep -q "typo.yaml:2:1:.*pool_sise.*did you mean 'pool_size'" || fail "typo message: $out"
 port_open "$P2" && fail "server listened despite a bad config"
 printf 'port: 70000\nusers:\n  - username: a\n    password: b\n' >"$T/range.yaml"
-set +e; out=$("$SERVER_BIN" -c "$T/range.yaml" 2>&1); rc=$?; set -e
+set +e; out=$(timeout 5 "$SERVER_BIN" -c "$T/range.yaml" 2>&1); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$out" | grep -q "range.yaml:1:7:" || fail "range: $rc $out"
 printf 'users:\n  - username: a\n    password: "$y$garbage"\n' >"$T/hash.yaml"
-set +e; out=$("$SERVER_BIN" -c "$T/hash.yaml" 2>&1); rc=$?; set -e
+set +e; out=$(timeout 5 "$SERVER_BIN" -c "$T/hash.yaml" 2>&1); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$out" | grep -q "hash.yaml:3:" || fail "bad hash: $rc $out"
 printf 'users:\n  - username: a\n    password: x\n  - username: a\n    password: y\n' >"$T/dup.yaml"
-set +e; out=$("$SERVER_BIN" -c "$T/dup.yaml" 2>&1); rc=$?; set -e
+set +e; out=$(timeout 5 "$SERVER_BIN" -c "$T/dup.yaml" 2>&1); rc=$?; set -e
 [ $rc -eq 2 ] && echo "$out" | grep -q "dup.yaml:4:" || fail "duplicate user: $rc $out"
 
 # --hash-password from a pipe prints a yescrypt hash that logs in.
