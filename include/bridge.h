@@ -78,6 +78,22 @@ struct bridge	*bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b,
 int		 bridge_pending(struct bridge *b, int dir, const void *buf,
 		    size_t len);
 
+/*
+ * Side s takes over from's epoll registration (from->fd is that side's fd):
+ * one EPOLL_CTL_MOD instead of a DEL and, at bridge_start(), an ADD. Call
+ * before bridge_start(). Return: 0, or -1 (from then keeps the fd,
+ * unregistered, and bridge_start() registers the side itself).
+ */
+int		 bridge_adopt(struct bridge *b, int s, struct handler *from);
+
+/*
+ * Bytes are known to be waiting on the source of direction dir (a visitor
+ * whose first bytes were seen): bridge_start() sends dir's pending bytes
+ * with MSG_MORE and moves the waiting ones at once, so that both leave in
+ * one segment instead of two and no epoll round is spent in between.
+ */
+void		 bridge_eager(struct bridge *b, int dir);
+
 /* Shuts the B->A direction until gate returns 1. */
 void		 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg);
 

@@ -56,6 +56,19 @@ int		 loop_update(struct loop *l, struct handler *h, uint32_t mask);
 void		 loop_remove(struct loop *l, struct handler *h);
 
 /*
+ * Hands from->fd, with its epoll registration, to the handler to (already
+ * initialised for the same fd) with the events in mask: one EPOLL_CTL_MOD
+ * instead of a DEL now and an ADD later, for a connection that moves from
+ * one object to the next (a handshake to the pool, the pool to a bridge).
+ * from is left unregistered with fd -1. Events already fetched in this
+ * batch still reach from's callback, which its owner's state must ignore,
+ * as after loop_remove(). Return: 0, or -1 with errno set (then nothing
+ * is registered for the fd and from still has it).
+ */
+int		 loop_handover(struct loop *l, struct handler *from,
+		    struct handler *to, uint32_t mask);
+
+/*
  * Closes h->fd and forgets its registration. close() itself takes the fd
  * out of epoll (no fd here is ever duplicated), so no EPOLL_CTL_DEL is
  * spent. Sets h->fd to -1.

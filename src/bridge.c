@@ -68,6 +68,7 @@ struct dir {
 #define DIR_COPY	0x04		/* read/write instead of splice */
 #define DIR_GATED	0x08		/* owner holds the direction shut */
 #define DIR_HELD	0x10		/* storage kept for the owner's verdict */
+#define DIR_EAGER	0x20		/* source has bytes at start (bridge_eager) */
 };
 
 struct side {
@@ -160,6 +161,20 @@ bridge_pending(struct bridge *b, int dir, const void *buf, size_t len)
 	return 0;
 }
 
+int
+bridge_adopt(struct bridge *b, int s, struct handler *from)
+{
+	/* What a running side asks for; bridge_start() corrects the rest. */
+	return loop_handover(b->ctx->loop, from, &b->side[s].h,
+	    EPOLLIN | EPOLLRDHUP);
+}
+
+void
+bridge_eager(struct bridge *b, int dir)
+{
+	b->dir[dir].flags |= DIR_EAGER;
+}
+
 void
 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg)
 {
@@ -247,15 +262,18 @@ side_failed(struct bridge *b, int s, int err)
 	    NULL);
 }
 
-/* Writes queued pending bytes. Return: 1 when all written, 0 if blocked. */
+/*
+ * Writes queued pending bytes; more is MSG_MORE when spliced bytes follow
+ * at once. Return: 1 when all written, 0 if blocked, -1 after a close.
+ */
 static int
-flush_pending(struct bridge *b, struct dir *d)
+flush_pending(struct bridge *b, struct dir *d, int more)
 {
 	int fd = b->side[d->dst].h.fd;
 
 	while (d->pending_off < d->pending_len) {
 		ssize_t n = send(fd, d->pending + d->pending_off,
-		    d->pending_len - d->pending_off, MSG_NOSIGNAL);
+		    d->pending_len - d->pending_off, MSG_NOSIGNAL | more);
 
 		if (n == -1) {
 			if (errno == EINTR)
@@ -523,7 +541,7 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 	if (d->flags & DIR_WR_SHUT)
 		return 0;
 	if (d->pending_off < d->pending_len) {
-		r = flush_pending(b, d);
+		r = flush_pending(b, d, 0);
 		if (r <= 0)
 			return r;
 	}
@@ -653,9 +671,24 @@ bridge_start(struct bridge *b)
 			net_linger_reset(b->side[s].h.fd, 1);
 	/* Pending bytes go out first; a write now saves an epoll round. */
 	for (s = 0; s < 2; s++) {
-		if (b->dir[s].pending_len > 0 &&
-		    flush_pending(b, &b->dir[s]) == -1)
+		struct dir *d = &b->dir[s];
+		int eager = (d->flags & DIR_EAGER) && !(d->flags & DIR_GATED);
+		int corked = eager && d->pending_len > 0;
+		uint64_t before = d->bytes;
+
+		if (d->pending_len > 0 &&
+		    flush_pending(b, d, corked ? MSG_MORE : 0) == -1)
 			return -1;
+		if (!eager)
+			continue;
+		if (pump(b, d, 0) == -1 || b->state != BRIDGE_RUNNING)
+			return -1;
+		/*
+		 * Nothing followed the corked bytes after all (the bytes
+		 * were not there yet): TCP_NODELAY pushes them out now.
+		 */
+		if (corked && d->bytes == before && !(d->flags & DIR_WR_SHUT))
+			(void)net_nodelay(b->side[d->dst].h.fd);
 	}
 	update(b);
 	return b->state == BRIDGE_RUNNING ? 0 : -1;

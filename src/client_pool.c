@@ -266,8 +266,6 @@ local_connected(struct cli_proxy *p, int err)
 	n = proto_encode(&m, frame, sizeof(frame));
 	pfd = p->h.fd;
 	lfd = p->local.fd;
-	loop_remove(c->loop, &p->h);
-	loop_remove(c->loop, &p->local);
 	(void)net_nodelay(lfd);
 	cv = calloc(1, sizeof(*cv));
 	b = cv != NULL ? bridge_new(&c->bctx, pfd, lfd, bridge_closed, cv) :
@@ -284,7 +282,19 @@ local_connected(struct cli_proxy *p, int err)
 	cv->id = p->visitor_id;
 	(void)snprintf(cv->peer, sizeof(cv->peer), "%s", p->visitor);
 	LIST_INSERT_HEAD(&c->bridged, cv, entry);
+	/*
+	 * Both epoll entries move to the bridge: a MOD each instead of a
+	 * DEL and an ADD. On failure bridge_start() registers the side.
+	 */
+	(void)bridge_adopt(b, 0, &p->h);
+	(void)bridge_adopt(b, 1, &p->local);
 	p->h.fd = p->local.fd = -1;	/* the bridge owns them now */
+	/*
+	 * The visitor's first bytes travel in START's segment (the server
+	 * corks them together): move them at once rather than after an
+	 * epoll round. A service that speaks first costs one splice.
+	 */
+	bridge_eager(b, BRIDGE_AB);
 	proxy_close(p);
 	if (bridge_pending(b, BRIDGE_BA, frame, n) == -1) {
 		bridge_close(b, "out of memory");
@@ -328,8 +338,13 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 	cli_pool_fill(c);
 	log_debug("visitor %llu from %s: dialing %s",
 	    (unsigned long long)p->visitor_id, p->visitor, c->local_desc);
-	/* Stop reading the tunnel side: what follows is the visitor's. */
-	if (loop_update(c->loop, &p->h, 0) == -1) {
+	/*
+	 * Stop reading the tunnel side: what follows is the visitor's. The
+	 * entry stays, parked (edge-triggered, no events asked), so that
+	 * the bridge takes it over with a MOD; a reset meanwhile is
+	 * reported once, ignored here, and seen again by the bridge.
+	 */
+	if (loop_update(c->loop, &p->h, EPOLLET) == -1) {
 		proxy_close(p);
 		return;
 	}
@@ -353,6 +368,7 @@ proxy_read(struct cli_proxy *p)
 	size_t want, used;
 	ssize_t n;
 
+again:
 	if (p->inlen < PROTO_HDR_LEN) {
 		want = PROTO_HDR_LEN - p->inlen;
 	} else {
@@ -380,6 +396,9 @@ proxy_read(struct cli_proxy *p)
 	p->inlen += (size_t)n;
 	switch (proto_decode(p->in, p->inlen, &m, &used)) {
 	case PROTO_NEED_MORE:
+		/* A whole header: the body most likely came with it. */
+		if ((size_t)n == want)
+			goto again;
 		return;
 	case PROTO_OK:
 		break;

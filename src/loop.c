@@ -135,6 +135,40 @@ loop_remove(struct loop *l, struct handler *h)
 	h->mask = 0;
 }
 
+int
+loop_handover(struct loop *l, struct handler *from, struct handler *to,
+    uint32_t mask)
+{
+	struct epoll_event ev;
+
+	if (!from->registered || from->fd == -1 || mask == 0) {
+		loop_remove(l, from);
+		to->fd = from->fd;
+		if (loop_update(l, to, mask) == -1)
+			return -1;
+		from->fd = -1;
+		return 0;
+	}
+	/* The data pointer changes, so even an equal mask needs the MOD. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = mask;
+	ev.data.ptr = to;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, from->fd, &ev) == -1) {
+		int err = errno;
+
+		loop_remove(l, from);
+		errno = err;
+		return -1;
+	}
+	to->fd = from->fd;
+	to->registered = 1;
+	to->mask = mask;
+	from->fd = -1;
+	from->registered = 0;
+	from->mask = 0;
+	return 0;
+}
+
 void
 loop_close(struct loop *l, struct handler *h)
 {

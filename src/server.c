@@ -224,7 +224,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 		(void)net_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
 		if (li->user != NULL) {
 			(void)net_addr_str(&addr, peer, sizeof(peer));
-			srv_visitor_new(s, li, fd, peer, NULL, 0);
+			srv_visitor_new(s, li, fd, peer, NULL, 0, 0);
 		} else {
 			srv_conn_accept(s, li, fd, &addr);
 		}

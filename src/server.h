@@ -185,6 +185,7 @@ struct srv_visitor {
 	/* bytes consumed while sniffing; for a 502, the first bytes sent */
 	uint8_t			 sniffed[PROTO_PREAMBLE_LEN + SRV_PEEK_MAX];
 	size_t			 nsniffed;
+	int			 waiting;	/* bytes seen in the socket */
 	/* bytes sent into proxy connections that died before answering */
 	uint8_t			*replay;
 	size_t			 nreplay;
@@ -259,8 +260,14 @@ struct srv_session *srv_session_new(struct srv *s, struct srv_user *u,
 int	srv_session_send(struct srv_session *ss, const struct proto_msg *m);
 void	srv_session_close(struct srv_session *ss, int fail_code,
 	    const char *reason);
-int	srv_session_register(struct srv *s, int fd, const char *peer,
-	    const struct proto_register *r, const char **why, int *code);
+/*
+ * Pools the connection of from (a handshake's handler, registered or not)
+ * after checking r; its registration moves to the pool. Return: 0, or -1
+ * with *why (and *code for FAIL) and from still owning the fd.
+ */
+int	srv_session_register(struct srv *s, struct handler *from,
+	    const char *peer, const struct proto_register *r,
+	    const char **why, int *code);
 struct srv_session *srv_session_find(struct srv *s,
 	    const uint8_t sid[PROTO_SID_LEN]);
 struct srv_session *srv_session_by_id(struct srv *s, uint64_t id);
@@ -268,12 +275,18 @@ struct srv_session *srv_session_by_id(struct srv *s, uint64_t id);
 void	srv_session_refresh(struct srv_session *ss, const char *why);
 /* How long a proxy may stay silent after START before it counts as dead. */
 uint64_t srv_session_ack_ms(const struct srv_session *ss);
-/* Takes an idle proxy fd from ss (or -1 if none). */
-int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id);
+/*
+ * Takes an idle proxy fd from ss (or -1 if none). *h is its handler, still
+ * registered, for bridge_adopt(); closing the fd instead is also fine.
+ */
+int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
+	    struct handler **h);
 
 /* server_visitor.c: public connections. */
+/* waiting: more of the visitor's bytes are known to be in the socket. */
 void	srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
-	    const char *peer, const uint8_t *sniffed, size_t nsniffed);
+	    const char *peer, const uint8_t *sniffed, size_t nsniffed,
+	    int waiting);
 void	srv_visitor_wake(struct srv_session *ss);
 void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
 void	srv_visitor_close(struct srv_visitor *v, const char *reason);

@@ -161,7 +161,7 @@ srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
 
 /* Hands c over as a public visitor, replaying what was consumed. */
 static void
-conn_to_visitor(struct srv_conn *c)
+conn_to_visitor(struct srv_conn *c, int waiting)
 {
 	struct srv *s = c->srv;
 	struct srv_listener *li = c->listener;
@@ -173,7 +173,7 @@ conn_to_visitor(struct srv_conn *c)
 	memcpy(sniffed, c->in, n);
 	memcpy(peer, c->peer, sizeof(peer));
 	conn_forget(c);
-	srv_visitor_new(s, li, fd, peer, sniffed, n);
+	srv_visitor_new(s, li, fd, peer, sniffed, n, waiting);
 }
 
 /* Queues one frame and tries to send it now. Return: 0 or -1 (closed). */
@@ -366,15 +366,15 @@ static void
 on_register(struct srv_conn *c, const struct proto_register *r)
 {
 	const char *why = NULL;
-	int code = 0, fd = c->h.fd;
+	int code = 0;
 
 	if (c->inlen != 0) {
 		conn_protocol_error(c, "bytes after REGISTER");
 		return;
 	}
-	loop_remove(c->srv->loop, &c->h);
-	if (srv_session_register(c->srv, fd, c->peer, r, &why, &code) == 0) {
-		c->h.fd = -1;
+	/* Our epoll entry moves with the fd to the pool. */
+	if (srv_session_register(c->srv, &c->h, c->peer, r, &why,
+	    &code) == 0) {
 		srv_conn_close(c, NULL);
 		return;
 	}
@@ -429,7 +429,7 @@ conn_preamble(struct srv_conn *c)
 		return;
 	case PROTO_PRE_NOT_TUNNEL:
 		conn_uncount(c);
-		conn_to_visitor(c);
+		conn_to_visitor(c, 0);
 		return;
 	case PROTO_PRE_BAD_VERSION:
 		(void)snprintf(msg, sizeof(msg), "client speaks protocol "
@@ -468,7 +468,7 @@ conn_read(struct srv_conn *c)
 		 * ("\x8e" + FIN): its bytes and its FIN go to the service.
 		 */
 		conn_uncount(c);
-		conn_to_visitor(c);
+		conn_to_visitor(c, 0);
 		return;
 	}
 	if (n == 0) {
@@ -481,8 +481,14 @@ conn_read(struct srv_conn *c)
 		return;
 	}
 	c->inlen += (size_t)n;
-	if (c->state == SRV_CONN_PREAMBLE)
+	if (c->state == SRV_CONN_PREAMBLE) {
 		conn_preamble(c);
+		/* The first frame most likely came with the magic. */
+		if (c->state == SRV_CONN_HELLO_WAIT) {
+			conn_read(c);
+			return;
+		}
+	}
 	if (c->state == SRV_CONN_HELLO_WAIT || c->state == SRV_CONN_PROOF_WAIT)
 		conn_frames(c);
 }
@@ -504,7 +510,7 @@ conn_sniff(struct srv_conn *c)
 		return;
 	}
 	if (first != (uint8_t)PROTO_MAGIC[0]) {
-		conn_to_visitor(c);
+		conn_to_visitor(c, 1);
 		return;
 	}
 	(void)conn_start_handshake(c);
@@ -566,11 +572,11 @@ conn_timer(struct loop *l, struct timer *t)
 	(void)l;
 	switch (c->state) {
 	case SRV_CONN_SNIFF:
-		conn_to_visitor(c);	/* silent: server-speaks-first */
+		conn_to_visitor(c, 0);	/* silent: server-speaks-first */
 		break;
 	case SRV_CONN_PREAMBLE:
 		conn_uncount(c);	/* not ours after all */
-		conn_to_visitor(c);
+		conn_to_visitor(c, 0);
 		break;
 	case SRV_CONN_FAIL_DELAY:
 		conn_fail(c, PROTO_FAIL_CREDENTIALS,

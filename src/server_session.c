@@ -163,7 +163,11 @@ proxy_free(void *arg)
 	free(p);
 }
 
-/* Unlinks p from its session; closes its fd unless keep_fd. */
+/*
+ * Unlinks p from its session; closes its fd unless keep_fd. A kept fd
+ * stays registered with p->h, for its taker to adopt (loop_handover);
+ * proxy_cb ignores events from then on.
+ */
 static int
 proxy_remove(struct srv_proxy *p, int keep_fd)
 {
@@ -173,10 +177,7 @@ proxy_remove(struct srv_proxy *p, int keep_fd)
 	LIST_REMOVE(p, entry);
 	ss->nidle--;
 	p->session = NULL;
-	if (keep_fd) {
-		loop_remove(ss->srv->loop, &p->h);
-		p->h.fd = -1;
-	} else {
+	if (!keep_fd) {
 		loop_close(ss->srv->loop, &p->h);
 		fd = -1;
 	}
@@ -185,13 +186,15 @@ proxy_remove(struct srv_proxy *p, int keep_fd)
 }
 
 int
-srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id)
+srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
+    struct handler **h)
 {
 	struct srv_proxy *p = LIST_FIRST(&ss->idle);
 
 	if (p == NULL || ss->state != SRV_SESSION_READY)
 		return -1;
 	*proxy_id = p->id;
+	*h = &p->h;
 	return proxy_remove(p, 1);
 }
 
@@ -426,7 +429,7 @@ session_counter(struct srv_session *ss, uint64_t c)
 }
 
 int
-srv_session_register(struct srv *s, int fd, const char *peer,
+srv_session_register(struct srv *s, struct handler *from, const char *peer,
     const struct proto_register *r, const char **why, int *code)
 {
 	struct srv_session *ss;
@@ -461,8 +464,8 @@ srv_session_register(struct srv *s, int fd, const char *peer,
 	p->magic = SRV_MAGIC_PROXY;
 	p->session = ss;
 	p->id = ++s->next_id;
-	loop_handler_init(&p->h, fd, proxy_cb);
-	if (loop_update(s->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
+	loop_handler_init(&p->h, from->fd, proxy_cb);
+	if (loop_handover(s->loop, from, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
 		free(p);
 		*code = PROTO_FAIL_BUSY;
 		*why = "epoll failed";

@@ -114,7 +114,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 
 void
 srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
-    const char *peer, const uint8_t *sniffed, size_t nsniffed)
+    const char *peer, const uint8_t *sniffed, size_t nsniffed, int waiting)
 {
 	struct srv_visitor *v;
 	struct srv_session *ss;
@@ -135,6 +135,7 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	if (nsniffed > 0)
 		memcpy(v->sniffed, sniffed, nsniffed);
 	v->nsniffed = nsniffed;
+	v->waiting = waiting;
 	loop_handler_init(&v->h, fd, visitor_cb);
 	loop_timer_init(&v->timer, visitor_timer);
 	LIST_INSERT_HEAD(&s->visitors, v, all);
@@ -387,11 +388,12 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	struct srv *s = v->srv;
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg m;
+	struct handler *ph;
 	uint64_t proxy_id;
 	size_t n;
 	int pfd;
 
-	pfd = srv_session_take_proxy(ss, &proxy_id);
+	pfd = srv_session_take_proxy(ss, &proxy_id, &ph);
 	if (pfd == -1) {
 		visitor_queue(v, ss);
 		return;
@@ -403,7 +405,6 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	(void)snprintf(m.u.start.peer, sizeof(m.u.start.peer), "%s", v->peer);
 	n = proto_encode(&m, frame, sizeof(frame));
 	loop_timer_cancel(s->loop, &v->timer);
-	loop_remove(s->loop, &v->h);
 	v->bridge = bridge_new(&s->bctx, v->h.fd, pfd, bridge_closed, v);
 	if (v->bridge == NULL || n == 0 ||
 	    bridge_pending(v->bridge, BRIDGE_AB, frame, n) == -1 ||
@@ -422,6 +423,15 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 		srv_visitor_close(v, "out of memory");
 		return;
 	}
+	/*
+	 * Both epoll entries move to the bridge: a MOD each instead of a
+	 * DEL and an ADD. On failure bridge_start() registers the side.
+	 */
+	(void)bridge_adopt(v->bridge, 0, &v->h);
+	(void)bridge_adopt(v->bridge, 1, ph);
+	if (v->waiting)
+		bridge_eager(v->bridge, BRIDGE_AB);
+	v->waiting = 0;
 	v->h.fd = -1;
 	v->state = SRV_VISITOR_BRIDGED;
 	v->session_id = ss->id;
