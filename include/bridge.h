@@ -94,6 +94,14 @@ int		 bridge_adopt(struct bridge *b, int s, struct handler *from);
  */
 void		 bridge_eager(struct bridge *b, int dir);
 
+/*
+ * dir's pending bytes are a header for what the other end will send soon
+ * (the client's STATUS before the service's answer): bridge_start() sends
+ * them with MSG_MORE so that they leave with the first spliced bytes, and
+ * pushes them alone after BRIDGE_CORK_MS if none come.
+ */
+void		 bridge_cork(struct bridge *b, int dir);
+
 /* Shuts the B->A direction until gate returns 1. */
 void		 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg);
 

@@ -46,6 +46,7 @@
 #define BRIDGE_MAGIC		0x42524447u	/* "BRDG" */
 #define BRIDGE_BUDGET		(1024 * 1024)	/* bytes per event, per dir */
 #define BRIDGE_COPY_BUF		(16 * 1024)
+#define BRIDGE_CORK_MS		20	/* corked bytes wait at most this */
 
 enum bridge_state {
 	BRIDGE_NEW = 0,
@@ -69,6 +70,8 @@ struct dir {
 #define DIR_GATED	0x08		/* owner holds the direction shut */
 #define DIR_HELD	0x10		/* storage kept for the owner's verdict */
 #define DIR_EAGER	0x20		/* source has bytes at start (bridge_eager) */
+#define DIR_CORK	0x40		/* pending goes with MSG_MORE (bridge_cork) */
+#define DIR_CORKED	0x80		/* corked bytes wait for the next write */
 };
 
 struct side {
@@ -94,11 +97,13 @@ struct bridge {
 	size_t			 held_kept;	/* held bytes also in the copy */
 	struct timer		 idle;
 	uint64_t		 idle_ms, last_ms;
+	struct timer		 cork;		/* pushes DIR_CORKED bytes */
 	struct bridge_info	 info;
 };
 
 static void	side_cb(struct loop *, struct handler *, uint32_t);
 static void	idle_cb(struct loop *, struct timer *);
+static void	cork_cb(struct loop *, struct timer *);
 static void	finish(struct bridge *, enum bridge_end, int, const char *);
 
 const char *
@@ -140,6 +145,7 @@ bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b, bridge_close_fn *cb,
 	}
 	b->keep[0] = b->keep[1] = -1;
 	loop_timer_init(&b->idle, idle_cb);
+	loop_timer_init(&b->cork, cork_cb);
 	b->info.started_ms = loop_now(ctx->loop);
 	b->last_ms = b->info.started_ms;
 	ctx->live++;
@@ -173,6 +179,39 @@ void
 bridge_eager(struct bridge *b, int dir)
 {
 	b->dir[dir].flags |= DIR_EAGER;
+}
+
+void
+bridge_cork(struct bridge *b, int dir)
+{
+	b->dir[dir].flags |= DIR_CORK;
+}
+
+/* Spliced bytes went out after corked ones: they pushed them too. */
+static void
+uncorked(struct bridge *b, struct dir *d)
+{
+	d->flags &= ~DIR_CORKED;
+	if (!(b->dir[0].flags & DIR_CORKED) && !(b->dir[1].flags & DIR_CORKED))
+		loop_timer_cancel(b->ctx->loop, &b->cork);
+}
+
+static void
+cork_cb(struct loop *l, struct timer *t)
+{
+	struct bridge *b = container_of(t, struct bridge, cork);
+	int s;
+
+	(void)l;
+	if (b->state != BRIDGE_RUNNING)
+		return;
+	/* Nothing followed in time: TCP_NODELAY pushes what is queued. */
+	for (s = 0; s < 2; s++) {
+		if (b->dir[s].flags & DIR_CORKED) {
+			b->dir[s].flags &= ~DIR_CORKED;
+			(void)net_nodelay(b->side[b->dir[s].dst].h.fd);
+		}
+	}
 }
 
 void
@@ -319,6 +358,8 @@ drain(struct bridge *b, struct dir *d)
 		}
 		d->in_pipe -= (size_t)n;
 		d->bytes += (uint64_t)n;
+		if (d->flags & DIR_CORKED)
+			uncorked(b, d);
 		if (d->flags & DIR_COPY) {
 			d->buf_off += (size_t)n;
 			b->ctx->copied += (uint64_t)n;
@@ -673,14 +714,21 @@ bridge_start(struct bridge *b)
 	for (s = 0; s < 2; s++) {
 		struct dir *d = &b->dir[s];
 		int eager = (d->flags & DIR_EAGER) && !(d->flags & DIR_GATED);
-		int corked = eager && d->pending_len > 0;
+		int corked = (eager || (d->flags & DIR_CORK)) &&
+		    d->pending_len > 0;
 		uint64_t before = d->bytes;
 
 		if (d->pending_len > 0 &&
 		    flush_pending(b, d, corked ? MSG_MORE : 0) == -1)
 			return -1;
-		if (!eager)
+		if (!eager) {
+			if (corked && d->pending_len == 0) {
+				d->flags |= DIR_CORKED;
+				(void)loop_timer_set(b->ctx->loop, &b->cork,
+				    BRIDGE_CORK_MS);
+			}
 			continue;
+		}
 		if (pump(b, d, 0) == -1 || b->state != BRIDGE_RUNNING)
 			return -1;
 		/*
@@ -724,6 +772,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 		return;
 	b->state = BRIDGE_DEAD;
 	loop_timer_cancel(b->ctx->loop, &b->idle);
+	loop_timer_cancel(b->ctx->loop, &b->cork);
 	keep_free(b);
 	for (s = 0; s < 2; s++) {
 		struct dir *d = &b->dir[s];

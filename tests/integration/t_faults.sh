@@ -141,7 +141,8 @@ import socket,time,sys
 ls=socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(('127.0.0.1',$SILENT)); ls.listen(8)
 c=[]
-while True: c.append(ls.accept()[0])
+while True:
+    c.append(ls.accept()[0]); print('accepted', flush=True)
 " >>"$T/silent.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for port_open "$SILENT"
@@ -149,6 +150,7 @@ wait_for port_open "$SILENT"
 PIDS="$PIDS $!"
 wait_for grep -q "tunnel up" "$T/client3.log" || fail "client 3"
 sleep 0.3
+n0=$(grep -c accepted "$T/silent.log" || true)	# port_open's probe
 python3 - "$SPORT" <<'PY' || fail "silent service timed out without idle_timeout"
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
@@ -160,6 +162,12 @@ try:
 except socket.timeout:
     pass
 PY
+# The client's STATUS waits (corked) for the service's first bytes; with
+# none coming it must still go out, or the server gives the proxy up after
+# 1 s and sends the visitor again: the service would see it twice.
+n=$(( $(grep -c accepted "$T/silent.log" || true) - n0 ))
+[ "$n" -eq 1 ] || fail "silent service: the visitor reached it $n times (STATUS never sent?)"
+! grep -q "silent after START" "$T/server.log" || fail "silent service: the server gave a live proxy up"
 before=$(grep -c "tunnel up" "$T/client2.log")
 (cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$SP2" -u admin -p "$SILENT") >>"$T/client2.log" 2>&1 &
 PIDS="$PIDS $!"
