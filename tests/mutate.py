@@ -29,8 +29,11 @@ stated), the daemons are built, and the test runs against them:
     WRONG   the test failed, but not with `expect`
     BROKEN  the mutant does not apply or does not build
 
-Usage: tests/mutate.py [-j N] [NAME-REGEX]   (make mutate ARGS=...)
-Exit status: 0 when every selected mutant is CAUGHT.
+Usage: tests/mutate.py [-j N] [--list | --check] [NAME-REGEX]
+(make mutate ARGS=...). --check only verifies that every mutant still
+applies to today's source (make test runs it, so a code change that moves
+a mutant's text is noticed at once). Exit status: 0 when every selected
+mutant is CAUGHT (or, with --check, applies).
 """
 import argparse
 import concurrent.futures
@@ -142,6 +145,8 @@ def main():
                     help="mutants run at once (tests are timing-"
                     "sensitive: keep 1 on a 2-core machine)")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that each mutant applies")
     ap.add_argument("pattern", nargs="?", default="")
     a = ap.parse_args()
     build = os.environ.get("BUILD", "build")
@@ -161,6 +166,27 @@ def main():
         return 0
     if not mutants:
         sys.exit("no mutant matches %r" % a.pattern)
+    if a.check:
+        bad = 0
+        for m in mutants:
+            test = m["test"]
+            where = ("tests/unit/%s.c" % test if test.startswith("test_")
+                     else "tests/integration/%s.sh" % test)
+            try:
+                with open(os.path.join(TOP, m["file"])) as f:
+                    n = f.read().count(m["find"])
+            except OSError as e:
+                n = -1
+                print("%s: %s" % (m["name"], e))
+            if n != m["count"]:
+                bad += 1
+                print("%s: `find` occurs %d times in %s, want %d" % (
+                    m["name"], n, m["file"], m["count"]))
+            if not os.path.exists(os.path.join(TOP, where)):
+                bad += 1
+                print("%s: no test %s" % (m["name"], where))
+        print("%d mutants, %d do not apply" % (len(mutants), bad))
+        return 1 if bad else 0
     counts = {}
     with concurrent.futures.ThreadPoolExecutor(a.j) as ex:
         futs = {ex.submit(run_one, m, build): m for m in mutants}

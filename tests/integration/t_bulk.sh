@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # 20 MiB download and upload through the tunnel, compared by SHA-256, and
-# the spliced-byte counter proves splice moved them.
+# the spliced-byte counter proves splice moved them. A stalled transfer
+# fails after 60 s instead of hanging the test.
 . "$(dirname "$0")/lib.sh"
 standard_setup
 
 N=$((20 * 1024 * 1024))
 want=$(python3 "$HELP" sha "$N")
-got=$(curl -sf "http://127.0.0.1:$SPORT/bytes/$N" | sha256sum | cut -d' ' -f1)
+got=$(curl -sf --max-time 60 "http://127.0.0.1:$SPORT/bytes/$N" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "download: sha256 $got, want $want"
 
 head -c "$N" /dev/urandom >"$T/up.bin"
 want=$(sha256sum <"$T/up.bin" | cut -d' ' -f1)
-got=$(curl -sf -X POST --data-binary @"$T/up.bin" "http://127.0.0.1:$SPORT/sha256")
+got=$(curl -sf --max-time 60 -X POST --data-binary @"$T/up.bin" "http://127.0.0.1:$SPORT/sha256" || true)
 [ "$got" = "$want" ] || fail "upload: sha256 $got, want $want"
 
 # Both directions at once on 4 connections.
 jobs=""
 for i in 1 2 3 4; do
-	(curl -sf "http://127.0.0.1:$SPORT/bytes/$((N / 4 + i))" | sha256sum | cut -d' ' -f1 >"$T/par$i") &
+	(curl -sf --max-time 60 "http://127.0.0.1:$SPORT/bytes/$((N / 4 + i))" | sha256sum | cut -d' ' -f1 >"$T/par$i") &
 	jobs="$jobs $!"
 done
 for j in $jobs; do wait "$j"; done

@@ -40,6 +40,23 @@ for i in 1 2 3; do
 	out=$(curl -s -w '\n%{http_code}' -X POST --data-binary @"$T/big" "http://127.0.0.1:$SPORT/sha256")
 	echo "$out" | tail -n 1 | grep -qx 502 || fail "30 MB upload to a down service: want 502, got: $(echo "$out" | tail -c 200)"
 done
+# A client that sends its whole request before reading (curl reads early)
+# must get the 502 too: the server reads and drops the rest, so its close
+# is no reset that would cut the upload short or eat the answer.
+python3 - "$SPORT" <<'PY' || fail "30 MB upload sent whole before reading: want 502, not a reset"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.settimeout(10)
+body = b"\0" * (30 * 1024 * 1024)
+s.sendall(b"POST /sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+assert data.startswith(b"HTTP/1.1 502") and b"refused" in data, data[:200]
+PY
 
 # Close lines: id, peer, user, bytes each way, duration, reason.
 grep -E "visitor [0-9]+ 127\.0\.0\.1:[0-9]+ user 'admin': closed after [0-9.]+ s, [0-9]+ bytes in, [0-9]+ bytes out" \
