@@ -42,12 +42,14 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNING = set()		# tests in progress, each in its own process group
 
 
 def load(path):
@@ -122,10 +124,21 @@ def run_one(m, build):
                ["timeout", "900", "bash",
                 os.path.join(d, "tests", "integration", test + ".sh")])
         start = time.time()
-        r = subprocess.run(cmd, cwd=d, env=env, capture_output=True,
-                           text=True)
+        # Its own process group: if we are stopped, so is everything the
+        # test started (daemons, helpers), not left running on its ports.
+        p = subprocess.Popen(cmd, cwd=d, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+        RUNNING.add(p)
+        try:
+            out = p.communicate()[0]
+        finally:
+            RUNNING.discard(p)
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait()
+        r = subprocess.CompletedProcess(cmd, p.returncode)
         secs = time.time() - start
-        out = r.stdout + r.stderr
         if r.returncode == 0:
             return "MISSED", "%s passed (%.0f s)" % (test, secs)
         if r.returncode == 77:
@@ -140,6 +153,17 @@ def run_one(m, build):
 
 
 def main():
+    # Stopped (Ctrl-C, SIGTERM): stop the tests' process groups too, so
+    # that each run_one() returns and removes its copy of the tree.
+    def stop(signo, _frame):
+        for p in list(RUNNING):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        sys.exit(128 + signo)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     ap = argparse.ArgumentParser()
     ap.add_argument("-j", type=int, default=1,
                     help="mutants run at once (tests are timing-"
