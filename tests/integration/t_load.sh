@@ -56,15 +56,20 @@ r1=$(( $(rss "$S2PID") + $(rss "$C2PID") )); c1=$(( $(cpu "$S2PID") + $(cpu "$C2
 [ $((r1 - r0)) -lt 2048 ] || fail "RSS grew $((r1 - r0)) KiB during the slow read"
 [ $((c1 - c0)) -lt 50 ] || fail "server+client used $((c1 - c0)) ticks in 7 s of slow reading"
 
-# 5,000 idle visitors on the first tunnel.
+# 5,000 idle visitors on the first tunnel. Under valgrind the client dials
+# so slowly that more than 4,096 visitors wait for a proxy at once and the
+# server's waiting cap (t_caps) turns the rest away, as designed: 2,000
+# there (the memory budget is not checked under valgrind anyway).
+NIDLE=5000
+[ -n "${TUNNEL_WRAP:-}" ] && NIDLE=2000
 idle_rss0=$(rss "$SRV")
-$L idle "$SPORT" 5000 5 >"$T/idle.log" 2>&1 &
+$L idle "$SPORT" "$NIDLE" 5 >"$T/idle.log" 2>&1 &
 IDLE=$!
-SLOW=6 wait_for grep -q "held 5000" "$T/idle.log" || fail "could not open 5,000 visitors: $(tail -n 3 "$T/idle.log")"
+SLOW=6 wait_for grep -q "held $NIDLE" "$T/idle.log" || fail "could not open $NIDLE visitors: $(tail -n 3 "$T/idle.log")"
 sleep 2
 idle_rss1=$(rss "$SRV"); cli_rss=$(rss "$CLI")
 wait "$IDLE" || fail "idle visitors: $(tail -n 2 "$T/idle.log")"
-per=$(( (idle_rss1 - idle_rss0) * 1024 / 5000 ))
+per=$(( (idle_rss1 - idle_rss0) * 1024 / NIDLE ))
 # The budget holds for the normal build; ASan's shadow memory and
 # valgrind inflate RSS several times over.
 case "$BUILD${TUNNEL_WRAP:-}" in
@@ -77,7 +82,7 @@ wait_for fds_back "$SRV" "$base_fds" 21 || fail "server sockets $(sock_count "$S
 case "$BUILD${TUNNEL_WRAP:-}" in
 *asan*|*valgrind*) ;;
 *) wait_for sh -c "[ \$(awk '/^VmRSS:/{print \$2}' /proc/$SRV/status) -le $((idle_rss0 + 1024)) ]" ||
-	fail "server RSS $(rss "$SRV") KiB after the 5,000 visitors left, ${idle_rss0} KiB before" ;;
+	fail "server RSS $(rss "$SRV") KiB after the $NIDLE visitors left, ${idle_rss0} KiB before" ;;
 esac
 idle_rss2=$(rss "$SRV")
-log "10k+500 sliced transfers exact; 10k HTTP ok; trickle $(cut -d: -f2 "$T/trickle.log"); slow reader flat; 5,000 idle: server RSS ${idle_rss0}->${idle_rss1}->${idle_rss2} KiB (~${per} B/visitor), client ${cli_rss} KiB"
+log "10k+500 sliced transfers exact; 10k HTTP ok; trickle $(cut -d: -f2 "$T/trickle.log"); slow reader flat; $NIDLE idle: server RSS ${idle_rss0}->${idle_rss1}->${idle_rss2} KiB (~${per} B/visitor), client ${cli_rss} KiB"
