@@ -43,18 +43,14 @@ done
 # A client that sends its whole request before reading (curl reads early)
 # must get the 502 too: the server reads and drops the rest, so its close
 # is no reset that would cut the upload short or eat the answer.
-python3 - "$SPORT" <<'PY' || fail "30 MB upload sent whole before reading: want 502, not a reset"
+PYTHONPATH="$TOP/tests/integration" python3 - "$SPORT" <<'PY' || fail "30 MB upload sent whole before reading: want 502, not a reset"
 import socket, sys
+from helpers import recv_until_eof
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
 s.settimeout(10)
 body = b"\0" * (30 * 1024 * 1024)
 s.sendall(b"POST /sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
+data = recv_until_eof(s)
 assert data.startswith(b"HTTP/1.1 502") and b"refused" in data, data[:200]
 PY
 
