@@ -156,8 +156,12 @@ soak: all $(UNIT_BIN)
 mutate: deps-test all
 	@python3 tests/mutate.py $(ARGS)
 
-bench: all
-	@sh bench/run.sh $(ARGS)
+bench: all $(BUILD)/bench-floor
+	@BENCH_FLOOR=$(BUILD)/bench-floor sh bench/run.sh $(ARGS)
+
+# The bench's "floor" reference: a bare blocking-splice forwarder.
+$(BUILD)/bench-floor: bench/floor.c | $(BUILD)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

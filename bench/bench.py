@@ -366,6 +366,28 @@ class Bench:
         return tot / tck
 
     @staticmethod
+    def machine_s():
+        """Busy CPU seconds of the whole machine, and the irq + softirq
+        part of them. This kernel accounts softirq time apart from the
+        task it interrupts, so the receive work of a loopback hop is in
+        no process's utime + stime: only the machine figure sees it."""
+        tck = os.sysconf("SC_CLK_TCK")
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:8]]
+        # user nice system idle iowait irq softirq
+        return (v[0] + v[1] + v[2] + v[5] + v[6]) / tck, (v[5] + v[6]) / tck
+
+    def add_cpu(self, m, c0, c1, s0, s1, nbytes):
+        gb = nbytes / 1e9
+        if c0 is not None:
+            m["cpu_s"] = c1 - c0
+            m["cpu_per_gb"] = (c1 - c0) / gb
+        m["sys_s"] = s1[0] - s0[0]
+        m["sys_per_gb"] = (s1[0] - s0[0]) / gb
+        m["irq_s"] = s1[1] - s0[1]
+        m["irq_per_gb"] = (s1[1] - s0[1]) / gb
+
+    @staticmethod
     def fd_count(pid):
         try:
             return len(os.listdir("/proc/%d/fd" % pid))
@@ -511,6 +533,29 @@ defaults
             self.hap[mode] = {"pids": pids,
                               "http": ports["http"][0], "bulk": ports["bulk"][0]}
 
+        # The floor: two bare blocking-splice forwarders in a chain, the
+        # least kernel work any two-hop splice forwarder pays (bench/floor.c).
+        self.floor = None
+        if "floor" in a.targets:
+            fl = os.environ.get("BENCH_FLOOR",
+                                os.path.join(TOP, "build", "bench-floor"))
+            if not os.access(fl, os.X_OK):
+                self.note("no floor reference: %s is not built (make bench "
+                          "builds it)" % fl)
+            else:
+                shutil.copy2(fl, os.path.join(self.tmp, "bench-floor"))
+                fl = os.path.join(self.tmp, "bench-floor")
+                self.floor = {"pids": {}}
+                for svc, dst in (("http", self.nginx_port),
+                                 ("bulk", self.iperf_port)):
+                    p1, p2 = self.free_port(), self.free_port()
+                    h2 = self.start("floor-%s-hop2" % svc, [fl, str(p2), str(dst)])
+                    self.wait_port(p2, "bench-floor", h2)
+                    h1 = self.start("floor-%s-hop1" % svc, [fl, str(p1), str(p2)])
+                    self.wait_port(p1, "bench-floor", h1)
+                    self.floor[svc] = p1
+                    self.floor["pids"][svc] = [h1.pid, h2.pid]
+
         self.targets = {
             "direct": {"http": self.nginx_port, "bulk": self.iperf_port,
                        "pids": {}},
@@ -527,6 +572,8 @@ defaults
                            "pids": {"http": self.hap["mt"]["pids"],
                                     "bulk": self.hap["mt"]["pids"]}},
         }
+        if self.floor:
+            self.targets["floor"] = self.floor
         for t in list(self.targets):
             if t not in a.targets:
                 del self.targets[t]
@@ -597,9 +644,11 @@ defaults
                 str(a.iperf_time), "-P", str(streams), "-J",
                 "--connect-timeout", "3000"] + (["-R"] if reverse else [])
         for attempt in range(4):
-            c0 = self.cpu_s(pids) if pids else 0
+            c0 = self.cpu_s(pids) if pids else None
+            s0 = self.machine_s()
             rc, out, err = self.run(argv, a.iperf_time + 20)
-            c1 = self.cpu_s(pids) if pids else 0
+            c1 = self.cpu_s(pids) if pids else None
+            s1 = self.machine_s()
             try:
                 j = json.loads(out)
             except ValueError:
@@ -623,20 +672,20 @@ defaults
             return {"mbps": None, "cpu_per_gb": None}
         s = j["end"]["sum_received"]
         m = {"mbps": s["bytes"] / s["seconds"] / 1e6, "bytes": s["bytes"]}
-        if pids:
-            m["cpu_s"] = c1 - c0
-            m["cpu_per_gb"] = (c1 - c0) / (s["bytes"] / 1e9)
+        self.add_cpu(m, c0, c1, s0, s1, s["bytes"])
         return m
 
     def w_http_bulk(self, target, streams):
         a = self.args
         d = self.targets[target]
         pids = d["pids"].get("http", [])
-        c0 = self.cpu_s(pids) if pids else 0
+        c0 = self.cpu_s(pids) if pids else None
+        s0 = self.machine_s()
         rc, out, err = self.run([sys.executable, __file__, "_download",
                                  str(d["http"]), "/large", str(streams),
                                  str(a.http_time)], a.http_time + 60)
-        c1 = self.cpu_s(pids) if pids else 0
+        c1 = self.cpu_s(pids) if pids else None
+        s1 = self.machine_s()
         try:
             j = json.loads(out)
         except ValueError:
@@ -647,9 +696,7 @@ defaults
         if not j["bytes"]:
             return {"mbps": None}
         m = {"mbps": j["bytes"] / j["seconds"] / 1e6, "bytes": j["bytes"]}
-        if pids:
-            m["cpu_s"] = c1 - c0
-            m["cpu_per_gb"] = (c1 - c0) / (j["bytes"] / 1e9)
+        self.add_cpu(m, c0, c1, s0, s1, j["bytes"])
         return m
 
     def w_wrk(self, target, path, close):
@@ -784,14 +831,17 @@ defaults
             for streams in (1, 4):
                 wl.append(("http%d" % streams,
                            lambda t, s=streams: self.w_http_bulk(t, s), None))
+        # A thread per direction is a floor for bulk bytes only: with
+        # many connections it measures thread creation, not forwarding.
+        nf = ("direct", "tunnel", "haproxy-1t", "haproxy-mt")
         if "ka" in a.only:
-            wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), None))
+            wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), nf))
         if "close" in a.only:
-            wl.append(("close", lambda t: self.w_wrk(t, "/100b", True), None))
+            wl.append(("close", lambda t: self.w_wrk(t, "/100b", True), nf))
         if "mib" in a.only:
-            wl.append(("mib", lambda t: self.w_wrk(t, "/1m", False), None))
+            wl.append(("mib", lambda t: self.w_wrk(t, "/1m", False), nf))
         if "burst" in a.only:
-            wl.append(("burst", self.w_burst, None))
+            wl.append(("burst", self.w_burst, nf))
         if "mem" in a.only:
             wl.append(("mem", self.w_mem, ("tunnel", "haproxy-1t", "haproxy-mt")))
         return wl
@@ -885,6 +935,10 @@ ROWS = [
     ("http1", "cpu_per_gb", "CPU s/GB HTTP 1 stream", "s/GB", False),
     ("http4", "cpu_per_gb", "CPU s/GB HTTP 4 streams", "s/GB", False),
     ("bulkall", "cpu_per_gb", "CPU s/GB all bulk runs", "s/GB", False),
+    ("iperf1", "sys_per_gb", "machine CPU s/GB iperf3 1 up", "s/GB", False),
+    ("http1", "sys_per_gb", "machine CPU s/GB HTTP 1 stream", "s/GB", False),
+    ("bulkall", "sys_per_gb", "machine CPU s/GB all bulk runs", "s/GB", False),
+    ("bulkall", "irq_per_gb", "  of which irq+softirq", "s/GB", False),
 ]
 
 
@@ -907,17 +961,18 @@ def _summarise(self):
             vals.setdefault((r["workload"], k, r["target"]), []).append(v)
     # aggregate CPU per GB over every bulk run of a target
     for t in self.targets:
-        cpu = by = 0.0
-        rounds = {}
-        for r in self.results:
-            m = r["metrics"]
-            if r["target"] == t and m.get("cpu_s") is not None and m.get("bytes"):
-                rounds.setdefault(r["round"], [0.0, 0.0])
-                rounds[r["round"]][0] += m["cpu_s"]
-                rounds[r["round"]][1] += m["bytes"]
-        if rounds:
-            vals[("bulkall", "cpu_per_gb", t)] = [c / (b / 1e9)
-                                                 for c, b in rounds.values()]
+        for key, out in (("cpu_s", "cpu_per_gb"), ("sys_s", "sys_per_gb"),
+                         ("irq_s", "irq_per_gb")):
+            rounds = {}
+            for r in self.results:
+                m = r["metrics"]
+                if r["target"] == t and m.get(key) is not None and m.get("bytes"):
+                    rounds.setdefault(r["round"], [0.0, 0.0])
+                    rounds[r["round"]][0] += m[key]
+                    rounds[r["round"]][1] += m["bytes"]
+            if rounds:
+                vals[("bulkall", out, t)] = [c / (b / 1e9)
+                                             for c, b in rounds.values()]
     summary = []
     for wl, met, label, unit, hib in ROWS:
         row = {"workload": wl, "metric": met, "label": label, "unit": unit,
@@ -946,14 +1001,16 @@ def _ratio(row, a, b):
 
 def _report(self):
     summary = _summarise(self)
-    cols = [t for t in ("direct", "tunnel", "haproxy-1t", "haproxy-mt")
-            if t in self.targets]
-    refs = [t for t in ("direct", "haproxy-1t", "haproxy-mt") if t in cols]
+    cols = [t for t in ("direct", "tunnel", "floor", "haproxy-1t",
+                        "haproxy-mt") if t in self.targets]
+    refs = [t for t in ("direct", "floor", "haproxy-1t", "haproxy-mt")
+            if t in cols]
     hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
     for c in cols:
         hdr += " %-23s" % c
     for r in refs:
-        hdr += " %-8s" % ("t/" + {"direct": "dir", "haproxy-1t": "hap1t",
+        hdr += " %-8s" % ("t/" + {"direct": "dir", "floor": "floor",
+                                  "haproxy-1t": "hap1t",
                                   "haproxy-mt": "hapmt"}[r])
     lines = [hdr, "-" * len(hdr)]
     for row in summary:
@@ -1043,6 +1100,42 @@ def _report(self):
     for ch in checks:
         st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
         tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
+    # What the floor says about the bulk targets: if even a bare splice
+    # chain cannot reach 1.1x haproxy-1t or 0.4 s/GB, neither can we.
+    floor = {}
+    if "floor" in self.targets:
+        tl.append("")
+        tl.append("The floor (bench/floor.c: two bare blocking-splice "
+                  "forwarders), in the same run:")
+        for wl, lab in (("iperf1", "bulk 1 stream up"),
+                        ("iperf1R", "bulk 1 stream down"),
+                        ("http1", "bulk 1 stream HTTP")):
+            fq = tq = None
+            for row in summary:
+                if row["workload"] == wl and row["metric"] == "mbps":
+                    fq = _ratio(row, "floor", "haproxy-1t")
+                    tq = _ratio(row, "tunnel", "floor")
+            floor[wl] = {"floor/haproxy-1t": fq, "tunnel/floor": tq}
+            tl.append("  %-34s floor %s haproxy-1t, tunnel %s floor" % (
+                lab, "%.2fx" % fq if fq else "-", "%.2fx" % tq if tq else "-"))
+        for wl, lab in (("iperf1", "CPU s/GB iperf3 1 up"),
+                        ("bulkall", "CPU s/GB all bulk runs")):
+            fc, tc = med(wl, "cpu_per_gb", "floor"), med(wl, "cpu_per_gb",
+                                                         "tunnel")
+            floor[wl + "_cpu"] = {"floor": fc, "tunnel": tc}
+            tl.append("  %-34s floor %s s/GB, tunnel %s s/GB (%s)" % (
+                lab, fmt(fc), fmt(tc),
+                "%.2fx" % (tc / fc) if fc and tc else "-"))
+        # Machine-wide, over direct: what forwarding costs the machine,
+        # softirq included, whichever process or context pays it.
+        dm = med("bulkall", "sys_per_gb", "direct")
+        for t in ("tunnel", "floor", "haproxy-1t"):
+            tm = med("bulkall", "sys_per_gb", t)
+            floor[t + "_machine_extra"] = (tm - dm) if tm and dm else None
+        tl.append("  %-34s tunnel %s, floor %s, haproxy-1t %s s/GB" % (
+            "machine CPU over direct, all bulk", *(
+                fmt(floor[t + "_machine_extra"])
+                for t in ("tunnel", "floor", "haproxy-1t"))))
     print()
     print("tunnel benchmark, %s, tunnel %s, %d round(s), %d cores, loopback, "
           "%.0f s, load average %.1f at start, %.1f at end" % (
@@ -1067,7 +1160,8 @@ def _report(self):
         self.meta["stamp"], "-quick" if self.args.quick else ""))
     with open(path, "w") as f:
         json.dump({"meta": self.meta, "args": vars(self.args),
-                   "summary": summary, "targets": checks, "notes": self.notes,
+                   "summary": summary, "targets": checks, "floor": floor,
+                   "notes": self.notes,
                    "raw": self.results, "table": table}, f, indent=1)
     print()
     print("results written to %s" % os.path.relpath(path, TOP))
@@ -1130,7 +1224,8 @@ def parse_args(argv):
     ap.add_argument("--conns", type=int, default=50, help="wrk connections")
     ap.add_argument("--only", default="bulk,ka,close,mib,burst,mem",
                     help="comma list of bulk,ka,close,mib,burst,mem")
-    ap.add_argument("--targets", default="direct,tunnel,haproxy-1t,haproxy-mt")
+    ap.add_argument("--targets",
+                    default="direct,tunnel,floor,haproxy-1t,haproxy-mt")
     ap.add_argument("--time-limit", type=int,
                     help="hard limit for the whole run, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
