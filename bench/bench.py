@@ -707,8 +707,20 @@ defaults
         if close:
             argv += ["-H", "Connection: close"]
         argv.append("http://%s:%d%s" % (HOST, d["http"], path))
+        pids = d["pids"].get("http", [])
+        c0 = self.cpu_s(pids) if pids else None
+        s0 = self.machine_s()
         rc, out, err = self.run(argv, a.wrk_time + 30)
+        c1 = self.cpu_s(pids) if pids else None
+        s1 = self.machine_s()
         m = {}
+        mm = re.search(r"^\s*(\d+) requests in", out, re.M)
+        if mm and int(mm.group(1)) > 0:
+            n = int(mm.group(1))
+            # whole run: wrk, nginx and the forwarder, softirq included
+            m["sys_us_req"] = (s1[0] - s0[0]) / n * 1e6
+            if c0 is not None:
+                m["cpu_us_req"] = (c1 - c0) / n * 1e6
         mm = re.search(r"Requests/sec:\s*([\d.]+)", out)
         if rc != 0 or not mm:
             self.note("wrk %s%s via %s failed (rc %s): %s" %
@@ -912,6 +924,8 @@ ROWS = [
     ("ka", "p99_ms", "  keep-alive p99 latency", "ms", False),
     ("close", "rps", "Connection: close 100 B", "req/s", True),
     ("close", "p99_ms", "  close p99 latency", "ms", False),
+    ("close", "cpu_us_req", "  close: forwarder CPU/request", "us", False),
+    ("close", "sys_us_req", "  close: machine CPU/request", "us", False),
     ("mib", "rps", "keep-alive 1 MiB body", "req/s", True),
     ("burst", "t_all_s", "burst 1000 at once: all served", "s", False),
     ("burst", "served", "  burst: visitors served", "n", True),
