@@ -21,13 +21,16 @@ struct pipe_pool;
 #define PIPE_SIZE		(1024 * 1024)
 
 /*
- * A pool of pipes resized to size bytes with F_SETPIPE_SZ when size > 0
- * (the kernel default stays if the resize is refused, e.g. over
- * fs.pipe-user-pages-soft). It keeps at most max_idle spare pipes, fewer
- * when the descriptor limit is low (1/64 of it: a process run with a low
- * `ulimit -n` must not spend it on spares) or the pipes are big (16 MiB of
- * pipe capacity in all, a quarter of an unprivileged user's default
- * budget), and at least one. Return: the pool or NULL.
+ * A pool of pipes resized to size bytes with F_SETPIPE_SZ when size > 0.
+ * If the kernel refuses the size for the first pipe (above
+ * fs.pipe-max-size), every pipe keeps the kernel default; if it refuses a
+ * later one (over the user's fs.pipe-user-pages-soft budget), that pipe
+ * works but is closed when given back, and the next pipe asks again.
+ * It keeps at most max_idle spare pipes, fewer when the descriptor limit
+ * is low (1/64 of it: a process run with a low `ulimit -n` must not spend
+ * it on spares) or the pipes are big (16 MiB of pipe capacity in all, a
+ * quarter of an unprivileged user's default budget), and at least one.
+ * Return: the pool or NULL.
  */
 struct pipe_pool *pipe_pool_new(size_t max_idle, int size);
 

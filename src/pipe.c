@@ -4,6 +4,13 @@
  * only if it is empty (the caller's byte count says so) and the stack has
  * room. A pipe that saw an error or still holds bytes is closed, because
  * the next user would otherwise receive someone else's data.
+ *
+ * An unprivileged user's pipes share a budget (fs.pipe-user-pages-soft,
+ * 64 MiB by default): past it the kernel refuses to enlarge a pipe and
+ * makes new ones tiny (two pages). Such a pipe still works, slowly; it is
+ * closed when given back, never kept as a spare, and the next new pipe
+ * asks for the full size again, so a burst over the budget costs speed
+ * only while it lasts.
  */
 #include <sys/resource.h>
 
@@ -11,6 +18,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pipe.h"
@@ -22,7 +30,42 @@ struct pipe_pool {
 	int	 want_size;	/* F_SETPIPE_SZ value, 0 = leave alone */
 	size_t	 capacity;	/* bytes a pipe of this pool holds */
 	int	 devnull;	/* sink for pipe_drop, or -1 */
+	uint8_t	*small;		/* small[fd]: the pipe read from fd is undersized */
+	size_t	 nsmall;	/* entries in small */
 };
+
+/* Notes that the pipe read from fd did not get the pool's size. */
+static void
+small_set(struct pipe_pool *p, int fd)
+{
+	size_t n = (size_t)fd + 1;
+	uint8_t *a;
+
+	if (n > p->nsmall) {
+		if (n < 2 * p->nsmall)
+			n = 2 * p->nsmall;
+		/* No room to note it: the pipe may be kept, merely slower. */
+		if ((a = realloc(p->small, n)) == NULL)
+			return;
+		memset(a + p->nsmall, 0, n - p->nsmall);
+		p->small = a;
+		p->nsmall = n;
+	}
+	p->small[fd] = 1;
+}
+
+/* Whether the pipe read from fd is undersized; forgets it either way. */
+static int
+small_take(struct pipe_pool *p, int fd)
+{
+	int was;
+
+	if (fd < 0 || (size_t)fd >= p->nsmall)
+		return 0;
+	was = p->small[fd];
+	p->small[fd] = 0;
+	return was;
+}
 
 /* The cap on spare pipes (see pipe.h). */
 static size_t
@@ -54,15 +97,16 @@ pipe_pool_new(size_t max_idle, int size)
 		return NULL;
 	}
 	p->want_size = size;
-	p->capacity = 65536;
+	p->capacity = 0;	/* probing: see pipe_get */
 	p->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* Probe once what the kernel gives us, so splice lengths match. */
 	if (pipe_get(p, fds) == 0) {
 		int cap = fcntl(fds[0], F_GETPIPE_SZ);
 
-		if (cap > 0)
-			p->capacity = (size_t)cap;
+		p->capacity = cap > 0 ? (size_t)cap : 65536;
 		pipe_put(p, fds);
+	} else {
+		p->capacity = 65536;
 	}
 	return p;
 }
@@ -90,6 +134,7 @@ pipe_pool_free(struct pipe_pool *p)
 	}
 	if (p->devnull != -1)
 		(void)close(p->devnull);
+	free(p->small);
 	free(p->spare);
 	free(p);
 }
@@ -108,8 +153,16 @@ pipe_get(struct pipe_pool *p, int fds[2])
 		return -1;
 	if (p->want_size > 0 &&
 	    fcntl(fds[1], F_SETPIPE_SZ, p->want_size) == -1) {
-		/* Over the user's pipe budget: the default size still works. */
-		p->want_size = 0;
+		/*
+		 * Refused for the pool's first pipe (pipe_pool_new): the
+		 * size is above fs.pipe-max-size, for good, so every pipe
+		 * keeps the default. Refused later: over the user's budget
+		 * for now (see the top).
+		 */
+		if (p->capacity == 0)
+			p->want_size = 0;
+		else
+			small_set(p, fds[0]);
 	}
 	p->in_use++;
 	return 0;
@@ -119,7 +172,7 @@ void
 pipe_put(struct pipe_pool *p, int fds[2])
 {
 	p->in_use--;
-	if (p->nspare < p->max_idle) {
+	if (!small_take(p, fds[0]) && p->nspare < p->max_idle) {
 		p->spare[p->nspare][0] = fds[0];
 		p->spare[p->nspare][1] = fds[1];
 		p->nspare++;
@@ -134,6 +187,7 @@ void
 pipe_kill(struct pipe_pool *p, int fds[2])
 {
 	p->in_use--;
+	(void)small_take(p, fds[0]);
 	(void)close(fds[0]);
 	(void)close(fds[1]);
 	fds[0] = fds[1] = -1;
