@@ -989,7 +989,8 @@ def _summarise(self):
                                              for c, b in rounds.values()]
     summary = []
     for wl, met, label, unit, hib in ROWS:
-        row = {"workload": wl, "metric": met, "label": label, "unit": unit,
+        row = {"workload": wl, "metric": met, "unit": unit,
+               "label": label.replace("5000", str(self.args.idle)),
                "higher_is_better": hib, "cells": {}}
         for t in self.targets:
             v = [x for x in vals.get((wl, met, t), []) if x is not None]
@@ -1228,18 +1229,20 @@ def parse_args(argv):
     ap.add_argument("--wrk-time", type=int, help="seconds per wrk run")
     ap.add_argument("--http-time", type=float, help="seconds per HTTP bulk run")
     ap.add_argument("--large-mib", type=int, help="size of the large file")
-    ap.add_argument("--idle", type=int, default=5000,
-                    help="idle visitors for the memory workload")
-    ap.add_argument("--idle-wait", type=float, default=60,
-                    help="seconds to wait for them to reach the service")
+    ap.add_argument("--idle", type=int,
+                    help="idle visitors for the memory workload "
+                    "(default 5000, quick 2000)")
+    ap.add_argument("--idle-wait", type=float,
+                    help="seconds to wait for them to reach the service "
+                    "(default 60, quick 20)")
     ap.add_argument("--burst", type=int, default=1000)
     ap.add_argument("--burst-timeout", type=float, default=10)
     ap.add_argument("--pool", type=int, default=20, help="tunnel pool_size")
     ap.add_argument("--conns", type=int, default=50, help="wrk connections")
     ap.add_argument("--only", default="bulk,ka,close,mib,burst,mem",
                     help="comma list of bulk,ka,close,mib,burst,mem")
-    ap.add_argument("--targets",
-                    default="direct,tunnel,floor,haproxy-1t,haproxy-mt")
+    ap.add_argument("--targets", help="default: all; quick: all but "
+                    "haproxy-mt")
     ap.add_argument("--time-limit", type=int,
                     help="hard limit for the whole run, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
@@ -1251,6 +1254,12 @@ def parse_args(argv):
     a.http_time = a.http_time or (1.0 if q else 3.0)
     a.large_mib = a.large_mib or (256 if q else 1024)
     a.time_limit = a.time_limit or (150 if q else 600 + 360 * a.rounds)
+    # Quick stays under 2 minutes: fewer idle visitors, a shorter wait
+    # for them, and no second HAProxy chain.
+    a.idle = a.idle or (2000 if q else 5000)
+    a.idle_wait = a.idle_wait or (20 if q else 60)
+    a.targets = a.targets or ("direct,tunnel,floor,haproxy-1t" if q else
+                              "direct,tunnel,floor,haproxy-1t,haproxy-mt")
     a.only = a.only.split(",")
     a.targets = a.targets.split(",")
     if "tunnel" not in a.targets:
