@@ -47,6 +47,17 @@ int	net_connect(const struct sockaddr_storage *addr, socklen_t len);
 /* Return: 0 when the connect succeeded, else the SO_ERROR errno value. */
 int	net_connect_result(int fd);
 
+/*
+ * Asks an in-progress connect how it went, without waiting. Return: 0
+ * when connected, -1 with errno EALREADY while in progress, or the
+ * connect's error.
+ */
+int	net_connect_again(int fd, const struct sockaddr_storage *addr,
+	    socklen_t len);
+
+/* Whether a is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
+int	net_is_loopback(const struct sockaddr_storage *a);
+
 /* TCP_NODELAY on. Return: 0 or -1. */
 int	net_nodelay(int fd);
 

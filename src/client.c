@@ -101,6 +101,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 		return -1;
 	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
 	    cfg->local_host, cfg->local_port);
+	c->local_loopback = net_is_loopback(&c->local_addr);
 	return 0;
 }
 

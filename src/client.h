@@ -97,6 +97,7 @@ struct cli {
 	struct sockaddr_storage	 local_addr;
 	socklen_t		 local_addrlen;
 	char			 local_desc[128];
+	int			 local_loopback; /* dials finish in connect() */
 	/* control connection */
 	struct handler		 h;
 	struct timer		 timer;		/* deadline, heartbeat, backoff */

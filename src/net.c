@@ -119,6 +119,35 @@ net_connect(const struct sockaddr_storage *addr, socklen_t len)
 }
 
 int
+net_connect_again(int fd, const struct sockaddr_storage *addr, socklen_t len)
+{
+	int r;
+
+	do {
+		r = connect(fd, (const struct sockaddr *)addr, len);
+	} while (r == -1 && errno == EINTR);
+	if (r == -1 && errno == EISCONN)
+		r = 0;
+	return r;
+}
+
+int
+net_is_loopback(const struct sockaddr_storage *a)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+
+	if (a->ss_family == AF_INET)
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	if (a->ss_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+	    s6->sin6_addr.s6_addr[12] == 127;
+}
+
+int
 net_connect_result(int fd)
 {
 	int err = 0;

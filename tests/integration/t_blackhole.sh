@@ -6,7 +6,8 @@
 # byte of its request, within a few seconds; never left hanging. Small and
 # large uploads (the latter beyond the one-pipe copy, so the visitor is
 # held) in splice mode and in --no-splice mode. A live client whose local
-# dial is merely slow must not be mistaken for a dead one (ACCEPTED).
+# dial is merely slow must not be mistaken for a dead one (ACCEPTED), and
+# a dial that completes late still serves its visitor.
 . "$(dirname "$0")/lib.sh"
 TP="$TOP/tests/integration/tunnelproto.py"
 LPORT=$(free_port)
@@ -129,3 +130,77 @@ if grep -q "silent after START" "$T/server-slow.log"; then
 fi
 grep -q "ACCEPTED\|dispatching it again" "$T/server-slow.log" && fail "slow dial re-dispatched"
 log "slow local dial: ACCEPTED kept the pool, 502 after the client's timeout (${out##* } s)"
+
+# A late local dial: the service's accept queue is full when the visitor
+# arrives, so the client's connect is still in progress (its SYN was
+# dropped) and the client waits for EPOLLOUT; the queue then drains and
+# the SYN's retransmission gets through. The visitor must be served, as
+# any visitor to a service that is not on this host would be (a service
+# on loopback normally answers inside connect()).
+S=$(free_port); LATEP=$(free_port)
+python3 - "$LATEP" >"$T/latesvc.log" 2>&1 <<'PY' &
+import socket, sys, threading, time
+port = int(sys.argv[1])
+ls = socket.socket()
+ls.bind(("127.0.0.1", port))
+ls.listen(0)
+fill = []
+for _ in range(3):		# fill the accept queue
+    s = socket.socket(); s.setblocking(False)
+    try:
+        s.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    fill.append(s)
+mine = {s.getsockname()[1] for s in fill}
+print("ready", flush=True)
+
+def syn_sent_from_others():
+    # /proc/net/tcp: local and remote address as hex IP:PORT, state 02 is
+    # SYN_SENT; a dial towards us that is not one of our own fillers.
+    with open("/proc/net/tcp") as f:
+        for ln in f.readlines()[1:]:
+            x = ln.split()
+            lport = int(x[1].split(":")[1], 16)
+            rport = int(x[2].split(":")[1], 16)
+            if x[3] == "02" and rport == port and lport not in mine:
+                return True
+    return False
+
+deadline = time.time() + 20
+while not syn_sent_from_others():
+    if time.time() > deadline:
+        print("no dial seen", flush=True); sys.exit(1)
+    time.sleep(0.02)
+print("dial pending", flush=True)
+for s in fill:
+    s.close()
+
+def serve(c):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = c.recv(4096)
+        if not d:
+            c.close(); return
+        buf += d
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 8\r\n\r\nlate-ok\n")
+    c.close()
+
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+PIDS="$PIDS $!"
+wait_for grep -q ready "$T/latesvc.log" || fail "late service"
+write_server_config "$T/s-late.yaml" "$S" 2
+(cd "$T" && exec ${TUNNEL_WRAP:-} "$SERVER_BIN" -c "$T/s-late.yaml") >>"$T/server-late.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$S" || fail "server (late dial)"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" -s "127.0.0.1:$S" -u admin -p "$LATEP") >>"$T/client-late.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up" "$T/client-late.log" || fail "client (late dial)"
+sleep 0.5
+out=$(curl -s --max-time 15 -w ' %{http_code} %{time_total}' "http://127.0.0.1:$S/" | tr -d '\n')
+grep -q "dial pending" "$T/latesvc.log" || fail "late dial: the client's connect was never seen in progress: $(cat "$T/latesvc.log")"
+echo "$out" | grep -q "^late-ok 200 " || fail "late dial: want the service's answer once its queue drained, got: $out"
+log "late local dial: served once the accept queue drained (${out##* } s)"
