@@ -97,16 +97,21 @@ pipe_pool_new(size_t max_idle, int size)
 		return NULL;
 	}
 	p->want_size = size;
-	p->capacity = 0;	/* probing: see pipe_get */
+	p->capacity = 65536;
 	p->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* Probe once what the kernel gives us, so splice lengths match. */
 	if (pipe_get(p, fds) == 0) {
 		int cap = fcntl(fds[0], F_GETPIPE_SZ);
 
-		p->capacity = cap > 0 ? (size_t)cap : 65536;
+		if (cap > 0)
+			p->capacity = (size_t)cap;
+		/*
+		 * Refused for the very first pipe: the size is above
+		 * fs.pipe-max-size, for good, so every pipe keeps the default.
+		 */
+		if (small_take(p, fds[0]))
+			p->want_size = 0;
 		pipe_put(p, fds);
-	} else {
-		p->capacity = 65536;
 	}
 	return p;
 }
@@ -151,19 +156,10 @@ pipe_get(struct pipe_pool *p, int fds[2])
 	}
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
 		return -1;
+	/* Refused: over the user's budget for now (see the top). */
 	if (p->want_size > 0 &&
-	    fcntl(fds[1], F_SETPIPE_SZ, p->want_size) == -1) {
-		/*
-		 * Refused for the pool's first pipe (pipe_pool_new): the
-		 * size is above fs.pipe-max-size, for good, so every pipe
-		 * keeps the default. Refused later: over the user's budget
-		 * for now (see the top).
-		 */
-		if (p->capacity == 0)
-			p->want_size = 0;
-		else
-			small_set(p, fds[0]);
-	}
+	    fcntl(fds[1], F_SETPIPE_SZ, p->want_size) == -1)
+		small_set(p, fds[0]);
 	p->in_use++;
 	return 0;
 }
