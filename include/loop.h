@@ -27,6 +27,7 @@ struct handler {
 	int		 fd;
 	uint32_t	 mask;		/* events registered with epoll */
 	int		 registered;
+	uint32_t	 gen;		/* registration's generation (loop.c) */
 	handler_fn	*cb;
 };
 
@@ -57,13 +58,13 @@ void		 loop_remove(struct loop *l, struct handler *h);
 
 /*
  * Hands from->fd, with its epoll registration, to the handler to (already
- * initialised for the same fd) with the events in mask: one EPOLL_CTL_MOD
- * instead of a DEL now and an ADD later, for a connection that moves from
- * one object to the next (a handshake to the pool, the pool to a bridge).
- * from is left unregistered with fd -1. Events already fetched in this
- * batch still reach from's callback, which its owner's state must ignore,
- * as after loop_remove(). Return: 0, or -1 with errno set (then nothing
- * is registered for the fd and from still has it).
+ * initialised for the same fd) with the events in mask: no call at all
+ * when mask is what from had, else one EPOLL_CTL_MOD (never a DEL now and
+ * an ADD later), for a connection that moves from one object to the next
+ * (a handshake to the pool, the pool to a bridge). from is left
+ * unregistered with fd -1. Events already fetched in this batch reach
+ * to's callback: the same socket, now to's. Return: 0, or -1 with errno
+ * set (then nothing is registered for the fd and from still has it).
  */
 int		 loop_handover(struct loop *l, struct handler *from,
 		    struct handler *to, uint32_t mask);

@@ -188,7 +188,8 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 	(void)net_keepalive(p->h.fd, net_jitter(15, &c->rng), 5, 3);
 	loop_timer_cancel(c->loop, &p->timer);
 	p->state = CLI_PROXY_IDLE;
-	if (loop_update(c->loop, &p->h, EPOLLIN) == -1) {
+	/* The events a bridge asks for: taking a visitor costs no MOD. */
+	if (loop_update(c->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
 		proxy_close(p);
 		cli_pool_failed(c);
 	}
@@ -284,8 +285,9 @@ local_connected(struct cli_proxy *p, int err)
 	(void)snprintf(cv->peer, sizeof(cv->peer), "%s", p->visitor);
 	LIST_INSERT_HEAD(&c->bridged, cv, entry);
 	/*
-	 * Both epoll entries move to the bridge: a MOD each instead of a
-	 * DEL and an ADD. On failure bridge_start() registers the side.
+	 * Both epoll entries move to the bridge: no call for the tunnel
+	 * side, whose events stay the same, and an ADD for the local one.
+	 * On failure bridge_start() registers the side.
 	 */
 	(void)bridge_adopt(b, 0, &p->h);
 	(void)bridge_adopt(b, 1, &p->local);

@@ -9,6 +9,14 @@
  * Objects are freed only in the deferred phase, so a batch that holds
  * events for both ends of a bridge never touches freed memory; handlers
  * check their own DEAD state instead.
+ *
+ * epoll carries (generation << 32 | fd), not a handler pointer: the loop
+ * finds the handler in a table indexed by fd. A connection that moves
+ * from one object to the next (handshake, pool, bridge) then changes
+ * owner in that table alone, without an EPOLL_CTL_MOD when its events
+ * stay the same. The generation, new at every ADD, keeps an event fetched
+ * for a socket that was closed (and its fd reused) in the same batch from
+ * reaching the new owner.
  */
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -39,6 +47,9 @@ struct loop {
 	size_t		 nheap, capheap;
 	struct deferred	*defer;
 	size_t		 ndefer, capdefer;
+	struct handler	**byfd;		/* registered handler per fd */
+	size_t		 nbyfd;
+	uint32_t	 gen;		/* last generation given out */
 	struct handler	 sig;
 	signal_fn	*sig_cb;
 	void		*sig_arg;
@@ -83,6 +94,7 @@ loop_free(struct loop *l)
 	if (l->sig.fd != -1)
 		(void)close(l->sig.fd);
 	(void)close(l->epfd);
+	free(l->byfd);
 	free(l->heap);
 	free(l->defer);
 	free(l);
@@ -97,6 +109,36 @@ loop_handler_init(struct handler *h, int fd, handler_fn *cb)
 	h->cb = cb;
 }
 
+/* Makes room for fd in the table. Return: 0, or -1 with errno set. */
+static int
+byfd_reserve(struct loop *l, int fd)
+{
+	struct handler **t;
+	size_t n;
+
+	if ((size_t)fd < l->nbyfd)
+		return 0;
+	n = l->nbyfd ? l->nbyfd : 64;
+	while (n <= (size_t)fd)
+		n *= 2;
+	if ((t = realloc(l->byfd, n * sizeof(*t))) == NULL)
+		return -1;
+	memset(t + l->nbyfd, 0, (n - l->nbyfd) * sizeof(*t));
+	l->byfd = t;
+	l->nbyfd = n;
+	return 0;
+}
+
+/* Forgets h's registration in the table (the fd may be closed next). */
+static void
+byfd_clear(struct loop *l, struct handler *h)
+{
+	if (h->fd >= 0 && (size_t)h->fd < l->nbyfd && l->byfd[h->fd] == h)
+		l->byfd[h->fd] = NULL;
+	h->registered = 0;
+	h->mask = 0;
+}
+
 int
 loop_update(struct loop *l, struct handler *h, uint32_t mask)
 {
@@ -109,18 +151,23 @@ loop_update(struct loop *l, struct handler *h, uint32_t mask)
 	if (!h->registered && mask == 0)
 		return 0;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = mask;
-	ev.data.ptr = h;
 	if (mask == 0) {
 		if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, &ev) == -1)
 			return -1;
-		h->registered = 0;
-		h->mask = 0;
+		byfd_clear(l, h);
 		return 0;
 	}
+	if (!h->registered) {
+		if (byfd_reserve(l, h->fd) == -1)
+			return -1;
+		h->gen = ++l->gen;
+	}
+	ev.events = mask;
+	ev.data.u64 = (uint64_t)h->gen << 32 | (uint32_t)h->fd;
 	if (epoll_ctl(l->epfd, h->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
 	    h->fd, &ev) == -1)
 		return -1;
+	l->byfd[h->fd] = h;
 	h->registered = 1;
 	h->mask = mask;
 	return 0;
@@ -131,8 +178,7 @@ loop_remove(struct loop *l, struct handler *h)
 {
 	if (h->registered && h->fd != -1)
 		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-	h->registered = 0;
-	h->mask = 0;
+	byfd_clear(l, h);
 }
 
 int
@@ -149,20 +195,24 @@ loop_handover(struct loop *l, struct handler *from, struct handler *to,
 		from->fd = -1;
 		return 0;
 	}
-	/* The data pointer changes, so even an equal mask needs the MOD. */
-	memset(&ev, 0, sizeof(ev));
-	ev.events = mask;
-	ev.data.ptr = to;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, from->fd, &ev) == -1) {
-		int err = errno;
+	/* Same socket, same generation: only the table's owner changes. */
+	if (mask != from->mask) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = mask;
+		ev.data.u64 = (uint64_t)from->gen << 32 | (uint32_t)from->fd;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, from->fd, &ev) == -1) {
+			int err = errno;
 
-		loop_remove(l, from);
-		errno = err;
-		return -1;
+			loop_remove(l, from);
+			errno = err;
+			return -1;
+		}
 	}
 	to->fd = from->fd;
+	to->gen = from->gen;
 	to->registered = 1;
 	to->mask = mask;
+	l->byfd[to->fd] = to;
 	from->fd = -1;
 	from->registered = 0;
 	from->mask = 0;
@@ -172,12 +222,10 @@ loop_handover(struct loop *l, struct handler *from, struct handler *to,
 void
 loop_close(struct loop *l, struct handler *h)
 {
-	(void)l;
+	byfd_clear(l, h);
 	if (h->fd != -1)
 		(void)close(h->fd);
 	h->fd = -1;
-	h->registered = 0;
-	h->mask = 0;
 }
 
 uint64_t
@@ -386,9 +434,12 @@ loop_run(struct loop *l)
 		}
 		loop_clock(l);
 		for (i = 0; i < n; i++) {
-			struct handler *h = ev[i].data.ptr;
+			uint32_t fd = (uint32_t)ev[i].data.u64;
+			struct handler *h = fd < l->nbyfd ? l->byfd[fd] : NULL;
 
-			h->cb(l, h, ev[i].events);
+			/* NULL or another generation: it went in this batch. */
+			if (h != NULL && h->gen == (uint32_t)(ev[i].data.u64 >> 32))
+				h->cb(l, h, ev[i].events);
 		}
 		run_timers(l);
 		run_deferred(l);

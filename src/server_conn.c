@@ -60,7 +60,11 @@ conn_mask(const struct srv_conn *c)
 	case SRV_CONN_PREAMBLE:
 	case SRV_CONN_HELLO_WAIT:
 	case SRV_CONN_PROOF_WAIT:
-		return EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+		/*
+		 * EPOLLRDHUP as the pool and bridges ask: a proxy connection
+		 * moves on to them without an EPOLL_CTL_MOD.
+		 */
+		return EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0);
 	case SRV_CONN_FLUSH:
 		return c->outlen ? EPOLLOUT : 0;
 	case SRV_CONN_FAIL_DELAY:
