@@ -497,13 +497,38 @@ conn_read(struct srv_conn *c)
 		conn_frames(c);
 }
 
+/*
+ * Reads the magic, which the peek showed whole, and the frames behind it
+ * in one call: nothing of a visitor can follow our exact preamble.
+ */
+static void
+conn_read_preamble(struct srv_conn *c)
+{
+	ssize_t n;
+
+	do
+		n = recv(c->h.fd, c->in, sizeof(c->in), 0);
+	while (n == -1 && errno == EINTR);
+	if (n < PROTO_PREAMBLE_LEN) {
+		/* The kernel just showed us these bytes: they cannot vanish. */
+		srv_conn_close(c, n == -1 ? strerror(errno) : "short read");
+		return;
+	}
+	c->inlen = (size_t)n - PROTO_PREAMBLE_LEN;
+	memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
+	conn_set_state(c, SRV_CONN_HELLO_WAIT);
+	(void)loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	conn_frames(c);
+}
+
 static void
 conn_sniff(struct srv_conn *c)
 {
-	uint8_t first;
+	uint8_t first[PROTO_PREAMBLE_LEN], version;
 	ssize_t n;
 
-	n = recv(c->h.fd, &first, 1, MSG_PEEK);
+	/* A peek copies nothing out of the visitor's stream. */
+	n = recv(c->h.fd, first, sizeof(first), MSG_PEEK);
 	if (n == 0) {
 		srv_conn_close(c, NULL);	/* a port scan, most likely */
 		return;
@@ -513,11 +538,17 @@ conn_sniff(struct srv_conn *c)
 			srv_conn_close(c, NULL);
 		return;
 	}
-	if (first != (uint8_t)PROTO_MAGIC[0]) {
+	if (first[0] != (uint8_t)PROTO_MAGIC[0]) {
 		conn_to_visitor(c, 1);
 		return;
 	}
-	(void)conn_start_handshake(c);
+	if (conn_start_handshake(c) == -1)
+		return;
+	if (n == PROTO_PREAMBLE_LEN && proto_check_preamble(first,
+	    (size_t)n, &version) == PROTO_PRE_OK)
+		conn_read_preamble(c);
+	else
+		conn_read(c);	/* the magic's start, or not ours after all */
 }
 
 static void
@@ -555,8 +586,8 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		return;
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		if (c->state == SRV_CONN_SNIFF)
-			conn_sniff(c);
-		if (c->state == SRV_CONN_PREAMBLE ||
+			conn_sniff(c);	/* reads on if the peer is ours */
+		else if (c->state == SRV_CONN_PREAMBLE ||
 		    c->state == SRV_CONN_HELLO_WAIT ||
 		    c->state == SRV_CONN_PROOF_WAIT)
 			conn_read(c);
