@@ -244,6 +244,12 @@ bridge_bytes(const struct bridge *b, int dir)
 	return b->dir[dir].bytes;
 }
 
+int
+bridge_fd(const struct bridge *b, int s)
+{
+	return b->state == BRIDGE_DEAD ? -1 : b->side[s].h.fd;
+}
+
 /* The epoll mask side s needs, from the state of both directions. */
 static uint32_t
 side_mask(const struct bridge *b, int s)

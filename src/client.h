@@ -29,6 +29,7 @@
 #define CLI_REFILL_MAX_MS	5000
 #define CLI_DRAIN_MS		2000
 #define CLI_ACCEPT_MS		100	/* dial still going: say ACCEPTED */
+#define CLI_KEEPALIVE_MS	1000	/* a proxy connection's age for it */
 #define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
@@ -68,6 +69,8 @@ struct cli_proxy {
 	char			 visitor[PROTO_MAX_ADDR * 4 + 1];
 	uint64_t		 started_ms;
 	int			 accepted;	/* ACCEPTED sent */
+	int			 keepalive;	/* TCP keepalive is on */
+	uint64_t		 registered_ms;	/* REGISTER sent */
 	LIST_ENTRY(cli_proxy)	 entry;
 };
 
@@ -77,6 +80,7 @@ LIST_HEAD(cli_proxy_list, cli_proxy);
 struct cli_visitor {
 	struct cli		*cli;
 	struct bridge		*bridge;
+	struct timer		 keepalive;	/* proxy side's, if not yet */
 	uint64_t		 id;
 	char			 peer[PROTO_MAX_ADDR * 4 + 1];
 	LIST_ENTRY(cli_visitor)	 entry;

@@ -185,14 +185,37 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 		return;
 	}
 	(void)net_nodelay(p->h.fd);
-	(void)net_keepalive(p->h.fd, net_jitter(15, &c->rng), 5, 3);
-	loop_timer_cancel(c->loop, &p->timer);
+	/*
+	 * TCP keepalive waits until the connection is CLI_KEEPALIVE_MS old:
+	 * four calls saved for every visitor of a busy site, gone sooner,
+	 * and none lost (its first probe would come 15 s or more from now).
+	 */
+	p->registered_ms = loop_now(c->loop);
+	(void)loop_timer_set(c->loop, &p->timer, CLI_KEEPALIVE_MS);
 	p->state = CLI_PROXY_IDLE;
 	/* The events a bridge asks for: taking a visitor costs no MOD. */
 	if (loop_update(c->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
 		proxy_close(p);
 		cli_pool_failed(c);
 	}
+}
+
+/* Keepalive (15 s + jitter, then 5 s, 3 probes) on a proxy connection. */
+static void
+proxy_keepalive(struct cli *c, int fd)
+{
+	if (fd != -1 && net_keepalive(fd, net_jitter(15, &c->rng), 5, 3) == -1)
+		log_warn("proxy connection: keepalive");
+}
+
+/* A visitor bridged on a young connection is still here: keepalive now. */
+static void
+visitor_keepalive(struct loop *l, struct timer *t)
+{
+	struct cli_visitor *cv = container_of(t, struct cli_visitor, keepalive);
+
+	(void)l;
+	proxy_keepalive(cv->cli, bridge_fd(cv->bridge, 0));
 }
 
 static void
@@ -204,6 +227,7 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	const char *why;
 
 	(void)b;
+	loop_timer_cancel(c->loop, &cv->keepalive);
 	LIST_REMOVE(cv, entry);
 	switch (info->end) {
 	case BRIDGE_END_RESET_A:
@@ -281,6 +305,13 @@ local_connected(struct cli_proxy *p, int err)
 	}
 	cv->cli = c;
 	cv->bridge = b;
+	loop_timer_init(&cv->keepalive, visitor_keepalive);
+	if (!p->keepalive) {
+		uint64_t age = loop_now(c->loop) - p->registered_ms;
+
+		(void)loop_timer_set(c->loop, &cv->keepalive,
+		    age < CLI_KEEPALIVE_MS ? CLI_KEEPALIVE_MS - age : 0);
+	}
 	cv->id = p->visitor_id;
 	(void)snprintf(cv->peer, sizeof(cv->peer), "%s", p->visitor);
 	LIST_INSERT_HEAD(&c->bridged, cv, entry);
@@ -544,5 +575,8 @@ proxy_timer(struct loop *l, struct timer *t)
 		local_connected(p, ETIMEDOUT);
 	} else if (p->state == CLI_PROXY_DRAIN) {
 		proxy_close(p);
+	} else if (p->state == CLI_PROXY_IDLE) {
+		proxy_keepalive(c, p->h.fd);
+		p->keepalive = 1;
 	}
 }
