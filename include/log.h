@@ -25,7 +25,15 @@ int	log_level_parse(const char *s, enum log_level *out);
  * Return: 0, or -1 with errno set.
  */
 int	log_open_file(const char *dir);
+/* Flushes buffered lines, then closes the file. */
 void	log_close(void);
+/*
+ * on: INFO and DEBUG lines wait in a buffer until log_flush() (or a WARN
+ * or ERROR line, or exit); off: flushes and writes each line at once.
+ */
+void	log_batch(int on);
+/* Writes out the buffered lines. */
+void	log_flush(void);
 
 /*
  * Copies len bytes of src into dst as printable text: control bytes,

@@ -2,8 +2,14 @@
  * log: one line per event, "YYYY-mm-dd HH:MM:SS.mmm LEVEL prog: text", to
  * stderr and, once log_open_file() succeeded, to <dir>/info.log. The
  * process is single-threaded, so the few globals here are the logger's
- * whole state; every line is formatted once and written with one write()
- * per sink so lines never interleave with another process's output.
+ * whole state; every line is formatted once and reaches each sink whole,
+ * so lines never interleave with another process's output.
+ *
+ * While the event loop runs (log_batch), INFO and DEBUG lines are kept in
+ * a buffer that the loop flushes before it waits: a busy daemon writes
+ * one visitor's close line per visitor but one write() per loop round per
+ * sink. WARN and ERROR lines, and everything outside the loop, go out at
+ * once, after what is buffered, so the order never changes.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -22,6 +28,9 @@
 static const char	*log_prog = "tunnel";
 static enum log_level	 log_lvl = LOG_INFO;
 static int		 log_fd = -1;
+static int		 log_batching;
+static char		 log_buf[16384];
+static size_t		 log_buflen;
 
 static const char *const level_names[] = {
 	[LOG_ERROR] = "ERROR",
@@ -81,6 +90,7 @@ log_open_file(const char *dir)
 void
 log_close(void)
 {
+	log_flush();
 	if (log_fd != -1) {
 		(void)fsync(log_fd);
 		(void)close(log_fd);
@@ -167,10 +177,45 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	write_all(STDERR_FILENO, line, n);
-	if (log_fd != -1)
-		write_all(log_fd, line, n);
+	if (log_batching && level >= LOG_INFO) {
+		if (log_buflen + n > sizeof(log_buf))
+			log_flush();
+		memcpy(log_buf + log_buflen, line, n);
+		log_buflen += n;
+	} else {
+		log_flush();
+		write_all(STDERR_FILENO, line, n);
+		if (log_fd != -1)
+			write_all(log_fd, line, n);
+	}
 	errno = saved;
+}
+
+void
+log_flush(void)
+{
+	int saved = errno;
+
+	if (log_buflen == 0)
+		return;
+	write_all(STDERR_FILENO, log_buf, log_buflen);
+	if (log_fd != -1)
+		write_all(log_fd, log_buf, log_buflen);
+	log_buflen = 0;
+	errno = saved;
+}
+
+void
+log_batch(int on)
+{
+	static int registered;
+
+	/* An exit() from inside the loop still gets the buffered lines out. */
+	if (on && !registered && atexit(log_flush) == 0)
+		registered = 1;
+	if (!on)
+		log_flush();
+	log_batching = on && registered;
 }
 
 #define LOG_FN(name, level, with_errno)					\

@@ -414,9 +414,12 @@ loop_run(struct loop *l)
 	struct epoll_event ev[LOOP_BATCH];
 
 	l->stop = 0;
+	log_batch(1);
 	while (!l->stop) {
 		int timeout = LOOP_MAX_WAIT, n, i;
 
+		/* Log lines of this round go out in one write, before we sleep. */
+		log_flush();
 		loop_clock(l);
 		if (l->nheap > 0) {
 			uint64_t d = l->heap[0]->deadline;
@@ -430,6 +433,7 @@ loop_run(struct loop *l)
 			if (errno == EINTR)
 				continue;
 			log_warn("epoll_wait");
+			log_batch(0);
 			return -1;
 		}
 		loop_clock(l);
@@ -444,6 +448,7 @@ loop_run(struct loop *l)
 		run_timers(l);
 		run_deferred(l);
 	}
+	log_batch(0);
 	return 0;
 }
 
