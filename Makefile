@@ -156,12 +156,17 @@ soak: all $(UNIT_BIN)
 mutate: deps-test all
 	@python3 tests/mutate.py $(ARGS)
 
-bench: all $(BUILD)/bench-floor
-	@BENCH_FLOOR=$(BUILD)/bench-floor sh bench/run.sh $(ARGS)
+bench: all $(BUILD)/bench-floor $(BUILD)/bench-poolfloor
+	@BENCH_FLOOR=$(BUILD)/bench-floor \
+	    BENCH_POOLFLOOR=$(BUILD)/bench-poolfloor sh bench/run.sh $(ARGS)
 
 # The bench's "floor" reference: a bare blocking-splice forwarder.
 $(BUILD)/bench-floor: bench/floor.c | $(BUILD)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
+# Its "pool floor": the pool design with no protocol or guarantees.
+$(BUILD)/bench-poolfloor: bench/poolfloor.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

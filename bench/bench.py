@@ -556,6 +556,29 @@ defaults
                     self.floor[svc] = p1
                     self.floor["pids"][svc] = [h1.pid, h2.pid]
 
+        # The pool floor: the pool design with nothing else (no login, no
+        # REGISTER or STATUS, no replay copy, no linger, no keepalive, no
+        # logs; bench/poolfloor.c), a reference for the per-request rows.
+        self.poolfloor = None
+        if "poolfloor" in a.targets:
+            pf = os.environ.get("BENCH_POOLFLOOR",
+                                os.path.join(TOP, "build", "bench-poolfloor"))
+            if not os.access(pf, os.X_OK):
+                self.note("no pool floor reference: %s is not built (make "
+                          "bench builds it)" % pf)
+            else:
+                shutil.copy2(pf, os.path.join(self.tmp, "bench-poolfloor"))
+                pf = os.path.join(self.tmp, "bench-poolfloor")
+                pub, pool = self.free_port(), self.free_port()
+                s = self.start("poolfloor-server",
+                               [pf, "server", str(pub), str(pool)])
+                self.wait_port(pool, "bench-poolfloor", s)
+                c = self.start("poolfloor-client", [pf, "client", str(pool),
+                                                    str(self.nginx_port), "20"])
+                self.wait_port(pub, "bench-poolfloor", s)
+                self.poolfloor = {"http": pub, "bulk": 0,
+                                  "pids": {"http": [s.pid, c.pid]}}
+
         self.targets = {
             "direct": {"http": self.nginx_port, "bulk": self.iperf_port,
                        "pids": {}},
@@ -574,6 +597,8 @@ defaults
         }
         if self.floor:
             self.targets["floor"] = self.floor
+        if self.poolfloor:
+            self.targets["poolfloor"] = self.poolfloor
         for t in list(self.targets):
             if t not in a.targets:
                 del self.targets[t]
@@ -834,22 +859,25 @@ defaults
     def workloads(self):
         a = self.args
         wl = []
+        # The pool floor serves only the HTTP service, for per-request rows.
+        bulk = ("direct", "tunnel", "floor", "haproxy-1t", "haproxy-mt")
         if "bulk" in a.only:
             for streams in (1, 4):
                 for rev in (False, True):
                     wl.append(("iperf%d%s" % (streams, "R" if rev else ""),
                                lambda t, s=streams, r=rev: self.w_iperf(t, s, r),
-                               None))
+                               bulk))
             for streams in (1, 4):
                 wl.append(("http%d" % streams,
-                           lambda t, s=streams: self.w_http_bulk(t, s), None))
+                           lambda t, s=streams: self.w_http_bulk(t, s), bulk))
         # A thread per direction is a floor for bulk bytes only: with
         # many connections it measures thread creation, not forwarding.
         nf = ("direct", "tunnel", "haproxy-1t", "haproxy-mt")
+        pf = nf + ("poolfloor",)
         if "ka" in a.only:
-            wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), nf))
+            wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), pf))
         if "close" in a.only:
-            wl.append(("close", lambda t: self.w_wrk(t, "/100b", True), nf))
+            wl.append(("close", lambda t: self.w_wrk(t, "/100b", True), pf))
         if "mib" in a.only:
             wl.append(("mib", lambda t: self.w_wrk(t, "/1m", False), nf))
         if "burst" in a.only:
@@ -1016,15 +1044,16 @@ def _ratio(row, a, b):
 
 def _report(self):
     summary = _summarise(self)
-    cols = [t for t in ("direct", "tunnel", "floor", "haproxy-1t",
-                        "haproxy-mt") if t in self.targets]
-    refs = [t for t in ("direct", "floor", "haproxy-1t", "haproxy-mt")
-            if t in cols]
+    cols = [t for t in ("direct", "tunnel", "floor", "poolfloor",
+                        "haproxy-1t", "haproxy-mt") if t in self.targets]
+    refs = [t for t in ("direct", "floor", "poolfloor", "haproxy-1t",
+                        "haproxy-mt") if t in cols]
     hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
     for c in cols:
         hdr += " %-23s" % c
     for r in refs:
         hdr += " %-8s" % ("t/" + {"direct": "dir", "floor": "floor",
+                                  "poolfloor": "pfloor",
                                   "haproxy-1t": "hap1t",
                                   "haproxy-mt": "hapmt"}[r])
     lines = [hdr, "-" * len(hdr)]
@@ -1151,6 +1180,25 @@ def _report(self):
             "machine CPU over direct, all bulk", *(
                 fmt(floor[t + "_machine_extra"])
                 for t in ("tunnel", "floor", "haproxy-1t"))))
+    # What the pool floor says about Connection: close: if the pool design
+    # with nothing else cannot reach 1.0x haproxy-1t, neither can we.
+    if "poolfloor" in self.targets:
+        tl.append("")
+        tl.append("The pool floor (bench/poolfloor.c: the pool design with "
+                  "no protocol or guarantees), in the same run:")
+        for wl, met, lab in (("close", "rps", "Connection: close req/s"),
+                             ("close", "cpu_us_req", "  forwarder CPU us/req"),
+                             ("close", "sys_us_req", "  machine CPU us/req"),
+                             ("ka", "rps", "keep-alive req/s")):
+            pv, tv = med(wl, met, "poolfloor"), med(wl, met, "tunnel")
+            hv = med(wl, met, "haproxy-1t")
+            floor["poolfloor_%s_%s" % (wl, met)] = {
+                "poolfloor": pv, "tunnel": tv, "haproxy-1t": hv}
+            tl.append("  %-34s pool floor %s (%s haproxy-1t), tunnel %s "
+                      "(%s pool floor)" % (
+                          lab, fmt(pv), "%.2fx" % (pv / hv) if pv and hv
+                          else "-", fmt(tv),
+                          "%.2fx" % (tv / pv) if pv and tv else "-"))
     print()
     print("tunnel benchmark, %s, tunnel %s, %d round(s), %d cores, loopback, "
           "%.0f s, load average %.1f at start, %.1f at end" % (
@@ -1258,8 +1306,9 @@ def parse_args(argv):
     # for them, and no second HAProxy chain.
     a.idle = a.idle or (2000 if q else 5000)
     a.idle_wait = a.idle_wait or (20 if q else 60)
-    a.targets = a.targets or ("direct,tunnel,floor,haproxy-1t" if q else
-                              "direct,tunnel,floor,haproxy-1t,haproxy-mt")
+    a.targets = a.targets or (
+        "direct,tunnel,floor,poolfloor,haproxy-1t" if q else
+        "direct,tunnel,floor,poolfloor,haproxy-1t,haproxy-mt")
     a.only = a.only.split(",")
     a.targets = a.targets.split(",")
     if "tunnel" not in a.targets:
