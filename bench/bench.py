@@ -223,6 +223,20 @@ class Bench:
     def log(self, msg):
         print("# " + msg, flush=True)
 
+    def reference(self, target, env, name):
+        """A reference binary for target, copied into the temp directory
+        (a rebuild during the run changes nothing); None if not wanted or
+        not built."""
+        if target not in self.args.targets:
+            return None
+        path = os.environ.get(env, os.path.join(TOP, "build", name))
+        if not os.access(path, os.X_OK):
+            self.note("no %s reference: %s is not built (make bench builds "
+                      "it)" % (target, path))
+            return None
+        shutil.copy2(path, os.path.join(self.tmp, name))
+        return os.path.join(self.tmp, name)
+
     def start(self, name, argv, cwd=None, env=None):
         logf = open(os.path.join(self.tmp, name + ".log"), "ab")
         p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
@@ -536,48 +550,34 @@ defaults
         # The floor: two bare blocking-splice forwarders in a chain, the
         # least kernel work any two-hop splice forwarder pays (bench/floor.c).
         self.floor = None
-        if "floor" in a.targets:
-            fl = os.environ.get("BENCH_FLOOR",
-                                os.path.join(TOP, "build", "bench-floor"))
-            if not os.access(fl, os.X_OK):
-                self.note("no floor reference: %s is not built (make bench "
-                          "builds it)" % fl)
-            else:
-                shutil.copy2(fl, os.path.join(self.tmp, "bench-floor"))
-                fl = os.path.join(self.tmp, "bench-floor")
-                self.floor = {"pids": {}}
-                for svc, dst in (("http", self.nginx_port),
-                                 ("bulk", self.iperf_port)):
-                    p1, p2 = self.free_port(), self.free_port()
-                    h2 = self.start("floor-%s-hop2" % svc, [fl, str(p2), str(dst)])
-                    self.wait_port(p2, "bench-floor", h2)
-                    h1 = self.start("floor-%s-hop1" % svc, [fl, str(p1), str(p2)])
-                    self.wait_port(p1, "bench-floor", h1)
-                    self.floor[svc] = p1
-                    self.floor["pids"][svc] = [h1.pid, h2.pid]
+        fl = self.reference("floor", "BENCH_FLOOR", "bench-floor")
+        if fl:
+            self.floor = {"pids": {}}
+            for svc, dst in (("http", self.nginx_port),
+                             ("bulk", self.iperf_port)):
+                p1, p2 = self.free_port(), self.free_port()
+                h2 = self.start("floor-%s-hop2" % svc, [fl, str(p2), str(dst)])
+                self.wait_port(p2, "bench-floor", h2)
+                h1 = self.start("floor-%s-hop1" % svc, [fl, str(p1), str(p2)])
+                self.wait_port(p1, "bench-floor", h1)
+                self.floor[svc] = p1
+                self.floor["pids"][svc] = [h1.pid, h2.pid]
 
         # The pool floor: the pool design with nothing else (no login, no
         # REGISTER or STATUS, no replay copy, no linger, no keepalive, no
         # logs; bench/poolfloor.c), a reference for the per-request rows.
         self.poolfloor = None
-        if "poolfloor" in a.targets:
-            pf = os.environ.get("BENCH_POOLFLOOR",
-                                os.path.join(TOP, "build", "bench-poolfloor"))
-            if not os.access(pf, os.X_OK):
-                self.note("no pool floor reference: %s is not built (make "
-                          "bench builds it)" % pf)
-            else:
-                shutil.copy2(pf, os.path.join(self.tmp, "bench-poolfloor"))
-                pf = os.path.join(self.tmp, "bench-poolfloor")
-                pub, pool = self.free_port(), self.free_port()
-                s = self.start("poolfloor-server",
-                               [pf, "server", str(pub), str(pool)])
-                self.wait_port(pool, "bench-poolfloor", s)
-                c = self.start("poolfloor-client", [pf, "client", str(pool),
-                                                    str(self.nginx_port), "20"])
-                self.wait_port(pub, "bench-poolfloor", s)
-                self.poolfloor = {"http": pub, "bulk": 0,
-                                  "pids": {"http": [s.pid, c.pid]}}
+        pf = self.reference("poolfloor", "BENCH_POOLFLOOR", "bench-poolfloor")
+        if pf:
+            pub, pool = self.free_port(), self.free_port()
+            s = self.start("poolfloor-server",
+                           [pf, "server", str(pub), str(pool)])
+            self.wait_port(pool, "bench-poolfloor", s)
+            c = self.start("poolfloor-client", [pf, "client", str(pool),
+                                                str(self.nginx_port), "20"])
+            self.wait_port(pub, "bench-poolfloor", s)
+            self.poolfloor = {"http": pub, "bulk": 0,
+                              "pids": {"http": [s.pid, c.pid]}}
 
         self.targets = {
             "direct": {"http": self.nginx_port, "bulk": self.iperf_port,
