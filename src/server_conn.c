@@ -444,7 +444,9 @@ conn_preamble(struct srv_conn *c)
 		conn_fail(c, PROTO_FAIL_VERSION, msg);
 		return;
 	case PROTO_PRE_OK:
-		c->inlen = 0;
+		/* What follows the magic is frames (see conn_read). */
+		c->inlen -= PROTO_PREAMBLE_LEN;
+		memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
 		conn_set_state(c, SRV_CONN_HELLO_WAIT);
 		(void)loop_timer_set(c->srv->loop, &c->deadline,
 		    SRV_HANDSHAKE_MS);
@@ -452,15 +454,20 @@ conn_preamble(struct srv_conn *c)
 	}
 }
 
+/*
+ * Reads what the state allows. In PREAMBLE no further than the magic, as
+ * the peer may be public, unless the peek showed our exact preamble
+ * (whole_magic): nothing of a visitor can follow it, so the frames behind
+ * it come in the same call.
+ */
 static void
-conn_read(struct srv_conn *c)
+conn_read(struct srv_conn *c, int whole_magic)
 {
 	size_t want;
 	ssize_t n;
 
-	/* In PREAMBLE read no further than the magic: it may be public. */
-	want = c->state == SRV_CONN_PREAMBLE ? PROTO_PREAMBLE_LEN - c->inlen :
-	    sizeof(c->in) - c->inlen;
+	want = c->state == SRV_CONN_PREAMBLE && !whole_magic ?
+	    PROTO_PREAMBLE_LEN - c->inlen : sizeof(c->in) - c->inlen;
 	if (want == 0) {
 		conn_protocol_error(c, "frame does not fit");
 		return;
@@ -488,37 +495,13 @@ conn_read(struct srv_conn *c)
 	if (c->state == SRV_CONN_PREAMBLE) {
 		conn_preamble(c);
 		/* The first frame most likely came with the magic. */
-		if (c->state == SRV_CONN_HELLO_WAIT) {
-			conn_read(c);
+		if (c->state == SRV_CONN_HELLO_WAIT && c->inlen == 0) {
+			conn_read(c, 0);
 			return;
 		}
 	}
 	if (c->state == SRV_CONN_HELLO_WAIT || c->state == SRV_CONN_PROOF_WAIT)
 		conn_frames(c);
-}
-
-/*
- * Reads the magic, which the peek showed whole, and the frames behind it
- * in one call: nothing of a visitor can follow our exact preamble.
- */
-static void
-conn_read_preamble(struct srv_conn *c)
-{
-	ssize_t n;
-
-	do
-		n = recv(c->h.fd, c->in, sizeof(c->in), 0);
-	while (n == -1 && errno == EINTR);
-	if (n < PROTO_PREAMBLE_LEN) {
-		/* The kernel just showed us these bytes: they cannot vanish. */
-		srv_conn_close(c, n == -1 ? strerror(errno) : "short read");
-		return;
-	}
-	c->inlen = (size_t)n - PROTO_PREAMBLE_LEN;
-	memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
-	conn_set_state(c, SRV_CONN_HELLO_WAIT);
-	(void)loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
-	conn_frames(c);
 }
 
 static void
@@ -544,11 +527,9 @@ conn_sniff(struct srv_conn *c)
 	}
 	if (conn_start_handshake(c) == -1)
 		return;
-	if (n == PROTO_PREAMBLE_LEN && proto_check_preamble(first,
-	    (size_t)n, &version) == PROTO_PRE_OK)
-		conn_read_preamble(c);
-	else
-		conn_read(c);	/* the magic's start, or not ours after all */
+	/* The rest of the magic, and with a whole one the frames behind. */
+	conn_read(c, n == PROTO_PREAMBLE_LEN && proto_check_preamble(first,
+	    (size_t)n, &version) == PROTO_PRE_OK);
 }
 
 static void
@@ -590,7 +571,7 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		else if (c->state == SRV_CONN_PREAMBLE ||
 		    c->state == SRV_CONN_HELLO_WAIT ||
 		    c->state == SRV_CONN_PROOF_WAIT)
-			conn_read(c);
+			conn_read(c, 0);
 		else if (c->state == SRV_CONN_FLUSH &&
 		    (events & (EPOLLERR | EPOLLHUP)))
 			srv_conn_close(c, NULL);
