@@ -22,10 +22,11 @@ struct pipe_pool;
 
 /*
  * A pool of pipes resized to size bytes with F_SETPIPE_SZ when size > 0.
- * If the kernel refuses the size for the first pipe (above
- * fs.pipe-max-size), every pipe keeps the kernel default; if it refuses a
- * later one (over the user's fs.pipe-user-pages-soft budget), that pipe
- * works but is closed when given back, and the next pipe asks again.
+ * If size is above fs.pipe-max-size and the kernel refuses it, every pipe
+ * keeps the kernel default. A refusal below it means the user's
+ * fs.pipe-user-pages-soft budget is spent for now, at start or later:
+ * that pipe works but is closed when given back, and the next pipe asks
+ * again.
  * It keeps at most max_idle spare pipes, fewer when the descriptor limit
  * is low (1/64 of it: a process run with a low `ulimit -n` must not spend
  * it on spares) or the pipes are big (16 MiB of pipe capacity in all, a

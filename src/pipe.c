@@ -17,11 +17,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pipe.h"
+
+/* The kernel's default pipe capacity (PIPE_DEF_BUFFERS pages). */
+#define PIPE_DEFAULT_SIZE	(16 * 4096)
 
 struct pipe_pool {
 	int	(*spare)[2];
@@ -82,6 +86,37 @@ spares_cap(size_t max, int size)
 	return n > 0 ? n : 1;
 }
 
+/*
+ * Whether the kernel refuses size for good: above fs.pipe-max-size, which
+ * only privileged processes may pass. Unknown (no /proc) counts as yes.
+ */
+static int
+above_max_size(int size)
+{
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	long max = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = -1;
+		(void)fclose(f);
+	}
+	return max < 0 || size > max;
+}
+
+/* What F_SETPIPE_SZ makes of size: a power-of-two number of pages. */
+static size_t
+granted_size(int size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pg = page > 0 ? (size_t)page : 4096;
+	size_t pages = ((size_t)size + pg - 1) / pg, n = 1;
+
+	while (n < pages)
+		n <<= 1;
+	return n * pg;
+}
+
 struct pipe_pool *
 pipe_pool_new(size_t max_idle, int size)
 {
@@ -97,21 +132,31 @@ pipe_pool_new(size_t max_idle, int size)
 		return NULL;
 	}
 	p->want_size = size;
-	p->capacity = 65536;
+	p->capacity = PIPE_DEFAULT_SIZE;
 	p->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* Probe once what the kernel gives us, so splice lengths match. */
 	if (pipe_get(p, fds) == 0) {
 		int cap = fcntl(fds[0], F_GETPIPE_SZ);
 
-		if (cap > 0)
-			p->capacity = (size_t)cap;
-		/*
-		 * Refused for the very first pipe: the size is above
-		 * fs.pipe-max-size, for good, so every pipe keeps the default.
-		 */
-		if (small_take(p, fds[0]))
-			p->want_size = 0;
-		pipe_put(p, fds);
+		if (!small_take(p, fds[0])) {
+			if (cap > 0)
+				p->capacity = (size_t)cap;
+			pipe_put(p, fds);
+		} else {
+			/*
+			 * Refused above fs.pipe-max-size: for good, every
+			 * pipe keeps the kernel default. Refused below it:
+			 * the user's pipe budget is spent for now (other
+			 * processes, or a restart under load), and pipes
+			 * get the size again once it frees. The probe may
+			 * be tiny either way, so it is not kept.
+			 */
+			if (above_max_size(size))
+				p->want_size = 0;
+			else
+				p->capacity = granted_size(size);
+			pipe_kill(p, fds);
+		}
 	}
 	return p;
 }

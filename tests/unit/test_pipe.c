@@ -1,8 +1,10 @@
 /*
  * Unit tests for src/pipe.c, the pool of splice pipes: a pipe given back
  * is handed out again only if it is empty, the spare stack keeps its cap,
- * and a pipe made past the user's pipe budget is never kept while the
- * next ones get the full size again once the budget allows.
+ * a pipe made past the user's pipe budget is never kept while the next
+ * ones get the full size again once the budget allows (even when it was
+ * spent before the pool started), and a size above the kernel's maximum
+ * leaves the pool on the default for good.
  */
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -141,9 +143,8 @@ read_long(const char *path)
 }
 
 /*
- * Run in a child under a uid nobody else uses, without privileges, so
- * the kernel's per-user pipe budget applies and is ours alone. Exit
- * status: 0 pass, 1 fail, 77 skip.
+ * Each *_child runs through as_unprivileged. Exit status: 0 pass, 1 fail,
+ * 77 skip.
  */
 static int
 budget_child(void)
@@ -191,8 +192,89 @@ budget_child(void)
 	return TEST_PASS;
 }
 
+/* A new pipe from p has size bytes and, given back, is kept as the spare. */
 static int
-test_over_budget(void)
+kept_at_size(struct pipe_pool *p, int size)
+{
+	int got[2];
+
+	ASSERT_EQ(pipe_get(p, got), 0);
+	ASSERT_EQ(fcntl(got[0], F_GETPIPE_SZ), size);
+	pipe_put(p, got);
+	ASSERT_EQ(pipe_spare(p), 1);
+	return TEST_PASS;
+}
+
+/*
+ * The budget already spent when the pool starts (other processes of the
+ * user, a restart under load): the refused probe must not make the pool
+ * settle for small pipes once the budget frees.
+ */
+static int
+spent_child(void)
+{
+	long soft = read_long("/proc/sys/fs/pipe-user-pages-soft");
+	long max = read_long("/proc/sys/fs/pipe-max-size");
+	const int size = 1 << 20;
+	struct pipe_pool *p;
+	int (*held)[2], n, i;
+
+	if (soft <= 0 || max < size)
+		return TEST_SKIP;
+	n = (int)(soft * 4096 / size) + 8;
+	if ((held = calloc((size_t)n, sizeof(*held))) == NULL)
+		return TEST_FAIL;
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pipe2(held[i], O_CLOEXEC), 0);
+		if (fcntl(held[i][1], F_SETPIPE_SZ, size) == -1)
+			break;
+	}
+	ASSERT(i < n);		/* the budget is spent */
+	ASSERT((p = pipe_pool_new(4, size)) != NULL);
+	ASSERT_EQ(pipe_capacity(p), size);
+	ASSERT_EQ(pipe_spare(p), 0);	/* the tiny probe was not kept */
+	for (n = i + 1, i = 0; i < n; i++) {
+		(void)close(held[i][0]);
+		(void)close(held[i][1]);
+	}
+	free(held);
+	ASSERT_EQ(kept_at_size(p, size), TEST_PASS);
+	pipe_pool_free(p);
+	return TEST_PASS;
+}
+
+/*
+ * A size above fs.pipe-max-size is refused to an unprivileged process for
+ * good: the pool keeps the kernel default, and its pipes are spares like
+ * any others rather than undersized ones closed on every return.
+ */
+static int
+above_max_child(void)
+{
+	long max = read_long("/proc/sys/fs/pipe-max-size");
+	struct pipe_pool *p;
+	int def[2], defsize;
+
+	if (max <= 0 || max > (1L << 29))
+		return TEST_SKIP;
+	ASSERT_EQ(pipe2(def, O_CLOEXEC), 0);
+	defsize = fcntl(def[0], F_GETPIPE_SZ);
+	(void)close(def[0]);
+	(void)close(def[1]);
+	ASSERT((p = pipe_pool_new(4, (int)max * 2)) != NULL);
+	ASSERT_EQ(pipe_capacity(p), defsize);
+	ASSERT_EQ(kept_at_size(p, defsize), TEST_PASS);
+	pipe_pool_free(p);
+	return TEST_PASS;
+}
+
+/*
+ * Runs child() in a child process under a uid nobody else uses, without
+ * privileges, so that the kernel's pipe limits apply and the per-user
+ * budget is the child's alone.
+ */
+static int
+as_unprivileged(int (*child)(void))
 {
 	struct rlimit rl = { 4096, 4096 };
 	int status;
@@ -206,13 +288,31 @@ test_over_budget(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		if (setgid(54321) == -1 || setuid(54321) == -1)
 			_exit(TEST_SKIP);
-		_exit(budget_child());
+		_exit(child());
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			return TEST_FAIL;
 	ASSERT(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+test_over_budget(void)
+{
+	return as_unprivileged(budget_child);
+}
+
+static int
+test_spent_at_start(void)
+{
+	return as_unprivileged(spent_child);
+}
+
+static int
+test_above_max(void)
+{
+	return as_unprivileged(above_max_child);
 }
 
 static const struct test tests[] = {
@@ -222,6 +322,8 @@ static const struct test tests[] = {
 	{ "pipe_spares_cap", test_spares_cap },
 	{ "pipe_sized", test_sized },
 	{ "pipe_over_budget", test_over_budget },
+	{ "pipe_spent_at_start", test_spent_at_start },
+	{ "pipe_above_max", test_above_max },
 };
 
 TEST_MAIN(tests)
