@@ -119,6 +119,27 @@ void	auth_proxy_mac(const uint8_t session_key[PROTO_KEY_LEN],
 	    uint8_t mac[PROTO_KEY_LEN]);
 
 /*
+ * The REGISTER replay window (docs/protocol.md §9): each counter is
+ * accepted at most once, in any order within AUTH_WINDOW of the highest.
+ * Wide because order is lost on the way: a proxy connection whose REGISTER
+ * waits in a long accept queue (a burst of thousands of visitors on the
+ * same port) is read after hundreds of later ones; 64 was too narrow there.
+ * Zero-initialised is empty.
+ */
+#define AUTH_WINDOW	4096
+
+struct auth_window {
+	uint64_t	max;			/* highest counter accepted */
+	uint64_t	seen[AUTH_WINDOW / 64];	/* bit c % AUTH_WINDOW: c used */
+};
+
+/*
+ * Records counter c. Return: 0 when c is new, -1 when c is 0, was used, or
+ * is AUTH_WINDOW or more below the highest (refused; nothing changes).
+ */
+int	auth_window_take(struct auth_window *w, uint64_t c);
+
+/*
  * A setting for a user that does not exist, so unknown users look like
  * known ones: template's family and parameters (the part before the salt,
  * e.g. "$y$j9T$") with a salt of the same length made from

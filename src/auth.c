@@ -650,6 +650,50 @@ auth_fake_setting(const uint8_t secret[PROTO_KEY_LEN], const char *template,
 }
 
 /* Return: 1 when a and b hold the same len bytes, 0 otherwise. */
+static int
+window_bit(const struct auth_window *w, uint64_t c)
+{
+	uint64_t i = c % AUTH_WINDOW;
+
+	return (w->seen[i / 64] >> (i % 64)) & 1;
+}
+
+static void
+window_mark(struct auth_window *w, uint64_t c, int used)
+{
+	uint64_t i = c % AUTH_WINDOW, bit = 1ull << (i % 64);
+
+	if (used)
+		w->seen[i / 64] |= bit;
+	else
+		w->seen[i / 64] &= ~bit;
+}
+
+int
+auth_window_take(struct auth_window *w, uint64_t c)
+{
+	uint64_t n;
+
+	if (c == 0)
+		return -1;
+	if (c > w->max) {
+		/* Slots of counters now out of the window become the new ones. */
+		if (c - w->max >= AUTH_WINDOW) {
+			memset(w->seen, 0, sizeof(w->seen));
+		} else {
+			for (n = w->max + 1; n < c; n++)
+				window_mark(w, n, 0);
+		}
+		w->max = c;
+		window_mark(w, c, 1);
+		return 0;
+	}
+	if (w->max - c >= AUTH_WINDOW || window_bit(w, c))
+		return -1;
+	window_mark(w, c, 1);
+	return 0;
+}
+
 int
 auth_ct_equal(const void *a, const void *b, size_t len)
 {

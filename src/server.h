@@ -135,8 +135,7 @@ struct srv_session {
 	char			 peer[NET_ADDRSTRLEN];
 	uint8_t			 sid[PROTO_SID_LEN];
 	uint8_t			 key[PROTO_KEY_LEN];
-	uint64_t		 counter_max;	/* highest REGISTER counter */
-	uint64_t		 counter_seen;	/* bit i: counter_max - i used */
+	struct auth_window	 counters;	/* REGISTER counters used */
 	uint64_t		 last_rx_ms;
 	uint64_t		 ping_seq;
 	uint64_t		 ping_sent_ms;	/* of ping_seq, 0 once answered */

@@ -5,9 +5,10 @@
  *
  * A REGISTER is accepted only with a MAC under this session's key over the
  * session id and a counter the session has not seen: counters may arrive
- * out of order (the client dials in parallel), so a 64-wide window above
- * the highest counter records which were used, and anything at or below
- * the window's floor is refused. Nothing captured can add a connection.
+ * far out of order (the client dials in parallel, and a REGISTER may wait
+ * in a long accept queue), so a window of AUTH_WINDOW counters below the
+ * highest records which were used, and anything older is refused. Nothing
+ * captured can add a connection.
  *
  * A new login of the same user replaces the old session. The old one's
  * clean-up checks that the user still points at it before unlinking, so it
@@ -405,29 +406,6 @@ srv_session_find(struct srv *s, const uint8_t sid[PROTO_SID_LEN])
 	return NULL;
 }
 
-/* Records counter c in the replay window. Return: 0, or -1 if replayed. */
-static int
-session_counter(struct srv_session *ss, uint64_t c)
-{
-	uint64_t back;
-
-	if (c == 0)
-		return -1;
-	if (c > ss->counter_max) {
-		uint64_t shift = c - ss->counter_max;
-
-		ss->counter_seen = shift >= 64 ? 0 : ss->counter_seen << shift;
-		ss->counter_seen |= 1;
-		ss->counter_max = c;
-		return 0;
-	}
-	back = ss->counter_max - c;
-	if (back >= 64 || (ss->counter_seen & (1ull << back)))
-		return -1;
-	ss->counter_seen |= 1ull << back;
-	return 0;
-}
-
 int
 srv_session_register(struct srv *s, struct handler *from, const char *peer,
     const struct proto_register *r, const char **why, int *code)
@@ -447,7 +425,7 @@ srv_session_register(struct srv *s, struct handler *from, const char *peer,
 		*why = "bad proof for this session";
 		return -1;
 	}
-	if (session_counter(ss, r->counter) == -1) {
+	if (auth_window_take(&ss->counters, r->counter) == -1) {
 		*why = "replayed registration";
 		return -1;
 	}

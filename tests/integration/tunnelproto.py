@@ -7,9 +7,10 @@ Commands (exit 0 when the expectation holds):
   login PORT USER PASS            log in, print the session id
   replay-login PORT USER PASS     log in once, then replay the captured
                                   HELLO+PROOF bytes: must get FAIL 1
-  register PORT USER PASS POOL    log in, register POOL proxies (accepted),
-                                  one more (FAIL 7), a replay of the first
-                                  (FAIL 6), a forged MAC (FAIL 6)
+  register PORT USER PASS POOL    log in, register POOL proxies (accepted,
+                                  one of them 1,000 counters late), one more
+                                  (FAIL 7), a replay of the first (FAIL 6),
+                                  a forged MAC (FAIL 6)
   unknown-user PORT USER          unknown and known users look alike
   version PORT                    version 2 preamble gets FAIL 2
   flood PORT N                    N wrong-password logins at once
@@ -202,10 +203,20 @@ def cmd_register(port, user, pw, pool):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(first)
     conns.append(s)
-    for _ in range(pool - 1):
+    for _ in range(pool - 3):
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
         s.sendall(lg.register_bytes())
         conns.append(s)
+    # A REGISTER overtaken by 1,000 later ones (it waited in a long accept
+    # queue) is still new: accepted.
+    late = lg.counter + 1
+    for counter in (late + 1000, late):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(lg.register_bytes(counter=counter))
+        conns.append(s)
+        if counter != late and idle_ok(s) is not True:   # taken first
+            raise SystemExit("registration %d refused" % counter)
+    lg.counter = late + 1000
     for i, s in enumerate(conns):
         r = idle_ok(s)
         if r is not True:

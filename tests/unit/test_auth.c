@@ -931,6 +931,55 @@ test_wipe(void)
 }
 
 /*
+ * The REGISTER window: each counter once, in any order within AUTH_WINDOW
+ * of the highest, nothing older, and a refusal changes nothing.
+ */
+static int
+test_window(void)
+{
+	struct auth_window w;
+	uint64_t c;
+
+	memset(&w, 0, sizeof(w));
+	ASSERT_EQ(auth_window_take(&w, 0), -1);
+	ASSERT_EQ(auth_window_take(&w, 1), 0);
+	ASSERT_EQ(auth_window_take(&w, 1), -1);
+	/* Far out of order, as behind a long accept queue. */
+	ASSERT_EQ(auth_window_take(&w, 3000), 0);
+	for (c = 2; c < 3000; c += 7)
+		ASSERT_EQ(auth_window_take(&w, c), 0);
+	for (c = 2; c < 3000; c += 7)
+		ASSERT_EQ(auth_window_take(&w, c), -1);
+	ASSERT_EQ(auth_window_take(&w, 3000), -1);
+	/* The edge: AUTH_WINDOW - 1 below the highest is in, AUTH_WINDOW out. */
+	ASSERT_EQ(auth_window_take(&w, 3000 + AUTH_WINDOW), 0);
+	ASSERT_EQ(auth_window_take(&w, 3000), -1);	/* out of the window */
+	ASSERT_EQ(auth_window_take(&w, 3001), 0);
+	ASSERT_EQ(auth_window_take(&w, 3001), -1);
+	/* Slots reused by newer counters start unused... */
+	ASSERT_EQ(auth_window_take(&w, 3008 + AUTH_WINDOW), 0);
+	for (c = 3001 + AUTH_WINDOW; c < 3008 + AUTH_WINDOW; c++)
+		ASSERT_EQ(auth_window_take(&w, c), 0);
+	/* ...and counters used before a slide stay used after it. */
+	ASSERT_EQ(auth_window_take(&w, 3000 + AUTH_WINDOW), -1);
+	ASSERT_EQ(auth_window_take(&w, 3009 + AUTH_WINDOW), 0);
+	ASSERT_EQ(auth_window_take(&w, 3008 + AUTH_WINDOW), -1);
+	/* A jump past the whole window forgets all, and refuses the past. */
+	c = 3009 + 3 * AUTH_WINDOW;
+	ASSERT_EQ(auth_window_take(&w, c), 0);
+	ASSERT_EQ(auth_window_take(&w, c - AUTH_WINDOW), -1);
+	ASSERT_EQ(auth_window_take(&w, c - AUTH_WINDOW + 1), 0);
+	ASSERT_EQ(auth_window_take(&w, c - 1), 0);
+	ASSERT_EQ(auth_window_take(&w, c), -1);
+	/* The top of the range. */
+	ASSERT_EQ(auth_window_take(&w, UINT64_MAX), 0);
+	ASSERT_EQ(auth_window_take(&w, UINT64_MAX), -1);
+	ASSERT_EQ(auth_window_take(&w, UINT64_MAX - 1), 0);
+	ASSERT_EQ(auth_window_take(&w, c), -1);
+	return TEST_PASS;
+}
+
+/*
  * auth's HMAC is RFC 2104 over libcrypto's SHA-256: RFC 4231's vectors
  * (case 5 is a truncated output, not applicable), then libcrypto's own
  * HMAC for every key length around the 64-byte block.
@@ -1004,6 +1053,7 @@ static const struct test tests[] = {
 	{ "auth_ct_equal", test_ct_equal },
 	{ "auth_random", test_random },
 	{ "auth_wipe", test_wipe },
+	{ "auth_window", test_window },
 };
 
 TEST_MAIN(tests)
