@@ -649,7 +649,7 @@ auth_fake_setting(const uint8_t secret[PROTO_KEY_LEN], const char *template,
 	return 0;
 }
 
-/* Return: 1 when a and b hold the same len bytes, 0 otherwise. */
+/* Whether counter c's slot in w is marked used. */
 static int
 window_bit(const struct auth_window *w, uint64_t c)
 {
@@ -658,6 +658,7 @@ window_bit(const struct auth_window *w, uint64_t c)
 	return (w->seen[i / 64] >> (i % 64)) & 1;
 }
 
+/* Marks counter c's slot in w used or free. */
 static void
 window_mark(struct auth_window *w, uint64_t c, int used)
 {
@@ -694,6 +695,7 @@ auth_window_take(struct auth_window *w, uint64_t c)
 	return 0;
 }
 
+/* Return: 1 when a and b hold the same len bytes, 0 otherwise. */
 int
 auth_ct_equal(const void *a, const void *b, size_t len)
 {
