@@ -68,7 +68,8 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
 
 # Debian packages: to build, and to run the tests with real clients.
 BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
-TEST_PKGS  = curl openssl python3 procps iproute2 util-linux
+TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables \
+	     netcat-openbsd
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
 	valgrind install clean run deps deps-test bench soak mutate

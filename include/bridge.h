@@ -140,6 +140,8 @@ void		 bridge_close(struct bridge *b, const char *reason);
 
 /* Byte counts so far. */
 uint64_t	 bridge_bytes(const struct bridge *b, int dir);
+/* Every byte written to dir's destination so far, pending ones included. */
+uint64_t	 bridge_sent(const struct bridge *b, int dir);
 /* Side s's socket, or -1 once closed: for socket options, never I/O. */
 int		 bridge_fd(const struct bridge *b, int s);
 

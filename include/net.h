@@ -7,6 +7,7 @@
 #define TUNNEL_NET_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,18 @@ int	net_user_timeout(int fd, unsigned int ms);
 void	net_linger_reset(int fd, int on);
 
 /* "a.b.c.d:port" or "[v6]:port"; v4-mapped IPv6 printed as IPv4. */
+/*
+ * Bytes written to fd's TCP socket that its peer has not acknowledged yet
+ * (queued or in flight). Return: the count, or -1 with errno.
+ */
+ssize_t	net_unacked(int fd);
+
+/*
+ * Bytes written to fd's TCP socket that have not left it yet: a reset
+ * would discard them unseen. Return: the count, or -1 with errno.
+ */
+ssize_t	net_unsent(int fd);
+
 char	*net_addr_str(const struct sockaddr_storage *a, char *buf,
 	    size_t len);
 

@@ -44,6 +44,8 @@ enum proto_type {
 	PROTO_PING = 0x06,	/* either way on ctl: heartbeat */
 	PROTO_PONG = 0x07,	/* answer to PING, same sequence number */
 	PROTO_REFRESH = 0x08,	/* S->C ctl: idle proxies look dead, redial */
+	PROTO_WITHDRAW = 0x09,	/* S->C ctl: did proxy N take its visitor? */
+	PROTO_WITHDRAWN = 0x0a,	/* C->S ctl: answer; if not, it never will */
 	PROTO_REGISTER = 0x10,	/* C->S proxy: session id, counter, HMAC */
 	PROTO_START = 0x11,	/* S->C proxy: a visitor is bridged */
 	PROTO_STATUS = 0x12,	/* C->S proxy: local dial OK or FAIL */
@@ -105,6 +107,17 @@ struct proto_start {
 	char	 peer[PROTO_MAX_ADDR + 1];	/* visitor's address, for logs */
 };
 
+/*
+ * WITHDRAW names a proxy connection by its REGISTER counter. A client that
+ * has not read START on it closes it unread and answers taken = 0: the
+ * visitor can then be sent elsewhere without ever reaching the local
+ * service twice. taken = 1: START was read (or the client cannot tell).
+ */
+struct proto_withdraw {
+	uint64_t counter;
+	uint8_t	 taken;			/* WITHDRAWN only: 0 or 1 */
+};
+
 struct proto_status {
 	uint8_t	 ok;			/* 1 = local service connected */
 	char	 reason[PROTO_MAX_REASON + 1];
@@ -122,6 +135,7 @@ struct proto_msg {
 		struct proto_register	reg;
 		struct proto_start	start;
 		struct proto_status	status;
+		struct proto_withdraw	withdraw; /* WITHDRAW, WITHDRAWN */
 	} u;
 };
 

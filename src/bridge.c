@@ -62,7 +62,8 @@ struct dir {
 	size_t		 buf_off;
 	uint8_t		*pending;	/* written before anything else */
 	size_t		 pending_len, pending_off;
-	uint64_t	 bytes;
+	uint64_t	 bytes;		/* spliced or copied to dst */
+	uint64_t	 pending_sent;	/* pending bytes written to dst */
 	unsigned	 flags;
 #define DIR_RD_EOF	0x01		/* source said EOF */
 #define DIR_WR_SHUT	0x02		/* destination shut for writing */
@@ -244,6 +245,12 @@ bridge_bytes(const struct bridge *b, int dir)
 	return b->dir[dir].bytes;
 }
 
+uint64_t
+bridge_sent(const struct bridge *b, int dir)
+{
+	return b->dir[dir].pending_sent + b->dir[dir].bytes;
+}
+
 int
 bridge_fd(const struct bridge *b, int s)
 {
@@ -329,6 +336,7 @@ flush_pending(struct bridge *b, struct dir *d, int more)
 			return -1;
 		}
 		d->pending_off += (size_t)n;
+		d->pending_sent += (uint64_t)n;
 	}
 	free(d->pending);
 	d->pending = NULL;
@@ -364,6 +372,8 @@ drain(struct bridge *b, struct dir *d)
 		}
 		d->in_pipe -= (size_t)n;
 		d->bytes += (uint64_t)n;
+		/* A reader taking its bytes is as active as a writer. */
+		b->last_ms = loop_now(b->ctx->loop);
 		if (d->flags & DIR_CORKED)
 			uncorked(b, d);
 		if (d->flags & DIR_COPY) {
@@ -772,10 +782,25 @@ free_bridge(void *arg)
 static void
 finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 {
-	int s;
+	int s, graceful[2];
 
 	if (b->state == BRIDGE_DEAD)
 		return;
+	/*
+	 * Sockets carry SO_LINGER 0 while bridged (see bridge_start). A clean
+	 * end restores the graceful close so the last bytes still queued
+	 * reach the peer; so does an idle end, for a side that has received
+	 * everything meant for it (a quiet connection is not a crash). Any
+	 * other end keeps the reset, so the survivor's peer sees RST, not a
+	 * clean-looking FIN on a stream that was cut short.
+	 */
+	for (s = 0; s < 2; s++) {
+		const struct dir *in = &b->dir[1 - s];
+
+		graceful[s] = end == BRIDGE_END_DONE ||
+		    (end == BRIDGE_END_IDLE && in->in_pipe == 0 &&
+		    in->pending_off == in->pending_len);
+	}
 	b->state = BRIDGE_DEAD;
 	loop_timer_cancel(b->ctx->loop, &b->idle);
 	loop_timer_cancel(b->ctx->loop, &b->cork);
@@ -783,6 +808,18 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 	for (s = 0; s < 2; s++) {
 		struct dir *d = &b->dir[s];
 
+		/*
+		 * Closing a side with a reset throws away what its send
+		 * queue still holds: those bytes never reach the peer, so
+		 * they are not counted as sent.
+		 */
+		if (!graceful[d->dst] && b->side[d->dst].h.fd != -1) {
+			ssize_t unsent = net_unsent(b->side[d->dst].h.fd);
+
+			if (unsent > 0)
+				d->bytes -= (uint64_t)unsent < d->bytes ?
+				    (uint64_t)unsent : d->bytes;
+		}
 		if (d->pipe[0] != -1) {
 			if (d->in_pipe == 0)
 				pipe_put(b->ctx->pipes, d->pipe);
@@ -799,13 +836,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 
 		if (h->fd == -1)
 			continue;
-		/*
-		 * Sockets carry SO_LINGER 0 while bridged (see bridge_start).
-		 * A clean end restores the graceful close so the last bytes
-		 * still queued reach the peer; any other end keeps the reset,
-		 * so the survivor's peer sees RST, not a clean-looking FIN.
-		 */
-		if (end == BRIDGE_END_DONE)
+		if (graceful[s])
 			net_linger_reset(h->fd, 0);
 		loop_close(b->ctx->loop, h);
 	}

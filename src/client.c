@@ -336,6 +336,7 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 	auth_session_key(c->client_key, c->am, c->amlen, c->skey);
 	auth_wipe(c->client_key, sizeof(c->client_key));
 	c->counter = 0;
+	memset(c->took, 0, sizeof(c->took));
 	c->pool_size = w->pool_size;
 	c->heartbeat_s = w->heartbeat_s;
 	c->attempt = 0;
@@ -420,6 +421,15 @@ ctl_frame(struct cli *c, const struct proto_msg *m)
 		}
 		if (m->type == PROTO_PONG)
 			return;
+		if (m->type == PROTO_WITHDRAW) {
+			memset(&reply, 0, sizeof(reply));
+			reply.type = PROTO_WITHDRAWN;
+			reply.u.withdraw.counter = m->u.withdraw.counter;
+			reply.u.withdraw.taken = (uint8_t)cli_pool_withdraw(c,
+			    m->u.withdraw.counter);
+			(void)ctl_send(c, &reply);
+			return;
+		}
 		if (m->type == PROTO_REFRESH) {
 			log_info("the server found idle proxy connections "
 			    "dead: dialing a new pool");

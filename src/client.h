@@ -33,6 +33,7 @@
 #define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
+#define CLI_TOOK_WINDOW		4096	/* counters whose START is recorded */
 
 enum cli_state {
 	CLI_IDLE = 0,		/* not started, or stopped */
@@ -60,6 +61,7 @@ struct cli_proxy {
 	enum cli_proxy_state	 state;
 	struct cli		*cli;
 	uint64_t		 epoch;		/* session it was dialed for */
+	uint64_t		 counter;	/* its REGISTER's, 0 before */
 	struct handler		 h;		/* the tunnel socket */
 	struct handler		 local;		/* local service, DIAL_LOCAL */
 	struct timer		 timer;
@@ -134,6 +136,9 @@ struct cli {
 	uint8_t			 sid[PROTO_SID_LEN];
 	uint8_t			 skey[PROTO_KEY_LEN];
 	uint64_t		 counter;
+	/* bit k % CLI_TOOK_WINDOW: the proxy registered with counter k read
+	   START (for WITHDRAW; kept for the last CLI_TOOK_WINDOW counters) */
+	uint64_t		 took[CLI_TOOK_WINDOW / 64];
 	uint64_t		 rng;		/* spreads keepalive timers */
 	unsigned		 pool_size;
 	unsigned		 heartbeat_s;
@@ -171,5 +176,11 @@ void	cli_pool_fill(struct cli *c);
 void	cli_pool_drop_idle(struct cli *c);
 void	cli_pool_close_all(struct cli *c);
 void	cli_pool_failed(struct cli *c);
+/*
+ * The server asks whether the proxy registered with counter k took its
+ * visitor. One still idle is closed unread: it never will. Return: 1 if
+ * START was read there (or it cannot be told: too old, unknown), else 0.
+ */
+int	cli_pool_withdraw(struct cli *c, uint64_t k);
 
 #endif

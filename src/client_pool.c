@@ -31,9 +31,49 @@
 #include "log.h"
 
 static void	proxy_cb(struct loop *, struct handler *, uint32_t);
+static void	proxy_close(struct cli_proxy *);
 static void	local_cb(struct loop *, struct handler *, uint32_t);
 static void	proxy_timer(struct loop *, struct timer *);
 static void	dial_local(struct cli_proxy *);
+
+/* Records whether the proxy registered with counter k read START. */
+static void
+took_mark(struct cli *c, uint64_t k, int took)
+{
+	uint64_t i = k % CLI_TOOK_WINDOW, bit = 1ull << (i % 64);
+
+	if (took)
+		c->took[i / 64] |= bit;
+	else
+		c->took[i / 64] &= ~bit;
+}
+
+int
+cli_pool_withdraw(struct cli *c, uint64_t k)
+{
+	struct cli_proxy *p;
+	uint64_t i = k % CLI_TOOK_WINDOW;
+
+	/* Unknown or forgotten: say "taken", the answer that never harms. */
+	if (k == 0 || k > c->counter || c->counter - k >= CLI_TOOK_WINDOW)
+		return 1;
+	LIST_FOREACH(p, &c->proxies, entry) {
+		if (p->counter != k || p->epoch != c->epoch)
+			continue;
+		if (p->state != CLI_PROXY_IDLE)
+			return 1;
+		/*
+		 * START may be in its socket, unread: closing it makes sure
+		 * it is never read, so the server may send the visitor on.
+		 */
+		log_info("proxy connection %llu: withdrawn by the server "
+		    "before it carried a visitor", (unsigned long long)k);
+		proxy_close(p);
+		cli_pool_fill(c);
+		return 0;
+	}
+	return (int)((c->took[i / 64] >> (i % 64)) & 1);
+}
 
 static void
 proxy_free(void *arg)
@@ -172,6 +212,8 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 	m.type = PROTO_REGISTER;
 	memcpy(m.u.reg.session_id, c->sid, PROTO_SID_LEN);
 	m.u.reg.counter = ++c->counter;
+	p->counter = m.u.reg.counter;
+	took_mark(c, p->counter, 0);	/* the slot's older counter is gone */
 	auth_proxy_mac(c->skey, c->sid, m.u.reg.counter, m.u.reg.mac);
 	n = proto_preamble(buf);
 	n += proto_encode(&m, buf + n, sizeof(buf) - n);
@@ -365,6 +407,7 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 	struct cli *c = p->cli;
 
 	c->npool--;
+	took_mark(c, p->counter, 1);
 	p->state = CLI_PROXY_DIAL_LOCAL;
 	p->visitor_id = st->visitor_id;
 	(void)log_escape(p->visitor, sizeof(p->visitor), st->peer,

@@ -5,11 +5,13 @@
  * log once.
  */
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -212,6 +214,27 @@ net_linger_reset(int fd, int on)
 	struct linger lg = { .l_onoff = on ? 1 : 0, .l_linger = 0 };
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+ssize_t
+net_unacked(int fd)
+{
+	int n;
+
+	/* SIOCOUTQ (TIOCOUTQ for TCP): sent but unacknowledged + unsent. */
+	if (ioctl(fd, TIOCOUTQ, &n) == -1)
+		return -1;
+	return n;
+}
+
+ssize_t
+net_unsent(int fd)
+{
+	int n;
+
+	if (ioctl(fd, SIOCOUTQNSD, &n) == -1)
+		return -1;
+	return n;
 }
 
 char *

@@ -45,6 +45,8 @@ _Static_assert(sizeof(PROTO_MAGIC) - 1 == PROTO_MAGIC_LEN &&
 #define PROTO_FAIL_MIN		(1 + PROTO_STR(0))
 #define PROTO_FAIL_MAX		(1 + PROTO_STR(PROTO_MAX_REASON))
 #define PROTO_PING_LEN		8
+#define PROTO_WITHDRAW_LEN	8
+#define PROTO_WITHDRAWN_LEN	9
 #define PROTO_REGISTER_LEN	(PROTO_SID_LEN + 8 + PROTO_KEY_LEN)
 #define PROTO_START_MIN		(8 + PROTO_STR(0))
 #define PROTO_START_MAX		(8 + PROTO_STR(PROTO_MAX_ADDR))
@@ -129,6 +131,12 @@ proto_layout(int type, size_t *min, size_t *max)
 	case PROTO_PING:
 	case PROTO_PONG:
 		*min = *max = PROTO_PING_LEN;
+		return 0;
+	case PROTO_WITHDRAW:
+		*min = *max = PROTO_WITHDRAW_LEN;
+		return 0;
+	case PROTO_WITHDRAWN:
+		*min = *max = PROTO_WITHDRAWN_LEN;
 		return 0;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
@@ -379,6 +387,15 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap)
 	case PROTO_PONG:
 		proto_put_u64(&w, m->u.ping.seq);
 		break;
+	case PROTO_WITHDRAW:
+		proto_put_u64(&w, m->u.withdraw.counter);
+		break;
+	case PROTO_WITHDRAWN:
+		if (m->u.withdraw.taken > 1)
+			return 0;
+		proto_put_u64(&w, m->u.withdraw.counter);
+		proto_put_u8(&w, m->u.withdraw.taken);
+		break;
 	case PROTO_REGISTER:
 		proto_put(&w, m->u.reg.session_id, PROTO_SID_LEN);
 		proto_put_u64(&w, m->u.reg.counter);
@@ -491,6 +508,16 @@ proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 	case PROTO_PONG:
 		m->u.ping.seq = proto_get_u64(&r);
 		break;
+	case PROTO_WITHDRAW:
+		m->u.withdraw.counter = proto_get_u64(&r);
+		m->u.withdraw.taken = 0;
+		break;
+	case PROTO_WITHDRAWN:
+		m->u.withdraw.counter = proto_get_u64(&r);
+		m->u.withdraw.taken = proto_get_u8(&r);
+		if (m->u.withdraw.taken > 1)
+			r.bad = 1;
+		break;
 	case PROTO_REGISTER:
 		proto_get_bytes(&r, m->u.reg.session_id, PROTO_SID_LEN);
 		m->u.reg.counter = proto_get_u64(&r);
@@ -566,6 +593,10 @@ proto_type_str(int type)
 		return "REFRESH";
 	case PROTO_ACCEPTED:
 		return "ACCEPTED";
+	case PROTO_WITHDRAW:
+		return "WITHDRAW";
+	case PROTO_WITHDRAWN:
+		return "WITHDRAWN";
 	}
 	return "unknown";
 }

@@ -37,8 +37,11 @@
 #define SRV_MAX_ADDRS		4096	/* per-address records kept */
 #define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
 #define SRV_ACK_MS		1000	/* + 2 RTT: a proxy silent after START
-					   is dead (the client says ACCEPTED
-					   after 100 ms if its dial is slow) */
+					   is asked about (the client says
+					   ACCEPTED after 100 ms if its dial
+					   is slow) */
+#define SRV_ASK_LATE		3	/* x ack time: START reached the next
+					   hop but no answer came: ask then */
 #define SRV_MAX_RETRIES		3	/* re-dispatches of one visitor */
 #define SRV_REFRESH_GAP_MS	1000	/* between two REFRESH requests */
 #define SRV_PEEK_MAX		16	/* first bytes judged for a 502 */
@@ -122,6 +125,7 @@ enum srv_session_state {
 
 LIST_HEAD(srv_proxy_list, srv_proxy);
 TAILQ_HEAD(srv_visitor_queue, srv_visitor);
+LIST_HEAD(srv_visitor_list, srv_visitor);
 
 struct srv_session {
 	uint32_t		 magic;
@@ -148,6 +152,7 @@ struct srv_session {
 	struct srv_proxy_list	 idle;
 	size_t			 nidle;
 	struct srv_visitor_queue waiting;
+	struct srv_visitor_list	 recalls;	/* WITHDRAW sent, no answer */
 	uint64_t		 served;
 	LIST_ENTRY(srv_session)	 entry;
 };
@@ -157,12 +162,15 @@ struct srv_proxy {
 	struct srv_session	*session;
 	struct handler		 h;
 	uint64_t		 id;
+	uint64_t		 counter;	/* its REGISTER's */
 	LIST_ENTRY(srv_proxy)	 entry;
 };
 
 enum srv_visitor_state {
 	SRV_VISITOR_WAIT_PROXY = 0,	/* queued on a session */
 	SRV_VISITOR_BRIDGED,		/* START sent, bytes moving */
+	SRV_VISITOR_RECALL,		/* its proxy died unanswered: did the
+					   client take it? (WITHDRAW sent) */
 	SRV_VISITOR_PEEK,		/* to be turned away: HTTP or not? */
 	SRV_VISITOR_DRAIN,		/* answered, reading the rest */
 	SRV_VISITOR_DEAD,
@@ -190,9 +198,19 @@ struct srv_visitor {
 	size_t			 nreplay;
 	int			 retries;
 	uint64_t		 session_id;	/* of the proxy while bridged */
+	uint64_t		 proxy_counter;	/* ... and its REGISTER counter */
+	size_t			 start_len;	/* START's bytes on that proxy */
+	uint64_t		 deadline_ms;	/* for the client's answer */
 	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
 	size_t			 statuslen;
-	int			 acked;		/* client said ACCEPTED */
+	int			 taken;		/* client has START (ACCEPTED,
+						   WITHDRAWN taken) */
+	int			 asked;		/* WITHDRAW sent for this START */
+	int			 late;		/* START reached the next hop,
+						   no answer yet: asked later */
+	int			 dead;		/* asked as START went unacked */
+	struct srv_session	*recall_ss;	/* asked, answer awaited */
+	LIST_ENTRY(srv_visitor)	 recall;	/* in recall_ss->recalls */
 	int			 ok;		/* client answered STATUS ok */
 	int			 peeked;	/* waited for first bytes once */
 	char			 reason[PROTO_MAX_REASON + 64]; /* of a 502 */
@@ -204,7 +222,6 @@ struct srv_visitor {
 LIST_HEAD(srv_session_list, srv_session);
 LIST_HEAD(srv_conn_list, srv_conn);
 LIST_HEAD(srv_addr_list, srv_addr);
-LIST_HEAD(srv_visitor_list, srv_visitor);
 
 struct srv {
 	struct loop		*loop;
@@ -279,7 +296,15 @@ uint64_t srv_session_ack_ms(const struct srv_session *ss);
  * registered, for bridge_adopt(); closing the fd instead is also fine.
  */
 int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
-	    struct handler **h);
+	    uint64_t *counter, struct handler **h);
+/*
+ * Asks the client whether it took v's START (WITHDRAW over the control
+ * connection) and files v until the answer, which goes to
+ * srv_visitor_withdrawn(). Return: 0, or -1 if it cannot be asked.
+ */
+int	srv_session_withdraw(struct srv_session *ss, struct srv_visitor *v);
+/* Forgets v's question (v is closing or going elsewhere). */
+void	srv_session_unrecall(struct srv_visitor *v);
 
 /* server_visitor.c: public connections. */
 /* waiting: more of the visitor's bytes are known to be in the socket. */
@@ -288,6 +313,11 @@ void	srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	    int waiting);
 void	srv_visitor_wake(struct srv_session *ss);
 void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
+/*
+ * The client's answer to WITHDRAW: taken 0 (it never read START and never
+ * will), 1 (it did), or -1 (no answer will come: the session ended).
+ */
+void	srv_visitor_withdrawn(struct srv_visitor *v, int taken);
 void	srv_visitor_close(struct srv_visitor *v, const char *reason);
 size_t	srv_visitor_shed(struct srv *s, size_t n);
 

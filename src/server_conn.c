@@ -4,7 +4,9 @@
  * SNIFF: the first byte decides. Anything but the magic's first byte is a
  * public visitor, handed over with nothing consumed (MSG_PEEK), so its
  * bytes are spliced untouched. A peer that stays silent for SRV_SNIFF_MS is
- * public too (server-speaks-first protocols). Our first byte moves the
+ * public too (server-speaks-first protocols), and so is one whose first
+ * word is EOF (a banner grab, a client that sends nothing and waits for
+ * the reply): it is forwarded like any other. Our first byte moves the
  * connection to PREAMBLE, where at most the 5 preamble bytes are read; a
  * mismatch still makes it public, with those bytes replayed.
  *
@@ -512,16 +514,16 @@ conn_sniff(struct srv_conn *c)
 
 	/* A peek copies nothing out of the visitor's stream. */
 	n = recv(c->h.fd, first, sizeof(first), MSG_PEEK);
-	if (n == 0) {
-		srv_conn_close(c, NULL);	/* a port scan, most likely */
-		return;
-	}
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EINTR)
 			srv_conn_close(c, NULL);
 		return;
 	}
-	if (first[0] != (uint8_t)PROTO_MAGIC[0]) {
+	/*
+	 * EOF before any byte is a visitor too (a banner grab, "nc -N"): the
+	 * service sees a connection and its EOF, and its reply gets back.
+	 */
+	if (n == 0 || first[0] != (uint8_t)PROTO_MAGIC[0]) {
 		conn_to_visitor(c, 1);
 		return;
 	}

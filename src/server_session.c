@@ -109,6 +109,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 	(void)snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
 	LIST_INIT(&ss->idle);
 	TAILQ_INIT(&ss->waiting);
+	LIST_INIT(&ss->recalls);
 	loop_handler_init(&ss->h, fd, session_cb);
 	loop_timer_init(&ss->heartbeat, session_heartbeat);
 	if (auth_random(ss->sid, sizeof(ss->sid)) == -1) {
@@ -188,13 +189,14 @@ proxy_remove(struct srv_proxy *p, int keep_fd)
 
 int
 srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
-    struct handler **h)
+    uint64_t *counter, struct handler **h)
 {
 	struct srv_proxy *p = LIST_FIRST(&ss->idle);
 
 	if (p == NULL || ss->state != SRV_SESSION_READY)
 		return -1;
 	*proxy_id = p->id;
+	*counter = p->counter;
 	*h = &p->h;
 	return proxy_remove(p, 1);
 }
@@ -238,8 +240,59 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 	loop_close(s->loop, &ss->h);
 	while ((v = TAILQ_FIRST(&ss->waiting)) != NULL)
 		srv_visitor_reroute(s, v);
+	/* Questions this session can no longer answer. */
+	while ((v = LIST_FIRST(&ss->recalls)) != NULL) {
+		srv_session_unrecall(v);
+		srv_visitor_withdrawn(v, -1);
+	}
 	auth_wipe(ss->key, sizeof(ss->key));
 	(void)loop_defer(s->loop, free_session, ss);
+}
+
+int
+srv_session_withdraw(struct srv_session *ss, struct srv_visitor *v)
+{
+	struct proto_msg m;
+
+	if (ss == NULL || ss->state != SRV_SESSION_READY)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WITHDRAW;
+	m.u.withdraw.counter = v->proxy_counter;
+	if (srv_session_send(ss, &m) == -1)
+		return -1;	/* the session closed; v was not filed yet */
+	v->recall_ss = ss;
+	LIST_INSERT_HEAD(&ss->recalls, v, recall);
+	return 0;
+}
+
+void
+srv_session_unrecall(struct srv_visitor *v)
+{
+	if (v->recall_ss == NULL)
+		return;
+	LIST_REMOVE(v, recall);
+	v->recall_ss = NULL;
+}
+
+/* The client's answer to WITHDRAW: to the visitor that asked, if any. */
+static void
+session_withdrawn(struct srv_session *ss, const struct proto_withdraw *w)
+{
+	struct srv_visitor *v;
+
+	LIST_FOREACH(v, &ss->recalls, recall)
+		if (v->proxy_counter == w->counter)
+			break;
+	if (v == NULL) {
+		/* Its visitor left or got STATUS meanwhile: nothing to do. */
+		log_debug("session %llu: answer for proxy counter %llu, "
+		    "which nobody awaits", (unsigned long long)ss->id,
+		    (unsigned long long)w->counter);
+		return;
+	}
+	srv_session_unrecall(v);
+	srv_visitor_withdrawn(v, w->taken);
 }
 
 static void
@@ -259,6 +312,9 @@ session_frame(struct srv_session *ss, const struct proto_msg *m)
 			ss->rtt_ms = loop_now(ss->srv->loop) - ss->ping_sent_ms;
 			ss->ping_sent_ms = 0;
 		}
+		break;
+	case PROTO_WITHDRAWN:
+		session_withdrawn(ss, &m->u.withdraw);
 		break;
 	case PROTO_FAIL:
 		srv_session_close(ss, 0, "client said goodbye");
@@ -442,6 +498,7 @@ srv_session_register(struct srv *s, struct handler *from, const char *peer,
 	p->magic = SRV_MAGIC_PROXY;
 	p->session = ss;
 	p->id = ++s->next_id;
+	p->counter = r->counter;
 	loop_handler_init(&p->h, from->fd, proxy_cb);
 	if (loop_handover(s->loop, from, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
 		free(p);

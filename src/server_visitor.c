@@ -15,11 +15,22 @@
  *
  * An idle pooled connection can be dead without anyone knowing (a NAT
  * entry expired, the laptop changed networks). So until STATUS the bridge
- * keeps a copy of the visitor's bytes, and a proxy that says nothing at
- * all for ack_ms after START (a live client says ACCEPTED if its local
- * dial is slow), or closes without answering, is given up: the session's
- * other idle proxies are dropped with it, the client is asked for a fresh
- * pool, and the visitor waits for one with its bytes to be replayed.
+ * keeps a copy of the visitor's bytes. But a visitor is sent elsewhere
+ * only once the client has said it never took it: a request must never
+ * reach the local service twice, and a slow link looks just like a dead
+ * one. A proxy that says nothing for ack_ms after START (a live client
+ * says ACCEPTED if its local dial is slow) is asked about at once when
+ * the kernel shows START unacknowledged (the connection is dead), or at
+ * SRV_ASK_LATE x ack_ms when START reached the next hop (slow, or a dead
+ * middlebox); one that closes without answering is asked about at once.
+ * The question (WITHDRAW, on the control connection) names the proxy by
+ * its REGISTER counter; a client that has not read START there closes it
+ * unread and says so, and only then is the visitor dispatched again with
+ * its bytes (after a silence, with a fresh pool). Any other answer, or
+ * none, means waiting for STATUS until connect_timeout, then a 502.
+ *
+ * RECALL: the proxy closed unanswered and the question is out; the
+ * visitor holds its bytes and waits for the answer.
  *
  * DRAIN: after a 502, the rest of the request is read and dropped for a
  * moment, so the close does not turn into a reset that eats the answer.
@@ -40,6 +51,7 @@ static void	visitor_cb(struct loop *, struct handler *, uint32_t);
 static void	visitor_timer(struct loop *, struct timer *);
 static void	visitor_dispatch(struct srv_visitor *, struct srv_session *);
 static void	visitor_reject(struct srv_visitor *, const char *);
+static void	visitor_failed(struct srv_visitor *, const char *);
 
 static const char *const http_methods[] = {
 	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
@@ -93,6 +105,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 
 	if (v->state == SRV_VISITOR_DEAD)
 		return;
+	srv_session_unrecall(v);
 	if (v->state == SRV_VISITOR_WAIT_PROXY && v->session != NULL) {
 		TAILQ_REMOVE(&v->session->waiting, v, entry);
 		s->nwaiting--;
@@ -150,6 +163,31 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	visitor_dispatch(v, ss);
 }
 
+/*
+ * While v waits, only a reset or an error ends it: edge-triggered with
+ * EPOLLRDHUP, a FIN is reported once and ignored, since a visitor that
+ * shut its writing side (even with nothing sent) still waits for its
+ * answer. EPOLLHUP and EPOLLERR always come.
+ */
+static void
+visitor_park(struct srv_visitor *v)
+{
+	if (loop_update(v->srv->loop, &v->h, EPOLLET | EPOLLRDHUP) == -1)
+		srv_visitor_close(v, "epoll failed");
+}
+
+/* Arms v's timer for its absolute deadline (at least 1 ms from now). */
+static void
+visitor_until(struct srv_visitor *v, uint64_t at_ms)
+{
+	uint64_t now = loop_now(v->srv->loop);
+
+	if (loop_timer_set(v->srv->loop, &v->timer, at_ms > now ?
+	    at_ms - now : 1) == -1)
+		log_warnx("visitor %llu: no timer for its deadline",
+		    (unsigned long long)v->id);
+}
+
 /* Queues v on ss: it is served when a proxy connection registers. */
 static void
 visitor_queue(struct srv_visitor *v, struct srv_session *ss)
@@ -172,8 +210,7 @@ visitor_queue(struct srv_visitor *v, struct srv_session *ss)
 		(void)loop_timer_set(s->loop, &v->timer, spent + 1000 < limit ?
 		    limit - spent : 1000);
 	}
-	if (loop_update(s->loop, &v->h, EPOLLRDHUP) == -1)
-		srv_visitor_close(v, "epoll failed");
+	visitor_park(v);
 }
 
 static void
@@ -189,6 +226,7 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	v->bridge = NULL;
 	if (v->state != SRV_VISITOR_BRIDGED)
 		return;		/* answering a failure: DRAIN logs */
+	srv_session_unrecall(v);
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(v->srv->loop, &v->timer);
 	LIST_REMOVE(v, all);
@@ -271,32 +309,159 @@ visitor_failed(struct srv_visitor *v, const char *reason)
 }
 
 /*
- * v's proxy connection died before the client answered: dispatch v again
- * with every byte it sent. dead_pool: the proxy stayed silent, so its idle
- * siblings are suspect too. Return: 0, or -1 if v cannot be retried (the
- * bridge is untouched; the caller answers v).
+ * The client said it never took v (or v's bytes were never sent): send v
+ * elsewhere with every byte it sent, up to SRV_MAX_RETRIES times. v holds
+ * its socket, not a bridge.
  */
-static int
-visitor_retry(struct srv_visitor *v, const char *why, int dead_pool)
+static void
+visitor_redispatch(struct srv_visitor *v, const char *why)
 {
-	struct srv *s = v->srv;
-	struct srv_session *ss;
-
-	if (v->acked || v->retries >= SRV_MAX_RETRIES)
-		return -1;
-	v->retries++;
-	if (visitor_unbridge(v, why) == -1) {
-		visitor_reject(v, "out of memory");
-		return 0;
+	if (v->retries >= SRV_MAX_RETRIES) {
+		visitor_reject(v, "the tunnel client's proxy connections "
+		    "kept failing");
+		return;
 	}
+	v->retries++;
 	log_info("visitor %llu %s: %s; dispatching it again with its %zu "
 	    "bytes", (unsigned long long)v->id, v->peer, why,
 	    v->nsniffed + v->nreplay);
-	ss = srv_session_by_id(s, v->session_id);
-	if (dead_pool && ss != NULL)
-		srv_session_refresh(ss, why);
-	srv_visitor_reroute(s, v);
+	srv_visitor_reroute(v->srv, v);
+}
+
+/* Asks the client about v's START. Return: 0, or -1 if it cannot be. */
+static int
+visitor_ask(struct srv_visitor *v)
+{
+	struct srv_session *ss = srv_session_by_id(v->srv, v->session_id);
+
+	if (srv_session_withdraw(ss, v) == -1)
+		return -1;
+	v->asked = 1;
 	return 0;
+}
+
+/*
+ * v's proxy connection closed or failed before the client answered. If
+ * the client took v, the request may have reached the service: a 502.
+ * Otherwise keep v and its bytes and ask (RECALL).
+ */
+static void
+visitor_lost_proxy(struct srv_visitor *v, int closed)
+{
+	const char *why = closed ? "proxy connection closed before the "
+	    "client answered" : "proxy connection failed before the client "
+	    "answered";
+
+	if (v->taken) {
+		visitor_failed(v, closed ? "tunnel client closed the "
+		    "connection without answering" : "tunnel connection "
+		    "failed");
+		return;
+	}
+	if (visitor_unbridge(v, why) == -1) {
+		visitor_reject(v, "out of memory");
+		return;
+	}
+	v->state = SRV_VISITOR_RECALL;
+	if (!v->asked && visitor_ask(v) == -1) {
+		visitor_reject(v, "the tunnel client went away");
+		return;
+	}
+	log_info("visitor %llu %s: %s; asking the client whether it took "
+	    "the visitor", (unsigned long long)v->id, v->peer, why);
+	visitor_until(v, v->deadline_ms);
+	visitor_park(v);
+}
+
+/*
+ * No answer on v's proxy for a while after START. Unacknowledged START
+ * bytes mean a dead connection: ask now. START acknowledged (by the client
+ * or a hop on the way) means slow: ask later. Once asked, or once the
+ * client took v, the timer is the final deadline.
+ */
+static void
+visitor_silent(struct srv_visitor *v)
+{
+	struct srv *s = v->srv;
+	ssize_t unacked;
+	uint64_t sent;
+	int reached;
+
+	if (v->taken || v->asked || loop_now(s->loop) >= v->deadline_ms) {
+		visitor_failed(v, v->taken ? "the tunnel client did not "
+		    "answer in time" : "the tunnel connection stopped "
+		    "answering");
+		return;
+	}
+	unacked = net_unacked(bridge_fd(v->bridge, 1));
+	sent = bridge_sent(v->bridge, BRIDGE_AB);
+	reached = unacked >= 0 && sent >= (uint64_t)unacked &&
+	    sent - (uint64_t)unacked >= v->start_len;
+	if (reached && !v->late) {
+		struct srv_session *ss = srv_session_by_id(s, v->session_id);
+		uint64_t ack = ss != NULL ? srv_session_ack_ms(ss) : SRV_ACK_MS;
+		uint64_t at = loop_now(s->loop) + (SRV_ASK_LATE - 1) * ack;
+
+		v->late = 1;
+		visitor_until(v, at < v->deadline_ms ? at : v->deadline_ms);
+		return;
+	}
+	if (visitor_ask(v) == 0)
+		log_info("visitor %llu %s: proxy connection silent after "
+		    "START (%s); asking the client whether it took the "
+		    "visitor", (unsigned long long)v->id, v->peer, reached ?
+		    "START was delivered to the next hop" :
+		    "START unacknowledged");
+	if (!reached) {
+		/*
+		 * A dead connection: idle ones made with it are most likely
+		 * dead too. Drop them and ask for a fresh pool now, while the
+		 * answer is on its way, so that v has somewhere to go.
+		 */
+		struct srv_session *ss = srv_session_by_id(s, v->session_id);
+
+		v->dead = 1;
+		if (ss != NULL)
+			srv_session_refresh(ss, "proxy connection silent after "
+			    "START");
+	}
+	visitor_until(v, v->deadline_ms);
+}
+
+void
+srv_visitor_withdrawn(struct srv_visitor *v, int taken)
+{
+	struct srv_session *ss;
+
+	/*
+	 * START delivered to the next hop, yet the client never saw it: a
+	 * middlebox holds the connection dead, and its siblings are suspect
+	 * too (a dead one was refreshed when asked).
+	 */
+	if (taken == 0 && v->late && !v->dead &&
+	    (ss = srv_session_by_id(v->srv, v->session_id)) != NULL)
+		srv_session_refresh(ss, "proxy connection silent after START");
+	if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
+		if (taken == 1)
+			v->taken = 1;
+		if (taken != 0)
+			return;		/* STATUS until the deadline */
+		if (visitor_unbridge(v, "withdrawn") == -1) {
+			visitor_reject(v, "out of memory");
+			return;
+		}
+		visitor_redispatch(v, "proxy connection silent after START, "
+		    "and the client never took the visitor");
+	} else if (v->state == SRV_VISITOR_RECALL) {
+		if (taken == 0)
+			visitor_redispatch(v, "the client never took the "
+			    "visitor from its closed proxy connection");
+		else if (taken == 1)
+			visitor_reject(v, "the tunnel connection failed after "
+			    "the client took the visitor");
+		else
+			visitor_reject(v, "the tunnel client went away");
+	}
 }
 
 /* Reads the client's STATUS frame exactly, then opens proxy -> visitor. */
@@ -327,38 +492,27 @@ again:
 		want = total - v->statuslen;
 	}
 	n = recv(fd, v->status + v->statuslen, want, 0);
-	if (n == 0) {
-		if (visitor_retry(v, "proxy connection closed before the "
-		    "client answered", 0) == -1)
-			visitor_failed(v, "tunnel client closed the connection "
-			    "without answering");
-		return -1;
-	}
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
-		if (visitor_retry(v, "proxy connection failed before the "
-		    "client answered", 0) == -1)
-			visitor_failed(v, "tunnel connection failed");
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		visitor_lost_proxy(v, n == 0);
 		return -1;
 	}
 	v->statuslen += (size_t)n;
 	r = proto_decode(v->status, v->statuslen, &m, &used);
 	if (r == PROTO_NEED_MORE)
 		return 0;
-	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->acked) {
+	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->taken) {
 		/*
 		 * The client has START and its local dial is slow: the proxy
 		 * is alive, so wait for STATUS as long as the client may dial.
 		 * STATUS (5 bytes at least) follows, so asking for 5 bytes
 		 * above never read past it.
 		 */
-		v->acked = 1;
+		v->taken = 1;
 		v->statuslen -= used;
 		memmove(v->status, v->status + used, v->statuslen);
-		(void)loop_timer_set(v->srv->loop, &v->timer,
-		    (uint64_t)v->srv->cfg->connect_timeout * 1000 +
-		    SRV_DRAIN_MS);
+		visitor_until(v, v->deadline_ms);
 		goto again;
 	}
 	if (r != PROTO_OK || m.type != PROTO_STATUS) {
@@ -375,6 +529,7 @@ again:
 		return -1;
 	}
 	v->ok = 1;
+	srv_session_unrecall(v);	/* an answer to WITHDRAW is moot */
 	loop_timer_cancel(v->srv->loop, &v->timer);
 	bridge_release_a(b);
 	free(v->replay);	/* nreplay stays: it counts in bytes_in */
@@ -389,11 +544,11 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg m;
 	struct handler *ph;
-	uint64_t proxy_id;
+	uint64_t proxy_id, counter;
 	size_t n;
 	int pfd;
 
-	pfd = srv_session_take_proxy(ss, &proxy_id, &ph);
+	pfd = srv_session_take_proxy(ss, &proxy_id, &counter, &ph);
 	if (pfd == -1) {
 		visitor_queue(v, ss);
 		return;
@@ -435,7 +590,11 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->h.fd = -1;
 	v->state = SRV_VISITOR_BRIDGED;
 	v->session_id = ss->id;
-	v->acked = 0;
+	v->proxy_counter = counter;
+	v->start_len = n;
+	v->deadline_ms = loop_now(s->loop) +
+	    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS;
+	v->taken = v->asked = v->late = v->dead = 0;
 	v->statuslen = 0;
 	if (v->retries == 0) {
 		ss->served++;
@@ -520,6 +679,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 		s->nwaiting--;
 		v->session = NULL;
 	}
+	srv_session_unrecall(v);
 	/* Bytes already consumed come first: sniffed, then sent and taken back. */
 	memcpy(first, v->sniffed, v->nsniffed);
 	n = v->nsniffed;
@@ -590,22 +750,10 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("visitor: bad magic");
 	switch (v->state) {
 	case SRV_VISITOR_WAIT_PROXY:
-		if (events & (EPOLLHUP | EPOLLERR)) {
+	case SRV_VISITOR_RECALL:
+		/* Parked (visitor_park): a FIN is not a departure. */
+		if (events & (EPOLLHUP | EPOLLERR))
 			srv_visitor_close(v, "visitor left while waiting");
-			break;
-		}
-		/*
-		 * FIN after a request ("send, then shut down writing") is a
-		 * visitor still waiting for its answer; FIN with nothing
-		 * sent is one that left.
-		 */
-		n = recv(h->fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n > 0 || (n == 0 && v->nsniffed > 0)) {
-			if (loop_update(v->srv->loop, h, 0) == -1)
-				srv_visitor_close(v, "epoll failed");
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			srv_visitor_close(v, "visitor left while waiting");
-		}
 		break;
 	case SRV_VISITOR_PEEK:
 		loop_timer_cancel(v->srv->loop, &v->timer);
@@ -644,11 +792,10 @@ visitor_timer(struct loop *l, struct timer *t)
 			    v->srv->cfg->connect_timeout);
 		visitor_reject(v, why);
 	} else if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
-		if (visitor_retry(v, "proxy connection silent after START", 1)
-		    == -1)
-			visitor_failed(v, v->acked ? "the tunnel client did not "
-			    "answer in time" : "the tunnel connection stopped "
-			    "answering");
+		visitor_silent(v);
+	} else if (v->state == SRV_VISITOR_RECALL) {
+		visitor_reject(v, "the tunnel client did not say whether it "
+		    "took the visitor");
 	} else if (v->state == SRV_VISITOR_PEEK) {
 		visitor_reject(v, v->reason);
 	} else if (v->state == SRV_VISITOR_DRAIN) {

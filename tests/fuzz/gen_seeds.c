@@ -204,7 +204,7 @@ gen_proto(void)
 	};
 	static const uint8_t ping1[] = { 6, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 };
 	static const uint8_t status_no[] = { 0x12, 0, 4, 0, 2, 'n', 'o' };
-	static const uint8_t unknown[] = { 0x09, 0, 0 };
+	static const uint8_t unknown[] = { 0x0b, 0, 0 };
 	static const uint8_t too_long[] = { PROTO_FAIL, 0x02, 0x01 };
 	static const uint8_t bad_len[] = { PROTO_PROOF, 0, 31 };
 	static const uint8_t bad_ok[] = { PROTO_STATUS, 0, 2, 2, 0 };

@@ -274,7 +274,7 @@ def cmd_wire(port, user, pw, slow="1"):
     garbage = {
         "type 0x00": b"\x00\x00\x00",
         "type 0xff, 0xffff": b"\xff\xff\xff",
-        "type 0x09": b"\x09\x00\x01x",
+        "type 0x0b": b"\x0b\x00\x01x",
         "type 0x14": b"\x14\x00\x02ab",
         "REFRESH (server to client only)": b"\x08\x00\x00",
         "ACCEPTED with a payload": b"\x13\x00\x01x",

@@ -19,6 +19,7 @@ Commands (exit 0 when the expectation holds):
   relay LPORT TPORT DUMP          TCP relay that appends client->server
                                   bytes to DUMP
 """
+import collections
 import ctypes
 import ctypes.util
 import hashlib
@@ -510,6 +511,85 @@ def cmd_freeze_relay(lport, tport, flag, which="control"):
         n += 1
 
 
+def cmd_delay_relay(lport, tport, secs):
+    """TCP relay that forwards the control connection (the one whose first
+    frame is HELLO) untouched and holds every byte of every other one (the
+    proxy pool) for SECS seconds each way, in order: a laptop whose uplink
+    is busy, where the pool's queueing delay grows while the control
+    link's pings stay fast. Bytes are read (so acknowledged) at once, as
+    any middlebox or busy queue would. The server is dialled when a
+    connection's first bytes are due, so it sees them at once."""
+    delay = float(secs)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(lport)))
+    ls.listen(64)
+
+    def pipe(a, get_b, lag, first=b""):
+        q = collections.deque()
+        cv = threading.Condition()
+
+        def writer():
+            b = None
+            while True:
+                with cv:
+                    while not q:
+                        cv.wait()
+                    due, d = q.popleft()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                try:
+                    if b is None:
+                        b = get_b()
+                    if d is None:
+                        b.shutdown(socket.SHUT_WR)
+                        return
+                    b.sendall(d)
+                except OSError:
+                    return
+        threading.Thread(target=writer, daemon=True).start()
+        d = first
+        while True:
+            if d is not None:
+                with cv:
+                    q.append((time.monotonic() + lag, d or None))
+                    cv.notify()
+                if not d:
+                    return
+            try:
+                d = a.recv(65536)
+            except OSError:
+                d = b""
+
+    def conn(c):
+        first = b""
+        while len(first) < 6:
+            d = c.recv(6 - len(first))
+            if not d:
+                break
+            first += d
+        lag = 0.0 if first[5:6] == bytes([HELLO]) else delay
+        up = {}
+        ready = threading.Event()
+
+        def upstream():
+            if "s" not in up:
+                up["s"] = socket.create_connection(("127.0.0.1", int(tport)))
+                ready.set()
+            return up["s"]
+
+        def back():
+            ready.wait()
+            pipe(up["s"], lambda: c, lag, None)
+        threading.Thread(target=back, daemon=True).start()
+        pipe(c, upstream, lag, first)
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+
 def cmd_relay(lport, tport, dump):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -551,6 +631,7 @@ def main():
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
         "handshake-cap": cmd_handshake_cap,
         "freeze-relay": cmd_freeze_relay,
+        "delay-relay": cmd_delay_relay,
         "total-cap": cmd_total_cap,
     }
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -19,7 +19,7 @@
 static const int all_types[] = {
 	PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME, PROTO_FAIL,
 	PROTO_PING, PROTO_PONG, PROTO_REGISTER, PROTO_START, PROTO_STATUS,
-	PROTO_REFRESH, PROTO_ACCEPTED,
+	PROTO_REFRESH, PROTO_ACCEPTED, PROTO_WITHDRAW, PROTO_WITHDRAWN,
 };
 #define NTYPES	(sizeof(all_types) / sizeof(all_types[0]))
 
@@ -167,6 +167,11 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
+	case PROTO_WITHDRAW:
+		return a->u.withdraw.counter == b->u.withdraw.counter;
+	case PROTO_WITHDRAWN:
+		return a->u.withdraw.counter == b->u.withdraw.counter &&
+		    a->u.withdraw.taken == b->u.withdraw.taken;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
 		return 1;
@@ -593,6 +598,13 @@ rand_msg(struct proto_msg *m, int type)
 		m->u.status.ok = (uint8_t)(rng() & 1);
 		rand_str(m->u.status.reason, rand_len(0, PROTO_MAX_REASON), 0);
 		break;
+	case PROTO_WITHDRAW:
+		m->u.withdraw.counter = rng();
+		break;
+	case PROTO_WITHDRAWN:
+		m->u.withdraw.counter = rng();
+		m->u.withdraw.taken = (uint8_t)(rng() & 1);
+		break;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
 		break;
@@ -769,7 +781,7 @@ test_pipelined(void)
 static int
 test_unknown_type(void)
 {
-	static const uint8_t bad[] = { 0x00, 0x09, 0x0a, 0x0f, 0x14, 0x20,
+	static const uint8_t bad[] = { 0x00, 0x0b, 0x0f, 0x14, 0x20,
 	    0x7f, 0x80, 0x8e, 0xfe, 0xff };
 	uint8_t buf[PROTO_HDR_LEN + 8] = { 0 };
 	size_t i;
@@ -1062,6 +1074,47 @@ test_status_ok_values(void)
 	return TEST_PASS;
 }
 
+/* WITHDRAW: 8 bytes; WITHDRAWN: 9, taken 0 or 1 only; known bytes. */
+static int
+test_withdraw_bytes(void)
+{
+	static const uint8_t want[] = { 0x0a, 0x00, 0x09,
+	    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x01 };
+	uint8_t p[9], f[PROTO_HDR_LEN + 9], out[PROTO_MAX_FRAME];
+	struct proto_msg m;
+	size_t used;
+	int v;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WITHDRAWN;
+	m.u.withdraw.counter = 0x0102030405060708ULL;
+	m.u.withdraw.taken = 1;
+	ASSERT_EQ(proto_encode(&m, out, sizeof(out)), sizeof(want));
+	ASSERT(memcmp(out, want, sizeof(want)) == 0);
+	m.u.withdraw.taken = 2;
+	ASSERT_EQ(proto_encode(&m, out, sizeof(out)), 0);
+	memset(p, 0, sizeof(p));
+	for (v = 0; v <= 255; v++) {
+		p[8] = (uint8_t)v;
+		raw_frame(f, PROTO_WITHDRAWN, p, 9);
+		if (v <= 1) {
+			ASSERT_EQ(dec(f, sizeof(f), &m, &used), PROTO_OK);
+			ASSERT_EQ(m.u.withdraw.taken, v);
+		} else {
+			ASSERT_EQ(dec_r(f, sizeof(f)), PROTO_ERR_MALFORMED);
+		}
+	}
+	/* WITHDRAW has no verdict byte: 9 bytes are malformed. */
+	raw_frame(f, PROTO_WITHDRAW, p, 9);
+	ASSERT_EQ(dec_r(f, sizeof(f)), PROTO_ERR_MALFORMED);
+	raw_frame(f, PROTO_WITHDRAW, p, 8);
+	ASSERT_EQ(dec(f, PROTO_HDR_LEN + 8, &m, &used), PROTO_OK);
+	ASSERT_EQ(m.type, PROTO_WITHDRAW);
+	ASSERT_STR_EQ(proto_type_str(PROTO_WITHDRAW), "WITHDRAW");
+	ASSERT_STR_EQ(proto_type_str(PROTO_WITHDRAWN), "WITHDRAWN");
+	return TEST_PASS;
+}
+
 static int
 test_trailing_bytes(void)
 {
@@ -1173,7 +1226,7 @@ test_encode_refuses(void)
 	memset(&m, 0, sizeof(m));
 	m.type = (enum proto_type)0;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
-	m.type = (enum proto_type)0x09;
+	m.type = (enum proto_type)0x0b;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
 	m.type = (enum proto_type)0xff;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
@@ -1355,7 +1408,7 @@ test_str_functions(void)
 	ASSERT_STR_EQ(proto_type_str(PROTO_PONG), "PONG");
 	ASSERT_STR_EQ(proto_type_str(PROTO_STATUS), "STATUS");
 	ASSERT_STR_EQ(proto_type_str(0), "unknown");
-	ASSERT_STR_EQ(proto_type_str(0x09), "unknown");
+	ASSERT_STR_EQ(proto_type_str(0x0b), "unknown");
 	ASSERT_STR_EQ(proto_type_str(PROTO_ACCEPTED), "ACCEPTED");
 	ASSERT_STR_EQ(proto_type_str(PROTO_REFRESH), "REFRESH");
 	ASSERT_STR_EQ(proto_type_str(1000), "unknown");
@@ -1397,6 +1450,7 @@ static const struct test tests[] = {
 	{ "proto_nul_in_string", test_nul_in_string },
 	{ "proto_bad_setting_chars", test_bad_setting_chars },
 	{ "proto_status_ok_values", test_status_ok_values },
+	{ "proto_withdraw_bytes", test_withdraw_bytes },
 	{ "proto_trailing_bytes", test_trailing_bytes },
 	{ "proto_encode_refuses", test_encode_refuses },
 	{ "proto_max_sizes_fit", test_max_sizes_fit },
