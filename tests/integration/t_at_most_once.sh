@@ -10,7 +10,12 @@
 # 2. Stalled client: the client is stopped (SIGSTOP) for 2.5 s while
 #    visitors arrive; its kernel still acknowledges START. After SIGCONT
 #    every request reaches the service exactly once.
-# 3. Blackholed pool: the server's packets to the idle pool connections
+# 3. Lost answer: a relay drops what the client sends on a pool
+#    connection after REGISTER. The service answers and closes, so the
+#    client closes its proxy connection; the server saw no STATUS. The
+#    client says it took the visitor: a 502, and the request is never
+#    sent again.
+# 4. Blackholed pool: the server's packets to the idle pool connections
 #    are dropped (nft), so START is never acknowledged. The client has not
 #    taken the visitor, says so when asked, and the visitor is served on a
 #    fresh connection within 1 s + a few round trips, exactly once.
@@ -81,8 +86,8 @@ answered() {
 # once LABEL N: every /LABEL/i reached the service exactly once.
 once() {
 	for i in $(seq 1 "$2"); do
-		c=$(grep -cx "/$1/$i" "$T/seen" || true)
-		[ "$c" = 1 ] || fail "$1: request $i reached the service $c times"
+		c=$(grep -cx "/$1/$i" "$T/seen" 2>/dev/null || true)
+		[ "${c:-0}" = 1 ] || fail "$1: request $i reached the service $c times"
 	done
 	log "$1: $2 requests, each reached the service exactly once"
 }
@@ -124,7 +129,33 @@ once stalled 6
 answered stalled 6
 kill "$CPID"; wait "$CPID" 2>/dev/null || true
 
-# --- 3. Blackholed pool: START never acknowledged.
+# --- 3. Lost answer.
+S4=$(free_port); R4=$(free_port)
+write_server_config "$T/s4.yaml" "$S4" 4
+(cd "$T" && exec ${TUNNEL_WRAP:-} "$SERVER_BIN" -c "$T/s4.yaml") >>"$T/server4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$S4" || fail "server 4"
+python3 "$TP" delay-relay "$R4" "$S4" 0.01 mute >>"$T/relay4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for port_open "$R4" || fail "relay 4"
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" \
+    -s "127.0.0.1:$R4" -u admin -p "$LPORT") >>"$T/client4.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up" "$T/client4.log" || fail "client 4"
+sleep 0.5
+curl -s --max-time 25 -H 'Expect:' -d "payment=1" -w ' %{http_code}' \
+    "http://127.0.0.1:$S4/lost/1" >"$T/lost-1.out" 2>&1 &
+VPID=$!
+wait_for grep -qx "/lost/1" "$T/seen" || fail "lost: the request never reached the service"
+wait "$VPID" || true
+once lost 1
+grep -q " 502" "$T/lost-1.out" ||
+    fail "lost: want a 502, got $(cat "$T/lost-1.out")"
+grep -q "failed after the client took the visitor" "$T/server4.log" ||
+    fail "lost: the server did not ask, or the client did not answer taken"
+log "lost answer: the request ran once; its visitor got a 502"
+
+# --- 4. Blackholed pool: START never acknowledged.
 if ! command -v nft >/dev/null 2>&1 || ! nft list tables >/dev/null 2>&1; then
 	log "blackhole: no usable nft here; part 3 not run"
 	exit 0

@@ -511,21 +511,25 @@ def cmd_freeze_relay(lport, tport, flag, which="control"):
         n += 1
 
 
-def cmd_delay_relay(lport, tport, secs):
+def cmd_delay_relay(lport, tport, secs, mode="delay"):
     """TCP relay that forwards the control connection (the one whose first
     frame is HELLO) untouched and holds every byte of every other one (the
     proxy pool) for SECS seconds each way, in order: a laptop whose uplink
     is busy, where the pool's queueing delay grows while the control
     link's pings stay fast. Bytes are read (so acknowledged) at once, as
     any middlebox or busy queue would. The server is dialled when a
-    connection's first bytes are due, so it sees them at once."""
+    connection's first bytes are due, so it sees them at once.
+    mode=mute: a pool connection's bytes from the client after its
+    preamble and REGISTER are read and dropped (its FIN still passes):
+    a path that lost the client's answers."""
     delay = float(secs)
+    first_len = 5 + 3 + 56      # preamble + REGISTER
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(lport)))
     ls.listen(64)
 
-    def pipe(a, get_b, lag, first=b""):
+    def pipe(a, get_b, lag, first=b"", mute=False):
         q = collections.deque()
         cv = threading.Condition()
 
@@ -550,7 +554,13 @@ def cmd_delay_relay(lport, tport, secs):
                     return
         threading.Thread(target=writer, daemon=True).start()
         d = first
+        passed = 0
         while True:
+            if d and mute:
+                d = d[:max(0, first_len - passed)]
+                passed += len(d)
+                if not d:
+                    d = None    # dropped, not EOF
             if d is not None:
                 with cv:
                     q.append((time.monotonic() + lag, d or None))
@@ -583,7 +593,7 @@ def cmd_delay_relay(lport, tport, secs):
             ready.wait()
             pipe(up["s"], lambda: c, lag, None)
         threading.Thread(target=back, daemon=True).start()
-        pipe(c, upstream, lag, first)
+        pipe(c, upstream, lag, first, mute=lag > 0 and mode == "mute")
 
     while True:
         c, _ = ls.accept()
