@@ -52,6 +52,11 @@ cleanup() {
 		grep -hE -A12 "$SANITIZER_RE" "$T"/*.log | head -80
 		rc=1
 	fi
+	# TEST_KEEP=DIR: keep a failed test's directory (logs) there.
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${TEST_KEEP:-}" ]; then
+		mkdir -p "$TEST_KEEP" && cp -r "$T" "$TEST_KEEP/$TEST_NAME.$$" &&
+		    echo "logs kept in $TEST_KEEP/$TEST_NAME.$$"
+	fi
 	rm -rf "$T"
 	exit $rc
 }
@@ -165,3 +170,26 @@ pipe_count() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'pipe:' || true; }
 fds_back() {
 	[ "$(sock_count "$1")" -le $(($2 + ${3:-0})) ] && [ "$(pipe_count "$1")" -le 128 ]
 }
+
+# start_xfer_service PORT: tests/integration/xfer.py's exact-byte service.
+start_xfer_service() {
+	python3 "$TOP/tests/integration/xfer.py" server "$1" >>"$T/xfer.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for port_open "$1" || fail "xfer service did not start"
+}
+
+# start_silent_service PORT: accepts and never sends a byte; prints
+# "accepted" per connection into $T/silent.log. silent_accepts counts them.
+start_silent_service() {
+	python3 -c '
+import socket, sys
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1]))); ls.listen(64)
+held = []
+while True:
+    held.append(ls.accept()[0]); print("accepted", flush=True)
+' "$1" >>"$T/silent.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for port_open "$1" || fail "silent service did not start"
+}
+silent_accepts() { grep -c accepted "$T/silent.log" 2>/dev/null || true; }
