@@ -31,7 +31,17 @@ struct bridge_ctx {
 	uint64_t		 spliced;	/* bytes moved by splice, all bridges */
 	uint64_t		 copied;	/* bytes moved by read/write */
 	uint64_t		 live;		/* bridges open now */
+	/*
+	 * Bytes bridges hold in pipes and copy buffers, and the most they
+	 * should (0 = no limit). Past the budget a read takes at most
+	 * BRIDGE_LEAN_READ bytes, so a stalled reader holds that little:
+	 * held stays below budget + BRIDGE_LEAN_READ per direction.
+	 */
+	size_t			 held;
+	size_t			 budget;
 };
+
+#define BRIDGE_LEAN_READ	(16 * 1024)
 
 enum bridge_end {
 	BRIDGE_END_DONE = 0,	/* both directions ended with EOF */

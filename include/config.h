@@ -18,6 +18,9 @@
 #define CFG_DEFAULT_POOL_SIZE		20
 #define CFG_DEFAULT_CONNECT_TIMEOUT	60	/* server, seconds */
 #define CFG_DEFAULT_CLIENT_TIMEOUT	30	/* client, seconds */
+/* A webhook sender behind one NAT never holds this many at once. */
+#define CFG_DEFAULT_VISITORS_PER_ADDRESS 1000
+#define CFG_DEFAULT_PIPE_MEMORY_MB	128	/* bytes held while bridging */
 #define CFG_DEFAULT_LOG_PATH		"logs"
 #define CFG_DEFAULT_SERVER_FILE		"tunnel-server-config.yaml"
 #define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
@@ -38,6 +41,8 @@ struct cfg_server {
 	int		 pool_size;	/* 1..PROTO_MAX_POOL */
 	int		 connect_timeout; /* 1..3600 seconds */
 	int		 idle_timeout;	/* 0 = none, else seconds (1..604800) */
+	int		 visitors_per_address; /* 0 = no cap, else 1..1000000 */
+	int		 pipe_memory_mb; /* budget for bridged bytes, 1..65536 */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;

@@ -58,6 +58,7 @@ struct dir {
 	int		 src, dst;	/* side indexes */
 	int		 pipe[2];	/* borrowed, -1 when none */
 	size_t		 in_pipe;	/* bytes in pipe or copy buffer */
+	size_t		 asked;		/* by the last read */
 	uint8_t		*buf;		/* copy mode buffer, borrowed */
 	size_t		 buf_off;
 	uint8_t		*pending;	/* written before anything else */
@@ -98,6 +99,7 @@ struct bridge {
 	size_t			 held_kept;	/* held bytes also in the copy */
 	struct timer		 idle;
 	uint64_t		 idle_ms, last_ms;
+	ssize_t			 outq[2];	/* unacked bytes at the last look */
 	struct timer		 cork;		/* pushes DIR_CORKED bytes */
 	struct bridge_info	 info;
 };
@@ -371,6 +373,7 @@ drain(struct bridge *b, struct dir *d)
 			return -1;
 		}
 		d->in_pipe -= (size_t)n;
+		b->ctx->held -= (size_t)n;
 		d->bytes += (uint64_t)n;
 		/* A reader taking its bytes is as active as a writer. */
 		b->last_ms = loop_now(b->ctx->loop);
@@ -409,6 +412,7 @@ get_storage(struct bridge *b, struct dir *d)
 static void
 keep_free(struct bridge *b)
 {
+	b->ctx->held -= b->kept;
 	if (b->keep[0] != -1)
 		pipe_drop(b->ctx->pipes, b->keep, b->kept);
 	free(b->keepbuf);
@@ -447,6 +451,7 @@ keep_copy(struct bridge *b, struct dir *d)
 		memcpy(b->keepbuf + b->kept, d->buf, k);
 	}
 	b->kept += k;
+	b->ctx->held += k;
 	if (k < d->in_pipe) {
 		d->flags |= DIR_HELD;
 		b->held_kept = k;
@@ -517,6 +522,7 @@ bridge_retained_a(struct bridge *b, uint8_t **out)
 			memcpy(at, d->buf + d->buf_off, held);
 		} else if ((bad = read_pipe(d->pipe[0], at, held)) == 0) {
 			d->in_pipe = 0;
+			b->ctx->held -= held;
 		}
 	}
 	if (b->keep[0] != -1) {
@@ -525,7 +531,6 @@ bridge_retained_a(struct bridge *b, uint8_t **out)
 		else
 			pipe_put(b->ctx->pipes, b->keep);
 	}
-	b->kept = 0;
 	keep_free(b);
 	if (bad) {
 		free(buf);
@@ -539,6 +544,23 @@ bridge_retained_a(struct bridge *b, uint8_t **out)
  * Reads from the source into empty storage. Return: 1 if bytes came,
  * 0 if none are there (or EOF was seen), -1 after a close.
  */
+/*
+ * How much one read may take: a whole pipe, or while the process holds
+ * more than its budget, BRIDGE_LEAN_READ. A reader that stops reading
+ * (its bytes then stay with us) holds little, and nobody starves: every
+ * direction still moves, in smaller steps.
+ */
+static size_t
+read_len(const struct bridge *b, size_t cap)
+{
+	const struct bridge_ctx *c = b->ctx;
+
+	if (c->budget == 0 || c->held + cap <= c->budget ||
+	    cap <= BRIDGE_LEAN_READ)
+		return cap;
+	return BRIDGE_LEAN_READ;
+}
+
 static int
 fill(struct bridge *b, struct dir *d)
 {
@@ -549,18 +571,20 @@ fill(struct bridge *b, struct dir *d)
 		finish(b, BRIDGE_END_NOMEM, ENOMEM, NULL);
 		return -1;
 	}
+	d->asked = read_len(b, (d->flags & DIR_COPY) ? BRIDGE_COPY_BUF :
+	    pipe_capacity(b->ctx->pipes));
 	for (;;) {
 		if (d->flags & DIR_COPY)
-			n = recv(fd, d->buf, BRIDGE_COPY_BUF, 0);
+			n = recv(fd, d->buf, d->asked, 0);
 		else
-			n = splice(fd, NULL, d->pipe[1], NULL,
-			    pipe_capacity(b->ctx->pipes),
+			n = splice(fd, NULL, d->pipe[1], NULL, d->asked,
 			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n >= 0 || errno != EINTR)
 			break;
 	}
 	if (n > 0) {
 		d->in_pipe = (size_t)n;
+		b->ctx->held += (size_t)n;
 		b->last_ms = loop_now(b->ctx->loop);
 		if (b->retain && d->src == 0)
 			keep_copy(b, d);
@@ -590,8 +614,6 @@ fill(struct bridge *b, struct dir *d)
 static int
 pump(struct bridge *b, struct dir *d, int src_fin)
 {
-	size_t cap = (d->flags & DIR_COPY) ? BRIDGE_COPY_BUF :
-	    pipe_capacity(b->ctx->pipes);
 	size_t moved = 0;
 	int r, short_fill = 0;
 
@@ -629,7 +651,7 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 				return -1;
 			break;
 		}
-		short_fill = d->in_pipe < cap;
+		short_fill = d->in_pipe < d->asked;
 	}
 	release_storage(b, d);
 	if ((d->flags & DIR_RD_EOF) && d->in_pipe == 0) {
@@ -698,6 +720,28 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 	update(b);
 }
 
+/*
+ * A peer still taking bytes is active, even when no read or write of ours
+ * happened for a while: a slow reader empties a send queue of megabytes
+ * long before the socket asks for more. So at the deadline, a send queue
+ * whose size changed since the last look counts as activity.
+ */
+static int
+queues_moved(struct bridge *b)
+{
+	int s, moved = 0;
+
+	for (s = 0; s < 2; s++) {
+		ssize_t q = b->side[s].h.fd == -1 ? -1 :
+		    net_unacked(b->side[s].h.fd);
+
+		if (q != b->outq[s])
+			moved = 1;
+		b->outq[s] = q;
+	}
+	return moved;
+}
+
 static void
 idle_cb(struct loop *l, struct timer *t)
 {
@@ -706,10 +750,14 @@ idle_cb(struct loop *l, struct timer *t)
 
 	if (b->state != BRIDGE_RUNNING)
 		return;
+	if (quiet >= b->idle_ms && queues_moved(b)) {
+		b->last_ms = loop_now(l);
+		quiet = 0;
+	}
 	if (quiet >= b->idle_ms)
 		finish(b, BRIDGE_END_IDLE, 0, NULL);
-	else
-		(void)loop_timer_set(l, t, b->idle_ms - quiet);
+	else if (loop_timer_set(l, t, b->idle_ms - quiet) == -1)
+		finish(b, BRIDGE_END_NOMEM, errno, NULL);
 }
 
 int
@@ -783,6 +831,7 @@ static void
 finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 {
 	int s, graceful[2];
+	size_t left;
 
 	if (b->state == BRIDGE_DEAD)
 		return;
@@ -820,8 +869,11 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 				d->bytes -= (uint64_t)unsent < d->bytes ?
 				    (uint64_t)unsent : d->bytes;
 		}
+		left = d->in_pipe;
+		b->ctx->held -= left;	/* lost with the bridge */
+		d->in_pipe = 0;
 		if (d->pipe[0] != -1) {
-			if (d->in_pipe == 0)
+			if (left == 0)
 				pipe_put(b->ctx->pipes, d->pipe);
 			else
 				pipe_kill(b->ctx->pipes, d->pipe);

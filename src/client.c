@@ -83,6 +83,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	loop_timer_init(&c->refill, refill_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
+	c->bctx.budget = CLI_PIPE_MEMORY;
 	if (auth_random(&c->rng, sizeof(c->rng)) == -1)
 		c->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
 	c->rng |= 1;

@@ -34,6 +34,7 @@
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
 #define CLI_TOOK_WINDOW		4096	/* counters whose START is recorded */
+#define CLI_PIPE_MEMORY		(64u << 20) /* bytes bridges may hold at once */
 
 enum cli_state {
 	CLI_IDLE = 0,		/* not started, or stopped */

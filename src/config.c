@@ -120,6 +120,10 @@ static const struct cfg_key server_keys[] = {
 	    offsetof(struct cfg_server, connect_timeout), 1, 3600, 0 },
 	{ "idle_timeout", NUMBER, offsetof(struct cfg_server, idle_timeout),
 	    0, 604800, 0 },
+	{ "visitors_per_address", NUMBER,
+	    offsetof(struct cfg_server, visitors_per_address), 0, 1000000, 0 },
+	{ "pipe_memory_mb", NUMBER,
+	    offsetof(struct cfg_server, pipe_memory_mb), 1, 65536, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -192,6 +196,8 @@ cfg_server_init(struct cfg_server *c)
 	c->pool_size = CFG_DEFAULT_POOL_SIZE;
 	c->connect_timeout = CFG_DEFAULT_CONNECT_TIMEOUT;
 	c->idle_timeout = 0;
+	c->visitors_per_address = CFG_DEFAULT_VISITORS_PER_ADDRESS;
+	c->pipe_memory_mb = CFG_DEFAULT_PIPE_MEMORY_MB;
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);

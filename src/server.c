@@ -137,6 +137,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	LIST_INIT(&s->visitors);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;
+	s->bctx.budget = (size_t)cfg->pipe_memory_mb << 20;
 	s->bctx.pipes = pipe_pool_new(SRV_PIPES_SPARE, PIPE_SIZE);
 	if (s->bctx.pipes == NULL) {
 		log_warn("pipe pool");
@@ -148,6 +149,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 		return -1;
 	}
 	s->rng |= 1;	/* xorshift must not start at 0 */
+	addrmap_init(&s->visitor_addrs, s->rng);
 	if (prepare_users(s) == -1)
 		return -1;
 	if (listener_open(s, &s->main, cfg->port, NULL) == -1)
@@ -224,7 +226,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 		(void)net_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
 		if (li->user != NULL) {
 			(void)net_addr_str(&addr, peer, sizeof(peer));
-			srv_visitor_new(s, li, fd, peer, NULL, 0, 0);
+			srv_visitor_new(s, li, fd, &addr, peer, NULL, 0, 0);
 		} else {
 			srv_conn_accept(s, li, fd, &addr);
 		}
@@ -387,6 +389,7 @@ srv_free(struct srv *s)
 	for (i = 0; i < s->nusers; i++)
 		free(s->users[i].listener);
 	free(s->users);
+	addrmap_free(&s->visitor_addrs);
 	pipe_pool_free(s->bctx.pipes);
 	auth_wipe(s->secret, sizeof(s->secret));
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addrmap.h"
 #include "auth.h"
 #include "bridge.h"
 #include "config.h"
@@ -186,6 +187,7 @@ struct srv_visitor {
 	char			 peer[NET_ADDRSTRLEN];
 	char			 user[PROTO_MAX_USER + 1];
 	struct srv_listener	*listener;
+	struct addrmap_entry	*counted;	/* in srv's per-address count */
 	struct srv_session	*session;	/* while waiting */
 	struct bridge		*bridge;
 	uint64_t		 started_ms;
@@ -236,6 +238,7 @@ struct srv {
 	struct srv_conn_list	 conns;
 	struct srv_addr_list	 addrs;
 	struct srv_visitor_list	 visitors;
+	struct addrmap		 visitor_addrs;	/* visitors per address */
 	size_t			 nhandshakes;
 	size_t			 naddrs;
 	size_t			 nwaiting;
@@ -309,8 +312,8 @@ void	srv_session_unrecall(struct srv_visitor *v);
 /* server_visitor.c: public connections. */
 /* waiting: more of the visitor's bytes are known to be in the socket. */
 void	srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
-	    const char *peer, const uint8_t *sniffed, size_t nsniffed,
-	    int waiting);
+	    const struct sockaddr_storage *addr, const char *peer,
+	    const uint8_t *sniffed, size_t nsniffed, int waiting);
 void	srv_visitor_wake(struct srv_session *ss);
 void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
 /*

@@ -171,6 +171,7 @@ conn_to_visitor(struct srv_conn *c, int waiting)
 {
 	struct srv *s = c->srv;
 	struct srv_listener *li = c->listener;
+	struct sockaddr_storage addr = c->peer_addr;
 	char peer[NET_ADDRSTRLEN];
 	uint8_t sniffed[PROTO_PREAMBLE_LEN];
 	size_t n = c->inlen < sizeof(sniffed) ? c->inlen : sizeof(sniffed);
@@ -179,7 +180,7 @@ conn_to_visitor(struct srv_conn *c, int waiting)
 	memcpy(sniffed, c->in, n);
 	memcpy(peer, c->peer, sizeof(peer));
 	conn_forget(c);
-	srv_visitor_new(s, li, fd, peer, sniffed, n, waiting);
+	srv_visitor_new(s, li, fd, &addr, peer, sniffed, n, waiting);
 }
 
 /* Queues one frame and tries to send it now. Return: 0 or -1 (closed). */

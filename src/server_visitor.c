@@ -120,6 +120,8 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 	loop_timer_cancel(s->loop, &v->timer);
 	loop_close(s->loop, &v->h);
 	LIST_REMOVE(v, all);
+	addrmap_put(&s->visitor_addrs, v->counted);
+	v->counted = NULL;
 	srv_visitor_gone(v->srv);
 	visitor_log_close(v, reason);
 	(void)loop_defer(s->loop, free_visitor, v);
@@ -127,7 +129,8 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 
 void
 srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
-    const char *peer, const uint8_t *sniffed, size_t nsniffed, int waiting)
+    const struct sockaddr_storage *addr, const char *peer,
+    const uint8_t *sniffed, size_t nsniffed, int waiting)
 {
 	struct srv_visitor *v;
 	struct srv_session *ss;
@@ -155,6 +158,19 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	if (++s->nvisitors > s->visitors_peak)
 		s->visitors_peak = s->nvisitors;
 	s->visitors_total++;
+	/*
+	 * One address (an IPv6 /64) may hold only so many visitors at once:
+	 * the rest are turned away like any visitor the tunnel cannot serve.
+	 */
+	v->counted = addrmap_take(&s->visitor_addrs, addr,
+	    (unsigned)s->cfg->visitors_per_address);
+	if (v->counted == NULL && errno == EBUSY) {
+		(void)snprintf(v->reason, sizeof(v->reason), "too many "
+		    "connections from your address (at most %d at once)",
+		    s->cfg->visitors_per_address);
+		visitor_reject(v, v->reason);
+		return;
+	}
 	ss = s->stopping ? NULL : srv_route(s, li);
 	if (ss == NULL) {
 		visitor_reject(v, "no tunnel client is online");
@@ -230,6 +246,8 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(v->srv->loop, &v->timer);
 	LIST_REMOVE(v, all);
+	addrmap_put(&v->srv->visitor_addrs, v->counted);
+	v->counted = NULL;
 	srv_visitor_gone(v->srv);
 	switch (info->end) {
 	case BRIDGE_END_CLOSED:

@@ -88,8 +88,9 @@ log "quiet visitor: closed with FIN after the idle timeout"
 # 3. A stalled reader: reads 1 MB of its download, then stops. The idle
 #    end resets it (its bytes were cut short), and the close line counts
 #    what it read plus what waits in its receive queue, not the bytes the
-#    reset threw away in the server's send queue.
-out=$(python3 - "$P1" <<'PY'
+#    reset threw away in the server's send queue. (A send queue that has
+#    not moved between two looks at the deadline is idle too.)
+python3 - "$P1" "$T/could" <<'PY' &
 import fcntl, socket, struct, sys, termios, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 n = 0
@@ -97,12 +98,16 @@ while n < 1000000:
     n += len(s.recv(min(65536, 1000000 - n)))
 time.sleep(1)
 q = struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD, b"\0\0\0\0"))[0]
-time.sleep(3)
-print(n + q)
+with open(sys.argv[2], "w") as f:
+    f.write("%d\n" % (n + q))
+time.sleep(10)
 PY
-)
-[ -n "$out" ] || fail "stalled reader"
-line=$(grep "bytes out: idle timeout" "$T/server.log" | tail -n 1)
+PIDS="$PIDS $!"
+wait_for grep -q "user 'push'.*bytes out: idle timeout" "$T/server.log" ||
+    fail "stalled reader: no idle close"
+wait_for test -s "$T/could" || fail "stalled reader: nothing measured"
+out=$(cat "$T/could")
+line=$(grep "user 'push'.*bytes out: idle timeout" "$T/server.log" | tail -n 1)
 logged=$(echo "$line" | sed -n 's/.* \([0-9]*\) bytes out.*/\1/p')
 [ "$logged" = "$out" ] ||
     fail "stalled reader could have received $out bytes; the close line says $logged: $line"
