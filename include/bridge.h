@@ -145,6 +145,15 @@ int		 bridge_start(struct bridge *b);
  */
 int		 bridge_detach_a(struct bridge *b);
 
+/*
+ * Ends the bridge but gives socket A back (as bridge_detach_a) and does
+ * NOT call the close callback: for an owner that goes on with A (a retry
+ * elsewhere, a last word to a visitor). B is closed as by bridge_close.
+ * *info gets the final counts. Return: A's fd; b is freed later.
+ */
+int		 bridge_dismantle(struct bridge *b, const char *reason,
+		    struct bridge_info *info);
+
 /* Closes the bridge now, with reason for the close callback. */
 void		 bridge_close(struct bridge *b, const char *reason);
 

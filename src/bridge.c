@@ -901,6 +901,18 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 	(void)loop_defer(b->ctx->loop, free_bridge, b);
 }
 
+int
+bridge_dismantle(struct bridge *b, const char *reason,
+    struct bridge_info *info)
+{
+	int fd = bridge_detach_a(b);
+
+	b->close_cb = NULL;
+	finish(b, BRIDGE_END_CLOSED, 0, reason);
+	*info = b->info;
+	return fd;
+}
+
 void
 bridge_close(struct bridge *b, const char *reason)
 {

@@ -229,6 +229,15 @@ visitor_queue(struct srv_visitor *v, struct srv_session *ss)
 	visitor_park(v);
 }
 
+/* Sniffed and replayed bytes went out as pending: they count as sent. */
+static void
+visitor_count(struct srv_visitor *v, const struct bridge_info *info)
+{
+	v->bytes_in = info->bytes[BRIDGE_AB] + v->nsniffed + v->nreplay;
+	v->bytes_out = info->bytes[BRIDGE_BA];
+}
+
+/* Called once a bridge of v's ends by itself or by srv_visitor_close. */
 static void
 bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 {
@@ -236,12 +245,11 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	char why[160];
 
 	(void)b;
-	/* Sniffed and replayed bytes went out as pending: count them. */
-	v->bytes_in = info->bytes[BRIDGE_AB] + v->nsniffed + v->nreplay;
-	v->bytes_out = info->bytes[BRIDGE_BA];
-	v->bridge = NULL;
 	if (v->state != SRV_VISITOR_BRIDGED)
-		return;		/* answering a failure: DRAIN logs */
+		fatalx("visitor %llu: bridge closed in state %d",
+		    (unsigned long long)v->id, v->state);
+	visitor_count(v, info);
+	v->bridge = NULL;
 	srv_session_unrecall(v);
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(v->srv->loop, &v->timer);
@@ -305,13 +313,15 @@ static int
 visitor_unbridge(struct srv_visitor *v, const char *reason)
 {
 	uint8_t *got = NULL;
+	struct bridge_info info;
 	ssize_t n;
 	int fd;
 
+
 	n = bridge_retained_a(v->bridge, &got);
-	fd = bridge_detach_a(v->bridge);
-	v->state = SRV_VISITOR_DRAIN;	/* not the end: bridge_closed waits */
-	bridge_close(v->bridge, reason);
+	fd = bridge_dismantle(v->bridge, reason, &info);
+	v->bridge = NULL;
+	visitor_count(v, &info);
 	v->h.fd = fd;
 	v->state = SRV_VISITOR_WAIT_PROXY;
 	loop_timer_cancel(v->srv->loop, &v->timer);
@@ -586,10 +596,11 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	    (v->nreplay > 0 && bridge_pending(v->bridge, BRIDGE_AB,
 	    v->replay, v->nreplay) == -1)) {
 		if (v->bridge != NULL) {
-			v->h.fd = bridge_detach_a(v->bridge);
-			v->state = SRV_VISITOR_DRAIN;
-			bridge_close(v->bridge, "out of memory");
-			v->state = SRV_VISITOR_WAIT_PROXY;
+			struct bridge_info info;
+
+			v->h.fd = bridge_dismantle(v->bridge, "out of memory",
+			    &info);
+			v->bridge = NULL;
 		} else {
 			(void)close(pfd);
 		}

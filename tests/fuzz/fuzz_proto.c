@@ -54,6 +54,7 @@ fp_range(int type, size_t *min, size_t *max)
 		{ PROTO_PONG, 8, 8 }, { PROTO_REGISTER, 56, 56 },
 		{ PROTO_START, 9, 89 }, { PROTO_STATUS, 2, 202 },
 		{ PROTO_REFRESH, 0, 0 }, { PROTO_ACCEPTED, 0, 0 },
+		{ PROTO_WITHDRAW, 8, 8 }, { PROTO_WITHDRAWN, 9, 9 },
 	};
 	size_t i;
 
@@ -134,6 +135,10 @@ fp_check_fields(const struct proto_msg *m)
 		FUZZ_CHECK(fp_str_ok(m->u.status.reason, 0, PROTO_MAX_REASON,
 		    0));
 		break;
+	case PROTO_WITHDRAW:
+	case PROTO_WITHDRAWN:
+		FUZZ_CHECK(m->u.withdraw.taken <= 1);
+		break;
 	case PROTO_PROOF:
 	case PROTO_PING:
 	case PROTO_PONG:
@@ -193,6 +198,11 @@ fp_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
+	case PROTO_WITHDRAW:
+		return a->u.withdraw.counter == b->u.withdraw.counter;
+	case PROTO_WITHDRAWN:
+		return a->u.withdraw.counter == b->u.withdraw.counter &&
+		    a->u.withdraw.taken == b->u.withdraw.taken;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
 		return 1;
@@ -359,7 +369,7 @@ fp_encoder(const uint8_t *data, size_t size)
 		PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME,
 		PROTO_FAIL, PROTO_PING, PROTO_PONG, PROTO_REGISTER,
 		PROTO_START, PROTO_STATUS, PROTO_REFRESH, PROTO_ACCEPTED,
-		0x00, 0x14,
+		PROTO_WITHDRAW, PROTO_WITHDRAWN, 0x00, 0x14,
 	};
 	uint8_t out[PROTO_MAX_FRAME], out2[PROTO_MAX_FRAME];
 	struct proto_msg m, m2;

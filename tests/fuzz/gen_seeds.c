@@ -181,6 +181,11 @@ make_msg(struct proto_msg *m, int t, size_t n)
 		fill_str(m->u.status.reason, n > PROTO_MAX_REASON ?
 		    PROTO_MAX_REASON : n, "connect 127.0.0.1:8080: refused ");
 		break;
+	case PROTO_WITHDRAW:
+	case PROTO_WITHDRAWN:
+		m->u.withdraw.counter = 1 + n;
+		m->u.withdraw.taken = (uint8_t)(n & 1);
+		break;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
 		break;
@@ -194,6 +199,7 @@ gen_proto(void)
 		PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME,
 		PROTO_FAIL, PROTO_PING, PROTO_PONG, PROTO_REGISTER,
 		PROTO_START, PROTO_STATUS, PROTO_REFRESH, PROTO_ACCEPTED,
+		PROTO_WITHDRAW, PROTO_WITHDRAWN,
 	};
 	/* docs/protocol.md, section 11. */
 	static const uint8_t hello_alice[] = {

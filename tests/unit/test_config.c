@@ -219,6 +219,8 @@ test_example_server(void)
 	ASSERT_EQ(c.pool_size, 20);
 	ASSERT_EQ(c.connect_timeout, 60);
 	ASSERT_EQ(c.idle_timeout, 0);
+	ASSERT_EQ(c.visitors_per_address, CFG_DEFAULT_VISITORS_PER_ADDRESS);
+	ASSERT_EQ(c.pipe_memory_mb, CFG_DEFAULT_PIPE_MEMORY_MB);
 	ASSERT_EQ(c.nusers, 1);
 	ASSERT_STR_EQ(c.users[0].username, "admin");
 	ASSERT_EQ(c.users[0].is_plaintext, 0);
@@ -521,6 +523,10 @@ test_numbers(void)
 	    "(1..3600)"));
 	CHECK(server_err("idle_timeout: 604801\n" USERS, "t.yaml:1:15: ",
 	    "(0..604800)"));
+	CHECK(server_err("visitors_per_address: -1\n" USERS, "t.yaml:1:23: ",
+	    "(0..1000000)"));
+	CHECK(server_err("pipe_memory_mb: 0\n" USERS, "t.yaml:1:17: ",
+	    "(1..65536)"));
 	CHECK(server_err("users:\n  - username: a\n    password: b\n"
 	    "    port: 65536\n", "t.yaml:4:11: ",
 	    "port: 65536 is out of range"));
