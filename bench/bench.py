@@ -643,7 +643,10 @@ defaults
         port = self.free_port()
         cfg = os.path.join(d, "server.yaml")
         with open(cfg, "w") as f:
-            f.write("port: %d\npool_size: %d\nconnect_timeout: 10\nusers:\n"
+            # Every load comes from 127.0.0.1: no cap per address, as
+            # HAProxy's chain has none.
+            f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
+                    "visitors_per_address: 0\nusers:\n"
                     "  - username: admin\n    password: \"%s\"\n"
                     "log:\n  enable: false\n" % (port, self.args.pool, PASSWORD))
         srv = self.start("tunnel-%s-server" % svc,

@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "bridge.h"
 #include "config.h"
+#include "frameio.h"
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
@@ -109,8 +110,8 @@ struct srv_conn {
 	struct srv_listener	*listener;
 	uint8_t			 in[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
 	size_t			 inlen;
-	uint8_t			 out[PROTO_MAX_FRAME];
-	size_t			 outlen;
+	uint8_t			 outmem[PROTO_MAX_FRAME];
+	struct outbuf		 out;
 	/* login in progress */
 	struct srv_user		*user;		/* NULL for an unknown name */
 	char			 username[PROTO_MAX_USER + 1];
@@ -148,8 +149,8 @@ struct srv_session {
 	uint64_t		 refresh_ms;	/* last REFRESH sent */
 	uint8_t			 in[PROTO_MAX_FRAME];
 	size_t			 inlen;
-	uint8_t			 out[SRV_OUTBUF];
-	size_t			 outlen;
+	uint8_t			 outmem[SRV_OUTBUF];
+	struct outbuf		 out;
 	struct srv_proxy_list	 idle;
 	size_t			 nidle;
 	struct srv_visitor_queue waiting;

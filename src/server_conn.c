@@ -66,9 +66,9 @@ conn_mask(const struct srv_conn *c)
 		 * EPOLLRDHUP as the pool and bridges ask: a proxy connection
 		 * moves on to them without an EPOLL_CTL_MOD.
 		 */
-		return EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0);
+		return EPOLLIN | EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0);
 	case SRV_CONN_FLUSH:
-		return c->outlen ? EPOLLOUT : 0;
+		return c->out.len ? EPOLLOUT : 0;
 	case SRV_CONN_FAIL_DELAY:
 	case SRV_CONN_DEAD:
 		break;
@@ -153,6 +153,7 @@ srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
 	c->listener = li;
 	c->peer_addr = *peer;
 	(void)net_addr_str(peer, c->peer, sizeof(c->peer));
+	outbuf_init(&c->out, c->outmem, sizeof(c->outmem));
 	loop_handler_init(&c->h, fd, conn_cb);
 	loop_timer_init(&c->deadline, conn_timer);
 	LIST_INSERT_HEAD(&s->conns, c, entry);
@@ -187,24 +188,14 @@ conn_to_visitor(struct srv_conn *c, int waiting)
 static int
 conn_send(struct srv_conn *c, const struct proto_msg *m)
 {
-	size_t n;
-	ssize_t w;
-
-	n = proto_encode(m, c->out + c->outlen, sizeof(c->out) - c->outlen);
-	if (n == 0) {
+	if (outbuf_frame(&c->out, m) == -1) {
 		srv_conn_close(c, "cannot encode a frame");
 		return -1;
 	}
-	c->outlen += n;
-	w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
-	if (w == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
+	if (outbuf_flush(&c->out, c->h.fd) == -1) {
 		srv_conn_close(c, strerror(errno));
 		return -1;
 	}
-	memmove(c->out, c->out + w, c->outlen - (size_t)w);
-	c->outlen -= (size_t)w;
 	return 0;
 }
 
@@ -221,7 +212,7 @@ conn_fail(struct srv_conn *c, int code, const char *reason)
 	    reason);
 	if (conn_send(c, &m) == -1)
 		return;
-	if (c->outlen == 0) {
+	if (c->out.len == 0) {
 		srv_conn_close(c, NULL);
 		return;
 	}
@@ -538,19 +529,9 @@ conn_sniff(struct srv_conn *c)
 static void
 conn_flush(struct srv_conn *c)
 {
-	ssize_t w;
-
-	if (c->outlen == 0)
-		return;
-	w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
-	if (w == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			srv_conn_close(c, strerror(errno));
-		return;
-	}
-	memmove(c->out, c->out + w, c->outlen - (size_t)w);
-	c->outlen -= (size_t)w;
-	if (c->outlen == 0 && c->state == SRV_CONN_FLUSH)
+	if (outbuf_flush(&c->out, c->h.fd) == -1)
+		srv_conn_close(c, strerror(errno));
+	else if (c->out.len == 0 && c->state == SRV_CONN_FLUSH)
 		srv_conn_close(c, NULL);
 }
 

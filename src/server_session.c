@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frameio.h"
 #include "log.h"
 #include "server.h"
 
@@ -33,7 +34,7 @@ static void	proxy_cb(struct loop *, struct handler *, uint32_t);
 static void
 session_update(struct srv_session *ss)
 {
-	uint32_t mask = EPOLLIN | (ss->outlen ? EPOLLOUT : 0);
+	uint32_t mask = EPOLLIN | (ss->out.len ? EPOLLOUT : 0);
 
 	if (loop_update(ss->srv->loop, &ss->h, mask) == -1) {
 		log_warn("session %llu: epoll", (unsigned long long)ss->id);
@@ -44,20 +45,9 @@ session_update(struct srv_session *ss)
 static int
 session_flush(struct srv_session *ss)
 {
-	ssize_t w;
-
-	while (ss->outlen > 0) {
-		w = send(ss->h.fd, ss->out, ss->outlen, MSG_NOSIGNAL);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			srv_session_close(ss, 0, strerror(errno));
-			return -1;
-		}
-		memmove(ss->out, ss->out + w, ss->outlen - (size_t)w);
-		ss->outlen -= (size_t)w;
+	if (outbuf_flush(&ss->out, ss->h.fd) == -1) {
+		srv_session_close(ss, 0, strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -65,15 +55,11 @@ session_flush(struct srv_session *ss)
 int
 srv_session_send(struct srv_session *ss, const struct proto_msg *m)
 {
-	size_t n;
-
-	n = proto_encode(m, ss->out + ss->outlen, sizeof(ss->out) - ss->outlen);
-	if (n == 0) {
+	if (outbuf_frame(&ss->out, m) == -1) {
 		/* A client that reads nothing fills our buffer: it is dead. */
 		srv_session_close(ss, 0, "control connection not draining");
 		return -1;
 	}
-	ss->outlen += n;
 	if (session_flush(ss) == -1)
 		return -1;
 	session_update(ss);
@@ -110,6 +96,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 	LIST_INIT(&ss->idle);
 	TAILQ_INIT(&ss->waiting);
 	LIST_INIT(&ss->recalls);
+	outbuf_init(&ss->out, ss->outmem, sizeof(ss->outmem));
 	loop_handler_init(&ss->h, fd, session_cb);
 	loop_timer_init(&ss->heartbeat, session_heartbeat);
 	if (auth_random(ss->sid, sizeof(ss->sid)) == -1) {
@@ -211,20 +198,17 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 	if (ss->state == SRV_SESSION_DEAD)
 		return;
 	if (fail_code != 0) {
-		/* Best effort: the client learns why, if it still listens. */
-		size_t n;
-
+		/*
+		 * Best effort: the client learns why, if it still listens.
+		 * One flush: a socket that cannot take it now never will.
+		 */
 		memset(&m, 0, sizeof(m));
 		m.type = PROTO_FAIL;
 		m.u.fail.code = (uint8_t)fail_code;
 		(void)snprintf(m.u.fail.reason, sizeof(m.u.fail.reason), "%s",
 		    reason);
-		n = proto_encode(&m, ss->out + ss->outlen,
-		    sizeof(ss->out) - ss->outlen);
-		ss->outlen += n;
-		if (ss->outlen > 0)
-			(void)send(ss->h.fd, ss->out, ss->outlen,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)outbuf_frame(&ss->out, &m);
+		(void)outbuf_flush(&ss->out, ss->h.fd);
 	}
 	ss->state = SRV_SESSION_DEAD;
 	log_info("session %llu %s: user '%s' session ended: %s (served %llu "

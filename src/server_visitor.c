@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frameio.h"
 #include "log.h"
 #include "server.h"
 
@@ -499,37 +500,31 @@ status_gate(struct bridge *b, int fd, void *arg)
 	struct srv_visitor *v = arg;
 	struct proto_msg m;
 	enum proto_result r;
-	size_t want, used;
-	ssize_t n;
+	size_t used;
 	char reason[PROTO_MAX_REASON + 64];
 
 	/*
-	 * The shortest STATUS (ok, no reason) is header + 2 bytes: ask for
-	 * that much first, so the common answer takes one read.
+	 * The shortest STATUS (ok, no reason) is header + 2 bytes: asking
+	 * for that much first makes the common answer one read.
 	 */
 again:
-	want = v->statuslen < PROTO_HDR_LEN + 2 ?
-	    PROTO_HDR_LEN + 2 - v->statuslen : 0;
-	if (want == 0) {
-		size_t total = proto_frame_len(v->status, v->statuslen);
-
-		if (total == (size_t)-1 || total > sizeof(v->status)) {
-			visitor_failed(v, "tunnel client sent a bad answer");
-			return -1;
-		}
-		want = total - v->statuslen;
-	}
-	n = recv(fd, v->status + v->statuslen, want, 0);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	switch (frame_read(fd, v->status, sizeof(v->status), &v->statuslen,
+	    PROTO_HDR_LEN + 2)) {
+	case FRAME_WHOLE:
+		break;
+	case FRAME_MORE:
 		return 0;
-	if (n <= 0) {
-		visitor_lost_proxy(v, n == 0);
+	case FRAME_BAD:
+		visitor_failed(v, "tunnel client sent a bad answer");
+		return -1;
+	case FRAME_EOF:
+		visitor_lost_proxy(v, 1);
+		return -1;
+	default:
+		visitor_lost_proxy(v, 0);
 		return -1;
 	}
-	v->statuslen += (size_t)n;
 	r = proto_decode(v->status, v->statuslen, &m, &used);
-	if (r == PROTO_NEED_MORE)
-		return 0;
 	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->taken) {
 		/*
 		 * The client has START and its local dial is slow: the proxy

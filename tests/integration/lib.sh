@@ -107,6 +107,7 @@ write_server_config() {
 port: $2
 pool_size: ${3:-20}
 connect_timeout: ${CONNECT_TIMEOUT:-10}
+visitors_per_address: ${VISITORS_PER_ADDRESS:-1000}
 users:
   - username: admin
     password: "$PASSWORD"

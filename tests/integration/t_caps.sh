@@ -8,6 +8,7 @@ SPORT=$(free_port)
 cat >"$T/server.yaml" <<YAML
 port: $SPORT
 connect_timeout: 60
+visitors_per_address: 0		# every visitor comes from 127.0.0.1 here
 users:
   - username: carol
     password: "$PASSWORD"
