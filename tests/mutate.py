@@ -144,8 +144,11 @@ def run_one(m, build):
         if r.returncode == 77:
             return "WRONG", "%s skipped: %s" % (test, out.strip()[-300:])
         if not re.search(m["expect"], out):
-            return "WRONG", "%s failed without /%s/ (%.0f s):\n%s" % (
-                test, m["expect"], secs, out[-1500:])
+            # What the test said it failed on, then the tail of its logs.
+            said = "\n".join(ln for ln in out.splitlines()
+                             if re.match(r"\s*FAIL", ln))[:600]
+            return "WRONG", "%s failed without /%s/ (%.0f s):\n%s\n%s" % (
+                test, m["expect"], secs, said, out[-900:])
         hit = re.search(m["expect"], out).group(0)
         return "CAUGHT", "%s: %s (%.0f s)" % (test, hit.strip()[:120], secs)
     finally:
