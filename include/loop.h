@@ -1,6 +1,6 @@
 /*
  * loop: one epoll instance, level-triggered, with fd handlers, monotonic
- * millisecond timers (a binary heap), signals through signalfd, and
+ * millisecond timers (a pairing heap), signals through signalfd, and
  * deferred work that runs after each batch of events. Objects embed a
  * struct handler per fd and a struct timer per deadline and get back to
  * themselves with container_of(). Nothing here knows what a socket means.
@@ -31,9 +31,16 @@ struct handler {
 	handler_fn	*cb;
 };
 
+/*
+ * The links make the loop's heap of armed timers out of the timers
+ * themselves, so arming one never allocates (loop.c).
+ */
 struct timer {
 	uint64_t	 deadline;	/* loop_now() ms */
-	size_t		 slot;		/* heap index + 1; 0 = not armed */
+	struct timer	*child;		/* first child in the heap */
+	struct timer	*next;		/* next sibling */
+	struct timer	*prev;		/* sibling before, parent, or self
+					   for the root; NULL = not armed */
 	timer_fn	*cb;
 };
 
@@ -82,10 +89,18 @@ uint64_t	 loop_now(struct loop *l);
 /* Refreshes and returns the monotonic clock. */
 uint64_t	 loop_clock(struct loop *l);
 
+/* Initialises t, not armed, to call cb when it fires. */
 void		 loop_timer_init(struct timer *t, timer_fn *cb);
 
-/* Arms (or re-arms) t to fire delay_ms from now. */
-int		 loop_timer_set(struct loop *l, struct timer *t,
+/*
+ * Arms t, or moves its deadline if armed, to fire delay_ms after
+ * loop_now(). Cannot fail: nothing is allocated, so no deadline is ever
+ * silently lost. Expired timers fire after the batch of events, earliest
+ * deadline first (equal deadlines in no set order), each disarmed before
+ * its callback runs; a delay of 0 fires in the next sweep, or in the
+ * running one when called from a timer callback.
+ */
+void		 loop_timer_set(struct loop *l, struct timer *t,
 		    uint64_t delay_ms);
 
 /* Disarms t; harmless when it is not armed. */
@@ -94,7 +109,7 @@ void		 loop_timer_cancel(struct loop *l, struct timer *t);
 static inline int
 loop_timer_armed(const struct timer *t)
 {
-	return t->slot != 0;
+	return t->prev != NULL;
 }
 
 /*

@@ -238,7 +238,7 @@ bridge_idle_timeout(struct bridge *b, uint64_t ms)
 	if (ms == 0)
 		loop_timer_cancel(b->ctx->loop, &b->idle);
 	else
-		(void)loop_timer_set(b->ctx->loop, &b->idle, ms);
+		loop_timer_set(b->ctx->loop, &b->idle, ms);
 }
 
 uint64_t
@@ -756,8 +756,8 @@ idle_cb(struct loop *l, struct timer *t)
 	}
 	if (quiet >= b->idle_ms)
 		finish(b, BRIDGE_END_IDLE, 0, NULL);
-	else if (loop_timer_set(l, t, b->idle_ms - quiet) == -1)
-		finish(b, BRIDGE_END_NOMEM, errno, NULL);
+	else
+		loop_timer_set(l, t, b->idle_ms - quiet);
 }
 
 int
@@ -788,7 +788,7 @@ bridge_start(struct bridge *b)
 		if (!eager) {
 			if (corked && d->pending_len == 0) {
 				d->flags |= DIR_CORKED;
-				(void)loop_timer_set(b->ctx->loop, &b->cork,
+				loop_timer_set(b->ctx->loop, &b->cork,
 				    BRIDGE_CORK_MS);
 			}
 			continue;

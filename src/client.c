@@ -139,7 +139,7 @@ ctl_backoff(struct cli *c, const char *why)
 	log_warnx("%s; reconnecting in %.1f s (attempt %u)", why,
 	    (double)delay / 1000, c->attempt);
 	cli_set_state(c, CLI_BACKOFF);
-	(void)loop_timer_set(c->loop, &c->timer, delay);
+	loop_timer_set(c->loop, &c->timer, delay);
 }
 
 static void
@@ -218,7 +218,7 @@ cli_start(struct cli *c)
 	}
 	loop_handler_init(&c->h, fd, ctl_cb);
 	cli_set_state(c, CLI_CONNECTING);
-	(void)loop_timer_set(c->loop, &c->timer,
+	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	ctl_update(c);
 }
@@ -250,7 +250,7 @@ ctl_connected(struct cli *c)
 	}
 	memcpy(m.u.hello.nonce, c->cnonce, sizeof(c->cnonce));
 	cli_set_state(c, CLI_CHALLENGE_WAIT);
-	(void)loop_timer_set(c->loop, &c->timer,
+	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	(void)ctl_send(c, &m);
 }
@@ -354,7 +354,7 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 	log_info("tunnel up: %s -> %s (user %s, pool %u)", addr,
 	    c->local_desc, c->cfg->username, c->pool_size);
 	c->was_up = 1;
-	(void)loop_timer_set(c->loop, &c->timer,
+	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->heartbeat_s * 1000);
 	cli_pool_fill(c);
 }
@@ -545,7 +545,7 @@ ctl_timer(struct loop *l, struct timer *t)
 		if (ctl_send(c, &m) == -1)
 			return;
 		ctl_update(c);
-		(void)loop_timer_set(l, t, (uint64_t)c->heartbeat_s * 1000);
+		loop_timer_set(l, t, (uint64_t)c->heartbeat_s * 1000);
 		break;
 	default:
 		break;

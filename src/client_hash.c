@@ -70,7 +70,7 @@ cli_hash_start(struct cli *c, const char *setting)
 	c->hash_len = 0;
 	loop_handler_init(&c->hash_h, fds[0], hash_cb);
 	loop_timer_init(&c->hash_timer, hash_timeout);
-	(void)loop_timer_set(c->loop, &c->hash_timer, CLI_HASH_TIMEOUT_MS);
+	loop_timer_set(c->loop, &c->hash_timer, CLI_HASH_TIMEOUT_MS);
 	if (loop_update(c->loop, &c->hash_h, EPOLLIN) == -1) {
 		cli_hash_cancel(c);
 		return -1;

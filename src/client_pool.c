@@ -119,7 +119,7 @@ cli_pool_failed(struct cli *c)
 	if (delay > CLI_REFILL_MAX_MS)
 		delay = CLI_REFILL_MAX_MS;
 	if (!loop_timer_armed(&c->refill))
-		(void)loop_timer_set(c->loop, &c->refill, delay);
+		loop_timer_set(c->loop, &c->refill, delay);
 }
 
 static void
@@ -148,7 +148,7 @@ proxy_dial(struct cli *c)
 	loop_timer_init(&p->timer, proxy_timer);
 	LIST_INSERT_HEAD(&c->proxies, p, entry);
 	c->npool++;
-	(void)loop_timer_set(c->loop, &p->timer,
+	loop_timer_set(c->loop, &p->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	if (loop_update(c->loop, &p->h, EPOLLOUT) == -1) {
 		log_warn("epoll");
@@ -233,7 +233,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 	 * and none lost (its first probe would come 15 s or more from now).
 	 */
 	p->registered_ms = loop_now(c->loop);
-	(void)loop_timer_set(c->loop, &p->timer, CLI_KEEPALIVE_MS);
+	loop_timer_set(c->loop, &p->timer, CLI_KEEPALIVE_MS);
 	p->state = CLI_PROXY_IDLE;
 	/* The events a bridge asks for: taking a visitor costs no MOD. */
 	if (loop_update(c->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
@@ -325,7 +325,7 @@ local_connected(struct cli_proxy *p, int err)
 			p->local.fd = -1;
 		}
 		p->state = CLI_PROXY_DRAIN;
-		(void)loop_timer_set(c->loop, &p->timer, CLI_DRAIN_MS);
+		loop_timer_set(c->loop, &p->timer, CLI_DRAIN_MS);
 		if (loop_update(c->loop, &p->h, EPOLLIN) == -1)
 			proxy_close(p);
 		return;
@@ -351,7 +351,7 @@ local_connected(struct cli_proxy *p, int err)
 	if (!p->keepalive) {
 		uint64_t age = loop_now(c->loop) - p->registered_ms;
 
-		(void)loop_timer_set(c->loop, &cv->keepalive,
+		loop_timer_set(c->loop, &cv->keepalive,
 		    age < CLI_KEEPALIVE_MS ? CLI_KEEPALIVE_MS - age : 0);
 	}
 	cv->id = p->visitor_id;
@@ -465,7 +465,7 @@ dial_local(struct cli_proxy *p)
 		proxy_close(p);
 		return;
 	}
-	(void)loop_timer_set(c->loop, &p->timer, CLI_ACCEPT_MS);
+	loop_timer_set(c->loop, &p->timer, CLI_ACCEPT_MS);
 	if (loop_update(c->loop, &p->local, EPOLLOUT) == -1)
 		local_connected(p, errno);
 }
@@ -612,7 +612,7 @@ proxy_timer(struct loop *l, struct timer *t)
 			return;
 		}
 		p->accepted = 1;
-		(void)loop_timer_set(c->loop, &p->timer,
+		loop_timer_set(c->loop, &p->timer,
 		    limit > CLI_ACCEPT_MS ? limit - CLI_ACCEPT_MS : 1);
 	} else if (p->state == CLI_PROXY_DIAL_LOCAL) {
 		local_connected(p, ETIMEDOUT);

@@ -43,8 +43,7 @@ struct loop {
 	int		 epfd;
 	int		 stop;
 	uint64_t	 now;
-	struct timer	**heap;
-	size_t		 nheap, capheap;
+	struct timer	*timers;	/* root of the armed timers' heap */
 	struct deferred	*defer;
 	size_t		 ndefer, capdefer;
 	struct handler	**byfd;		/* registered handler per fd */
@@ -95,7 +94,6 @@ loop_free(struct loop *l)
 		(void)close(l->sig.fd);
 	(void)close(l->epfd);
 	free(l->byfd);
-	free(l->heap);
 	free(l->defer);
 	free(l);
 }
@@ -245,88 +243,115 @@ void
 loop_timer_init(struct timer *t, timer_fn *cb)
 {
 	t->deadline = 0;
-	t->slot = 0;
+	t->child = t->next = t->prev = NULL;
 	t->cb = cb;
 }
 
-static void
-heap_swap(struct loop *l, size_t a, size_t b)
+/*
+ * Armed timers form a pairing heap built from their own links: each timer
+ * keeps its children in a list (child, then next), and prev points back
+ * at the sibling before it or, for a first child, at its parent, so any
+ * timer can be unlinked in O(1). The root's prev points at itself, which
+ * keeps "prev != NULL" meaning armed. Inserting is one comparison; taking
+ * the root or any other timer out melds its children in two passes, O(log
+ * n) amortised. Unlike an array heap nothing grows, so arming a timer
+ * cannot fail.
+ */
+
+/*
+ * Melds the heaps rooted at a and b. Return: the root with the earlier
+ * deadline; its own next and prev are left for the caller to set.
+ */
+static struct timer *
+timer_meld(struct timer *a, struct timer *b)
 {
-	struct timer *t = l->heap[a];
+	struct timer *t;
 
-	l->heap[a] = l->heap[b];
-	l->heap[b] = t;
-	l->heap[a]->slot = a + 1;
-	l->heap[b]->slot = b + 1;
-}
-
-static void
-heap_up(struct loop *l, size_t i)
-{
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-
-		if (l->heap[p]->deadline <= l->heap[i]->deadline)
-			break;
-		heap_swap(l, p, i);
-		i = p;
+	if (b->deadline < a->deadline) {
+		t = a;
+		a = b;
+		b = t;
 	}
+	b->next = a->child;
+	if (b->next != NULL)
+		b->next->prev = b;
+	b->prev = a;
+	a->child = b;
+	return a;
 }
 
-static void
-heap_down(struct loop *l, size_t i)
+/*
+ * Melds the sibling list starting at first into one heap: pairs left to
+ * right, then the pairs right to left, the order that gives the
+ * amortised bound. Iterative, as a list can be every armed timer long.
+ * Return: the new root (non-NULL first), with next and prev unset.
+ */
+static struct timer *
+timer_merge_pairs(struct timer *first)
 {
-	for (;;) {
-		size_t c = 2 * i + 1, m = i;
+	struct timer *stack = NULL, *a, *rest, *root;
 
-		if (c < l->nheap && l->heap[c]->deadline < l->heap[m]->deadline)
-			m = c;
-		if (c + 1 < l->nheap &&
-		    l->heap[c + 1]->deadline < l->heap[m]->deadline)
-			m = c + 1;
-		if (m == i)
-			break;
-		heap_swap(l, i, m);
-		i = m;
+	while (first != NULL) {
+		a = first;
+		rest = NULL;
+		if (a->next != NULL) {
+			rest = a->next->next;
+			a = timer_meld(a, a->next);
+		}
+		a->next = stack;	/* the stack reverses the pairs */
+		stack = a;
+		first = rest;
 	}
+	root = stack;
+	for (stack = root->next; stack != NULL; stack = rest) {
+		rest = stack->next;
+		root = timer_meld(root, stack);
+	}
+	return root;
 }
 
-int
+/* Makes t, whose next and prev are stale, the loop's root. */
+static void
+timer_set_root(struct loop *l, struct timer *t)
+{
+	t->next = NULL;
+	t->prev = t;
+	l->timers = t;
+}
+
+void
 loop_timer_set(struct loop *l, struct timer *t, uint64_t delay_ms)
 {
 	loop_timer_cancel(l, t);
-	if (l->nheap == l->capheap) {
-		size_t cap = l->capheap ? l->capheap * 2 : 64;
-		struct timer **h = realloc(l->heap, cap * sizeof(*h));
-
-		if (h == NULL)
-			return -1;
-		l->heap = h;
-		l->capheap = cap;
-	}
 	t->deadline = l->now + delay_ms;
-	l->heap[l->nheap] = t;
-	t->slot = ++l->nheap;
-	heap_up(l, t->slot - 1);
-	return 0;
+	t->child = NULL;
+	timer_set_root(l, l->timers == NULL ? t : timer_meld(l->timers, t));
 }
 
 void
 loop_timer_cancel(struct loop *l, struct timer *t)
 {
-	size_t i;
+	struct timer *sub;
 
-	if (t->slot == 0)
+	if (t->prev == NULL)
 		return;
-	i = t->slot - 1;
-	t->slot = 0;
-	l->nheap--;
-	if (i == l->nheap)
-		return;
-	l->heap[i] = l->heap[l->nheap];
-	l->heap[i]->slot = i + 1;
-	heap_down(l, i);
-	heap_up(l, i);
+	if (t == l->timers) {
+		l->timers = NULL;
+	} else {
+		/* Unlink t and its subtree; the subtree rejoins below. */
+		if (t->prev->child == t)
+			t->prev->child = t->next;
+		else
+			t->prev->next = t->next;
+		if (t->next != NULL)
+			t->next->prev = t->prev;
+	}
+	if (t->child != NULL) {
+		sub = timer_merge_pairs(t->child);
+		timer_set_root(l, l->timers == NULL ? sub :
+		    timer_meld(l->timers, sub));
+	}
+	t->child = t->next = t->prev = NULL;
 }
 
 int
@@ -389,8 +414,8 @@ loop_signals(struct loop *l, const int *signals, size_t n, signal_fn *cb,
 static void
 run_timers(struct loop *l)
 {
-	while (l->nheap > 0 && l->heap[0]->deadline <= l->now) {
-		struct timer *t = l->heap[0];
+	while (l->timers != NULL && l->timers->deadline <= l->now) {
+		struct timer *t = l->timers;
 
 		loop_timer_cancel(l, t);
 		t->cb(l, t);
@@ -421,8 +446,8 @@ loop_run(struct loop *l)
 		/* Log lines of this round go out in one write, before we sleep. */
 		log_flush();
 		loop_clock(l);
-		if (l->nheap > 0) {
-			uint64_t d = l->heap[0]->deadline;
+		if (l->timers != NULL) {
+			uint64_t d = l->timers->deadline;
 
 			timeout = d <= l->now ? 0 :
 			    (d - l->now < LOOP_MAX_WAIT ? (int)(d - l->now) :

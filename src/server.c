@@ -166,7 +166,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 			return -1;
 	}
 	loop_timer_init(&s->sweep, sweep_cb);
-	(void)loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
+	loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
 	loop_timer_init(&s->trim, trim_cb);
 	return 0;
 }
@@ -189,7 +189,7 @@ accept_exhausted(struct srv *s, struct srv_listener *li)
 	log_warn("accept on port %d: turned away %zu waiting visitors, "
 	    "pausing %llu ms", li->port, shed, (unsigned long long)pause);
 	(void)loop_update(s->loop, &li->h, 0);
-	(void)loop_timer_set(s->loop, &li->pause, pause);
+	loop_timer_set(s->loop, &li->pause, pause);
 }
 
 static void
@@ -324,7 +324,7 @@ sweep_cb(struct loop *l, struct timer *t)
 			a->failures = 0;
 		srv_addr_release(s, a);
 	}
-	(void)loop_timer_set(l, t, SRV_SWEEP_MS);
+	loop_timer_set(l, t, SRV_SWEEP_MS);
 }
 
 void
@@ -333,7 +333,7 @@ srv_visitor_gone(struct srv *s)
 	s->nvisitors--;
 	if (s->visitors_peak - s->nvisitors >= SRV_TRIM_VISITORS &&
 	    !loop_timer_armed(&s->trim))
-		(void)loop_timer_set(s->loop, &s->trim, SRV_TRIM_DELAY_MS);
+		loop_timer_set(s->loop, &s->trim, SRV_TRIM_DELAY_MS);
 }
 
 /*

@@ -158,7 +158,7 @@ srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
 	loop_timer_init(&c->deadline, conn_timer);
 	LIST_INSERT_HEAD(&s->conns, c, entry);
 	c->state = SRV_CONN_SNIFF;
-	(void)loop_timer_set(s->loop, &c->deadline, SRV_SNIFF_MS);
+	loop_timer_set(s->loop, &c->deadline, SRV_SNIFF_MS);
 	/*
 	 * The first bytes are often there already: look now, which spares
 	 * an epoll registration and a wake-up for most visitors.
@@ -217,7 +217,7 @@ conn_fail(struct srv_conn *c, int code, const char *reason)
 		return;
 	}
 	conn_set_state(c, SRV_CONN_FLUSH);
-	(void)loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
 	conn_update(c);
 }
 
@@ -295,7 +295,7 @@ on_hello(struct srv_conn *c, const struct proto_hello *hello)
 	    log_escape(esc, sizeof(esc), hello->username,
 	    strlen(hello->username)));
 	conn_set_state(c, SRV_CONN_PROOF_WAIT);
-	(void)loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
 	(void)conn_send(c, &m);
 }
 
@@ -337,7 +337,7 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 		    (unsigned long long)c->id, c->peer, esc,
 		    a != NULL ? a->failures : 0);
 		conn_set_state(c, SRV_CONN_FAIL_DELAY);
-		(void)loop_timer_set(s->loop, &c->deadline, delay);
+		loop_timer_set(s->loop, &c->deadline, delay);
 		conn_update(c);
 		return;
 	}
@@ -442,7 +442,7 @@ conn_preamble(struct srv_conn *c)
 		c->inlen -= PROTO_PREAMBLE_LEN;
 		memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
 		conn_set_state(c, SRV_CONN_HELLO_WAIT);
-		(void)loop_timer_set(c->srv->loop, &c->deadline,
+		loop_timer_set(c->srv->loop, &c->deadline,
 		    SRV_HANDSHAKE_MS);
 		return;
 	}

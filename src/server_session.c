@@ -136,7 +136,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 		srv_session_close(old, PROTO_FAIL_REPLACED, why);
 	}
 	(void)net_user_timeout(fd, 30000);
-	(void)loop_timer_set(s->loop, &ss->heartbeat,
+	loop_timer_set(s->loop, &ss->heartbeat,
 	    SRV_HEARTBEAT_S * 1000);
 	if (srv_session_send(ss, &m) == -1)
 		return ss;	/* closed and logged; the fd is gone with it */
@@ -388,7 +388,7 @@ session_heartbeat(struct loop *l, struct timer *t)
 	ss->ping_sent_ms = loop_now(l);
 	if (srv_session_send(ss, &m) == -1)
 		return;
-	(void)loop_timer_set(l, t, SRV_HEARTBEAT_S * 1000);
+	loop_timer_set(l, t, SRV_HEARTBEAT_S * 1000);
 }
 
 struct srv_session *

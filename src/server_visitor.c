@@ -199,10 +199,8 @@ visitor_until(struct srv_visitor *v, uint64_t at_ms)
 {
 	uint64_t now = loop_now(v->srv->loop);
 
-	if (loop_timer_set(v->srv->loop, &v->timer, at_ms > now ?
-	    at_ms - now : 1) == -1)
-		log_warnx("visitor %llu: no timer for its deadline",
-		    (unsigned long long)v->id);
+	loop_timer_set(v->srv->loop, &v->timer, at_ms > now ?
+	    at_ms - now : 1);
 }
 
 /* Queues v on ss: it is served when a proxy connection registers. */
@@ -224,7 +222,7 @@ visitor_queue(struct srv_visitor *v, struct srv_session *ss)
 		uint64_t limit = (uint64_t)s->cfg->connect_timeout * 1000;
 
 		/* A visitor sent here again gets a moment for the new pool. */
-		(void)loop_timer_set(s->loop, &v->timer, spent + 1000 < limit ?
+		loop_timer_set(s->loop, &v->timer, spent + 1000 < limit ?
 		    limit - spent : 1000);
 	}
 	visitor_park(v);
@@ -626,7 +624,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	}
 	bridge_gate(v->bridge, status_gate, v);
 	bridge_retain_a(v->bridge);
-	(void)loop_timer_set(s->loop, &v->timer, srv_session_ack_ms(ss));
+	loop_timer_set(s->loop, &v->timer, srv_session_ack_ms(ss));
 	if (s->cfg->idle_timeout > 0)
 		bridge_idle_timeout(v->bridge,
 		    (uint64_t)s->cfg->idle_timeout * 1000);
@@ -730,7 +728,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 			(void)snprintf(v->reason, sizeof(v->reason), "%s",
 			    reason);
 		v->state = SRV_VISITOR_PEEK;
-		(void)loop_timer_set(s->loop, &v->timer, SRV_SNIFF_MS);
+		loop_timer_set(s->loop, &v->timer, SRV_SNIFF_MS);
 		if (loop_update(s->loop, &v->h, EPOLLIN | EPOLLRDHUP) == -1)
 			srv_visitor_close(v, reason);
 		return;
@@ -756,7 +754,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 		(void)snprintf(v->reason, sizeof(v->reason), "502: %s",
 		    reason);
 	}
-	(void)loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
+	loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
 	if (loop_update(s->loop, &v->h, EPOLLIN) == -1)
 		srv_visitor_close(v, reason);
 }

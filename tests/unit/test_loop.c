@@ -3,10 +3,24 @@
  * the fd now (after a handover, with or without a change of events), and
  * an event fetched for a socket closed in the same batch never reaches
  * the new owner of its reused fd number.
+ *
+ * And for its timers: expired ones fire earliest first, checked against a
+ * plain array model through thousands of random arms, re-arms and cancels
+ * (some from inside callbacks); and arming allocates nothing, checked with
+ * malloc made to fail (interposed below) or, under ASan, whose allocator
+ * cannot be interposed, with a counting hook.
+ *
+ * Deadlines come from the real clock: a test arms timers a few ms ahead,
+ * sleeps past them and lets loop_run() sweep them in one iteration (every
+ * timer callback here calls loop_stop()).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -145,11 +159,510 @@ test_handover_unregistered(void)
 	return handover(0, EPOLLIN, EPOLLIN);
 }
 
+/* --- allocation failure ------------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN	1
+#endif
+#endif
+
+static unsigned long	alloc_calls;
+
+#ifdef TEST_ASAN
+/* From ASan's sanitizer/allocator_interface.h, which gcc does not ship. */
+int	__sanitizer_install_malloc_and_free_hooks(
+	    void (*)(const volatile void *, size_t),
+	    void (*)(const volatile void *));
+
+static int		alloc_counting;
+
+static void
+count_malloc(const volatile void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	if (alloc_counting)
+		alloc_calls++;
+}
+
+static void
+count_free(const volatile void *p)
+{
+	(void)p;
+}
+#else
+/*
+ * The test binary's own malloc family comes first in symbol lookup, for
+ * loop.o as for libc: while alloc_fail is set every call fails and is
+ * counted. The rest of the time they hand over to glibc's allocator.
+ */
+void	*__libc_malloc(size_t);
+void	*__libc_calloc(size_t, size_t);
+void	*__libc_realloc(void *, size_t);
+
+static int		alloc_fail;
+
+void *
+malloc(size_t n)
+{
+	if (alloc_fail) {
+		alloc_calls++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(n);
+}
+
+void *
+calloc(size_t n, size_t size)
+{
+	if (alloc_fail) {
+		alloc_calls++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_calloc(n, size);
+}
+
+void *
+realloc(void *p, size_t n)
+{
+	if (alloc_fail) {
+		alloc_calls++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, n);
+}
+#endif
+
+/* --- timers ------------------------------------------------------------- */
+
+/* Sleeps until the loop's clock has reached at_ms. */
+static void
+sleep_until(struct loop *l, uint64_t at_ms)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	while (loop_clock(l) < at_ms)
+		(void)nanosleep(&ts, NULL);
+}
+
+/*
+ * Runs the loop until a timer callback stops it. A heap that lost the
+ * timers due now would leave loop_run() waiting for ever: SIGALRM ends
+ * the binary instead, after the FAIL lines already printed.
+ */
+static int
+sweep(struct loop *l)
+{
+	int r;
+
+	(void)alarm(5);
+	r = loop_run(l);
+	(void)alarm(0);
+	return r;
+}
+
+/* A small xorshift: the same sequence on every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+rng(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+#define MODEL_N		2000
+#define MODEL_ROUNDS	20
+#define MODEL_SPAN	40		/* ms: delays are 0..MODEL_SPAN-1 */
+#define MODEL_STEP	5		/* ms slept between sweeps */
+
+/* The reference: which timers are armed, and for when. */
+static struct model {
+	struct timer	 t[MODEL_N];
+	int		 armed[MODEL_N];
+	uint64_t	 deadline[MODEL_N];
+	unsigned long	 fired;
+	int		 bad;		/* first wrong firing, as index + 1 */
+	const char	*why;
+} model;
+
+static void	model_cb(struct loop *, struct timer *);
+
+static void
+model_set(struct loop *l, size_t i, uint64_t delay)
+{
+	loop_timer_set(l, &model.t[i], delay);
+	model.armed[i] = 1;
+	model.deadline[i] = loop_now(l) + delay;
+}
+
+static void
+model_cancel(struct loop *l, size_t i)
+{
+	loop_timer_cancel(l, &model.t[i]);
+	model.armed[i] = 0;
+}
+
+static void
+model_fail(size_t i, const char *why)
+{
+	if (model.bad == 0) {
+		model.bad = (int)i + 1;
+		model.why = why;
+	}
+}
+
+/*
+ * Checks that t is the model's earliest armed timer and expired, then
+ * does what a callback may do: re-arm itself, cancel or set another.
+ */
+static void
+model_cb(struct loop *l, struct timer *t)
+{
+	size_t i = (size_t)(t - model.t), j;
+	uint64_t min = UINT64_MAX;
+
+	loop_stop(l);
+	model.fired++;
+	for (j = 0; j < MODEL_N; j++)
+		if (model.armed[j] && model.deadline[j] < min)
+			min = model.deadline[j];
+	if (!model.armed[i])
+		model_fail(i, "fired while not armed");
+	else if (t->deadline != model.deadline[i])
+		model_fail(i, "fired with another deadline");
+	else if (model.deadline[i] != min)
+		model_fail(i, "fired before an earlier deadline");
+	else if (model.deadline[i] > loop_now(l))
+		model_fail(i, "fired before its deadline");
+	else if (loop_timer_armed(t))
+		model_fail(i, "still armed in its callback");
+	model.armed[i] = 0;
+	switch (rng(10)) {
+	case 0:
+		model_set(l, i, rng(MODEL_SPAN));
+		break;
+	case 1:
+		model_set(l, i, 0);	/* fires again in this sweep */
+		break;
+	case 2:
+	case 3:
+		model_cancel(l, rng(MODEL_N));
+		break;
+	case 4:
+		model_set(l, rng(MODEL_N), rng(MODEL_SPAN));
+		break;
+	case 5:
+		model_set(l, rng(MODEL_N), 0);
+		break;
+	}
+}
+
+static int
+test_timer_model(void)
+{
+	struct loop *l = loop_new();
+	size_t i, k, r;
+
+	ASSERT(l != NULL);
+	memset(&model, 0, sizeof(model));
+	for (i = 0; i < MODEL_N; i++)
+		loop_timer_init(&model.t[i], model_cb);
+	for (r = 0; r < MODEL_ROUNDS; r++) {
+		(void)loop_clock(l);
+		for (k = 0; k < MODEL_N; k++) {
+			i = rng(MODEL_N);
+			switch (rng(8)) {
+			case 0:
+			case 1:
+				model_cancel(l, i);
+				break;
+			case 2:
+				model_set(l, i, 0);
+				break;
+			default:
+				model_set(l, i, rng(MODEL_SPAN));
+				break;
+			}
+		}
+		model_set(l, 0, 0);	/* one sure expiry: loop_run returns */
+		sleep_until(l, loop_now(l) + MODEL_STEP);
+		ASSERT_EQ(sweep(l), 0);
+		if (model.bad != 0)
+			fprintf(stderr, "timer %d: %s\n", model.bad - 1,
+			    model.why);
+		ASSERT_EQ(model.bad, 0);
+		for (i = 0; i < MODEL_N; i++) {
+			ASSERT_EQ(loop_timer_armed(&model.t[i]),
+			    model.armed[i]);
+			if (model.armed[i]) {
+				/* Expired ones all went in the sweep. */
+				ASSERT(model.deadline[i] > loop_now(l));
+				ASSERT_EQ(model.t[i].deadline,
+				    model.deadline[i]);
+			}
+		}
+	}
+	/* Enough went through the heap for the model to mean something. */
+	ASSERT(model.fired > 2 * MODEL_N);
+	loop_free(l);
+	return TEST_PASS;
+}
+
+/* A timer that records its firing and may act on another timer. */
+struct tick {
+	struct timer	 t;
+	int		 fired;
+	int		 order;		/* 1 + place in the firing order */
+	int		 rearm;		/* re-arms itself this often, delay */
+	uint64_t	 rearm_ms;
+	struct tick	*cancel;	/* cancelled by this one's callback */
+};
+
+static int tick_seq;
+
+static void
+tick_cb(struct loop *l, struct timer *t)
+{
+	struct tick *k = container_of(t, struct tick, t);
+
+	loop_stop(l);
+	k->fired++;
+	k->order = ++tick_seq;
+	if (k->rearm > 0) {
+		k->rearm--;
+		loop_timer_set(l, t, k->rearm_ms);
+	}
+	if (k->cancel != NULL)
+		loop_timer_cancel(l, &k->cancel->t);
+}
+
+static void
+tick_init(struct tick *k)
+{
+	memset(k, 0, sizeof(*k));
+	loop_timer_init(&k->t, tick_cb);
+}
+
+static int
+test_timer_rearm_in_callback(void)
+{
+	struct loop *l = loop_new();
+	struct tick now, later, other;
+
+	ASSERT(l != NULL);
+	tick_seq = 0;
+	tick_init(&now);
+	tick_init(&later);
+	tick_init(&other);
+	/* Re-armed with no delay, twice: it fires three times in a sweep. */
+	now.rearm = 2;
+	loop_timer_set(l, &now.t, 0);
+	/* Re-armed ahead: it waits for a later sweep. */
+	later.rearm = 1;
+	later.rearm_ms = 60000;
+	loop_timer_set(l, &later.t, 1);
+	loop_timer_set(l, &other.t, 2);
+	sleep_until(l, loop_now(l) + 3);
+	ASSERT_EQ(sweep(l), 0);
+	ASSERT_EQ(now.fired, 3);
+	ASSERT(!loop_timer_armed(&now.t));
+	ASSERT_EQ(later.fired, 1);
+	ASSERT(loop_timer_armed(&later.t));
+	ASSERT_EQ(later.t.deadline, loop_now(l) + 60000);
+	ASSERT_EQ(other.fired, 1);
+	ASSERT(later.order < other.order);
+	loop_timer_cancel(l, &later.t);
+	ASSERT(!loop_timer_armed(&later.t));
+	loop_free(l);
+	return TEST_PASS;
+}
+
+static int
+test_timer_cancel_in_callback(void)
+{
+	struct loop *l = loop_new();
+	struct tick a, b, c, d;
+
+	ASSERT(l != NULL);
+	tick_seq = 0;
+	tick_init(&a);
+	tick_init(&b);
+	tick_init(&c);
+	tick_init(&d);
+	/* a and b expire in the same sweep; a goes first and cancels b. */
+	a.cancel = &b;
+	loop_timer_set(l, &a.t, 0);
+	loop_timer_set(l, &b.t, 1);
+	/* c, not yet due, is cancelled by d: it never fires. */
+	d.cancel = &c;
+	loop_timer_set(l, &d.t, 1);
+	loop_timer_set(l, &c.t, 20);
+	sleep_until(l, loop_now(l) + 2);
+	ASSERT_EQ(sweep(l), 0);
+	ASSERT_EQ(a.fired, 1);
+	ASSERT_EQ(b.fired, 0);
+	ASSERT(!loop_timer_armed(&b.t));
+	ASSERT_EQ(d.fired, 1);
+	ASSERT(!loop_timer_armed(&c.t));
+	/* Nothing is left: a sure expiry is all the next sweep finds. */
+	loop_timer_set(l, &d.t, 0);
+	sleep_until(l, loop_now(l) + 25);
+	ASSERT_EQ(sweep(l), 0);
+	ASSERT_EQ(c.fired, 0);
+	ASSERT_EQ(b.fired, 0);
+	ASSERT_EQ(d.fired, 2);
+	loop_free(l);
+	return TEST_PASS;
+}
+
+#define EQUAL_N		300
+
+static int
+test_timer_equal_deadlines(void)
+{
+	static struct tick k[EQUAL_N];
+	struct loop *l = loop_new();
+	size_t i;
+
+	ASSERT(l != NULL);
+	tick_seq = 0;
+	/* Thirds due at +0, +2 and +4 ms, armed interleaved. */
+	for (i = 0; i < EQUAL_N; i++) {
+		tick_init(&k[i]);
+		loop_timer_set(l, &k[i].t, (i % 3) * 2);
+	}
+	/* Cancelling some of a tie leaves the rest of it alone. */
+	for (i = 0; i < EQUAL_N; i += 10)
+		loop_timer_cancel(l, &k[i].t);
+	sleep_until(l, loop_now(l) + 5);
+	ASSERT_EQ(sweep(l), 0);
+	for (i = 0; i < EQUAL_N; i++) {
+		ASSERT(!loop_timer_armed(&k[i].t));
+		ASSERT_EQ(k[i].fired, i % 10 != 0);
+		if (i % 10 == 0)
+			continue;
+		/* Each third fires as a block, in deadline order. */
+		ASSERT(k[i].order > (int)(i % 3) * (EQUAL_N * 9 / 10 / 3));
+		ASSERT(k[i].order <= (int)(i % 3 + 1) * (EQUAL_N * 9 / 10 / 3));
+	}
+	loop_free(l);
+	return TEST_PASS;
+}
+
+static int
+test_timer_cancel_unarmed(void)
+{
+	struct loop *l = loop_new();
+	struct tick a, b, never;
+
+	ASSERT(l != NULL);
+	tick_seq = 0;
+	tick_init(&a);
+	tick_init(&b);
+	tick_init(&never);
+	loop_timer_set(l, &a.t, 0);
+	loop_timer_set(l, &b.t, 1);
+	/* Never armed, then cancelled twice: the armed ones are untouched. */
+	loop_timer_cancel(l, &never.t);
+	loop_timer_cancel(l, &never.t);
+	ASSERT(!loop_timer_armed(&never.t));
+	ASSERT(loop_timer_armed(&a.t));
+	ASSERT(loop_timer_armed(&b.t));
+	/* Cancelled, then again once it is no longer armed. */
+	loop_timer_cancel(l, &b.t);
+	loop_timer_cancel(l, &b.t);
+	ASSERT(!loop_timer_armed(&b.t));
+	ASSERT(loop_timer_armed(&a.t));
+	sleep_until(l, loop_now(l) + 2);
+	ASSERT_EQ(sweep(l), 0);
+	ASSERT_EQ(a.fired, 1);
+	ASSERT_EQ(b.fired, 0);
+	ASSERT_EQ(never.fired, 0);
+	loop_free(l);
+	return TEST_PASS;
+}
+
+#define NOALLOC_N	100000
+
+static struct timer	noalloc_t[NOALLOC_N];
+static uint64_t		noalloc_last;
+static int		noalloc_fired, noalloc_unordered;
+
+static void
+noalloc_cb(struct loop *l, struct timer *t)
+{
+	loop_stop(l);
+	if (t->deadline < noalloc_last)
+		noalloc_unordered++;
+	noalloc_last = t->deadline;
+	noalloc_fired++;
+}
+
+static int
+test_timer_no_alloc(void)
+{
+	struct loop *l = loop_new();
+	size_t i, armed = 0;
+
+	ASSERT(l != NULL);
+	noalloc_last = 0;
+	noalloc_fired = noalloc_unordered = 0;
+	for (i = 0; i < NOALLOC_N; i++)
+		loop_timer_init(&noalloc_t[i], noalloc_cb);
+	alloc_calls = 0;
+#ifdef TEST_ASAN
+	(void)__sanitizer_install_malloc_and_free_hooks(count_malloc,
+	    count_free);
+	alloc_counting = 1;
+#else
+	alloc_fail = 1;
+#endif
+	/* Arm all, re-arm every other one, cancel every third, sweep. */
+	for (i = 0; i < NOALLOC_N; i++)
+		loop_timer_set(l, &noalloc_t[i], i * 7919 % 5);
+	for (i = 0; i < NOALLOC_N; i += 2)
+		loop_timer_set(l, &noalloc_t[i], i * 31 % 5);
+	for (i = 0; i < NOALLOC_N; i += 3)
+		loop_timer_cancel(l, &noalloc_t[i]);
+	for (i = 0; i < NOALLOC_N; i++)
+		armed += loop_timer_armed(&noalloc_t[i]);
+	sleep_until(l, loop_now(l) + 5);
+	ASSERT_EQ(sweep(l), 0);
+#ifdef TEST_ASAN
+	alloc_counting = 0;
+#else
+	alloc_fail = 0;
+#endif
+	ASSERT_EQ(alloc_calls, 0);
+	ASSERT_EQ(armed, NOALLOC_N - (NOALLOC_N + 2) / 3);
+	ASSERT_EQ(noalloc_fired, (int)armed);
+	ASSERT_EQ(noalloc_unordered, 0);
+	for (i = 0; i < NOALLOC_N; i++)
+		ASSERT(!loop_timer_armed(&noalloc_t[i]));
+	loop_free(l);
+	return TEST_PASS;
+}
+
 static const struct test tests[] = {
 	{ "loop_stale_event_not_delivered", test_stale_event_not_delivered },
 	{ "loop_handover_same_events", test_handover_same_events },
 	{ "loop_handover_new_events", test_handover_new_events },
 	{ "loop_handover_unregistered", test_handover_unregistered },
+	{ "timer_model", test_timer_model },
+	{ "timer_rearm_in_callback", test_timer_rearm_in_callback },
+	{ "timer_cancel_in_callback", test_timer_cancel_in_callback },
+	{ "timer_equal_deadlines", test_timer_equal_deadlines },
+	{ "timer_cancel_unarmed", test_timer_cancel_unarmed },
+	{ "timer_no_alloc", test_timer_no_alloc },
 };
 
 TEST_MAIN(tests)
