@@ -87,7 +87,7 @@ answered() {
 once() {
 	for i in $(seq 1 "$2"); do
 		c=$(grep -cx "/$1/$i" "$T/seen" 2>/dev/null || true)
-		[ "${c:-0}" = 1 ] || fail "$1: request $i reached the service $c times"
+		[ "${c:-0}" = 1 ] || fail "$1: request $i reached the service ${c:-0} times"
 	done
 	log "$1: $2 requests, each reached the service exactly once"
 }

@@ -63,6 +63,10 @@ if bytes(got) != want:
     sys.exit(1)
 print("8,000,000 bytes exact in %.1f s" % (time.time() - t0))
 PY
+# A graceful idle close would still deliver what the kernel holds: the
+# server must not have taken the reader for idle at all.
+grep -q "user 'push'.*idle timeout" "$T/server.log" &&
+    fail "slow reader cut short: the server closed it as idle"
 log "slow reader: 8 MB at 1 MB/s through idle_timeout 2 s, exact"
 
 # 2. A quiet visitor: one echo, then nothing. It must see EOF, not a reset.
