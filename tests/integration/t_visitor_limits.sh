@@ -108,6 +108,17 @@ sleep 0.5
 out=$(curl -s --interface 127.0.0.2 --max-time 5 "http://127.0.0.1:$SPORT/")
 [ "$out" = "hello from local" ] || fail "cap: a freed address was not served again: '$out'"
 log "visitors_per_address 50: the 51st refused with its reason (IPv4 and IPv6), others served"
+# Visitors turned away (no client online) free their places too.
+kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+sleep 0.3
+for i in $(seq 1 60); do
+	curl -s --interface 127.0.0.7 --max-time 5 "http://127.0.0.1:$SPORT/" >/dev/null || true
+done
+start_client "$SPORT" "$LPORT"
+out=$(curl -s --interface 127.0.0.7 --max-time 5 "http://127.0.0.1:$SPORT/")
+[ "$out" = "hello from local" ] ||
+    fail "cap: 60 visitors turned away still count against their address: '$out'"
+log "visitors turned away free their places"
 kill "$SERVER_PID" "$CLIENT_PID" 2>/dev/null || true
 sleep 0.3
 
