@@ -18,6 +18,8 @@
 #define CFG_DEFAULT_POOL_SIZE		20
 #define CFG_DEFAULT_CONNECT_TIMEOUT	60	/* server, seconds */
 #define CFG_DEFAULT_CLIENT_TIMEOUT	30	/* client, seconds */
+#define CFG_DEFAULT_SHUTDOWN_GRACE	10	/* both, seconds */
+#define CFG_MAX_SHUTDOWN_GRACE		3600
 #define CFG_DEFAULT_LOG_PATH		"logs"
 #define CFG_DEFAULT_SERVER_FILE		"tunnel-server-config.yaml"
 #define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
@@ -38,6 +40,7 @@ struct cfg_server {
 	int		 pool_size;	/* 1..PROTO_MAX_POOL */
 	int		 connect_timeout; /* 1..3600 seconds */
 	int		 idle_timeout;	/* 0 = none, else seconds (1..604800) */
+	int		 shutdown_grace; /* seconds bridges may finish; 0..3600 */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;
@@ -51,6 +54,7 @@ struct cfg_client {
 	char		*local_host;	/* default "127.0.0.1" */
 	int		 local_port;	/* 1..65535, default 8000 */
 	int		 connect_timeout; /* 1..3600 seconds, default 30 */
+	int		 shutdown_grace; /* 0..3600 seconds, default 10 */
 	char		*username;
 	char		*password;	/* plaintext: the client must know it */
 	char		*log_level;

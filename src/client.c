@@ -27,6 +27,7 @@
 static void	ctl_cb(struct loop *, struct handler *, uint32_t);
 static void	ctl_timer(struct loop *, struct timer *);
 static void	refill_timer(struct loop *, struct timer *);
+static void	grace_timer(struct loop *, struct timer *);
 
 static const char *
 cli_state_str(enum cli_state st)
@@ -81,6 +82,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	loop_handler_init(&c->hash_h, -1, NULL);
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
+	loop_timer_init(&c->grace, grace_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
 	if (auth_random(&c->rng, sizeof(c->rng)) == -1)
@@ -550,8 +552,9 @@ refill_timer(struct loop *l, struct timer *t)
 	cli_pool_fill(c);
 }
 
-void
-cli_stop(struct cli *c)
+/* Says goodbye and closes everything but the bridged visitors. */
+static void
+stop_session(struct cli *c)
 {
 	struct proto_msg m;
 
@@ -564,10 +567,59 @@ cli_stop(struct cli *c)
 		(void)ctl_send(c, &m);
 	}
 	ctl_close_socket(c);
-	cli_pool_close_all(c);
+	cli_pool_close_proxies(c);
 	loop_timer_cancel(c->loop, &c->timer);
-	loop_timer_cancel(c->loop, &c->refill);
-	cli_set_state(c, CLI_DONE);
+	if (c->state != CLI_DONE)
+		cli_set_state(c, CLI_DONE);
+}
+
+void
+cli_stop(struct cli *c)
+{
+	stop_session(c);
+	loop_timer_cancel(c->loop, &c->grace);
+	cli_pool_close_all(c);
+}
+
+int
+cli_drain(struct cli *c)
+{
+	size_t n = 0;
+	struct cli_visitor *cv;
+
+	stop_session(c);
+	LIST_FOREACH(cv, &c->bridged, entry)
+		n++;
+	if (n == 0 || c->cfg->shutdown_grace == 0) {
+		cli_stop(c);
+		return 1;
+	}
+	log_info("%zu bridged visitor(s) may finish within %d s", n,
+	    c->cfg->shutdown_grace);
+	(void)loop_timer_set(c->loop, &c->grace,
+	    (uint64_t)c->cfg->shutdown_grace * 1000);
+	return 0;
+}
+
+void
+cli_bridges_done(struct cli *c)
+{
+	if (!loop_timer_armed(&c->grace))
+		return;		/* not draining */
+	loop_timer_cancel(c->loop, &c->grace);
+	log_info("every bridged visitor finished: stopping");
+	loop_stop(c->loop);
+}
+
+static void
+grace_timer(struct loop *l, struct timer *t)
+{
+	struct cli *c = container_of(t, struct cli, grace);
+
+	log_info("shutdown_grace of %d s is over: resetting the bridged "
+	    "visitors left", c->cfg->shutdown_grace);
+	cli_pool_close_all(c);
+	loop_stop(l);
 }
 
 void

@@ -143,6 +143,7 @@ struct cli {
 	size_t			 npool;		/* connecting + idle */
 	struct timer		 refill;
 	unsigned		 refill_failures;
+	struct timer		 grace;		/* stopping: bridges finish */
 	uint64_t		 visitors;
 };
 
@@ -150,7 +151,21 @@ struct cli {
 int	cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	    int no_splice, char *err, size_t errlen);
 void	cli_start(struct cli *c);
+/*
+ * Stops at once: says goodbye to the server, closes every connection
+ * (bridges are reset). Idempotent.
+ */
 void	cli_stop(struct cli *c);
+/*
+ * A graceful stop: as cli_stop, but bridged visitors may finish for
+ * cfg->shutdown_grace seconds; the loop is stopped when the last one
+ * leaves or, after resetting what is left, when the grace runs out.
+ * Return: 1 when nothing is left to wait for (the caller stops the
+ * loop), 0 while bridges finish.
+ */
+int	cli_drain(struct cli *c);
+/* client_pool.c calls this when the last bridged visitor has gone. */
+void	cli_bridges_done(struct cli *c);
 void	cli_free(struct cli *c);
 
 /* client_hash.c: crypt(3) off the loop, bounded in time. */
@@ -169,6 +184,9 @@ int	cli_resolve(const char *host, int port, struct sockaddr_storage *out,
 	    socklen_t *outlen, char *err, size_t errlen);
 void	cli_pool_fill(struct cli *c);
 void	cli_pool_drop_idle(struct cli *c);
+/* Closes every proxy connection that is not bridged. */
+void	cli_pool_close_proxies(struct cli *c);
+/* The same, and resets every bridged visitor. */
 void	cli_pool_close_all(struct cli *c);
 void	cli_pool_failed(struct cli *c);
 

@@ -120,6 +120,9 @@ static const struct cfg_key server_keys[] = {
 	    offsetof(struct cfg_server, connect_timeout), 1, 3600, 0 },
 	{ "idle_timeout", NUMBER, offsetof(struct cfg_server, idle_timeout),
 	    0, 604800, 0 },
+	{ "shutdown_grace", NUMBER,
+	    offsetof(struct cfg_server, shutdown_grace), 0,
+	    CFG_MAX_SHUTDOWN_GRACE, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -153,6 +156,9 @@ static const struct cfg_key client_keys[] = {
 	    1, 65535, 0 },
 	{ "connect_timeout", NUMBER,
 	    offsetof(struct cfg_client, connect_timeout), 1, 3600, 0 },
+	{ "shutdown_grace", NUMBER,
+	    offsetof(struct cfg_client, shutdown_grace), 0,
+	    CFG_MAX_SHUTDOWN_GRACE, 0 },
 	{ "username", STRING, set_username,
 	    offsetof(struct cfg_client, username), 0, 0, 1 },
 	{ "password", STRING, set_secret,
@@ -192,6 +198,7 @@ cfg_server_init(struct cfg_server *c)
 	c->pool_size = CFG_DEFAULT_POOL_SIZE;
 	c->connect_timeout = CFG_DEFAULT_CONNECT_TIMEOUT;
 	c->idle_timeout = 0;
+	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
@@ -204,6 +211,7 @@ cfg_client_init(struct cfg_client *c)
 	c->local_host = xstrdup(CFG_DEFAULT_LOCAL_HOST);
 	c->local_port = CFG_DEFAULT_LOCAL_PORT;
 	c->connect_timeout = CFG_DEFAULT_CLIENT_TIMEOUT;
+	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
 }
 
@@ -1520,6 +1528,8 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 		goto out;
 	sb_printf(&b, "local_port: %d\n", c->local_port);
 	sb_printf(&b, "connect_timeout: %d\n", c->connect_timeout);
+	if (c->shutdown_grace != CFG_DEFAULT_SHUTDOWN_GRACE)
+		sb_printf(&b, "shutdown_grace: %d\n", c->shutdown_grace);
 	if (put_str(&b, path, "username", c->username, 1, err,
 	    errlen) == -1 ||
 	    put_str(&b, path, "password", c->password, 1, err,
