@@ -1,7 +1,8 @@
 /*
  * client: the control session of tunnel-client.
  *
- * CONNECTING -> CHALLENGE_WAIT -> WELCOME_WAIT -> READY, and from any of
+ * RESOLVING -> CONNECTING -> CHALLENGE_WAIT -> (HASHING ->) WELCOME_WAIT ->
+ * READY, and from any of
  * them to BACKOFF when the server is unreachable or goes away, or to DONE
  * when retrying cannot help (wrong credentials, a server that fails to
  * prove it knows the password, another protocol version, or a newer login
@@ -11,6 +12,9 @@
  *
  * The password is hashed with the server's setting once and the result
  * cached, so a reconnect does not stall the loop for another crypt(3).
+ * Nothing here blocks: the lookup of server_addr and the hash run in
+ * helper processes (client_resolve.c, client_hash.c), and the connect
+ * races the server's addresses (client_connect.c).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -34,6 +38,7 @@ cli_state_str(enum cli_state st)
 {
 	switch (st) {
 	case CLI_IDLE:			return "IDLE";
+	case CLI_RESOLVING:		return "RESOLVING";
 	case CLI_CONNECTING:		return "CONNECTING";
 	case CLI_CHALLENGE_WAIT:	return "CHALLENGE_WAIT";
 	case CLI_HASHING:		return "HASHING";
@@ -57,8 +62,6 @@ static uint32_t
 ctl_mask(const struct cli *c)
 {
 	switch (c->state) {
-	case CLI_CONNECTING:
-		return EPOLLOUT;
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
@@ -79,7 +82,9 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);
 	loop_handler_init(&c->h, -1, ctl_cb);
-	loop_handler_init(&c->hash_h, -1, NULL);
+	cli_hash_init(c);
+	cli_resolve_init(c);
+	cli_connect_init(c);
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
 	loop_timer_init(&c->grace, grace_timer);
@@ -112,6 +117,8 @@ static void
 ctl_close_socket(struct cli *c)
 {
 	cli_hash_cancel(c);
+	cli_resolve_cancel(c);
+	cli_connect_cancel(c);
 	if (c->h.fd == -1)
 		return;
 	loop_remove(c->loop, &c->h);
@@ -201,27 +208,35 @@ ctl_send(struct cli *c, const struct proto_msg *m)
 void
 cli_start(struct cli *c)
 {
-	char err[256];
-	int fd;
-
 	/* Resolved anew each time: the server's address may have moved. */
-	if (cli_resolve(c->server_host, c->server_port, &c->server_addr,
-	    &c->server_addrlen, err, sizeof(err)) == -1) {
-		ctl_backoff(c, err);
-		return;
-	}
-	fd = net_connect(&c->server_addr, c->server_addrlen);
-	if (fd == -1) {
-		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
-		    c->cfg->server_addr, strerror(errno));
-		ctl_backoff(c, err);
-		return;
-	}
-	loop_handler_init(&c->h, fd, ctl_cb);
-	cli_set_state(c, CLI_CONNECTING);
+	cli_set_state(c, CLI_RESOLVING);
 	(void)loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
-	ctl_update(c);
+	if (cli_resolve_start(c) == -1)
+		ctl_backoff(c, "cannot start the resolver helper");
+}
+
+void
+cli_resolved(struct cli *c, const char *why)
+{
+	if (c->state != CLI_RESOLVING)
+		return;
+	if (why != NULL) {
+		ctl_backoff(c, why);
+		return;
+	}
+	cli_set_state(c, CLI_CONNECTING);
+	cli_connect_start(c);
+}
+
+void
+cli_connect_failed(struct cli *c, int err)
+{
+	char msg[300];
+
+	(void)snprintf(msg, sizeof(msg), "cannot connect to %s: %s",
+	    c->cfg->server_addr, strerror(err));
+	ctl_backoff(c, msg);
 }
 
 static void
@@ -254,6 +269,18 @@ ctl_connected(struct cli *c)
 	(void)loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	(void)ctl_send(c, &m);
+}
+
+void
+cli_connected(struct cli *c, int fd)
+{
+	if (c->state != CLI_CONNECTING) {
+		(void)close(fd);
+		return;
+	}
+	loop_handler_init(&c->h, fd, ctl_cb);
+	ctl_connected(c);
+	ctl_update(c);
 }
 
 /* Sends PROOF, now that the salted password is known. */
@@ -494,15 +521,10 @@ ctl_cb(struct loop *l, struct handler *h, uint32_t events)
 	(void)l;
 	if (h->fd == -1)
 		return;		/* closed earlier in this batch */
-	if (c->state == CLI_CONNECTING) {
-		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-			ctl_connected(c);
-	} else {
-		if ((events & EPOLLOUT) && ctl_flush(c) == -1)
-			return;
-		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-			ctl_read(c);
-	}
+	if ((events & EPOLLOUT) && ctl_flush(c) == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		ctl_read(c);
 	ctl_update(c);
 }
 
@@ -511,12 +533,18 @@ ctl_timer(struct loop *l, struct timer *t)
 {
 	struct cli *c = container_of(t, struct cli, timer);
 	struct proto_msg m;
+	char why[320];
 
 	switch (c->state) {
 	case CLI_BACKOFF:
 		log_debug("connecting to %s (attempt %u)", c->cfg->server_addr,
 		    c->attempt);
 		cli_start(c);
+		break;
+	case CLI_RESOLVING:
+		(void)snprintf(why, sizeof(why), "cannot resolve %s: no answer "
+		    "within %d s", c->server_host, c->cfg->connect_timeout);
+		ctl_backoff(c, why);
 		break;
 	case CLI_CONNECTING:
 	case CLI_CHALLENGE_WAIT:

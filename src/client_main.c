@@ -266,6 +266,9 @@ main(int argc, char **argv)
 	struct cli c;
 	char err[1024];
 
+	/* A helper process (client_helper.c): this binary, run again. */
+	if ((rc = cli_helper_main(argc, argv)) != -1)
+		return rc;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
