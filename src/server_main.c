@@ -122,7 +122,9 @@ on_signal(struct loop *l, int signo, void *arg)
 
 	switch (signo) {
 	case SIGHUP:
-		if (log_reopen() == -1)
+		if (!s->cfg->log_enable)
+			log_info("SIGHUP: no log file to reopen");
+		else if (log_reopen() == -1)
 			log_warn("SIGHUP: cannot reopen the log file");
 		else
 			log_info("SIGHUP: log file reopened");
