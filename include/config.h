@@ -21,6 +21,8 @@
 /* A webhook sender behind one NAT never holds this many at once. */
 #define CFG_DEFAULT_VISITORS_PER_ADDRESS 1000
 #define CFG_DEFAULT_PIPE_MEMORY_MB	128	/* bytes held while bridging */
+#define CFG_DEFAULT_SHUTDOWN_GRACE	10	/* both, seconds */
+#define CFG_MAX_SHUTDOWN_GRACE		3600
 #define CFG_DEFAULT_LOG_PATH		"logs"
 #define CFG_DEFAULT_SERVER_FILE		"tunnel-server-config.yaml"
 #define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
@@ -43,6 +45,7 @@ struct cfg_server {
 	int		 idle_timeout;	/* 0 = none, else seconds (1..604800) */
 	int		 visitors_per_address; /* 0 = no cap, else 1..1000000 */
 	int		 pipe_memory_mb; /* budget for bridged bytes, 1..65536 */
+	int		 shutdown_grace; /* seconds bridges may finish; 0..3600 */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;
@@ -56,6 +59,7 @@ struct cfg_client {
 	char		*local_host;	/* default "127.0.0.1" */
 	int		 local_port;	/* 1..65535, default 8000 */
 	int		 connect_timeout; /* 1..3600 seconds, default 30 */
+	int		 shutdown_grace; /* 0..3600 seconds, default 10 */
 	char		*username;
 	char		*password;	/* plaintext: the client must know it */
 	char		*log_level;

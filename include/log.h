@@ -25,14 +25,26 @@ int	log_level_parse(const char *s, enum log_level *out);
  * Return: 0, or -1 with errno set.
  */
 int	log_open_file(const char *dir);
-/* Flushes buffered lines, then closes the file. */
+/*
+ * Opens dir/info.log again (logrotate has moved the old one away) and
+ * switches to it; a no-op without a file. Return: 0, or -1 with errno set
+ * (the old file stays in use).
+ */
+int	log_reopen(void);
+/*
+ * Flushes buffered lines (waiting at most about 1 s for a stalled
+ * stderr), then closes the file.
+ */
 void	log_close(void);
 /*
  * on: INFO and DEBUG lines wait in a buffer until log_flush() (or a WARN
  * or ERROR line, or exit); off: flushes and writes each line at once.
  */
 void	log_batch(int on);
-/* Writes out the buffered lines. */
+/*
+ * Writes out the buffered lines and retries stderr's queue; never blocks
+ * on stderr (lines it cannot take are dropped and counted).
+ */
 void	log_flush(void);
 
 /*

@@ -1,7 +1,8 @@
 /*
  * client: the control session of tunnel-client.
  *
- * CONNECTING -> CHALLENGE_WAIT -> WELCOME_WAIT -> READY, and from any of
+ * RESOLVING -> CONNECTING -> CHALLENGE_WAIT -> (HASHING ->) WELCOME_WAIT ->
+ * READY, and from any of
  * them to BACKOFF when the server is unreachable or goes away, or to DONE
  * when retrying cannot help (wrong credentials, a server that fails to
  * prove it knows the password, another protocol version, or a newer login
@@ -11,6 +12,9 @@
  *
  * The password is hashed with the server's setting once and the result
  * cached, so a reconnect does not stall the loop for another crypt(3).
+ * Nothing here blocks: the lookup of server_addr and the hash run in
+ * helper processes (client_resolve.c, client_hash.c), and the connect
+ * races the server's addresses (client_connect.c).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,12 +31,14 @@
 static void	ctl_cb(struct loop *, struct handler *, uint32_t);
 static void	ctl_timer(struct loop *, struct timer *);
 static void	refill_timer(struct loop *, struct timer *);
+static void	grace_timer(struct loop *, struct timer *);
 
 static const char *
 cli_state_str(enum cli_state st)
 {
 	switch (st) {
 	case CLI_IDLE:			return "IDLE";
+	case CLI_RESOLVING:		return "RESOLVING";
 	case CLI_CONNECTING:		return "CONNECTING";
 	case CLI_CHALLENGE_WAIT:	return "CHALLENGE_WAIT";
 	case CLI_HASHING:		return "HASHING";
@@ -56,8 +62,6 @@ static uint32_t
 ctl_mask(const struct cli *c)
 {
 	switch (c->state) {
-	case CLI_CONNECTING:
-		return EPOLLOUT;
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
@@ -78,9 +82,12 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);
 	loop_handler_init(&c->h, -1, ctl_cb);
-	loop_handler_init(&c->hash_h, -1, NULL);
+	cli_hash_init(c);
+	cli_resolve_init(c);
+	cli_connect_init(c);
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
+	loop_timer_init(&c->grace, grace_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
 	c->bctx.budget = CLI_PIPE_MEMORY;
@@ -111,6 +118,8 @@ static void
 ctl_close_socket(struct cli *c)
 {
 	cli_hash_cancel(c);
+	cli_resolve_cancel(c);
+	cli_connect_cancel(c);
 	if (c->h.fd == -1)
 		return;
 	loop_remove(c->loop, &c->h);
@@ -200,27 +209,35 @@ ctl_send(struct cli *c, const struct proto_msg *m)
 void
 cli_start(struct cli *c)
 {
-	char err[256];
-	int fd;
-
 	/* Resolved anew each time: the server's address may have moved. */
-	if (cli_resolve(c->server_host, c->server_port, &c->server_addr,
-	    &c->server_addrlen, err, sizeof(err)) == -1) {
-		ctl_backoff(c, err);
-		return;
-	}
-	fd = net_connect(&c->server_addr, c->server_addrlen);
-	if (fd == -1) {
-		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
-		    c->cfg->server_addr, strerror(errno));
-		ctl_backoff(c, err);
-		return;
-	}
-	loop_handler_init(&c->h, fd, ctl_cb);
-	cli_set_state(c, CLI_CONNECTING);
+	cli_set_state(c, CLI_RESOLVING);
 	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
-	ctl_update(c);
+	if (cli_resolve_start(c) == -1)
+		ctl_backoff(c, "cannot start the resolver helper");
+}
+
+void
+cli_resolved(struct cli *c, const char *why)
+{
+	if (c->state != CLI_RESOLVING)
+		return;
+	if (why != NULL) {
+		ctl_backoff(c, why);
+		return;
+	}
+	cli_set_state(c, CLI_CONNECTING);
+	cli_connect_start(c);
+}
+
+void
+cli_connect_failed(struct cli *c, int err)
+{
+	char msg[300];
+
+	(void)snprintf(msg, sizeof(msg), "cannot connect to %s: %s",
+	    c->cfg->server_addr, strerror(err));
+	ctl_backoff(c, msg);
 }
 
 static void
@@ -253,6 +270,18 @@ ctl_connected(struct cli *c)
 	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	(void)ctl_send(c, &m);
+}
+
+void
+cli_connected(struct cli *c, int fd)
+{
+	if (c->state != CLI_CONNECTING) {
+		(void)close(fd);
+		return;
+	}
+	loop_handler_init(&c->h, fd, ctl_cb);
+	ctl_connected(c);
+	ctl_update(c);
 }
 
 /* Sends PROOF, now that the salted password is known. */
@@ -503,15 +532,10 @@ ctl_cb(struct loop *l, struct handler *h, uint32_t events)
 	(void)l;
 	if (h->fd == -1)
 		return;		/* closed earlier in this batch */
-	if (c->state == CLI_CONNECTING) {
-		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-			ctl_connected(c);
-	} else {
-		if ((events & EPOLLOUT) && ctl_flush(c) == -1)
-			return;
-		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-			ctl_read(c);
-	}
+	if ((events & EPOLLOUT) && ctl_flush(c) == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		ctl_read(c);
 	ctl_update(c);
 }
 
@@ -520,12 +544,18 @@ ctl_timer(struct loop *l, struct timer *t)
 {
 	struct cli *c = container_of(t, struct cli, timer);
 	struct proto_msg m;
+	char why[320];
 
 	switch (c->state) {
 	case CLI_BACKOFF:
 		log_debug("connecting to %s (attempt %u)", c->cfg->server_addr,
 		    c->attempt);
 		cli_start(c);
+		break;
+	case CLI_RESOLVING:
+		(void)snprintf(why, sizeof(why), "cannot resolve %s: no answer "
+		    "within %d s", c->server_host, c->cfg->connect_timeout);
+		ctl_backoff(c, why);
 		break;
 	case CLI_CONNECTING:
 	case CLI_CHALLENGE_WAIT:
@@ -561,8 +591,9 @@ refill_timer(struct loop *l, struct timer *t)
 	cli_pool_fill(c);
 }
 
-void
-cli_stop(struct cli *c)
+/* Says goodbye and closes everything but the bridged visitors. */
+static void
+stop_session(struct cli *c)
 {
 	struct proto_msg m;
 
@@ -575,10 +606,59 @@ cli_stop(struct cli *c)
 		(void)ctl_send(c, &m);
 	}
 	ctl_close_socket(c);
-	cli_pool_close_all(c);
+	cli_pool_close_proxies(c);
 	loop_timer_cancel(c->loop, &c->timer);
-	loop_timer_cancel(c->loop, &c->refill);
-	cli_set_state(c, CLI_DONE);
+	if (c->state != CLI_DONE)
+		cli_set_state(c, CLI_DONE);
+}
+
+void
+cli_stop(struct cli *c)
+{
+	stop_session(c);
+	loop_timer_cancel(c->loop, &c->grace);
+	cli_pool_close_all(c);
+}
+
+int
+cli_drain(struct cli *c)
+{
+	size_t n = 0;
+	struct cli_visitor *cv;
+
+	stop_session(c);
+	LIST_FOREACH(cv, &c->bridged, entry)
+		n++;
+	if (n == 0 || c->cfg->shutdown_grace == 0) {
+		cli_stop(c);
+		return 1;
+	}
+	log_info("%zu bridged visitor(s) may finish within %d s", n,
+	    c->cfg->shutdown_grace);
+	loop_timer_set(c->loop, &c->grace,
+	    (uint64_t)c->cfg->shutdown_grace * 1000);
+	return 0;
+}
+
+void
+cli_bridges_done(struct cli *c)
+{
+	if (!loop_timer_armed(&c->grace))
+		return;		/* not draining */
+	loop_timer_cancel(c->loop, &c->grace);
+	log_info("every bridged visitor finished: stopping");
+	loop_stop(c->loop);
+}
+
+static void
+grace_timer(struct loop *l, struct timer *t)
+{
+	struct cli *c = container_of(t, struct cli, grace);
+
+	log_info("shutdown_grace of %d s is over: resetting the bridged "
+	    "visitors left", c->cfg->shutdown_grace);
+	cli_pool_close_all(c);
+	loop_stop(l);
 }
 
 void

@@ -31,6 +31,8 @@
 #define CLI_ACCEPT_MS		100	/* dial still going: say ACCEPTED */
 #define CLI_KEEPALIVE_MS	1000	/* a proxy connection's age for it */
 #define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
+#define CLI_MAX_ADDRS		16	/* server addresses tried per attempt */
+#define CLI_STAGGER_MS		250	/* RFC 8305 connection attempt delay */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
 #define CLI_TOOK_WINDOW		4096	/* counters whose START is recorded */
@@ -38,7 +40,8 @@
 
 enum cli_state {
 	CLI_IDLE = 0,		/* not started, or stopped */
-	CLI_CONNECTING,		/* TCP connect to the server */
+	CLI_RESOLVING,		/* server_addr's name, in a helper */
+	CLI_CONNECTING,		/* TCP connects to its addresses, staggered */
 	CLI_CHALLENGE_WAIT,	/* HELLO sent */
 	CLI_HASHING,		/* CHALLENGE read, crypt(3) in a child */
 	CLI_WELCOME_WAIT,	/* PROOF sent */
@@ -56,6 +59,29 @@ enum cli_proxy_state {
 };
 
 struct cli;
+
+/*
+ * A helper process at work (client_helper.c): its stdout is read into buf
+ * until EOF, then the child is reaped and done() gets ok = 1 if it exited
+ * 0 and its answer fit.
+ */
+struct cli_helper {
+	struct loop		*loop;
+	struct handler		 h;		/* the helper's stdout */
+	pid_t			 pid;		/* 0: none running */
+	uint8_t			 buf[1 + CLI_MAX_ADDRS *
+				    (sizeof(socklen_t) +
+				    sizeof(struct sockaddr_storage)) + 1];
+	size_t			 len;
+	void			(*done)(struct cli_helper *, int ok);
+};
+
+/* One of the racing connects to the server (client_connect.c). */
+struct cli_attempt {
+	struct cli		*cli;
+	struct handler		 h;		/* fd -1: not in flight */
+	size_t			 addr;		/* index in cli's addrs */
+};
 
 struct cli_proxy {
 	uint32_t		 magic;
@@ -126,12 +152,19 @@ struct cli {
 	uint8_t			 am[AUTH_AM_MAX];
 	size_t			 amlen;
 	uint8_t			 snonce[PROTO_NONCE_LEN];
-	/* crypt(3) running in a child (client_hash.c) */
-	struct handler		 hash_h;
+	/* crypt(3) running in a helper (client_hash.c) */
+	struct cli_helper	 hash;
 	struct timer		 hash_timer;
-	pid_t			 hash_pid;
-	char			 hash_buf[AUTH_HASH_MAX];
-	size_t			 hash_len;
+	/* server_addr's addresses (client_resolve.c), raced in turn
+	   (client_connect.c) */
+	struct cli_helper	 resolver;
+	struct sockaddr_storage	 addrs[CLI_MAX_ADDRS];
+	socklen_t		 addrlens[CLI_MAX_ADDRS];
+	size_t			 naddrs;
+	size_t			 next_addr;	/* next to try */
+	struct cli_attempt	 attempts[CLI_MAX_ADDRS];
+	struct timer		 stagger;
+	int			 connect_err;	/* last failure's errno */
 	/* session */
 	uint64_t		 epoch;		/* increments per login */
 	uint8_t			 sid[PROTO_SID_LEN];
@@ -149,6 +182,7 @@ struct cli {
 	size_t			 npool;		/* connecting + idle */
 	struct timer		 refill;
 	unsigned		 refill_failures;
+	struct timer		 grace;		/* stopping: bridges finish */
 	uint64_t		 visitors;
 };
 
@@ -156,10 +190,44 @@ struct cli {
 int	cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	    int no_splice, char *err, size_t errlen);
 void	cli_start(struct cli *c);
+/*
+ * Stops at once: says goodbye to the server, closes every connection
+ * (bridges are reset). Idempotent.
+ */
 void	cli_stop(struct cli *c);
+/*
+ * A graceful stop: as cli_stop, but bridged visitors may finish for
+ * cfg->shutdown_grace seconds; the loop is stopped when the last one
+ * leaves or, after resetting what is left, when the grace runs out.
+ * Return: 1 when nothing is left to wait for (the caller stops the
+ * loop), 0 while bridges finish.
+ */
+int	cli_drain(struct cli *c);
+/* client_pool.c calls this when the last bridged visitor has gone. */
+void	cli_bridges_done(struct cli *c);
 void	cli_free(struct cli *c);
 
+/* client_helper.c: helper processes (this binary in a hidden mode). */
+void	cli_helper_init(struct cli_helper *hp, struct loop *l,
+	    void (*done)(struct cli_helper *, int ok));
+/*
+ * Runs this binary as "--helper mode" with input on its stdin, holding no
+ * other fd of ours. Return: 0 (done() will be called unless cancelled),
+ * or -1 with errno set.
+ */
+int	cli_helper_start(struct cli_helper *hp, const char *mode,
+	    const void *input, size_t inlen);
+/* Kills and reaps a running helper, closes its pipe. Idempotent. */
+void	cli_helper_cancel(struct cli_helper *hp);
+int	cli_helper_running(const struct cli_helper *hp);
+/*
+ * The helper's side: with argv "--helper MODE", does the job and returns
+ * the exit status; any other argv: returns -1 at once.
+ */
+int	cli_helper_main(int argc, char **argv);
+
 /* client_hash.c: crypt(3) off the loop, bounded in time. */
+void	cli_hash_init(struct cli *c);
 int	cli_hash_start(struct cli *c, const char *setting);
 void	cli_hash_cancel(struct cli *c);
 /* Called by client_hash.c with the salted password, or NULL and why. */
@@ -167,14 +235,43 @@ void	cli_hash_done(struct cli *c, const char *salted, const char *why);
 
 /* client_pool.c: the proxy connections. */
 /*
- * client_resolve.c: host:port to an address (blocking getaddrinfo: call at
- * start-up or before a reconnect, never per visitor). Return: 0, or -1
- * with a reason in err.
+ * client_resolve.c: host:port to an address with a blocking getaddrinfo,
+ * for start-up only (local_host). Return: 0, or -1 with a reason in err.
  */
 int	cli_resolve(const char *host, int port, struct sockaddr_storage *out,
 	    socklen_t *outlen, char *err, size_t errlen);
+void	cli_resolve_init(struct cli *c);
+/*
+ * Looks server_host up off the loop: c->addrs is filled and
+ * cli_resolved(c, NULL) called (at once for a numeric address), or
+ * cli_resolved(c, why) on failure. Return: 0, or -1 if no helper could
+ * be started.
+ */
+int	cli_resolve_start(struct cli *c);
+void	cli_resolve_cancel(struct cli *c);
+/* client.c: the answer of cli_resolve_start. */
+void	cli_resolved(struct cli *c, const char *why);
+
+/* client_connect.c: racing connects to c->addrs (RFC 8305 style). */
+void	cli_connect_init(struct cli *c);
+/*
+ * Orders c->addrs by alternating families, then starts the first connect
+ * and the next one every CLI_STAGGER_MS (or at once when one fails) until
+ * one connects: cli_connected(c, fd), with c->server_addr set to the
+ * winner and every other attempt closed; or all fail: cli_connect_failed
+ * with the last errno.
+ */
+void	cli_connect_start(struct cli *c);
+/* Closes every attempt in flight. Idempotent. */
+void	cli_connect_cancel(struct cli *c);
+/* client.c: the outcome of cli_connect_start. fd becomes the caller's. */
+void	cli_connected(struct cli *c, int fd);
+void	cli_connect_failed(struct cli *c, int err);
 void	cli_pool_fill(struct cli *c);
 void	cli_pool_drop_idle(struct cli *c);
+/* Closes every proxy connection that is not bridged. */
+void	cli_pool_close_proxies(struct cli *c);
+/* The same, and resets every bridged visitor. */
 void	cli_pool_close_all(struct cli *c);
 void	cli_pool_failed(struct cli *c);
 /*

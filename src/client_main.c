@@ -40,6 +40,8 @@ usage(FILE *f)
 "  -p, --local-port N    local service port (default 8000)\n"
 "  -l, --local-host H    local service host (default 127.0.0.1)\n"
 "  --password-file FILE  read the password from the first line of FILE\n"
+"  --shutdown-grace N    on SIGTERM/SIGINT, let bridged visitors finish\n"
+"                        for up to N seconds (default 10; 0 = reset them)\n"
 "  -d, --debug           log at debug level\n"
 "  --no-splice           copy bytes through user space (diagnosis only)\n"
 "  -h, --help            this help\n"
@@ -223,14 +225,24 @@ read_password_file(const char *file, struct cfg_client *cfg)
 	return cfg->password != NULL ? 0 : -1;
 }
 
+/*
+ * TERM and INT stop gracefully (cli_drain); a second one during the grace
+ * stops at once, as a second Ctrl-C is expected to.
+ */
 static void
 on_signal(struct loop *l, int signo, void *arg)
 {
 	struct cli *c = arg;
 
+	if (loop_timer_armed(&c->grace)) {
+		log_info("%s again: stopping now", strsignal(signo));
+		cli_stop(c);
+		loop_stop(l);
+		return;
+	}
 	log_info("%s: shutting down", strsignal(signo));
-	cli_stop(c);
-	loop_stop(l);
+	if (cli_drain(c))
+		loop_stop(l);
 }
 
 static int
@@ -247,13 +259,16 @@ main(int argc, char **argv)
 	const char *path = CFG_DEFAULT_CLIENT_FILE, *pwfile = NULL;
 	const char *o_server = NULL, *o_user = NULL, *o_host = NULL;
 	static const int sigs[] = { SIGINT, SIGTERM };
-	int o_port = 0, i, debug = 0, no_splice = 0, rc, explicit = 0;
+	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
 	struct cfg_client cfg;
 	enum log_level level = LOG_INFO;
 	struct loop *l;
 	struct cli c;
 	char err[1024];
 
+	/* A helper process (client_helper.c): this binary, run again. */
+	if ((rc = cli_helper_main(argc, argv)) != -1)
+		return rc;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -276,6 +291,14 @@ main(int argc, char **argv)
 			if (v != NULL && parse_int(v, 1, 65535, &o_port) == -1) {
 				fprintf(stderr, "tunnel-client: %s: '%s' is not "
 				    "a port (1..65535)\n", a, v);
+				return 2;
+			}
+		} else if (strcmp(a, "--shutdown-grace") == 0) {
+			if (v != NULL && parse_int(v, 0, CFG_MAX_SHUTDOWN_GRACE,
+			    &o_grace) == -1) {
+				fprintf(stderr, "tunnel-client: %s: '%s' is not "
+				    "a number of seconds (0..%d)\n", a, v,
+				    CFG_MAX_SHUTDOWN_GRACE);
 				return 2;
 			}
 		} else {
@@ -363,6 +386,8 @@ main(int argc, char **argv)
 	}
 	if (o_port != 0)
 		cfg.local_port = o_port;
+	if (o_grace != -1)
+		cfg.shutdown_grace = o_grace;
 	if (o_host != NULL && set_string(&cfg.local_host, o_host) == -1)
 		goto fail;
 

@@ -180,11 +180,17 @@ cli_pool_drop_idle(struct cli *c)
 }
 
 void
-cli_pool_close_all(struct cli *c)
+cli_pool_close_proxies(struct cli *c)
 {
 	loop_timer_cancel(c->loop, &c->refill);
 	while (!LIST_EMPTY(&c->proxies))
 		proxy_close(LIST_FIRST(&c->proxies));
+}
+
+void
+cli_pool_close_all(struct cli *c)
+{
+	cli_pool_close_proxies(c);
 	while (!LIST_EMPTY(&c->bridged))
 		bridge_close(LIST_FIRST(&c->bridged)->bridge,
 		    "client stopping");
@@ -288,6 +294,8 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	    (unsigned long long)info->bytes[BRIDGE_AB],
 	    (unsigned long long)info->bytes[BRIDGE_BA], why);
 	free(cv);
+	if (LIST_EMPTY(&c->bridged))
+		cli_bridges_done(c);
 }
 
 /* The local service answered the dial (or failed). */

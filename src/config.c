@@ -48,7 +48,7 @@
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
 #define CFG_MAX_NODES	100000	/* 1000 users need about 7000 */
-#define CFG_MAX_KEYS	8	/* longest key table */
+#define CFG_MAX_KEYS	16	/* longest key table (checked below) */
 #define CFG_KEY_MAX	32	/* longer keys get no did-you-mean */
 #define CFG_MAX_SECRET	(CRYPT_MAX_PASSPHRASE_SIZE - 1)
 #define CFG_SHOW_MAX	48	/* bytes of a bad value quoted back */
@@ -124,6 +124,9 @@ static const struct cfg_key server_keys[] = {
 	    offsetof(struct cfg_server, visitors_per_address), 0, 1000000, 0 },
 	{ "pipe_memory_mb", NUMBER,
 	    offsetof(struct cfg_server, pipe_memory_mb), 1, 65536, 0 },
+	{ "shutdown_grace", NUMBER,
+	    offsetof(struct cfg_server, shutdown_grace), 0,
+	    CFG_MAX_SHUTDOWN_GRACE, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -157,6 +160,9 @@ static const struct cfg_key client_keys[] = {
 	    1, 65535, 0 },
 	{ "connect_timeout", NUMBER,
 	    offsetof(struct cfg_client, connect_timeout), 1, 3600, 0 },
+	{ "shutdown_grace", NUMBER,
+	    offsetof(struct cfg_client, shutdown_grace), 0,
+	    CFG_MAX_SHUTDOWN_GRACE, 0 },
 	{ "username", STRING, set_username,
 	    offsetof(struct cfg_client, username), 0, 0, 1 },
 	{ "password", STRING, set_secret,
@@ -164,6 +170,13 @@ static const struct cfg_key client_keys[] = {
 	{ "log_level", YAML_SCALAR_NODE, LEVELS, set_level,
 	    offsetof(struct cfg_client, log_level), 0, 0, 0 },
 };
+
+/* walk_mapping() tracks each table's keys in arrays of CFG_MAX_KEYS. */
+#define CFG_NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
+_Static_assert(CFG_NKEYS(server_keys) <= CFG_MAX_KEYS &&
+    CFG_NKEYS(log_keys) <= CFG_MAX_KEYS &&
+    CFG_NKEYS(user_keys) <= CFG_MAX_KEYS &&
+    CFG_NKEYS(client_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -198,6 +211,7 @@ cfg_server_init(struct cfg_server *c)
 	c->idle_timeout = 0;
 	c->visitors_per_address = CFG_DEFAULT_VISITORS_PER_ADDRESS;
 	c->pipe_memory_mb = CFG_DEFAULT_PIPE_MEMORY_MB;
+	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
@@ -210,6 +224,7 @@ cfg_client_init(struct cfg_client *c)
 	c->local_host = xstrdup(CFG_DEFAULT_LOCAL_HOST);
 	c->local_port = CFG_DEFAULT_LOCAL_PORT;
 	c->connect_timeout = CFG_DEFAULT_CLIENT_TIMEOUT;
+	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
 }
 
@@ -1526,6 +1541,8 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 		goto out;
 	sb_printf(&b, "local_port: %d\n", c->local_port);
 	sb_printf(&b, "connect_timeout: %d\n", c->connect_timeout);
+	if (c->shutdown_grace != CFG_DEFAULT_SHUTDOWN_GRACE)
+		sb_printf(&b, "shutdown_grace: %d\n", c->shutdown_grace);
 	if (put_str(&b, path, "username", c->username, 1, err,
 	    errlen) == -1 ||
 	    put_str(&b, path, "password", c->password, 1, err,

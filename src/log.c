@@ -10,12 +10,25 @@
  * one visitor's close line per visitor but one write() per loop round per
  * sink. WARN and ERROR lines, and everything outside the loop, go out at
  * once, after what is buffered, so the order never changes.
+ *
+ * stderr must never stop the loop: a terminal paused with Ctrl-S, or a
+ * journal pipe nobody drains, would otherwise freeze every visitor in the
+ * next write(). So stderr is written without blocking, through a private
+ * O_NONBLOCK open file description (a pipe or a tty reopened through
+ * /proc/self/fd/2; flags set on fd 2 itself would leak to the shell that
+ * shares it) or send(MSG_DONTWAIT) for a socket. What does not fit waits
+ * in a bounded queue, retried at every log_flush() (each loop round);
+ * lines that do not fit in the queue either are dropped and counted, and
+ * one line tells how many once stderr drains again. A regular file is
+ * written directly: it does not block on a reader.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +44,23 @@ static int		 log_fd = -1;
 static int		 log_batching;
 static char		 log_buf[16384];
 static size_t		 log_buflen;
+static char		 log_dir[4096];		/* for log_reopen() */
+
+/* The stderr sink: see the comment at the top. */
+#define ERR_QUEUE	65536
+#define ERR_EXIT_MS	1000	/* how long exit waits for a stalled stderr */
+enum err_kind {
+	ERR_UNSET = 0,		/* chosen at the first line */
+	ERR_PLAIN,		/* a regular file (or nothing better): write() */
+	ERR_NONBLOCK,		/* a private O_NONBLOCK description: write() */
+	ERR_SOCKET,		/* send(MSG_DONTWAIT) on fd 2 */
+};
+static enum err_kind	 err_kind;
+static void		 err_final(void);
+static int		 err_fd = STDERR_FILENO;
+static char		 err_q[ERR_QUEUE];
+static size_t		 err_qlen;
+static unsigned long long err_dropped;
 
 static const char *const level_names[] = {
 	[LOG_ERROR] = "ERROR",
@@ -39,11 +69,38 @@ static const char *const level_names[] = {
 	[LOG_DEBUG] = "DEBUG",
 };
 
+/* Picks how stderr is written; see the comment at the top. */
+static void
+err_setup(void)
+{
+	struct stat st;
+	int fd;
+
+	err_kind = ERR_PLAIN;
+	err_fd = STDERR_FILENO;
+	if (fstat(STDERR_FILENO, &st) == -1 || S_ISREG(st.st_mode))
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		err_kind = ERR_SOCKET;
+		return;
+	}
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1)
+		return;		/* no /proc: blocking writes, as before */
+	err_fd = fd;
+	err_kind = ERR_NONBLOCK;
+}
+
 void
 log_init(const char *progname, enum log_level level)
 {
 	log_prog = progname;
 	log_lvl = level;
+	if (err_kind == ERR_NONBLOCK)
+		(void)close(err_fd);
+	err_kind = ERR_UNSET;
+	err_fd = STDERR_FILENO;
 }
 
 int
@@ -81,16 +138,28 @@ log_open_file(const char *dir)
 	    0600);
 	if (fd == -1)
 		return -1;
+	log_flush();		/* what is buffered belongs to the old file */
 	if (log_fd != -1)
 		(void)close(log_fd);
 	log_fd = fd;
+	if (dir != log_dir)
+		(void)snprintf(log_dir, sizeof(log_dir), "%s", dir);
 	return 0;
+}
+
+int
+log_reopen(void)
+{
+	if (log_fd == -1)
+		return 0;
+	return log_open_file(log_dir);
 }
 
 void
 log_close(void)
 {
 	log_flush();
+	err_final();
 	if (log_fd != -1) {
 		(void)fsync(log_fd);
 		(void)close(log_fd);
@@ -144,6 +213,120 @@ write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/*
+ * Writes what it can of buf to stderr without blocking. Return: bytes
+ * written (maybe 0), or -1 if stderr is gone for good (the rest is lost).
+ */
+static ssize_t
+err_write(const char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	if (err_kind == ERR_UNSET)
+		err_setup();
+	while (done < len) {
+		if (err_kind == ERR_SOCKET)
+			n = send(err_fd, buf + done, len - done,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			n = write(err_fd, buf + done, len - done);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Writes out the queue; once empty, says how many lines were dropped. */
+static void
+err_drain(void)
+{
+	char note[128];
+	ssize_t n;
+	int r;
+
+	while (err_qlen > 0) {
+		n = err_write(err_q, err_qlen);
+		if (n == -1) {
+			err_qlen = 0;
+			err_dropped = 0;
+			return;
+		}
+		if (n == 0)
+			return;
+		memmove(err_q, err_q + n, err_qlen - (size_t)n);
+		err_qlen -= (size_t)n;
+		if (err_qlen > 0 || err_dropped == 0)
+			continue;
+		r = snprintf(note, sizeof(note), "%s: log: %llu line(s) "
+		    "dropped: stderr was not being read\n", log_prog,
+		    err_dropped);
+		err_dropped = 0;
+		if (r > 0 && (size_t)r < sizeof(note)) {
+			memcpy(err_q, note, (size_t)r);
+			err_qlen = (size_t)r;
+		}
+	}
+}
+
+/*
+ * Sends whole lines to stderr: at once if nothing is queued, else behind
+ * the queue; a line the queue cannot hold is dropped and counted.
+ */
+static void
+err_lines(const char *buf, size_t len)
+{
+	ssize_t n = 0;
+
+	err_drain();
+	if (err_qlen == 0) {
+		n = err_write(buf, len);
+		if (n == -1)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+	while (len > 0) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t l = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+
+		/* The first may be the tail of a line half written: the
+		 * queue is empty then, so it always fits. */
+		if (err_qlen + l <= sizeof(err_q)) {
+			memcpy(err_q + err_qlen, buf, l);
+			err_qlen += l;
+		} else {
+			err_dropped++;
+		}
+		buf += l;
+		len -= l;
+	}
+}
+
+/* At exit: gives a stalled stderr a moment, then drops what is left. */
+static void
+err_final(void)
+{
+	struct pollfd p;
+	int waited = 0;
+
+	err_drain();
+	while (err_qlen > 0 && waited < ERR_EXIT_MS) {
+		p.fd = err_fd;
+		p.events = POLLOUT;
+		(void)poll(&p, 1, 100);
+		waited += 100;
+		err_drain();
+	}
+	err_qlen = 0;
+}
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
@@ -184,7 +367,7 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		log_buflen += n;
 	} else {
 		log_flush();
-		write_all(STDERR_FILENO, line, n);
+		err_lines(line, n);
 		if (log_fd != -1)
 			write_all(log_fd, line, n);
 	}
@@ -196,9 +379,13 @@ log_flush(void)
 {
 	int saved = errno;
 
-	if (log_buflen == 0)
+	if (log_buflen == 0) {
+		if (err_qlen > 0)
+			err_drain();
+		errno = saved;
 		return;
-	write_all(STDERR_FILENO, log_buf, log_buflen);
+	}
+	err_lines(log_buf, log_buflen);
 	if (log_fd != -1)
 		write_all(log_fd, log_buf, log_buflen);
 	log_buflen = 0;

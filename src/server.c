@@ -32,6 +32,7 @@ static void	listener_cb(struct loop *, struct handler *, uint32_t);
 static void	listener_resume(struct loop *, struct timer *);
 static void	sweep_cb(struct loop *, struct timer *);
 static void	trim_cb(struct loop *, struct timer *);
+static void	grace_cb(struct loop *, struct timer *);
 
 /* Derives the login material of every user once, at start-up. */
 static int
@@ -168,6 +169,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	loop_timer_init(&s->sweep, sweep_cb);
 	loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
 	loop_timer_init(&s->trim, trim_cb);
+	loop_timer_init(&s->grace, grace_cb);
 	return 0;
 }
 
@@ -331,6 +333,13 @@ void
 srv_visitor_gone(struct srv *s)
 {
 	s->nvisitors--;
+	if (s->nvisitors == 0 && loop_timer_armed(&s->grace)) {
+		/* Draining, and the last bridged visitor just finished. */
+		loop_timer_cancel(s->loop, &s->grace);
+		log_info("every bridged visitor finished: stopping");
+		loop_stop(s->loop);
+		return;
+	}
 	if (s->visitors_peak - s->nvisitors >= SRV_TRIM_VISITORS &&
 	    !loop_timer_armed(&s->trim))
 		loop_timer_set(s->loop, &s->trim, SRV_TRIM_DELAY_MS);
@@ -354,12 +363,69 @@ trim_cb(struct loop *l, struct timer *t)
 	s->visitors_peak = s->nvisitors;
 }
 
+/* Refuses new visitors and closes everything that is not bridged. */
+static void
+stop_accepting(struct srv *s)
+{
+	struct srv_visitor *v, *next;
+	size_t i;
+
+	s->stopping = 1;
+	listener_close(s, &s->main);
+	for (i = 0; i < s->nusers; i++)
+		if (s->users[i].listener != NULL)
+			listener_close(s, s->users[i].listener);
+	while (!LIST_EMPTY(&s->conns))
+		srv_conn_close(LIST_FIRST(&s->conns), "server stopping");
+	/*
+	 * A session's end does not touch bridged visitors: their proxy
+	 * connections left the session when they were bridged. Its waiting
+	 * visitors are routed again and, stopping, get their 502.
+	 */
+	while (!LIST_EMPTY(&s->sessions))
+		srv_session_close(LIST_FIRST(&s->sessions),
+		    PROTO_FAIL_SHUTDOWN, "server stopping");
+	for (v = LIST_FIRST(&s->visitors); v != NULL; v = next) {
+		next = LIST_NEXT(v, all);
+		if (v->state != SRV_VISITOR_BRIDGED)
+			srv_visitor_close(v, "server stopping");
+	}
+	loop_timer_cancel(s->loop, &s->sweep);
+}
+
+int
+srv_drain(struct srv *s)
+{
+	stop_accepting(s);
+	if (s->nvisitors == 0 || s->cfg->shutdown_grace == 0) {
+		srv_shutdown(s);
+		return 1;
+	}
+	log_info("no longer accepting; %zu bridged visitor(s) may finish "
+	    "within %d s", s->nvisitors, s->cfg->shutdown_grace);
+	loop_timer_set(s->loop, &s->grace,
+	    (uint64_t)s->cfg->shutdown_grace * 1000);
+	return 0;
+}
+
+static void
+grace_cb(struct loop *l, struct timer *t)
+{
+	struct srv *s = container_of(t, struct srv, grace);
+
+	log_info("shutdown_grace of %d s is over: resetting %zu bridged "
+	    "visitor(s)", s->cfg->shutdown_grace, s->nvisitors);
+	srv_shutdown(s);
+	loop_stop(l);
+}
+
 void
 srv_shutdown(struct srv *s)
 {
 	size_t i;
 
 	s->stopping = 1;
+	loop_timer_cancel(s->loop, &s->grace);
 	listener_close(s, &s->main);
 	for (i = 0; i < s->nusers; i++)
 		if (s->users[i].listener != NULL)

@@ -252,12 +252,23 @@ struct srv {
 	size_t			 nvisitors;	/* open now */
 	size_t			 visitors_peak;	/* most open since last trim */
 	struct timer		 trim;
-	int			 stopping;
+	int			 stopping;	/* listeners closed */
+	struct timer		 grace;		/* bridges finishing: the end */
 };
 
 /* server.c: set-up, listeners, routing, shutdown. */
 int	srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	    int no_splice);
+/*
+ * A graceful stop: closes the listeners (new visitors are refused), every
+ * handshake, session and visitor not yet bridged, and lets the bridged
+ * visitors finish for cfg->shutdown_grace seconds; the loop is stopped
+ * when the last one leaves or, after resetting what is left, when the
+ * grace runs out. Return: 1 when nothing is left to wait for (the caller
+ * stops the loop), 0 while bridged visitors finish.
+ */
+int	srv_drain(struct srv *s);
+/* Stops at once: every connection is closed, bridges reset. Idempotent. */
 void	srv_shutdown(struct srv *s);
 void	srv_free(struct srv *s);
 struct srv_session *srv_route(struct srv *s, struct srv_listener *li);

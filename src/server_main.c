@@ -110,18 +110,37 @@ write_first_config(const char *path)
 	return 0;
 }
 
+/*
+ * SIGHUP reopens the log file (logrotate without copytruncate). TERM and
+ * INT stop gracefully (srv_drain); a second one during the grace stops at
+ * once, as a second Ctrl-C is expected to.
+ */
 static void
 on_signal(struct loop *l, int signo, void *arg)
 {
 	struct srv *s = arg;
 
-	if (signo == SIGHUP) {
-		log_info("SIGHUP ignored: restart to reload the configuration");
+	switch (signo) {
+	case SIGHUP:
+		if (!s->cfg->log_enable)
+			log_info("SIGHUP: no log file to reopen");
+		else if (log_reopen() == -1)
+			log_warn("SIGHUP: cannot reopen the log file");
+		else
+			log_info("SIGHUP: log file reopened");
+		return;
+	default:
+		if (s->stopping) {
+			log_info("%s again: stopping now", strsignal(signo));
+			srv_shutdown(s);
+			loop_stop(l);
+			return;
+		}
+		log_info("%s: shutting down", strsignal(signo));
+		if (srv_drain(s))
+			loop_stop(l);
 		return;
 	}
-	log_info("%s: shutting down", strsignal(signo));
-	srv_shutdown(s);
-	loop_stop(l);
 }
 
 int
@@ -240,6 +259,7 @@ main(int argc, char **argv)
 			    s.users[i].cfg->username, s.users[i].listener->port);
 	if (loop_run(l) == -1)
 		rc = 1;
+	srv_shutdown(&s);
 	log_info("stopped: %llu visitors (%llu bridged), %llu bytes spliced, "
 	    "%llu copied", (unsigned long long)s.visitors_total,
 	    (unsigned long long)s.visitors_bridged,

@@ -40,6 +40,10 @@ t1=$(awk '{print $14 + $15}' "/proc/$SC/stat")
 [ $((t1 - t0)) -le 5 ] || fail "client loop busy while hashing: $((t1 - t0)) ticks"
 KID=$(pgrep -P "$SC" | head -n 1)
 [ -n "$KID" ] || fail "no hash child while hashing"
+# The hash child holds nothing of the client's but its pipes: a copy of a
+# socket or of the epoll fd would keep a closed connection alive.
+held=$(ls -l "/proc/$KID/fd" 2>/dev/null | grep -cE 'socket:|eventpoll|signalfd' || true)
+[ "$held" -eq 0 ] || fail "hash child holds $held of the client's sockets/epoll fds"
 SLOW=2 wait_for grep -q "takes over 8 s to hash" "$T/client-slowsalt.log" || fail "slow salt: $(cat "$T/client-slowsalt.log")"
 kill "$SC"; wait "$SC" 2>/dev/null || true
 # The child was killed at the time limit (not orphaned to run on).

@@ -70,6 +70,7 @@ is_default_server(const struct cfg_server *c)
 	ASSERT_EQ(c->pool_size, CFG_DEFAULT_POOL_SIZE);
 	ASSERT_EQ(c->connect_timeout, CFG_DEFAULT_CONNECT_TIMEOUT);
 	ASSERT_EQ(c->idle_timeout, 0);
+	ASSERT_EQ(c->shutdown_grace, CFG_DEFAULT_SHUTDOWN_GRACE);
 	ASSERT(c->users == NULL);
 	ASSERT_EQ(c->nusers, 0);
 	ASSERT(c->path == NULL);
@@ -309,7 +310,8 @@ test_all_keys(void)
 	    "    password: \"two words # not a comment\"\n"
 	    "    port: 8081\n"
 	    "  - username: c\n"
-	    "    password: x\n";
+	    "    password: x\n"
+	    "shutdown_grace: 0\n";
 	static const char yes[] = USERS "log:\n  enable: yes\n";
 	struct cfg_server c;
 
@@ -318,6 +320,7 @@ test_all_keys(void)
 	ASSERT_EQ(c.pool_size, 1000);
 	ASSERT_EQ(c.connect_timeout, 3600);
 	ASSERT_EQ(c.idle_timeout, 604800);
+	ASSERT_EQ(c.shutdown_grace, 0);
 	ASSERT_EQ(c.log_enable, 1);
 	ASSERT_STR_EQ(c.log_path, "/var/log/tunnel");
 	ASSERT_STR_EQ(c.log_level, "debug");
@@ -527,6 +530,12 @@ test_numbers(void)
 	    "(0..1000000)"));
 	CHECK(server_err("pipe_memory_mb: 0\n" USERS, "t.yaml:1:17: ",
 	    "(1..65536)"));
+	CHECK(server_err("shutdown_grace: 3601\n" USERS, "t.yaml:1:17: ",
+	    "shutdown_grace: 3601 is out of range (0..3600)"));
+	CHECK(server_err("shutdown_grace: -1\n" USERS, "t.yaml:1:17: ",
+	    "(0..3600)"));
+	CHECK(client_err("server_addr: a:1\nusername: u\npassword: p\n"
+	    "shutdown_grace: 3601\n", "c.yaml:4:17: ", "(0..3600)"));
 	CHECK(server_err("users:\n  - username: a\n    password: b\n"
 	    "    port: 65536\n", "t.yaml:4:11: ",
 	    "port: 65536 is out of range"));

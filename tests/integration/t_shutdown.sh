@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SIGTERM stops accepting at once but lets a running download finish
+# (shutdown_grace, default 10 s), on the server and on the client; exit 0.
+# A second SIGTERM during the grace stops at once, and a grace that runs
+# out resets what is left.
+. "$(dirname "$0")/lib.sh"
+
+N=$((32 * 1024 * 1024))
+WANT=$(python3 "$HELP" sha "$N")
+
+# download NAME: a rate-limited download in the background (about 8 s),
+# body in $T/NAME.body; DL_PID is curl.
+download() {
+	curl -s --max-time 60 --limit-rate 4M -o "$T/$1.body" \
+	    "http://127.0.0.1:$SPORT/bytes/$N" >"$T/$1.curl.log" 2>&1 &
+	DL_PID=$!
+	PIDS="$PIDS $DL_PID"
+	sleep 1
+	kill -0 "$DL_PID" 2>/dev/null || fail "$1: download over before the signal"
+}
+body_ok() { [ "$(sha256sum <"$T/$1.body" | cut -d' ' -f1)" = "$WANT" ]; }
+# exit_within PID SECONDS: the process is gone within SECONDS; its status
+# is in $RC.
+exit_within() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt $(($2 * 10 * SLOW)) ] || return 1
+		sleep 0.1
+	done
+	RC=0; wait "$1" 2>/dev/null || RC=$?
+}
+
+standard_setup
+
+# 1. Server, default grace: the download completes, nobody new gets in.
+download srv
+kill -TERM "$SERVER_PID"
+sleep 0.3
+port_open "$SPORT" && fail "server still accepts after SIGTERM"
+kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited without waiting for the bridged download"
+wait "$DL_PID" || fail "download through a stopping server failed (curl $?)"
+body_ok srv || fail "download through a stopping server: wrong SHA-256"
+exit_within "$SERVER_PID" 3 || fail "server still running after its last visitor left"
+[ "$RC" = 0 ] || fail "server exit status $RC after SIGTERM, want 0"
+log_has "$T/server.log" "every bridged visitor finished" || fail "no 'finished' line"
+log "server: SIGTERM refuses new visitors, the download completes, exit 0"
+
+# 2. Client, default grace: the same for the client's bridges.
+before=$(ups)
+start_server "$T/server.yaml"
+wait_for client_up "$before" || fail "client did not reconnect"
+sleep 0.5
+download cli
+kill -TERM "$CLIENT_PID"
+sleep 0.5
+kill -0 "$CLIENT_PID" 2>/dev/null || fail "client exited without waiting for the bridged download"
+curl -s "http://127.0.0.1:$SPORT/" | grep -q "no tunnel client" ||
+    fail "a stopping client still took new visitors"
+wait "$DL_PID" || fail "download through a stopping client failed (curl $?)"
+body_ok cli || fail "download through a stopping client: wrong SHA-256"
+exit_within "$CLIENT_PID" 3 || fail "client still running after its last visitor left"
+[ "$RC" = 0 ] || fail "client exit status $RC after SIGTERM, want 0"
+log "client: SIGTERM keeps the download, new visitors refused, exit 0"
+
+# 3. A second SIGTERM during the grace stops the server at once.
+start_client "$SPORT" "$LPORT"
+download twice
+kill -TERM "$SERVER_PID"
+sleep 0.3
+kill -TERM "$SERVER_PID"
+exit_within "$SERVER_PID" 2 || fail "a second SIGTERM did not stop the server at once"
+[ "$RC" = 0 ] || fail "server exit status $RC after a second SIGTERM"
+wait "$DL_PID" && body_ok twice && fail "download survived a second SIGTERM"
+log_has "$T/server.log" "again: stopping now" || fail "no 'stopping now' line"
+log "second SIGTERM: stopped at once"
+
+# 4. A grace that runs out resets the rest, and shutdown_grace is read.
+echo "shutdown_grace: 1" >>"$T/server.yaml"
+before=$(ups)
+start_server "$T/server.yaml"
+wait_for client_up "$before" || fail "client did not reconnect"
+sleep 0.5
+download short
+kill -TERM "$SERVER_PID"
+exit_within "$SERVER_PID" 3 || fail "shutdown_grace 1 did not stop the server within 3 s"
+[ "$RC" = 0 ] || fail "server exit status $RC after the grace ran out"
+wait "$DL_PID" && body_ok short && fail "download outlived shutdown_grace: 1"
+log_has "$T/server.log" "shutdown_grace of 1 s is over" || fail "no 'grace is over' line"
+log "shutdown_grace 1: the rest is reset after 1 s"
