@@ -57,11 +57,12 @@ enum frame_read {
 
 /*
  * Reads towards one whole frame from fd into buf, which holds *len bytes
- * of it (and perhaps more frames) so far; *len grows. It asks for first
- * bytes while it has fewer (the shortest frame the caller expects, so the
- * common answer takes one read and nothing beyond it is read), then for
- * exactly the rest of the frame the header declares, and reads again at
- * once after a read that got all it asked for. Return: see above.
+ * of it (and perhaps more frames) so far; *len grows. Before the header
+ * is there it asks for first bytes in all (at least a header: the
+ * shortest frame the caller expects, so the common answer takes one read
+ * and nothing beyond that frame is read), then for exactly the rest of the
+ * frame the header declares, and reads again at once after a read that
+ * got all it asked for. Return: see above.
  */
 enum frame_read frame_read(int fd, uint8_t *buf, size_t cap, size_t *len,
 	    size_t first);

@@ -65,7 +65,7 @@ ctl_mask(const struct cli *c)
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
-		return EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+		return EPOLLIN | (c->out.len ? EPOLLOUT : 0);
 	default:
 		return 0;
 	}
@@ -81,6 +81,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	c->h.fd = -1;
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);
+	outbuf_init(&c->out, c->outmem, sizeof(c->outmem));
 	loop_handler_init(&c->h, -1, ctl_cb);
 	cli_hash_init(c);
 	cli_resolve_init(c);
@@ -125,7 +126,8 @@ ctl_close_socket(struct cli *c)
 	loop_remove(c->loop, &c->h);
 	(void)close(c->h.fd);
 	c->h.fd = -1;
-	c->inlen = c->outlen = 0;
+	c->inlen = 0;
+	outbuf_clear(&c->out);
 }
 
 static void
@@ -174,20 +176,9 @@ ctl_update(struct cli *c)
 static int
 ctl_flush(struct cli *c)
 {
-	ssize_t w;
-
-	while (c->outlen > 0) {
-		w = send(c->h.fd, c->out, c->outlen, MSG_NOSIGNAL);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			ctl_backoff(c, "lost the server connection");
-			return -1;
-		}
-		memmove(c->out, c->out + w, c->outlen - (size_t)w);
-		c->outlen -= (size_t)w;
+	if (outbuf_flush(&c->out, c->h.fd) == -1) {
+		ctl_backoff(c, "lost the server connection");
+		return -1;
 	}
 	return 0;
 }
@@ -195,14 +186,10 @@ ctl_flush(struct cli *c)
 static int
 ctl_send(struct cli *c, const struct proto_msg *m)
 {
-	size_t n = proto_encode(m, c->out + c->outlen,
-	    sizeof(c->out) - c->outlen);
-
-	if (n == 0) {
+	if (outbuf_frame(&c->out, m) == -1) {
 		ctl_backoff(c, "control connection is not draining");
 		return -1;
 	}
-	c->outlen += n;
 	return ctl_flush(c);
 }
 
@@ -243,6 +230,7 @@ cli_connect_failed(struct cli *c, int err)
 static void
 ctl_connected(struct cli *c)
 {
+	uint8_t pre[PROTO_PREAMBLE_LEN];
 	struct proto_msg m;
 	char err[256];
 	int e = net_connect_result(c->h.fd);
@@ -256,7 +244,8 @@ ctl_connected(struct cli *c)
 	(void)net_nodelay(c->h.fd);
 	(void)net_keepalive(c->h.fd, 15, 5, 3);
 	(void)net_user_timeout(c->h.fd, 30000);
-	c->outlen = proto_preamble(c->out);
+	outbuf_clear(&c->out);
+	(void)outbuf_put(&c->out, pre, proto_preamble(pre));	/* it fits */
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_HELLO;
 	(void)snprintf(m.u.hello.username, sizeof(m.u.hello.username), "%s",

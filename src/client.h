@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "bridge.h"
 #include "config.h"
+#include "frameio.h"
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
@@ -136,8 +137,8 @@ struct cli {
 	struct timer		 timer;		/* deadline, heartbeat, backoff */
 	uint8_t			 in[PROTO_MAX_FRAME];
 	size_t			 inlen;
-	uint8_t			 out[CLI_OUTBUF];
-	size_t			 outlen;
+	uint8_t			 outmem[CLI_OUTBUF];
+	struct outbuf		 out;
 	uint64_t		 last_rx_ms;
 	uint64_t		 ping_seq;
 	unsigned		 attempt;	/* reconnects since last login */

@@ -484,44 +484,32 @@ proxy_read(struct cli_proxy *p)
 {
 	struct cli *c = p->cli;
 	struct proto_msg m;
-	size_t want, used;
-	ssize_t n;
+	size_t used;
 
-again:
-	if (p->inlen < PROTO_HDR_LEN) {
-		want = PROTO_HDR_LEN - p->inlen;
-	} else {
-		size_t total = proto_frame_len(p->in, p->inlen);
-
-		if (total == (size_t)-1 || total > sizeof(p->in)) {
-			log_warnx("proxy connection: oversized frame from the "
-			    "server");
-			proxy_close(p);
-			cli_pool_failed(c);
-			return;
-		}
-		want = total - p->inlen;
-	}
-	n = recv(p->h.fd, p->in + p->inlen, want, 0);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	/*
+	 * START or FAIL: the shortest of them (FAIL, no reason) is 5 bytes,
+	 * so asking for 5 first never reads a visitor byte.
+	 */
+	switch (frame_read(p->h.fd, p->in, sizeof(p->in), &p->inlen,
+	    PROTO_HDR_LEN + 2)) {
+	case FRAME_WHOLE:
+		break;
+	case FRAME_MORE:
+		return;
+	case FRAME_BAD:
+		log_warnx("proxy connection: oversized frame from the server");
+		proxy_close(p);
+		cli_pool_failed(c);
+		return;
+	default:
 		log_debug("idle proxy connection closed by the server");
 		proxy_close(p);
 		if (c->state == CLI_READY && p->epoch == c->epoch)
 			cli_pool_failed(c);
 		return;
 	}
-	if (n == -1)
-		return;
-	p->inlen += (size_t)n;
-	switch (proto_decode(p->in, p->inlen, &m, &used)) {
-	case PROTO_NEED_MORE:
-		/* A whole header: the body most likely came with it. */
-		if ((size_t)n == want)
-			goto again;
-		return;
-	case PROTO_OK:
-		break;
-	default:
+	if (proto_decode(p->in, p->inlen, &m, &used) != PROTO_OK ||
+	    used != p->inlen) {
 		log_warnx("proxy connection: bad frame from the server");
 		proxy_close(p);
 		cli_pool_failed(c);

@@ -74,15 +74,16 @@ frame_read(int fd, uint8_t *buf, size_t cap, size_t *len, size_t first)
 	if (first < PROTO_HDR_LEN)
 		first = PROTO_HDR_LEN;
 	for (;;) {
-		if (*len < first) {
-			want = first - *len;
-		} else {
+		if (*len >= PROTO_HDR_LEN) {
+			/* Once the header is known, exactly to its end. */
 			total = proto_frame_len(buf, *len);
 			if (total == (size_t)-1 || total > cap)
 				return FRAME_BAD;
 			if (*len >= total)
 				return FRAME_WHOLE;
 			want = total - *len;
+		} else {
+			want = first - *len;
 		}
 		/* A short read most likely emptied the socket: epoll says more. */
 		if (short_read)

@@ -208,6 +208,7 @@ struct srv_visitor {
 	size_t			 statuslen;
 	int			 taken;		/* client has START (ACCEPTED,
 						   WITHDRAWN taken) */
+	int			 accepted;	/* ACCEPTED read (at most one) */
 	int			 asked;		/* WITHDRAW sent for this START */
 	int			 late;		/* START reached the next hop,
 						   no answer yet: asked later */

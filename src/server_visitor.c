@@ -523,14 +523,14 @@ again:
 		return -1;
 	}
 	r = proto_decode(v->status, v->statuslen, &m, &used);
-	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->taken) {
+	if (r == PROTO_OK && m.type == PROTO_ACCEPTED && !v->accepted) {
 		/*
 		 * The client has START and its local dial is slow: the proxy
 		 * is alive, so wait for STATUS as long as the client may dial.
 		 * STATUS (5 bytes at least) follows, so asking for 5 bytes
 		 * above never read past it.
 		 */
-		v->taken = 1;
+		v->taken = v->accepted = 1;
 		v->statuslen -= used;
 		memmove(v->status, v->status + used, v->statuslen);
 		visitor_until(v, v->deadline_ms);
@@ -616,7 +616,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->start_len = n;
 	v->deadline_ms = loop_now(s->loop) +
 	    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS;
-	v->taken = v->asked = v->late = v->dead = 0;
+	v->taken = v->accepted = v->asked = v->late = v->dead = 0;
 	v->statuslen = 0;
 	if (v->retries == 0) {
 		ss->served++;

@@ -13,7 +13,8 @@ start_server "$T/server.yaml"
 start_client "$SPORT" "$LPORT"
 [ -f "$T/logs/info.log" ] || fail "no logs/info.log"
 
-closes() { grep -c "closed after" "$1" 2>/dev/null || true; }
+# Visitors served (the start-up probe, before any client, is user '-').
+closes() { grep -c "user 'admin': closed after" "$1" 2>/dev/null || true; }
 [ "$(curl -s "http://127.0.0.1:$SPORT/first")" = "echo GET /first 0" ] || fail "first request"
 wait_for grep -q "closed after" "$T/logs/info.log" || fail "no visitor line in info.log"
 mv "$T/logs/info.log" "$T/logs/info.log.1"
