@@ -157,9 +157,27 @@ soak: all $(UNIT_BIN)
 mutate: deps-test all
 	@python3 tests/mutate.py $(ARGS)
 
+# BASE=<commit-ish> adds target "base": that commit's tunnel, built from
+# `git archive` with its own Makefile (and this tree's config.mak, so with
+# the same flags) into $(BUILD)/base-<commit id>/, kept for the next run.
 bench: all $(BUILD)/bench-floor $(BUILD)/bench-poolfloor
-	@BENCH_FLOOR=$(BUILD)/bench-floor \
-	    BENCH_POOLFLOOR=$(BUILD)/bench-poolfloor sh bench/run.sh $(ARGS)
+	@set -e; base=; \
+	if [ -n "$(BASE)" ]; then \
+	    id=$$(git rev-parse --verify --quiet "$(BASE)^{commit}") || \
+	        { echo "bench: BASE=$(BASE) is not a commit" >&2; exit 1; }; \
+	    base=$(BUILD)/base-$$id; \
+	    if [ ! -x $$base/tunnel-server ] || [ ! -x $$base/tunnel-client ]; then \
+	        echo "bench: building the baseline $(BASE) ($$id) in $$base"; \
+	        rm -rf $$base; mkdir -p $$base; \
+	        git archive $$id | tar -x -C $$base; \
+	        if [ -f config.mak ]; then cp config.mak $$base/; fi; \
+	        $(MAKE) -C $$base BUILD=build all || \
+	            { rm -rf $$base; exit 1; }; \
+	    fi; \
+	    base="--base $$base --base-rev $$(git rev-parse --short $$id)"; \
+	fi; \
+	BENCH_FLOOR=$(BUILD)/bench-floor \
+	    BENCH_POOLFLOOR=$(BUILD)/bench-poolfloor sh bench/run.sh $(ARGS) $$base
 
 # The bench's "floor" reference: a bare blocking-splice forwarder.
 $(BUILD)/bench-floor: bench/floor.c | $(BUILD)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark driver for tunnel: tunnel vs a two-hop HAProxy chain vs direct.
+"""Benchmark driver for tunnel: tunnel vs a two-hop HAProxy chain vs direct
+(and, with --base DIR, vs the same tunnel built from an earlier commit).
 
 Run it through bench/run.sh (or `make bench`), which installs the tools.
 Everything listens on 127.0.0.1, on free ports, under one temp directory;
@@ -461,6 +462,17 @@ class Bench:
             if not os.access(src, os.X_OK):
                 self.die("%s missing: run make first" % src)
             shutil.copy2(src, os.path.join(self.tmp, b))
+        # The baseline: the same tunnel built from an earlier commit (make
+        # bench BASE=<commit> builds it under build/base-<id>/).
+        if "base" in a.targets:
+            bd = os.path.join(self.tmp, "base-bin")
+            os.makedirs(bd)
+            for b in ("tunnel-server", "tunnel-client"):
+                src = os.path.join(a.base, b)
+                if not os.access(src, os.X_OK):
+                    self.die("%s missing: --base needs a directory with "
+                             "tunnel-server and tunnel-client" % src)
+                shutil.copy2(src, os.path.join(bd, b))
         www = os.path.join(self.tmp, "www")
         os.makedirs(www)
         with open(os.path.join(www, "100b"), "wb") as f:
@@ -520,6 +532,14 @@ http {
         self.tun = {}
         for svc, lport in (("http", self.nginx_port), ("bulk", self.iperf_port)):
             self.tun[svc] = self.start_tunnel(svc, lport)
+        # the baseline's pairs, started exactly like the tunnel's
+        self.base = None
+        if "base" in a.targets:
+            self.base = {}
+            for svc, lport in (("http", self.nginx_port),
+                               ("bulk", self.iperf_port)):
+                self.base[svc] = self.start_tunnel(
+                    svc, lport, "base", os.path.join(self.tmp, "base-bin"))
 
         # HAProxy chains: hop1 -> hop2 -> service, one process per hop, a
         # listener per service in each; nbthread 1 and default threading.
@@ -607,6 +627,12 @@ defaults
                            "pids": {"http": self.hap["mt"]["pids"],
                                     "bulk": self.hap["mt"]["pids"]}},
         }
+        if self.base:
+            self.targets["base"] = {
+                "http": self.base["http"]["port"],
+                "bulk": self.base["bulk"]["port"],
+                "pids": {"http": self.base["http"]["pids"],
+                         "bulk": self.base["bulk"]["pids"]}}
         if self.floor:
             self.targets["floor"] = self.floor
         if self.poolfloor:
@@ -615,7 +641,7 @@ defaults
             if t not in a.targets:
                 del self.targets[t]
         # idle RSS right after start, before any traffic
-        for t in ("tunnel", "haproxy-1t", "haproxy-mt"):
+        for t in ("tunnel", "base", "haproxy-1t", "haproxy-mt"):
             if t in self.targets:
                 pids = self.targets[t]["pids"]["http"]
                 self.fresh[t] = (self.rss_kib(pids[0]), self.rss_kib(pids[1]))
@@ -637,35 +663,56 @@ defaults
                                            str(self.iperf_port)])
         self.wait_port(self.iperf_port, "iperf3", self.iperf)
 
-    def start_tunnel(self, svc, lport):
-        d = os.path.join(self.tmp, "tunnel-" + svc)
+    def start_tunnel(self, svc, lport, name="tunnel", bindir=None):
+        """A server + client pair in front of LPORT; NAME is the target
+        (tunnel, or base: the baseline's binaries, in BINDIR)."""
+        bindir = bindir or self.tmp
+        server = os.path.join(bindir, "tunnel-server")
+        d = os.path.join(self.tmp, "%s-%s" % (name, svc))
         os.makedirs(d)
         port = self.free_port()
         cfg = os.path.join(d, "server.yaml")
-        with open(cfg, "w") as f:
-            # Every load comes from 127.0.0.1: no cap per address, as
-            # HAProxy's chain has none.
-            f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
-                    "visitors_per_address: 0\nusers:\n"
-                    "  - username: admin\n    password: \"%s\"\n"
-                    "log:\n  enable: false\n" % (port, self.args.pool, PASSWORD))
-        srv = self.start("tunnel-%s-server" % svc,
-                         [os.path.join(self.tmp, "tunnel-server"), "-c", cfg],
+        # Every load comes from 127.0.0.1: no cap per address, as
+        # HAProxy's chain has none. A baseline from before the key existed
+        # rejects it (and has no such cap): it gets the config without it.
+        for cap in ("visitors_per_address: 0\n", ""):
+            with open(cfg, "w") as f:
+                f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
+                        "%susers:\n"
+                        "  - username: admin\n    password: \"%s\"\n"
+                        "log:\n  enable: false\n" % (port, self.args.pool, cap,
+                                                     PASSWORD))
+            if name == "tunnel":
+                break
+            rc, out, err = self.run([server, "-n", "-c", cfg], 10)
+            if rc == 0:
+                break
+            if cap:
+                self.log("%s: its server rejects visitors_per_address, "
+                         "started without it: %s" %
+                         (name, (err or out).strip()[-200:]))
+            else:
+                self.die("%s: its server rejects the bench's config: %s" %
+                         (name, (err or out).strip()[-300:]))
+        if name == "base":
+            self.meta["base_visitors_per_address"] = bool(cap)
+        srv = self.start("%s-%s-server" % (name, svc), [server, "-c", cfg],
                          cwd=d)
-        self.wait_port(port, "tunnel-server", srv)
+        what = "" if name == "tunnel" else name + " "
+        self.wait_port(port, what + "tunnel-server", srv)
         env = dict(os.environ, TUNNEL_PASSWORD=PASSWORD)
-        cli = self.start("tunnel-%s-client" % svc,
-                         [os.path.join(self.tmp, "tunnel-client"), "-s",
+        cli = self.start("%s-%s-client" % (name, svc),
+                         [os.path.join(bindir, "tunnel-client"), "-s",
                           "%s:%d" % (HOST, port), "-u", "admin", "-p",
                           str(lport)], cwd=d, env=env)
-        logf = os.path.join(self.tmp, "tunnel-%s-client.log" % svc)
+        logf = os.path.join(self.tmp, "%s-%s-client.log" % (name, svc))
         deadline = time.monotonic() + 15
         while True:
             with open(logf, errors="replace") as f:
                 if "tunnel up" in f.read():
                     break
             if cli.poll() is not None or time.monotonic() > deadline:
-                self.die("tunnel-client (%s) did not come up" % svc)
+                self.die("%stunnel-client (%s) did not come up" % (what, svc))
             time.sleep(0.05)
         time.sleep(0.5)      # let the pool fill
         return {"port": port, "pids": [srv.pid, cli.pid]}
@@ -878,7 +925,8 @@ defaults
         a = self.args
         wl = []
         # The pool floor serves only the HTTP service, for per-request rows.
-        bulk = ("direct", "tunnel", "floor", "haproxy-1t", "haproxy-mt")
+        bulk = ("direct", "tunnel", "base", "floor", "haproxy-1t",
+                "haproxy-mt")
         if "bulk" in a.only:
             for streams in (1, 4):
                 for rev in (False, True):
@@ -890,7 +938,7 @@ defaults
                            lambda t, s=streams: self.w_http_bulk(t, s), bulk))
         # A thread per direction is a floor for bulk bytes only: with
         # many connections it measures thread creation, not forwarding.
-        nf = ("direct", "tunnel", "haproxy-1t", "haproxy-mt")
+        nf = ("direct", "tunnel", "base", "haproxy-1t", "haproxy-mt")
         pf = nf + ("poolfloor",)
         if "ka" in a.only:
             wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), pf))
@@ -901,7 +949,8 @@ defaults
         if "burst" in a.only:
             wl.append(("burst", self.w_burst, nf))
         if "mem" in a.only:
-            wl.append(("mem", self.w_mem, ("tunnel", "haproxy-1t", "haproxy-mt")))
+            wl.append(("mem", self.w_mem, ("tunnel", "base", "haproxy-1t",
+                                           "haproxy-mt")))
         return wl
 
     def main(self):
@@ -940,7 +989,8 @@ defaults
         warning is expected), counted by message shape."""
         seen = {}
         for f in sorted(os.listdir(self.tmp)):
-            if not (f.startswith("tunnel-") and f.endswith(".log")):
+            if not (f.startswith(("tunnel-", "base-")) and
+                    f.endswith(".log")):
                 continue
             with open(os.path.join(self.tmp, f), errors="replace") as fh:
                 for ln in fh:
@@ -1062,15 +1112,16 @@ def _ratio(row, a, b):
 
 def _report(self):
     summary = _summarise(self)
-    cols = [t for t in ("direct", "tunnel", "floor", "poolfloor",
+    cols = [t for t in ("direct", "tunnel", "base", "floor", "poolfloor",
                         "haproxy-1t", "haproxy-mt") if t in self.targets]
-    refs = [t for t in ("direct", "floor", "poolfloor", "haproxy-1t",
+    refs = [t for t in ("direct", "base", "floor", "poolfloor", "haproxy-1t",
                         "haproxy-mt") if t in cols]
     hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
     for c in cols:
         hdr += " %-23s" % c
     for r in refs:
-        hdr += " %-8s" % ("t/" + {"direct": "dir", "floor": "floor",
+        hdr += " %-8s" % ("t/" + {"direct": "dir", "base": "base",
+                                  "floor": "floor",
                                   "poolfloor": "pfloor",
                                   "haproxy-1t": "hap1t",
                                   "haproxy-mt": "hapmt"}[r])
@@ -1217,12 +1268,39 @@ def _report(self):
                           lab, fmt(pv), "%.2fx" % (pv / hv) if pv and hv
                           else "-", fmt(tv),
                           "%.2fx" % (tv / pv) if pv and tv else "-"))
+    # The baseline: the same tunnel from an earlier commit, for "make
+    # bench shows no regression". Rows more than 10% apart either way.
+    base = None
+    if "base" in self.targets:
+        base = {"rev": self.meta["base_rev"], "worse": [], "better": [],
+                "rows": 0}
+        for row in summary:
+            q = row.get("ratios", {}).get("tunnel/base")
+            if not q:
+                continue
+            base["rows"] += 1
+            gain = q if row["higher_is_better"] else 1 / q
+            if gain < 0.9:
+                base["worse"].append((row["label"].strip(), q))
+            elif gain > 1.1:
+                base["better"].append((row["label"].strip(), q))
+        tl.append("")
+        tl.append("The baseline (base: %s, %s), tunnel / base in the same "
+                  "run:" % (base["rev"], "visitors_per_address: 0" if
+                            self.meta["base_visitors_per_address"] else
+                            "config without visitors_per_address"))
+        tl.append("  %d rows compared: %d more than 10%% better, %d more "
+                  "than 10%% worse" % (base["rows"], len(base["better"]),
+                                       len(base["worse"])))
+        for lab, q in base["worse"]:
+            tl.append("  worse   %-33s %.2fx" % (lab, q))
     print()
-    print("tunnel benchmark, %s, tunnel %s, %d round(s), %d cores, loopback, "
-          "%.0f s, load average %.1f at start, %.1f at end" % (
-              self.meta["date"], self.meta["tunnel_rev"], self.args.rounds,
-              os.cpu_count(), self.elapsed, self.meta["loadavg_start"],
-              self.meta["loadavg_end"]))
+    print("tunnel benchmark, %s, tunnel %s%s, %d round(s), %d cores, "
+          "loopback, %.0f s, load average %.1f at start, %.1f at end" % (
+              self.meta["date"], self.meta["tunnel_rev"],
+              ", base %s" % self.meta["base_rev"] if base else "",
+              self.args.rounds, os.cpu_count(), self.elapsed,
+              self.meta["loadavg_start"], self.meta["loadavg_end"]))
     if self.meta["loadavg_start"] > 1.0:
         print("WARNING: the machine was busy before the run started (load "
               "%.1f): other work shares the cores, figures are lower and "
@@ -1239,11 +1317,14 @@ def _report(self):
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "%s%s.json" % (
         self.meta["stamp"], "-quick" if self.args.quick else ""))
+    out = {"meta": self.meta, "args": vars(self.args),
+           "summary": summary, "targets": checks, "floor": floor,
+           "notes": self.notes,
+           "raw": self.results, "table": table}
+    if base:
+        out["base"] = base
     with open(path, "w") as f:
-        json.dump({"meta": self.meta, "args": vars(self.args),
-                   "summary": summary, "targets": checks, "floor": floor,
-                   "notes": self.notes,
-                   "raw": self.results, "table": table}, f, indent=1)
+        json.dump(out, f, indent=1)
     print()
     print("results written to %s" % os.path.relpath(path, TOP))
 
@@ -1308,7 +1389,13 @@ def parse_args(argv):
     ap.add_argument("--only", default="bulk,ka,close,mib,burst,mem",
                     help="comma list of bulk,ka,close,mib,burst,mem")
     ap.add_argument("--targets", help="default: all; quick: all but "
-                    "haproxy-mt")
+                    "haproxy-mt; base is added when --base is given")
+    ap.add_argument("--base", metavar="DIR",
+                    help="adds target base: the tunnel-server and "
+                    "tunnel-client in DIR, an earlier build (make bench "
+                    "BASE=<commit> builds one)")
+    ap.add_argument("--base-rev", help="what to call the baseline in the "
+                    "report (default: DIR)")
     ap.add_argument("--time-limit", type=int,
                     help="hard limit for the whole run, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
@@ -1319,7 +1406,10 @@ def parse_args(argv):
     a.wrk_time = a.wrk_time or (2 if q else 5)
     a.http_time = a.http_time or (1.0 if q else 3.0)
     a.large_mib = a.large_mib or (256 if q else 1024)
-    a.time_limit = a.time_limit or (150 if q else 600 + 360 * a.rounds)
+    # The baseline is one target more: about a fifth more time.
+    a.time_limit = a.time_limit or (
+        (190 if q else 600 + 430 * a.rounds) if a.base else
+        (150 if q else 600 + 360 * a.rounds))
     # Quick stays under 2 minutes: fewer idle visitors, a shorter wait
     # for them, and no second HAProxy chain.
     a.idle = a.idle or (2000 if q else 5000)
@@ -1327,10 +1417,14 @@ def parse_args(argv):
     a.targets = a.targets or (
         "direct,tunnel,floor,poolfloor,haproxy-1t" if q else
         "direct,tunnel,floor,poolfloor,haproxy-1t,haproxy-mt")
+    if a.base and "base" not in a.targets.split(","):
+        a.targets += ",base"
     a.only = a.only.split(",")
     a.targets = a.targets.split(",")
     if "tunnel" not in a.targets:
         ap.error("--targets must include tunnel")
+    if "base" in a.targets and not a.base:
+        ap.error("target base needs --base DIR (or make bench BASE=<commit>)")
     return a
 
 
@@ -1353,6 +1447,8 @@ def main():
         print("# warning: fd limit %d is low for %d idle visitors" %
               (b.nofile, args.idle))
     b.meta = collect_meta()
+    if args.base:
+        b.meta["base_rev"] = args.base_rev or args.base
 
     def on_signal(sig, frame):
         raise SystemExit("bench: interrupted by signal %d" % sig)
