@@ -390,7 +390,12 @@ visitor_lost_proxy(struct srv_visitor *v, int closed)
 		return;
 	}
 	v->state = SRV_VISITOR_RECALL;
-	if (!v->asked && visitor_ask(v) == -1) {
+	/*
+	 * Asked already and no question on file: the session ended, and no
+	 * answer will come.
+	 */
+	if ((v->asked && v->recall_ss == NULL) ||
+	    (!v->asked && visitor_ask(v) == -1)) {
 		visitor_reject(v, "the tunnel client went away");
 		return;
 	}
