@@ -422,22 +422,11 @@ grace_cb(struct loop *l, struct timer *t)
 void
 srv_shutdown(struct srv *s)
 {
-	size_t i;
-
-	s->stopping = 1;
 	loop_timer_cancel(s->loop, &s->grace);
-	listener_close(s, &s->main);
-	for (i = 0; i < s->nusers; i++)
-		if (s->users[i].listener != NULL)
-			listener_close(s, s->users[i].listener);
-	while (!LIST_EMPTY(&s->conns))
-		srv_conn_close(LIST_FIRST(&s->conns), "server stopping");
-	while (!LIST_EMPTY(&s->sessions))
-		srv_session_close(LIST_FIRST(&s->sessions),
-		    PROTO_FAIL_SHUTDOWN, "server stopping");
+	stop_accepting(s);
+	/* What stop_accepting() let finish is reset now. */
 	while (!LIST_EMPTY(&s->visitors))
 		srv_visitor_close(LIST_FIRST(&s->visitors), "server stopping");
-	loop_timer_cancel(s->loop, &s->sweep);
 	loop_timer_cancel(s->loop, &s->trim);
 }
 
