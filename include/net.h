@@ -82,6 +82,9 @@ int	net_user_timeout(int fd, unsigned int ms);
 void	net_linger_reset(int fd, int on);
 
 /* "a.b.c.d:port" or "[v6]:port"; v4-mapped IPv6 printed as IPv4. */
+/* fd's smoothed TCP round trip time in ms (kernel's view), 0 if unknown. */
+uint64_t net_rtt_ms(int fd);
+
 /*
  * Bytes written to fd's TCP socket that its peer has not acknowledged yet
  * (queued or in flight). Return: the count, or -1 with errno.

@@ -108,6 +108,7 @@ static void	side_cb(struct loop *, struct handler *, uint32_t);
 static void	idle_cb(struct loop *, struct timer *);
 static void	cork_cb(struct loop *, struct timer *);
 static void	finish(struct bridge *, enum bridge_end, int, const char *);
+static void	run_gate(struct bridge *);
 
 const char *
 bridge_end_str(enum bridge_end e)
@@ -312,6 +313,17 @@ release_storage(struct bridge *b, struct dir *d)
 static void
 side_failed(struct bridge *b, int s, int err)
 {
+	/*
+	 * B failed while its answer is still awaited (a write towards it
+	 * found the reset first): the owner's gate hears it, as it would
+	 * have on B's own event, so that it can keep A and go elsewhere.
+	 */
+	if (s == 1 && (b->dir[BRIDGE_BA].flags & DIR_GATED) &&
+	    b->gate != NULL) {
+		run_gate(b);
+		if (b->state != BRIDGE_RUNNING)
+			return;
+	}
 	finish(b, s == 0 ? BRIDGE_END_RESET_A : BRIDGE_END_RESET_B, err,
 	    NULL);
 }

@@ -413,12 +413,14 @@ srv_session_refresh(struct srv_session *ss, const char *why)
 	 * Idle connections made at the same time die together (a NAT table
 	 * flushed, a laptop on a new network): drop every one, so no other
 	 * visitor is sent into the same hole, and ask for a fresh pool. The
-	 * replacements are new, so one request per second is plenty.
+	 * replacements are new, so once a second is plenty: within that, the
+	 * idle ones are those replacements, and dropping them would only
+	 * starve the pool.
 	 */
-	while (!LIST_EMPTY(&ss->idle))
-		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
 	if (ss->refresh_ms != 0 && now - ss->refresh_ms < SRV_REFRESH_GAP_MS)
 		return;
+	while (!LIST_EMPTY(&ss->idle))
+		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
 	ss->refresh_ms = now;
 	log_info("session %llu %s: %s: dropped %zu idle proxy connections, "
 	    "asking the client for new ones", (unsigned long long)ss->id,
@@ -431,7 +433,14 @@ srv_session_refresh(struct srv_session *ss, const char *why)
 uint64_t
 srv_session_ack_ms(const struct srv_session *ss)
 {
-	return SRV_ACK_MS + 2 * ss->rtt_ms;
+	/*
+	 * The last PING's round trip, or the kernel's smoothed one for the
+	 * control connection if larger: there is no PING yet in a session's
+	 * first 10 s, and one idle-time sample misses a queue that grew.
+	 */
+	uint64_t rtt = ss->rtt_ms, krtt = net_rtt_ms(ss->h.fd);
+
+	return SRV_ACK_MS + 2 * (krtt > rtt ? krtt : rtt);
 }
 
 struct srv_session *

@@ -405,6 +405,17 @@ visitor_lost_proxy(struct srv_visitor *v, int closed)
 	visitor_park(v);
 }
 
+/* Whether the peer's TCP acknowledged every byte of START on v's proxy. */
+static int
+start_reached(const struct srv_visitor *v)
+{
+	ssize_t unacked = net_unacked(bridge_fd(v->bridge, 1));
+	uint64_t sent = bridge_sent(v->bridge, BRIDGE_AB);
+
+	return unacked >= 0 && sent >= (uint64_t)unacked &&
+	    sent - (uint64_t)unacked >= v->start_len;
+}
+
 /*
  * No answer on v's proxy for a while after START. Unacknowledged START
  * bytes mean a dead connection: ask now. START acknowledged (by the client
@@ -415,8 +426,6 @@ static void
 visitor_silent(struct srv_visitor *v)
 {
 	struct srv *s = v->srv;
-	ssize_t unacked;
-	uint64_t sent;
 	int reached;
 
 	if (v->taken || v->asked || loop_now(s->loop) >= v->deadline_ms) {
@@ -425,10 +434,7 @@ visitor_silent(struct srv_visitor *v)
 		    "answering");
 		return;
 	}
-	unacked = net_unacked(bridge_fd(v->bridge, 1));
-	sent = bridge_sent(v->bridge, BRIDGE_AB);
-	reached = unacked >= 0 && sent >= (uint64_t)unacked &&
-	    sent - (uint64_t)unacked >= v->start_len;
+	reached = start_reached(v);
 	if (reached && !v->late) {
 		struct srv_session *ss = srv_session_by_id(s, v->session_id);
 		uint64_t ack = ss != NULL ? srv_session_ack_ms(ss) : SRV_ACK_MS;
@@ -476,6 +482,14 @@ srv_visitor_withdrawn(struct srv_visitor *v, int taken)
 	if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
 		if (taken == 1)
 			v->taken = 1;
+		/*
+		 * No answer will come (the session ended) and START never
+		 * reached the client's host: no STATUS will come either.
+		 */
+		if (taken == -1 && !v->taken && !start_reached(v)) {
+			visitor_failed(v, "the tunnel client went away");
+			return;
+		}
 		if (taken != 0)
 			return;		/* STATUS until the deadline */
 		if (visitor_unbridge(v, "withdrawn") == -1) {
@@ -558,6 +572,13 @@ again:
 	srv_session_unrecall(v);	/* an answer to WITHDRAW is moot */
 	loop_timer_cancel(v->srv->loop, &v->timer);
 	bridge_release_a(b);
+	/*
+	 * Idle only counts from here: until STATUS the wait is the
+	 * client's (connect_timeout), and its end is a 502 or a retry.
+	 */
+	if (v->srv->cfg->idle_timeout > 0)
+		bridge_idle_timeout(b,
+		    (uint64_t)v->srv->cfg->idle_timeout * 1000);
 	free(v->replay);	/* nreplay stays: it counts in bytes_in */
 	v->replay = NULL;
 	return 1;
@@ -619,8 +640,13 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->session_id = ss->id;
 	v->proxy_counter = counter;
 	v->start_len = n;
-	v->deadline_ms = loop_now(s->loop) +
-	    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS;
+	/*
+	 * The client's answer is awaited connect_timeout + 2 s from the
+	 * first START, however many dispatches it takes.
+	 */
+	if (v->retries == 0)
+		v->deadline_ms = loop_now(s->loop) +
+		    (uint64_t)s->cfg->connect_timeout * 1000 + SRV_DRAIN_MS;
 	v->taken = v->accepted = v->asked = v->late = v->dead = 0;
 	v->statuslen = 0;
 	if (v->retries == 0) {
@@ -630,9 +656,6 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	bridge_gate(v->bridge, status_gate, v);
 	bridge_retain_a(v->bridge);
 	loop_timer_set(s->loop, &v->timer, srv_session_ack_ms(ss));
-	if (s->cfg->idle_timeout > 0)
-		bridge_idle_timeout(v->bridge,
-		    (uint64_t)s->cfg->idle_timeout * 1000);
 	log_debug("visitor %llu %s: bridged to proxy %llu of session %llu",
 	    (unsigned long long)v->id, v->peer, (unsigned long long)proxy_id,
 	    (unsigned long long)ss->id);
