@@ -25,6 +25,7 @@ import ctypes.util
 import hashlib
 import hmac
 import os
+import select
 import socket
 import struct
 import sys
@@ -34,6 +35,7 @@ import time
 MAGIC = b"\x8eTUN"
 HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
 REGISTER, START, STATUS = 0x10, 0x11, 0x12
+WITHDRAW, WITHDRAWN = 0x09, 0x0a
 LABEL = b"tunnel-login-v1"
 
 _libcrypt = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
@@ -391,20 +393,56 @@ def cmd_fake_server(port, mode, pw="x"):
 def cmd_serve(port, user, pw, mode, count="1"):
     """A minimal client: registers COUNT proxies and answers visitors
     with MODE: fail (STATUS ok=0 "test says no"), silent (never answers),
-    echo (STATUS ok=1, then echoes), none (registers nothing)."""
+    echo (STATUS ok=1, then echoes), none (registers nothing), rst-once
+    (the first proxy to receive START is closed unread, with a reset,
+    and WITHDRAW about it is answered "never taken"; the rest echo)."""
     port = int(port)
     lg = Login(port, user, pw)
     assert lg.ok, "login failed"
     print("logged in, mode", mode, flush=True)
     socks = []
+    unread = set()          # counters of proxies closed without reading
+    lock = threading.Lock()
     if mode != "none":
         for _ in range(int(count)):
             s = socket.create_connection(("127.0.0.1", port), timeout=None)
             s.sendall(lg.register_bytes())
-            socks.append(s)
+            socks.append((s, lg.counter))
 
-    def serve(s):
+    def serve(s, counter):
+        nonlocal mode
         try:
+            if mode == "rst-once":
+                select.select([s], [], [])
+                with lock:
+                    first = not unread
+                    if first:
+                        unread.add(counter)
+                if first:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+                    s.close()
+                    print("reset proxy", counter, "unread", flush=True)
+                    return
+            t, p = read_frame(s)
+            if t != START:
+                return
+            print("START visitor", struct.unpack("!Q", p[:8])[0], flush=True)
+            if mode == "fail":
+                s.sendall(frame(STATUS, b"\x00" + s8(b"test says no")))
+                s.close()
+            elif mode in ("echo", "rst-once"):
+                s.sendall(frame(STATUS, b"\x01" + s8(b"")))
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    s.sendall(d)
+                s.shutdown(socket.SHUT_WR)
+            elif mode == "silent":
+                time.sleep(3600)
+        except (OSError, EOFError):
+            pass
             t, p = read_frame(s)
             if t != START:
                 return
@@ -423,9 +461,9 @@ def cmd_serve(port, user, pw, mode, count="1"):
                 time.sleep(3600)
         except (OSError, EOFError):
             pass
-    for s in socks:
-        threading.Thread(target=serve, args=(s,), daemon=True).start()
-    # Answer heartbeats so the session stays up.
+    for s, counter in socks:
+        threading.Thread(target=serve, args=(s, counter), daemon=True).start()
+    # Answer heartbeats so the session stays up, and WITHDRAW truthfully.
     lg.sock.settimeout(None)
     while True:
         try:
@@ -434,6 +472,12 @@ def cmd_serve(port, user, pw, mode, count="1"):
             return
         if t == PING:
             lg.sock.sendall(frame(PONG, p))
+        elif t == WITHDRAW:
+            (k,) = struct.unpack("!Q", p)
+            with lock:
+                taken = 0 if k in unread else 1
+            print("WITHDRAW", k, "taken", taken, flush=True)
+            lg.sock.sendall(frame(WITHDRAWN, p + bytes([taken])))
 
 
 def cmd_hello_raw(port, user_hex):
