@@ -403,6 +403,13 @@ def cmd_serve(port, user, pw, mode, count="1"):
     socks = []
     unread = set()          # counters of proxies closed without reading
     lock = threading.Lock()
+    out_lock = threading.Lock()
+
+    def say(msg):
+        # One write per line: the threads' lines must not interleave.
+        with out_lock:
+            sys.stdout.write(msg + "\n")
+            sys.stdout.flush()
     if mode != "none":
         for _ in range(int(count)):
             s = socket.create_connection(("127.0.0.1", port), timeout=None)
@@ -422,12 +429,12 @@ def cmd_serve(port, user, pw, mode, count="1"):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                  struct.pack("ii", 1, 0))
                     s.close()
-                    print("reset proxy", counter, "unread", flush=True)
+                    say("reset proxy %d unread" % counter)
                     return
             t, p = read_frame(s)
             if t != START:
                 return
-            print("START visitor", struct.unpack("!Q", p[:8])[0], flush=True)
+            say("START visitor %d" % struct.unpack("!Q", p[:8])[0])
             if mode == "fail":
                 s.sendall(frame(STATUS, b"\x00" + s8(b"test says no")))
                 s.close()
@@ -439,24 +446,6 @@ def cmd_serve(port, user, pw, mode, count="1"):
                         break
                     s.sendall(d)
                 s.shutdown(socket.SHUT_WR)
-            elif mode == "silent":
-                time.sleep(3600)
-        except (OSError, EOFError):
-            pass
-            t, p = read_frame(s)
-            if t != START:
-                return
-            print("START visitor", struct.unpack("!Q", p[:8])[0], flush=True)
-            if mode == "fail":
-                s.sendall(frame(STATUS, b"\x00" + s8(b"test says no")))
-                s.close()
-            elif mode == "echo":
-                s.sendall(frame(STATUS, b"\x01" + s8(b"")))
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    s.sendall(d)
             elif mode == "silent":
                 time.sleep(3600)
         except (OSError, EOFError):
@@ -476,7 +465,7 @@ def cmd_serve(port, user, pw, mode, count="1"):
             (k,) = struct.unpack("!Q", p)
             with lock:
                 taken = 0 if k in unread else 1
-            print("WITHDRAW", k, "taken", taken, flush=True)
+            say("WITHDRAW %d taken %d" % (k, taken))
             lg.sock.sendall(frame(WITHDRAWN, p + bytes([taken])))
 
 
