@@ -95,15 +95,28 @@ log "quiet visitor: closed with FIN after the idle timeout"
 #    reset threw away in the server's send queue. (A send queue that has
 #    not moved between two looks at the deadline is idle too.)
 python3 - "$P1" "$T/could" <<'PY' &
-import fcntl, socket, struct, sys, termios, time
+import fcntl, os, socket, struct, sys, termios, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 n = 0
 while n < 1000000:
     n += len(s.recv(min(65536, 1000000 - n)))
-time.sleep(1)
-q = struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD, b"\0\0\0\0"))[0]
-with open(sys.argv[2], "w") as f:
-    f.write("%d\n" % (n + q))
+# The queue fills for a while after the last read (the window grows):
+# measure until the reset, keeping the last figure. The idle end comes
+# only after 2 s without movement, so the last look sees the final queue.
+last = None
+for _ in range(150):
+    time.sleep(0.1)
+    try:
+        q = struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD,
+                                           b"\0\0\0\0"))[0]
+        s.getpeername()
+    except OSError:
+        break
+    if q != last:
+        last = q
+        with open(sys.argv[2] + ".tmp", "w") as f:
+            f.write("%d\n" % (n + q))
+        os.replace(sys.argv[2] + ".tmp", sys.argv[2])
 time.sleep(10)
 PY
 PIDS="$PIDS $!"
