@@ -1,0 +1,278 @@
+/*
+ * Unit tests for src/tls.c over socketpairs: the server key made once and
+ * never over a file, fingerprints, the handshake driven without blocking,
+ * the exporter both ends agree on (and that differs per connection),
+ * half-close with close_notify, a truncated stream and a flipped bit told
+ * apart from a clean end, and a resumed refill with the same fingerprint.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "tls.h"
+
+static char dir[64], cert[128], key[128];
+static char err[256];
+
+static int
+setup(void)
+{
+	(void)snprintf(dir, sizeof(dir), "/tmp/test_tls.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	(void)snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	(void)snprintf(key, sizeof(key), "%s/key.pem", dir);
+	return tls_make_server_key(cert, key, err, sizeof(err)) == 1 ? 0 : -1;
+}
+
+static void
+teardown(void)
+{
+	(void)unlink(cert);
+	(void)unlink(key);
+	(void)rmdir(dir);
+}
+
+/* Runs both handshakes over a non-blocking socketpair until both finish. */
+static int
+handshake(struct tls *c, struct tls *s)
+{
+	int i, dc = 0, ds = 0, r;
+
+	for (i = 0; i < 100 && !(dc && ds); i++) {
+		if (!dc && (r = tls_handshake(c)) != 0) {
+			if (r == -1)
+				return -1;
+			dc = 1;
+		}
+		if (!ds && (r = tls_handshake(s)) != 0) {
+			if (r == -1)
+				return -1;
+			ds = 1;
+		}
+	}
+	return dc && ds ? 0 : -1;
+}
+
+static int
+pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return -1;
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Reads until n bytes came or nothing more can; returns the count. */
+static ssize_t
+recv_all(struct tls *t, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+	int tries = 0;
+
+	while (got < n && tries++ < 1000) {
+		r = tls_recv(t, buf + got, n - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0 || errno != EAGAIN)
+			break;
+	}
+	return (ssize_t)got;
+}
+
+static int
+test_key_files(void)
+{
+	struct stat st;
+	char fp[TLS_FP_LEN], fp2[TLS_FP_LEN];
+
+	ASSERT_EQ(stat(key, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT_EQ(stat(cert, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	/* Made once: a second call keeps both. */
+	ASSERT_EQ(tls_file_fingerprint(cert, fp, err, sizeof(err)), 0);
+	ASSERT_EQ(tls_make_server_key(cert, key, err, sizeof(err)), 0);
+	ASSERT_EQ(tls_file_fingerprint(cert, fp2, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(fp, fp2);
+	ASSERT(tls_fp_valid(fp));
+	ASSERT(!tls_fp_valid("SHA256:abc"));
+	ASSERT(!tls_fp_valid("MD5:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	ASSERT(!tls_fp_valid("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+	return TEST_PASS;
+}
+
+static int
+test_half_pair_refused(void)
+{
+	char c2[160], k2[160];
+
+	(void)snprintf(c2, sizeof(c2), "%s/only-cert.pem", dir);
+	(void)snprintf(k2, sizeof(k2), "%s/missing-key.pem", dir);
+	ASSERT_EQ(link(cert, c2), 0);
+	ASSERT_EQ(tls_make_server_key(c2, k2, err, sizeof(err)), -1);
+	ASSERT_STR_CONTAINS(err, "missing-key.pem");
+	ASSERT_EQ(access(k2, F_OK), -1);
+	(void)unlink(c2);
+	return TEST_PASS;
+}
+
+static int
+test_exchange(void)
+{
+	struct tls_ctx *sx, *cx;
+	struct tls *s, *c, *c2, *s2;
+	uint8_t ec[TLS_EXPORTER_LEN], es[TLS_EXPORTER_LEN];
+	uint8_t ec2[TLS_EXPORTER_LEN];
+	char fp[TLS_FP_LEN], pfp[TLS_FP_LEN], buf[64];
+	int sv[2], sv2[2];
+
+	ASSERT((sx = tls_server_ctx(cert, key, err, sizeof(err))) != NULL);
+	ASSERT((cx = tls_client_ctx("127.0.0.1", err, sizeof(err))) != NULL);
+	ASSERT_EQ(pair(sv), 0);
+	ASSERT((c = tls_new(cx, sv[0])) != NULL);
+	ASSERT((s = tls_new(sx, sv[1])) != NULL);
+	ASSERT_EQ(handshake(c, s), 0);
+	ASSERT(!tls_resumed(c));
+	/* A self-signed key is never CA-verified; its fingerprint reads. */
+	ASSERT(!tls_ca_verified(c));
+	ASSERT_EQ(tls_peer_fingerprint(c, pfp), 0);
+	ASSERT_EQ(tls_file_fingerprint(cert, fp, err, sizeof(err)), 0);
+	ASSERT_STR_EQ(pfp, fp);
+	ASSERT_EQ(tls_exporter(c, ec), 0);
+	ASSERT_EQ(tls_exporter(s, es), 0);
+	ASSERT_MEM_EQ(ec, es, sizeof(ec));
+	tls_trust(c);
+
+	/* Both ways, then half-close: the other way still flows. */
+	ASSERT_EQ(tls_send(c, "hello", 5), 5);
+	ASSERT_EQ(recv_all(s, buf, 5), 5);
+	ASSERT_MEM_EQ(buf, "hello", 5);
+	ASSERT_EQ(tls_close_notify(c), 1);
+	ASSERT_EQ(tls_recv(s, buf, sizeof(buf)), 0);
+	ASSERT_EQ(tls_send(s, "after", 5), 5);
+	ASSERT_EQ(recv_all(c, buf, 5), 5);	/* reads the ticket too */
+	ASSERT_MEM_EQ(buf, "after", 5);
+
+	/* The refill resumes: no certificate sent, same fingerprint. */
+	ASSERT_EQ(pair(sv2), 0);
+	ASSERT((c2 = tls_new(cx, sv2[0])) != NULL);
+	ASSERT((s2 = tls_new(sx, sv2[1])) != NULL);
+	ASSERT_EQ(handshake(c2, s2), 0);
+	ASSERT(tls_resumed(c2));
+	ASSERT_EQ(tls_peer_fingerprint(c2, pfp), 0);
+	ASSERT_STR_EQ(pfp, fp);
+	/* Each connection has its own exporter value. */
+	ASSERT_EQ(tls_exporter(c2, ec2), 0);
+	ASSERT(memcmp(ec, ec2, sizeof(ec)) != 0);
+
+	/* Forgotten, the next one is a full handshake. */
+	tls_ctx_forget(cx);
+	tls_free(c2);
+	tls_free(s2);
+	close(sv2[0]);
+	close(sv2[1]);
+	ASSERT_EQ(pair(sv2), 0);
+	ASSERT((c2 = tls_new(cx, sv2[0])) != NULL);
+	ASSERT((s2 = tls_new(sx, sv2[1])) != NULL);
+	ASSERT_EQ(handshake(c2, s2), 0);
+	ASSERT(!tls_resumed(c2));
+
+	tls_free(c);
+	tls_free(s);
+	tls_free(c2);
+	tls_free(s2);
+	close(sv[0]);
+	close(sv[1]);
+	close(sv2[0]);
+	close(sv2[1]);
+	tls_ctx_free(cx);
+	tls_ctx_free(sx);
+	return TEST_PASS;
+}
+
+/* A stream cut without close_notify, and a flipped bit, are errors. */
+static int
+test_truncated_and_flipped(void)
+{
+	struct tls_ctx *sx, *cx;
+	struct tls *s, *c;
+	char buf[4096], wire[4096];
+	int sv[2], i;
+	ssize_t n;
+
+	ASSERT((sx = tls_server_ctx(cert, key, err, sizeof(err))) != NULL);
+	ASSERT((cx = tls_client_ctx("127.0.0.1", err, sizeof(err))) != NULL);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(pair(sv), 0);
+		ASSERT((c = tls_new(cx, sv[0])) != NULL);
+		ASSERT((s = tls_new(sx, sv[1])) != NULL);
+		ASSERT_EQ(handshake(c, s), 0);
+		/* The server's ticket is read off the wire first. */
+		(void)tls_recv(c, buf, sizeof(buf));
+		ASSERT_EQ(tls_send(s, "0123456789abcdef", 16), 16);
+		if (i == 0) {
+			/* Truncation: the socket closes, no close_notify. */
+			shutdown(sv[1], SHUT_WR);
+			n = recv_all(c, buf, 32);
+			ASSERT_EQ(n, 16);
+			ASSERT_EQ(tls_recv(c, buf, sizeof(buf)), -1);
+			ASSERT_EQ(errno, ECONNRESET);
+		} else {
+			/* One bit flipped inside the record. */
+			n = recv(sv[0], wire, sizeof(wire), 0);
+			ASSERT(n > 20);
+			wire[n - 5] ^= 0x10;
+			ASSERT_EQ(send(sv[1], wire, (size_t)n, 0), n);
+			/* The relayed bytes now come back to the client. */
+			ASSERT_EQ(tls_recv(c, buf, sizeof(buf)), -1);
+			ASSERT_EQ(errno, EPROTO);
+		}
+		tls_free(c);
+		tls_free(s);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	tls_ctx_free(cx);
+	tls_ctx_free(sx);
+	return TEST_PASS;
+}
+
+static const struct test tests[] = {
+	{ "tls_key_files", test_key_files },
+	{ "tls_half_pair_refused", test_half_pair_refused },
+	{ "tls_exchange", test_exchange },
+	{ "tls_truncated_and_flipped", test_truncated_and_flipped },
+};
+
+/* TEST_MAIN, with the key made once before and the files removed after. */
+int
+main(void)
+{
+	size_t i, failed = 0;
+
+	if (setup() == -1) {
+		fprintf(stderr, "setup: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int r = tests[i].fn();
+
+		printf("%s %s\n", r == TEST_PASS ? "PASS" : "FAIL",
+		    tests[i].name);
+		fflush(stdout);
+		if (r != TEST_PASS)
+			failed++;
+	}
+	teardown();
+	return failed ? 1 : 0;
+}
