@@ -7,14 +7,19 @@
  *   ClientKey      = HMAC(SaltedPassword, "Client Key")
  *   StoredKey      = SHA256(ClientKey)
  *   ServerKey      = HMAC(SaltedPassword, "Server Key")
- *   AuthMessage    = "tunnel-login-v1" || u8 len || username
+ *   AuthMessage    = "tunnel-login-v2" || u8 len || username
  *                    || client nonce (24) || server nonce (24)
- *                    || u8 len || setting
+ *                    || u8 len || setting || u8 len || binding
  *   ClientProof    = ClientKey XOR HMAC(StoredKey, AuthMessage)
  *   ServerSignature= HMAC(ServerKey, AuthMessage)
  *   SessionKey     = HMAC(ClientKey, "session" || AuthMessage)
  *   proxy MAC      = HMAC(SessionKey, "proxy" || session id (16)
- *                    || counter (8, big-endian))
+ *                    || counter (8, big-endian) || u8 len || binding)
+ *
+ * binding is the connection's RFC 9266 tls-exporter value (32 bytes) over
+ * TLS, and empty with transport: plain. The login's is the control
+ * connection's, each REGISTER's its own proxy connection's: a proof or a
+ * MAC relayed onto another TLS connection does not verify there.
  *
  * The server stores only StoredKey and ServerKey (derived at load from the
  * configured hash), so a login costs it a few HMACs, never a crypt(3).
@@ -28,9 +33,10 @@
 #include "proto.h"
 
 #define AUTH_HASH_MAX		256	/* longest crypt(3) output we keep */
+#define AUTH_BIND_MAX		32	/* a tls-exporter value */
 /* The label is 15 bytes; 16 leaves one byte of slack. */
 #define AUTH_AM_MAX		(16 + 1 + PROTO_MAX_USER + 2 * PROTO_NONCE_LEN \
-				    + 1 + PROTO_MAX_SETTING)
+				    + 1 + PROTO_MAX_SETTING + 1 + AUTH_BIND_MAX)
 
 struct auth_keys {
 	uint8_t	 stored_key[PROTO_KEY_LEN];
@@ -89,7 +95,8 @@ void	auth_derive_keys(const char *salted, uint8_t *client_key,
  */
 size_t	auth_message(uint8_t *out, size_t cap, const char *username,
 	    const uint8_t cnonce[PROTO_NONCE_LEN],
-	    const uint8_t snonce[PROTO_NONCE_LEN], const char *setting);
+	    const uint8_t snonce[PROTO_NONCE_LEN], const char *setting,
+	    const uint8_t *bind, size_t bindlen);
 
 /* Client side: ClientProof from ClientKey and StoredKey. */
 void	auth_client_proof(const uint8_t client_key[PROTO_KEY_LEN],
@@ -113,10 +120,13 @@ void	auth_server_signature(const struct auth_keys *keys, const uint8_t *am,
 void	auth_session_key(const uint8_t client_key[PROTO_KEY_LEN],
 	    const uint8_t *am, size_t amlen, uint8_t out[PROTO_KEY_LEN]);
 
-/* proxy MAC = HMAC(SessionKey, "proxy" || session id || be64(counter)). */
+/*
+ * proxy MAC = HMAC(SessionKey, "proxy" || session id || be64(counter) ||
+ * u8 bindlen || bind), bindlen at most AUTH_BIND_MAX.
+ */
 void	auth_proxy_mac(const uint8_t session_key[PROTO_KEY_LEN],
 	    const uint8_t sid[PROTO_SID_LEN], uint64_t counter,
-	    uint8_t mac[PROTO_KEY_LEN]);
+	    const uint8_t *bind, size_t bindlen, uint8_t mac[PROTO_KEY_LEN]);
 
 /*
  * The REGISTER replay window (docs/protocol.md §9): each counter is

@@ -9,6 +9,11 @@
  * header, bytes consumed while sniffing), and a "gate" on the B->A
  * direction hands B's first readable event to the owner until it says the
  * direction may open (the server reads the client's STATUS frame there).
+ *
+ * A side may carry TLS (bridge_tls): its bytes are then read and written
+ * through OpenSSL, so both directions copy through a small buffer instead
+ * of splicing. Nothing above the bridge needs to know which kind a side
+ * is. (A socket with kernel TLS would be, to the bridge, a plain side.)
  */
 #ifndef TUNNEL_BRIDGE_H
 #define TUNNEL_BRIDGE_H
@@ -61,6 +66,7 @@ struct bridge_info {
 };
 
 struct bridge;
+struct tls;
 
 /* Called exactly once, after both sockets are closed. b is freed later. */
 typedef void	bridge_close_fn(struct bridge *b, void *arg,
@@ -68,10 +74,11 @@ typedef void	bridge_close_fn(struct bridge *b, void *arg,
 
 /*
  * Called when B is readable while the gate is shut. Reads what it needs
- * from fd. Return: 0 to keep waiting, 1 to open the direction (the bridge
+ * from fd, through t when B carries TLS (see frameio.h). Return: 0 to keep waiting, 1 to open the direction (the bridge
  * then splices whatever follows), -1 after it has closed the bridge.
  */
-typedef int	bridge_gate_fn(struct bridge *b, int fd, void *arg);
+typedef int	bridge_gate_fn(struct bridge *b, int fd, struct tls *t,
+		    void *arg);
 
 /*
  * Makes a bridge that owns fd_a and fd_b from now on (it closes them).
@@ -111,6 +118,20 @@ void		 bridge_eager(struct bridge *b, int dir);
  * pushes them alone after BRIDGE_CORK_MS if none come.
  */
 void		 bridge_cork(struct bridge *b, int dir);
+
+/*
+ * Side s's bytes go through TLS session t over its socket; the bridge owns
+ * t from then on and frees it. Call before bridge_start().
+ */
+void		 bridge_tls(struct bridge *b, int s, struct tls *t);
+
+/*
+ * Watches the first n bytes written in direction dir (pending ones
+ * included): bridge_acked() then says whether the peer's TCP has
+ * acknowledged them all (over TLS: the whole records that carry them).
+ */
+void		 bridge_watch_ack(struct bridge *b, int dir, size_t n);
+int		 bridge_acked(const struct bridge *b, int dir);
 
 /* Shuts the B->A direction until gate returns 1. */
 void		 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg);

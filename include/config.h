@@ -28,6 +28,14 @@
 #define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
 #define CFG_MAX_FILE_SIZE		(1024 * 1024)
 #define CFG_MAX_USERS			1000
+/* transport: what the tunnel link speaks (the preamble's transport byte). */
+#define CFG_TRANSPORT_PLAIN		0
+#define CFG_TRANSPORT_TLS		1
+/* Made on first run next to the server's config unless tls_cert/tls_key. */
+#define CFG_DEFAULT_TLS_CERT		"tunnel-server.crt"
+#define CFG_DEFAULT_TLS_KEY		"tunnel-server.key"
+/* server_fingerprint: any key whose certificate a trusted CA signed. */
+#define CFG_FP_CA			"ca"
 
 struct cfg_user {
 	char		*username;	/* 1..PROTO_MAX_USER bytes, no control chars */
@@ -46,6 +54,9 @@ struct cfg_server {
 	int		 visitors_per_address; /* 0 = no cap, else 1..1000000 */
 	int		 pipe_memory_mb; /* budget for bridged bytes, 1..65536 */
 	int		 shutdown_grace; /* seconds bridges may finish; 0..3600 */
+	int		 transport;	/* CFG_TRANSPORT_*, default TLS */
+	char		*tls_cert;	/* NULL: CFG_DEFAULT_TLS_CERT by path */
+	char		*tls_key;	/* NULL: CFG_DEFAULT_TLS_KEY by path */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;
@@ -63,6 +74,8 @@ struct cfg_client {
 	char		*username;
 	char		*password;	/* plaintext: the client must know it */
 	char		*log_level;
+	int		 transport;	/* CFG_TRANSPORT_*, default TLS */
+	char		*server_fingerprint; /* pinned key, CFG_FP_CA, or NULL */
 };
 
 /*
@@ -110,6 +123,19 @@ int	cfg_server_write_default(const char *path, const char *password_hash,
  */
 int	cfg_client_save(const char *path, const struct cfg_client *c,
 	    char *err, size_t errlen);
+
+/*
+ * Adds "key: value" (value quoted) at the end of the client config at
+ * path, after a comment line, keeping every byte already there: the
+ * file is the user's, comments included. The result is loaded before it
+ * replaces the file (atomically, same mode), so a key already there or a
+ * bad value is refused. Return: 0 or -1 with a reason in err.
+ */
+int	cfg_client_append(const char *path, const char *comment,
+	    const char *key, const char *value, char *err, size_t errlen);
+
+/* "tls" or "plain" for a CFG_TRANSPORT_* value. */
+const char *cfg_transport_str(int transport);
 
 /*
  * Splits "host:port" / "[v6]:port" into host (brackets removed) and port.

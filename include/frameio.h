@@ -10,6 +10,11 @@
  * frame_read reads exactly one frame and never a byte past it: on a proxy
  * connection the bytes behind START or STATUS belong to the visitor or the
  * service, and must stay in the socket for the bridge.
+ *
+ * Every function takes the connection's struct tls, or NULL for a plain
+ * one (transport: plain): link_recv and link_send are recv and send
+ * through it. Over TLS, bytes past a frame stay decrypted inside TLS,
+ * where epoll cannot see them: whoever reads next asks tls_pending().
  */
 #ifndef TUNNEL_FRAMEIO_H
 #define TUNNEL_FRAMEIO_H
@@ -18,6 +23,8 @@
 #include <stdint.h>
 
 #include "proto.h"
+
+struct tls;
 
 struct outbuf {
 	uint8_t		*data;		/* the owner's storage */
@@ -42,7 +49,7 @@ int	outbuf_frame(struct outbuf *o, const struct proto_msg *m);
  * empty or the socket is full (o->len says which), -1 with errno on an
  * error (the bytes stay).
  */
-int	outbuf_flush(struct outbuf *o, int fd);
+int	outbuf_flush(struct outbuf *o, int fd, struct tls *t);
 
 /* Forgets every queued byte. */
 void	outbuf_clear(struct outbuf *o);
@@ -64,7 +71,14 @@ enum frame_read {
  * frame the header declares, and reads again at once after a read that
  * got all it asked for. Return: see above.
  */
-enum frame_read frame_read(int fd, uint8_t *buf, size_t cap, size_t *len,
-	    size_t first);
+enum frame_read frame_read(int fd, struct tls *t, uint8_t *buf, size_t cap,
+	    size_t *len, size_t first);
+
+/* recv(fd, buf, len, 0), or tls_recv when t is not NULL. */
+ssize_t	link_recv(int fd, struct tls *t, void *buf, size_t len);
+
+/* send(fd, buf, len, MSG_NOSIGNAL | flags), or tls_send (flags unused). */
+ssize_t	link_send(int fd, struct tls *t, const void *buf, size_t len,
+	    int flags);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * proto: the tunnel's wire format. Pure functions over caller buffers; no I/O.
  *
- * Every connection the client opens to the server starts with a 5-byte
- * preamble: the magic "\x8eTUN" and a version byte. 0x8e is a UTF-8
+ * Every connection the client opens to the server starts with a 6-byte
+ * preamble: the magic "\x8eTUN", a version byte and a transport byte
+ * (TLS follows, or frames in the clear). 0x8e is a UTF-8
  * continuation byte, so no text protocol (HTTP, SSH, SMTP, PROXY) and no
  * common binary one (TLS 0x16, HTTP/2 "PRI ", PostgreSQL 0x00) starts with
  * it: the server decides "public visitor" from the first byte alone.
@@ -21,8 +22,10 @@
 
 #define PROTO_MAGIC		"\x8eTUN"
 #define PROTO_MAGIC_LEN		4
-#define PROTO_VERSION		1
-#define PROTO_PREAMBLE_LEN	5
+#define PROTO_VERSION		2
+#define PROTO_PREAMBLE_LEN	6
+#define PROTO_TRANSPORT_PLAIN	0	/* frames in the clear follow */
+#define PROTO_TRANSPORT_TLS	1	/* a TLS 1.3 handshake follows */
 #define PROTO_HDR_LEN		3
 #define PROTO_MAX_PAYLOAD	512
 #define PROTO_MAX_FRAME		(PROTO_HDR_LEN + PROTO_MAX_PAYLOAD)
@@ -62,6 +65,7 @@ enum proto_fail_code {
 	PROTO_FAIL_POOL_FULL = 7,	/* REGISTER beyond the pool size */
 	PROTO_FAIL_SHUTDOWN = 8,	/* server is stopping */
 	PROTO_FAIL_SERVER = 9,		/* server signature wrong (client side) */
+	PROTO_FAIL_TRANSPORT = 10,	/* the preamble's transport not spoken */
 };
 
 struct proto_hello {
@@ -152,20 +156,23 @@ enum proto_preamble_result {
 	PROTO_PRE_OK,		 /* magic and our version */
 	PROTO_PRE_NOT_TUNNEL,	 /* not our magic: a public visitor */
 	PROTO_PRE_BAD_VERSION,	 /* our magic, another version */
+	PROTO_PRE_BAD_TRANSPORT, /* our version, an unknown transport byte */
 };
 
 /*
- * Writes the 5-byte preamble (magic + PROTO_VERSION) to out.
+ * Writes the 6-byte preamble (magic, PROTO_VERSION, transport) to out.
  * Return: PROTO_PREAMBLE_LEN.
  */
-size_t	proto_preamble(uint8_t out[PROTO_PREAMBLE_LEN]);
+size_t	proto_preamble(uint8_t out[PROTO_PREAMBLE_LEN], int transport);
 
 /*
  * Classifies the first len bytes a connection sent. *version (may be NULL)
- * gets the version byte when the magic matched.
+ * gets the version byte when the magic matched, *transport (may be NULL)
+ * the transport byte once OK. Another version is told at 5 bytes: an
+ * older client sends a 5-byte preamble and then its first frame.
  */
 enum proto_preamble_result proto_check_preamble(const uint8_t *buf,
-	    size_t len, uint8_t *version);
+	    size_t len, uint8_t *version, int *transport);
 
 /*
  * Encodes m as one frame into out. It fails on anything proto_decode()

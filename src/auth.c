@@ -45,7 +45,7 @@
 
 #include "auth.h"
 
-#define AUTH_LABEL		"tunnel-login-v1"
+#define AUTH_LABEL		"tunnel-login-v2"
 #define AUTH_LABEL_LEN		(sizeof(AUTH_LABEL) - 1)
 #define AUTH_FAKE_LABEL		"fake-salt"
 #define AUTH_SESSION_LABEL	"session"
@@ -397,13 +397,16 @@ auth_derive_keys(const char *salted, uint8_t *client_key,
 size_t
 auth_message(uint8_t *out, size_t cap, const char *username,
     const uint8_t cnonce[PROTO_NONCE_LEN],
-    const uint8_t snonce[PROTO_NONCE_LEN], const char *setting)
+    const uint8_t snonce[PROTO_NONCE_LEN], const char *setting,
+    const uint8_t *bind, size_t bindlen)
 {
 	size_t ulen = strlen(username), slen = strlen(setting), len, off = 0;
 
-	if (ulen > PROTO_MAX_USER || slen > PROTO_MAX_SETTING)
+	if (ulen > PROTO_MAX_USER || slen > PROTO_MAX_SETTING ||
+	    bindlen > AUTH_BIND_MAX)
 		return 0;
-	len = AUTH_LABEL_LEN + 1 + ulen + 2 * PROTO_NONCE_LEN + 1 + slen;
+	len = AUTH_LABEL_LEN + 1 + ulen + 2 * PROTO_NONCE_LEN + 1 + slen +
+	    1 + bindlen;
 	if (len > cap)
 		return 0;
 	memcpy(out + off, AUTH_LABEL, AUTH_LABEL_LEN);
@@ -418,6 +421,10 @@ auth_message(uint8_t *out, size_t cap, const char *username,
 	out[off++] = (uint8_t)slen;
 	memcpy(out + off, setting, slen);
 	off += slen;
+	out[off++] = (uint8_t)bindlen;
+	if (bindlen > 0)
+		memcpy(out + off, bind, bindlen);
+	off += bindlen;
 	return off;
 }
 
@@ -496,13 +503,16 @@ auth_session_key(const uint8_t client_key[PROTO_KEY_LEN],
 void
 auth_proxy_mac(const uint8_t session_key[PROTO_KEY_LEN],
     const uint8_t sid[PROTO_SID_LEN], uint64_t counter,
-    uint8_t mac[PROTO_KEY_LEN])
+    const uint8_t *bind, size_t bindlen, uint8_t mac[PROTO_KEY_LEN])
 {
-	uint8_t be[8];
-	struct auth_part parts[3] = {
+	uint8_t be[8], blen = (uint8_t)(bindlen < AUTH_BIND_MAX ? bindlen :
+	    AUTH_BIND_MAX);
+	struct auth_part parts[5] = {
 		{ AUTH_PROXY_LABEL, sizeof(AUTH_PROXY_LABEL) - 1 },
 		{ sid, PROTO_SID_LEN },
 		{ be, sizeof(be) },
+		{ &blen, 1 },
+		{ bind, blen },
 	};
 	int i;
 
@@ -510,7 +520,7 @@ auth_proxy_mac(const uint8_t session_key[PROTO_KEY_LEN],
 		be[i] = (uint8_t)counter;
 		counter >>= 8;
 	}
-	auth_hmac(session_key, PROTO_KEY_LEN, parts, 3, mac);
+	auth_hmac(session_key, PROTO_KEY_LEN, parts, blen > 0 ? 5 : 4, mac);
 }
 
 /*

@@ -29,6 +29,14 @@
  * the destination gets shutdown(SHUT_WR). The bridge closes when both
  * directions are shut, or at once on a reset or error, in which case the
  * other socket is closed with SO_LINGER 0 so the reset travels on.
+ *
+ * TLS sides (bridge_tls): both directions copy, reading and writing
+ * through OpenSSL. A TLS read or write may wait for the other readiness
+ * (DIR_XWANT asks for it), and end of stream towards a TLS side is
+ * close_notify before the FIN, so the peer can tell a clean end from a
+ * stream cut short (which it takes as a reset, and so does the bridge).
+ * TLS may hold decrypted bytes that epoll cannot see: whenever a side
+ * could be read and TLS holds some, a zero-delay timer (kick) reads them.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -42,6 +50,7 @@
 #include "bridge.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 
 #define BRIDGE_MAGIC		0x42524447u	/* "BRDG" */
 #define BRIDGE_BUDGET		(1024 * 1024)	/* bytes per event, per dir */
@@ -74,11 +83,16 @@ struct dir {
 #define DIR_EAGER	0x20		/* source has bytes at start (bridge_eager) */
 #define DIR_CORK	0x40		/* pending goes with MSG_MORE (bridge_cork) */
 #define DIR_CORKED	0x80		/* corked bytes wait for the next write */
+#define DIR_XWANT	0x100		/* TLS waits for the other readiness */
+#define DIR_NOTIFY	0x200		/* close_notify owed to dst */
+	size_t		 ack_n;		/* bridge_watch_ack's byte count */
+	uint64_t	 ack_wire;	/* TLS bytes on the wire once sent */
 };
 
 struct side {
 	struct handler	 h;
 	struct bridge	*b;
+	struct tls	*tls;		/* NULL: a plain socket */
 };
 
 struct bridge {
@@ -101,14 +115,17 @@ struct bridge {
 	uint64_t		 idle_ms, last_ms;
 	ssize_t			 outq[2];	/* unacked bytes at the last look */
 	struct timer		 cork;		/* pushes DIR_CORKED bytes */
+	struct timer		 kick;		/* reads what TLS holds */
 	struct bridge_info	 info;
 };
 
 static void	side_cb(struct loop *, struct handler *, uint32_t);
 static void	idle_cb(struct loop *, struct timer *);
 static void	cork_cb(struct loop *, struct timer *);
+static void	kick_cb(struct loop *, struct timer *);
 static void	finish(struct bridge *, enum bridge_end, int, const char *);
 static void	run_gate(struct bridge *);
+static void	settle(struct bridge *);
 
 const char *
 bridge_end_str(enum bridge_end e)
@@ -150,6 +167,7 @@ bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b, bridge_close_fn *cb,
 	b->keep[0] = b->keep[1] = -1;
 	loop_timer_init(&b->idle, idle_cb);
 	loop_timer_init(&b->cork, cork_cb);
+	loop_timer_init(&b->kick, kick_cb);
 	b->info.started_ms = loop_now(ctx->loop);
 	b->last_ms = b->info.started_ms;
 	ctx->live++;
@@ -219,6 +237,62 @@ cork_cb(struct loop *l, struct timer *t)
 }
 
 void
+bridge_tls(struct bridge *b, int s, struct tls *t)
+{
+	b->side[s].tls = t;
+	b->dir[0].flags |= DIR_COPY;
+	b->dir[1].flags |= DIR_COPY;
+}
+
+void
+bridge_watch_ack(struct bridge *b, int dir, size_t n)
+{
+	b->dir[dir].ack_n = n;
+	b->dir[dir].ack_wire = 0;
+}
+
+int
+bridge_acked(const struct bridge *b, int dir)
+{
+	const struct dir *d = &b->dir[dir];
+	struct tls *t = b->side[d->dst].tls;
+	ssize_t unacked;
+	uint64_t sent;
+
+	if (b->state == BRIDGE_DEAD ||
+	    (unacked = net_unacked(b->side[d->dst].h.fd)) < 0)
+		return 0;
+	if (t == NULL) {
+		sent = bridge_sent(b, dir);
+		return sent >= (uint64_t)unacked &&
+		    sent - (uint64_t)unacked >= d->ack_n;
+	}
+	/* Records go whole: the one that ends the watched bytes must be in. */
+	sent = tls_wire_sent(t);
+	return d->ack_wire != 0 && sent >= (uint64_t)unacked &&
+	    sent - (uint64_t)unacked >= d->ack_wire;
+}
+
+/* Bytes went out through TLS: where the watched ones end on the wire. */
+static void
+wrote_tls(struct dir *d, struct tls *t)
+{
+	if (d->ack_wire == 0 && d->ack_n > 0 &&
+	    d->pending_sent + d->bytes >= d->ack_n)
+		d->ack_wire = tls_wire_sent(t);
+}
+
+/* TLS said EAGAIN in d: note whether it waits for the other readiness. */
+static void
+tls_wait(struct dir *d, struct tls *t, uint32_t natural)
+{
+	if (tls_events(t) != natural)
+		d->flags |= DIR_XWANT;
+	else
+		d->flags &= ~DIR_XWANT;
+}
+
+void
 bridge_gate(struct bridge *b, bridge_gate_fn *gate, void *arg)
 {
 	b->gate = gate;
@@ -275,8 +349,14 @@ side_mask(const struct bridge *b, int s)
 	    out->pending_off == out->pending_len)
 		m |= EPOLLIN | EPOLLRDHUP;
 	if (!(in->flags & DIR_WR_SHUT) && ((in->in_pipe > 0 &&
-	    !(in->flags & DIR_HELD)) || in->pending_off < in->pending_len))
+	    !(in->flags & DIR_HELD)) || in->pending_off < in->pending_len ||
+	    (in->flags & DIR_NOTIFY)))
 		m |= EPOLLOUT;
+	/* A TLS read that must write first, or a write that must read. */
+	if (out->flags & DIR_XWANT)
+		m |= EPOLLOUT;
+	if (in->flags & DIR_XWANT)
+		m |= EPOLLIN;
 	return m;
 }
 
@@ -336,21 +416,31 @@ static int
 flush_pending(struct bridge *b, struct dir *d, int more)
 {
 	int fd = b->side[d->dst].h.fd;
+	struct tls *t = b->side[d->dst].tls;
 
 	while (d->pending_off < d->pending_len) {
-		ssize_t n = send(fd, d->pending + d->pending_off,
+		ssize_t n = t != NULL ? tls_send(t, d->pending +
+		    d->pending_off, d->pending_len - d->pending_off) :
+		    send(fd, d->pending + d->pending_off,
 		    d->pending_len - d->pending_off, MSG_NOSIGNAL | more);
 
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				if (t != NULL)
+					tls_wait(d, t, EPOLLOUT);
 				return 0;
+			}
 			side_failed(b, d->dst, errno);
 			return -1;
 		}
 		d->pending_off += (size_t)n;
 		d->pending_sent += (uint64_t)n;
+		if (t != NULL) {
+			d->flags &= ~DIR_XWANT;
+			wrote_tls(d, t);
+		}
 	}
 	free(d->pending);
 	d->pending = NULL;
@@ -366,11 +456,14 @@ static int
 drain(struct bridge *b, struct dir *d)
 {
 	int fd = b->side[d->dst].h.fd;
+	struct tls *t = b->side[d->dst].tls;
 
 	while (d->in_pipe > 0) {
 		ssize_t n;
 
-		if (d->flags & DIR_COPY)
+		if (t != NULL)
+			n = tls_send(t, d->buf + d->buf_off, d->in_pipe);
+		else if (d->flags & DIR_COPY)
 			n = send(fd, d->buf + d->buf_off, d->in_pipe,
 			    MSG_NOSIGNAL);
 		else
@@ -379,14 +472,21 @@ drain(struct bridge *b, struct dir *d)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				if (t != NULL)
+					tls_wait(d, t, EPOLLOUT);
 				return 0;
+			}
 			side_failed(b, d->dst, errno);
 			return -1;
 		}
+		if (t != NULL)
+			d->flags &= ~DIR_XWANT;
 		d->in_pipe -= (size_t)n;
 		b->ctx->held -= (size_t)n;
 		d->bytes += (uint64_t)n;
+		if (t != NULL)
+			wrote_tls(d, t);
 		/* A reader taking its bytes is as active as a writer. */
 		b->last_ms = loop_now(b->ctx->loop);
 		if (d->flags & DIR_CORKED)
@@ -577,6 +677,7 @@ static int
 fill(struct bridge *b, struct dir *d)
 {
 	int fd = b->side[d->src].h.fd;
+	struct tls *t = b->side[d->src].tls;
 	ssize_t n;
 
 	if (get_storage(b, d) == -1) {
@@ -586,13 +687,21 @@ fill(struct bridge *b, struct dir *d)
 	d->asked = read_len(b, (d->flags & DIR_COPY) ? BRIDGE_COPY_BUF :
 	    pipe_capacity(b->ctx->pipes));
 	for (;;) {
-		if (d->flags & DIR_COPY)
+		if (t != NULL)
+			n = tls_recv(t, d->buf, d->asked);
+		else if (d->flags & DIR_COPY)
 			n = recv(fd, d->buf, d->asked, 0);
 		else
 			n = splice(fd, NULL, d->pipe[1], NULL, d->asked,
 			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n >= 0 || errno != EINTR)
 			break;
+	}
+	if (t != NULL) {
+		if (n == -1 && errno == EAGAIN)
+			tls_wait(d, t, EPOLLIN);
+		else
+			d->flags &= ~DIR_XWANT;
 	}
 	if (n > 0) {
 		d->in_pipe = (size_t)n;
@@ -608,6 +717,8 @@ fill(struct bridge *b, struct dir *d)
 	}
 	if (errno == EAGAIN)
 		return 0;
+	if (t != NULL)
+		log_debug("bridge: %s", tls_error(t));
 	if ((errno == EINVAL || errno == ENOSYS) && !(d->flags & DIR_COPY)) {
 		/* Not spliceable (never for TCP; kept for odd sockets). */
 		pipe_kill(b->ctx->pipes, d->pipe);
@@ -652,7 +763,9 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 			 * when more comes, which saves a splice that would
 			 * only return EAGAIN. A pending FIN is read now.
 			 */
-			if (short_fill && !src_fin)
+			if (short_fill && !src_fin &&
+			    (b->side[d->src].tls == NULL ||
+			    !tls_pending(b->side[d->src].tls)))
 				break;
 		}
 		if ((d->flags & (DIR_RD_EOF | DIR_GATED)) != 0)
@@ -667,6 +780,25 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 	}
 	release_storage(b, d);
 	if ((d->flags & DIR_RD_EOF) && d->in_pipe == 0) {
+		struct tls *t = b->side[d->dst].tls;
+
+		/*
+		 * TLS ends with close_notify, last direction or not: a FIN
+		 * alone would read as a stream cut short.
+		 */
+		if (t != NULL) {
+			r = tls_close_notify(t);
+			if (r == 0) {
+				d->flags |= DIR_NOTIFY;
+				tls_wait(d, t, EPOLLOUT);
+				return 0;
+			}
+			if (r == -1) {
+				side_failed(b, d->dst, errno);
+				return -1;
+			}
+			d->flags &= ~(DIR_NOTIFY | DIR_XWANT);
+		}
 		/*
 		 * The last direction to end needs no shutdown: the bridge
 		 * closes both sockets next (gracefully), and close() sends
@@ -686,7 +818,7 @@ run_gate(struct bridge *b)
 {
 	int r;
 
-	r = b->gate(b, b->side[1].h.fd, b->gate_arg);
+	r = b->gate(b, b->side[1].h.fd, b->side[1].tls, b->gate_arg);
 	if (r == 1)
 		b->dir[BRIDGE_BA].flags &= ~DIR_GATED;
 	/* r == -1: the owner closed or detached; state tells the rest. */
@@ -715,14 +847,38 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 		if (b->state != BRIDGE_RUNNING)
 			return;
 	}
-	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ||
+	    ((events & EPOLLIN) && (in->flags & DIR_XWANT))) {
 		if (pump(b, in, 0) == -1 || b->state != BRIDGE_RUNNING)
 			return;
 	}
-	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) &&
+	if (((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ||
+	    ((events & EPOLLOUT) && (out->flags & DIR_XWANT))) &&
 	    !(out->flags & DIR_GATED) &&
 	    pump(b, out, (events & EPOLLRDHUP) != 0) == -1)
 		return;
+	settle(b);
+}
+
+/*
+ * Side s would be read now, but TLS holds its next bytes already
+ * decrypted or a whole record, which epoll will never report.
+ */
+static int
+tls_holds(struct bridge *b, int s)
+{
+	const struct dir *out = &b->dir[s];
+
+	return b->side[s].tls != NULL && b->side[s].h.fd != -1 &&
+	    !(out->flags & DIR_RD_EOF) && out->in_pipe == 0 &&
+	    out->pending_off == out->pending_len &&
+	    tls_pending(b->side[s].tls);
+}
+
+/* After any step: close when both ways are done, else update the masks. */
+static void
+settle(struct bridge *b)
+{
 	if (b->state != BRIDGE_RUNNING)
 		return;
 	if ((b->dir[0].flags & DIR_WR_SHUT) && (b->dir[1].flags & DIR_WR_SHUT)) {
@@ -730,6 +886,28 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 		return;
 	}
 	update(b);
+	if (b->state == BRIDGE_RUNNING && (tls_holds(b, 0) || tls_holds(b, 1)))
+		loop_timer_set(b->ctx->loop, &b->kick, 0);
+}
+
+static void
+kick_cb(struct loop *l, struct timer *t)
+{
+	struct bridge *b = container_of(t, struct bridge, kick);
+	int s;
+
+	(void)l;
+	for (s = 0; s < 2 && b->state == BRIDGE_RUNNING; s++) {
+		if (!tls_holds(b, s))
+			continue;
+		if (s == 1 && (b->dir[BRIDGE_BA].flags & DIR_GATED)) {
+			if (b->gate != NULL)
+				run_gate(b);
+		} else {
+			(void)pump(b, &b->dir[s], 0);
+		}
+	}
+	settle(b);
 }
 
 /*
@@ -814,7 +992,7 @@ bridge_start(struct bridge *b)
 		if (corked && d->bytes == before && !(d->flags & DIR_WR_SHUT))
 			(void)net_nodelay(b->side[d->dst].h.fd);
 	}
-	update(b);
+	settle(b);
 	return b->state == BRIDGE_RUNNING ? 0 : -1;
 }
 
@@ -825,6 +1003,8 @@ bridge_detach_a(struct bridge *b)
 
 	loop_remove(b->ctx->loop, &b->side[0].h);
 	b->side[0].h.fd = -1;
+	tls_free(b->side[0].tls);	/* A is a plain visitor; never kept */
+	b->side[0].tls = NULL;
 	if (fd != -1)
 		net_linger_reset(fd, 0);	/* its last words must arrive */
 	return fd;
@@ -865,6 +1045,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 	b->state = BRIDGE_DEAD;
 	loop_timer_cancel(b->ctx->loop, &b->idle);
 	loop_timer_cancel(b->ctx->loop, &b->cork);
+	loop_timer_cancel(b->ctx->loop, &b->kick);
 	keep_free(b);
 	for (s = 0; s < 2; s++) {
 		struct dir *d = &b->dir[s];
@@ -898,6 +1079,12 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 	for (s = 0; s < 2; s++) {
 		struct handler *h = &b->side[s].h;
 
+		/* A quiet end is a clean one for TLS too (the idle case). */
+		if (graceful[s] && b->side[s].tls != NULL &&
+		    !(b->dir[1 - s].flags & DIR_WR_SHUT))
+			(void)tls_close_notify(b->side[s].tls);
+		tls_free(b->side[s].tls);
+		b->side[s].tls = NULL;
 		if (h->fd == -1)
 			continue;
 		if (graceful[s])

@@ -1,8 +1,8 @@
 /*
  * client: the control session of tunnel-client.
  *
- * RESOLVING -> CONNECTING -> CHALLENGE_WAIT -> (HASHING ->) WELCOME_WAIT ->
- * READY, and from any of
+ * RESOLVING -> CONNECTING -> TLS -> CHALLENGE_WAIT -> (HASHING ->)
+ * WELCOME_WAIT -> READY (TLS only with transport: tls), and from any of
  * them to BACKOFF when the server is unreachable or goes away, or to DONE
  * when retrying cannot help (wrong credentials, a server that fails to
  * prove it knows the password, another protocol version, or a newer login
@@ -15,6 +15,13 @@
  * Nothing here blocks: the lookup of server_addr and the hash run in
  * helper processes (client_resolve.c, client_hash.c), and the connect
  * races the server's addresses (client_connect.c).
+ *
+ * Over TLS nothing of the login is sent before the server's key has been
+ * checked (client_trust.c), and the proof covers the connection's
+ * tls-exporter value, so it is worthless on any other connection. A
+ * server that does not speak our transport (or version) answers the
+ * preamble with a FAIL in the clear, which is looked for before TLS
+ * reads anything: its first byte can never begin a TLS record.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -40,6 +47,7 @@ cli_state_str(enum cli_state st)
 	case CLI_IDLE:			return "IDLE";
 	case CLI_RESOLVING:		return "RESOLVING";
 	case CLI_CONNECTING:		return "CONNECTING";
+	case CLI_TLS:			return "TLS";
 	case CLI_CHALLENGE_WAIT:	return "CHALLENGE_WAIT";
 	case CLI_HASHING:		return "HASHING";
 	case CLI_WELCOME_WAIT:		return "WELCOME_WAIT";
@@ -62,6 +70,8 @@ static uint32_t
 ctl_mask(const struct cli *c)
 {
 	switch (c->state) {
+	case CLI_TLS:
+		return tls_events(c->tls);
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
@@ -72,12 +82,16 @@ ctl_mask(const struct cli *c)
 }
 
 int
-cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
-    char *err, size_t errlen)
+cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
+    const char *cfg_path, int ask, int no_splice, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	c->loop = l;
 	c->cfg = cfg;
+	c->cfg_path = cfg_path;
+	c->ask = ask;
+	c->pin_from = cfg->server_fingerprint != NULL ? (cfg_path != NULL ?
+	    cfg_path : "--fingerprint") : NULL;
 	c->h.fd = -1;
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);
@@ -111,6 +125,13 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg, int no_splice,
 	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
 	    cfg->local_host, cfg->local_port);
 	c->local_loopback = net_is_loopback(&c->local_addr);
+	if (cfg->transport == CFG_TRANSPORT_TLS) {
+		if ((c->tls_ctx = tls_client_ctx(c->server_host, err,
+		    errlen)) == NULL)
+			return -1;
+		if (cli_trust_init(c, err, errlen) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -124,9 +145,12 @@ ctl_close_socket(struct cli *c)
 	if (c->h.fd == -1)
 		return;
 	loop_remove(c->loop, &c->h);
+	tls_free(c->tls);
+	c->tls = NULL;
 	(void)close(c->h.fd);
 	c->h.fd = -1;
 	c->inlen = 0;
+	c->bindlen = 0;
 	outbuf_clear(&c->out);
 }
 
@@ -176,7 +200,7 @@ ctl_update(struct cli *c)
 static int
 ctl_flush(struct cli *c)
 {
-	if (outbuf_flush(&c->out, c->h.fd) == -1) {
+	if (outbuf_flush(&c->out, c->h.fd, c->tls) == -1) {
 		ctl_backoff(c, "lost the server connection");
 		return -1;
 	}
@@ -227,25 +251,12 @@ cli_connect_failed(struct cli *c, int err)
 	ctl_backoff(c, msg);
 }
 
+/* Sends HELLO: the login starts. */
 static void
-ctl_connected(struct cli *c)
+send_hello(struct cli *c)
 {
-	uint8_t pre[PROTO_PREAMBLE_LEN];
 	struct proto_msg m;
-	char err[256];
-	int e = net_connect_result(c->h.fd);
 
-	if (e != 0) {
-		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
-		    c->cfg->server_addr, strerror(e));
-		ctl_backoff(c, err);
-		return;
-	}
-	(void)net_nodelay(c->h.fd);
-	(void)net_keepalive(c->h.fd, 15, 5, 3);
-	(void)net_user_timeout(c->h.fd, 30000);
-	outbuf_clear(&c->out);
-	(void)outbuf_put(&c->out, pre, proto_preamble(pre));	/* it fits */
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_HELLO;
 	(void)snprintf(m.u.hello.username, sizeof(m.u.hello.username), "%s",
@@ -259,6 +270,136 @@ ctl_connected(struct cli *c)
 	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
 	(void)ctl_send(c, &m);
+}
+
+static void	on_fail(struct cli *, const struct proto_fail *);
+
+/*
+ * A FAIL in the clear instead of TLS (the server speaks another transport
+ * or version): 0x05 never begins a TLS record. Return: 1 if one was read
+ * and handled (or is on its way), 0 if the server has said nothing yet,
+ * 2 if what it said is TLS's, -1 if c was closed.
+ */
+static int
+plain_fail(struct cli *c)
+{
+	uint8_t buf[PROTO_MAX_FRAME];
+	struct proto_msg m;
+	size_t used;
+	ssize_t n;
+
+	n = recv(c->h.fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0) {
+		ctl_backoff(c, "the server closed the connection during the "
+		    "TLS handshake");
+		return -1;
+	}
+	if (n < 1)
+		return 0;
+	if (buf[0] != PROTO_FAIL)
+		return 2;
+	switch (proto_decode(buf, (size_t)n, &m, &used)) {
+	case PROTO_OK:
+		if (m.type == PROTO_FAIL) {
+			on_fail(c, &m.u.fail);
+			return 1;
+		}
+		break;
+	case PROTO_NEED_MORE:
+		return 1;	/* the rest of it comes */
+	default:
+		break;
+	}
+	ctl_backoff(c, "the server answered TLS with something else");
+	return -1;
+}
+
+/* The TLS handshake, the server's key, then HELLO bound to this channel. */
+static void
+ctl_tls(struct cli *c)
+{
+	char msg[1024];
+
+	if (!c->tls_reading) {
+		/* Our bytes or TLS's? Only the first one tells. */
+		switch (plain_fail(c)) {
+		case 0:
+			break;
+		case 2:
+			if (tls_release_reads(c->tls, c->h.fd) == -1) {
+				ctl_backoff(c, "out of memory");
+				return;
+			}
+			c->tls_reading = 1;
+			break;
+		default:
+			return;
+		}
+	}
+	switch (tls_handshake(c->tls)) {
+	case 0:
+		return;
+	case -1:
+		(void)snprintf(msg, sizeof(msg), "TLS handshake with %s "
+		    "failed: %s", c->cfg->server_addr, tls_error(c->tls));
+		ctl_backoff(c, msg);
+		return;
+	}
+	if (!cli_trust_server(c, c->tls, msg, sizeof(msg))) {
+		ctl_done(c, 1, msg);
+		return;
+	}
+	/* Tickets from a trusted server may resume the pool's handshakes. */
+	tls_trust(c->tls);
+	if (tls_exporter(c->tls, c->bind) == -1) {
+		ctl_backoff(c, "TLS gave no channel binding");
+		return;
+	}
+	c->bindlen = TLS_EXPORTER_LEN;
+	send_hello(c);
+}
+
+static void
+ctl_connected(struct cli *c)
+{
+	uint8_t pre[PROTO_PREAMBLE_LEN];
+	char err[256];
+	int e = net_connect_result(c->h.fd);
+
+	if (e != 0) {
+		(void)snprintf(err, sizeof(err), "cannot connect to %s: %s",
+		    c->cfg->server_addr, strerror(e));
+		ctl_backoff(c, err);
+		return;
+	}
+	(void)net_nodelay(c->h.fd);
+	(void)net_keepalive(c->h.fd, 15, 5, 3);
+	(void)net_user_timeout(c->h.fd, 30000);
+	outbuf_clear(&c->out);
+	/* It fits in an empty outbuf. */
+	(void)outbuf_put(&c->out, pre, proto_preamble(pre,
+	    c->tls_ctx != NULL ? PROTO_TRANSPORT_TLS : PROTO_TRANSPORT_PLAIN));
+	if (c->tls_ctx == NULL) {
+		send_hello(c);		/* with the preamble, one segment */
+		return;
+	}
+	/* The preamble goes in the clear, before the ClientHello. */
+	if (ctl_flush(c) == -1)
+		return;
+	if (c->out.len != 0) {
+		ctl_backoff(c, "the server connection does not take 6 bytes");
+		return;
+	}
+	if ((c->tls = tls_new(c->tls_ctx, c->h.fd)) == NULL ||
+	    tls_hold_reads(c->tls) == -1) {
+		ctl_backoff(c, "out of memory");
+		return;
+	}
+	c->tls_reading = 0;
+	cli_set_state(c, CLI_TLS);
+	loop_timer_set(c->loop, &c->timer,
+	    (uint64_t)c->cfg->connect_timeout * 1000);
+	ctl_tls(c);
 }
 
 void
@@ -281,7 +422,7 @@ send_proof(struct cli *c)
 
 	auth_derive_keys(c->salted, c->client_key, &c->keys);
 	c->amlen = auth_message(c->am, sizeof(c->am), c->cfg->username,
-	    c->cnonce, c->snonce, c->setting);
+	    c->cnonce, c->snonce, c->setting, c->bind, c->bindlen);
 	if (c->amlen == 0) {
 		ctl_backoff(c, "login message too long");
 		return;
@@ -394,6 +535,11 @@ on_fail(struct cli *c, const struct proto_fail *f)
 		    "protocol version: %s", esc);
 		ctl_done(c, 1, msg);
 		return;
+	case PROTO_FAIL_TRANSPORT:
+		(void)snprintf(msg, sizeof(msg), "the server refused transport: "
+		    "%s: %s", cfg_transport_str(c->cfg->transport), esc);
+		ctl_done(c, 1, msg);
+		return;
 	case PROTO_FAIL_REPLACED:
 		(void)snprintf(msg, sizeof(msg), "this session was taken over "
 		    "(%s): another tunnel-client logged in as '%s'", esc,
@@ -473,7 +619,15 @@ ctl_read(struct cli *c)
 	ssize_t n;
 	char msg[128];
 
-	n = recv(c->h.fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+again:
+	n = link_recv(c->h.fd, c->tls, c->in + c->inlen,
+	    sizeof(c->in) - c->inlen);
+	/*
+	 * Servers close the control connection without close_notify; only
+	 * visitors' streams need it to tell a clean end from a cut one.
+	 */
+	if (n == -1 && c->tls != NULL && errno == ECONNRESET)
+		n = 0;
 	if (n == 0) {
 		ctl_backoff(c, c->state == CLI_READY ? "the server closed "
 		    "the connection" : "the server closed the connection "
@@ -484,7 +638,8 @@ ctl_read(struct cli *c)
 		if (errno == EAGAIN || errno == EINTR)
 			return;
 		(void)snprintf(msg, sizeof(msg), "lost the server connection: "
-		    "%s", strerror(errno));
+		    "%s", c->tls != NULL ? tls_error(c->tls) :
+		    strerror(errno));
 		ctl_backoff(c, msg);
 		return;
 	}
@@ -495,7 +650,7 @@ ctl_read(struct cli *c)
 
 		r = proto_decode(c->in, c->inlen, &m, &used);
 		if (r == PROTO_NEED_MORE)
-			return;
+			break;
 		if (r != PROTO_OK) {
 			(void)snprintf(msg, sizeof(msg), "protocol error from "
 			    "the server: %s", proto_result_str(r));
@@ -511,6 +666,9 @@ ctl_read(struct cli *c)
 		if (c->h.fd == -1)
 			return;
 	}
+	/* Frames TLS holds already decrypted: epoll will not report them. */
+	if (c->tls != NULL && tls_pending(c->tls))
+		goto again;
 }
 
 static void
@@ -521,6 +679,11 @@ ctl_cb(struct loop *l, struct handler *h, uint32_t events)
 	(void)l;
 	if (h->fd == -1)
 		return;		/* closed earlier in this batch */
+	if (c->state == CLI_TLS) {
+		ctl_tls(c);
+		ctl_update(c);
+		return;
+	}
 	if ((events & EPOLLOUT) && ctl_flush(c) == -1)
 		return;
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -547,6 +710,7 @@ ctl_timer(struct loop *l, struct timer *t)
 		ctl_backoff(c, why);
 		break;
 	case CLI_CONNECTING:
+	case CLI_TLS:
 	case CLI_CHALLENGE_WAIT:
 	case CLI_HASHING:
 	case CLI_WELCOME_WAIT:
@@ -654,6 +818,8 @@ void
 cli_free(struct cli *c)
 {
 	pipe_pool_free(c->bctx.pipes);
+	tls_ctx_free(c->tls_ctx);
+	c->tls_ctx = NULL;
 	auth_wipe(c->salted, sizeof(c->salted));
 	auth_wipe(c->skey, sizeof(c->skey));
 	auth_wipe(&c->keys, sizeof(c->keys));

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
+#include "tls.h"
 
 #define CLI_BACKOFF_MIN_MS	1000
 #define CLI_BACKOFF_MAX_MS	30000
@@ -43,6 +44,7 @@ enum cli_state {
 	CLI_IDLE = 0,		/* not started, or stopped */
 	CLI_RESOLVING,		/* server_addr's name, in a helper */
 	CLI_CONNECTING,		/* TCP connects to its addresses, staggered */
+	CLI_TLS,		/* TLS handshake, then the server's key checked */
 	CLI_CHALLENGE_WAIT,	/* HELLO sent */
 	CLI_HASHING,		/* CHALLENGE read, crypt(3) in a child */
 	CLI_WELCOME_WAIT,	/* PROOF sent */
@@ -53,6 +55,7 @@ enum cli_state {
 
 enum cli_proxy_state {
 	CLI_PROXY_CONNECTING = 0,	/* TCP connect to the server */
+	CLI_PROXY_TLS,			/* TLS handshake, then REGISTER */
 	CLI_PROXY_IDLE,			/* REGISTER sent, waiting for START */
 	CLI_PROXY_DIAL_LOCAL,		/* START read, dialing local service */
 	CLI_PROXY_DRAIN,		/* STATUS FAIL sent, reading the rest */
@@ -91,6 +94,7 @@ struct cli_proxy {
 	uint64_t		 epoch;		/* session it was dialed for */
 	uint64_t		 counter;	/* its REGISTER's, 0 before */
 	struct handler		 h;		/* the tunnel socket */
+	struct tls		*tls;		/* over it; NULL: plain */
 	struct handler		 local;		/* local service, DIAL_LOCAL */
 	struct timer		 timer;
 	uint8_t			 in[PROTO_MAX_FRAME];
@@ -122,6 +126,13 @@ struct cli {
 	struct loop		*loop;
 	struct cfg_client	*cfg;
 	struct bridge_ctx	 bctx;
+	struct tls_ctx		*tls_ctx;	/* NULL with transport: plain */
+	/* where a key trusted on first contact is recorded (client_trust.c) */
+	const char		*cfg_path;	/* config mode; NULL: flags */
+	char			 known_path[4096]; /* flags: known_servers */
+	int			 ask;		/* a terminal: ask, as ssh does */
+	const char		*pin_from;	/* where server_fingerprint came
+						   from, for messages */
 	enum cli_state		 state;
 	int			 exit_code;
 	char			 server_host[256];
@@ -134,6 +145,11 @@ struct cli {
 	int			 local_loopback; /* dials finish in connect() */
 	/* control connection */
 	struct handler		 h;
+	struct tls		*tls;		/* over it; NULL: plain */
+	int			 tls_reading;	/* the server's first byte was
+						   TLS's: TLS reads the socket */
+	uint8_t			 bind[AUTH_BIND_MAX]; /* its tls-exporter */
+	size_t			 bindlen;
 	struct timer		 timer;		/* deadline, heartbeat, backoff */
 	uint8_t			 in[PROTO_MAX_FRAME];
 	size_t			 inlen;
@@ -187,9 +203,14 @@ struct cli {
 	uint64_t		 visitors;
 };
 
-/* client.c: the control session. */
+/*
+ * client.c: the control session. cfg_path: the config file a key trusted
+ * on first contact is recorded in (NULL in flags mode: known_servers);
+ * ask: a terminal may be asked whether to trust it.
+ */
 int	cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
-	    int no_splice, char *err, size_t errlen);
+	    const char *cfg_path, int ask, int no_splice, char *err,
+	    size_t errlen);
 void	cli_start(struct cli *c);
 /*
  * Stops at once: says goodbye to the server, closes every connection
@@ -226,6 +247,21 @@ int	cli_helper_running(const struct cli_helper *hp);
  * the exit status; any other argv: returns -1 at once.
  */
 int	cli_helper_main(int argc, char **argv);
+
+/*
+ * client_trust.c: which server key is trusted. cli_trust_init looks the
+ * server up in known_servers (flags mode, nothing pinned). Return: 0, or
+ * -1 with err filled.
+ */
+int	cli_trust_init(struct cli *c, char *err, size_t errlen);
+/*
+ * The control connection's handshake is done: is this the server? A
+ * first contact is accepted (asked on a terminal) and recorded. Return:
+ * 1 yes, 0 no with a message for the user in msg (never log in then).
+ */
+int	cli_trust_server(struct cli *c, struct tls *t, char *msg, size_t len);
+/* A proxy connection's handshake: the server the control one trusted? */
+int	cli_trust_proxy(const struct cli *c, struct tls *t);
 
 /* client_hash.c: crypt(3) off the loop, bounded in time. */
 void	cli_hash_init(struct cli *c);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "tls.h"
 #include "tty.h"
 
 #define DEFAULT_SERVER	"127.0.0.1:3339"
@@ -42,6 +43,10 @@ usage(FILE *f)
 "  --password-file FILE  read the password from the first line of FILE\n"
 "  --shutdown-grace N    on SIGTERM/SIGINT, let bridged visitors finish\n"
 "                        for up to N seconds (default 10; 0 = reset them)\n"
+"  --fingerprint FP      trust only the server key FP (SHA256:..., from\n"
+"                        tunnel-server --fingerprint), or \"ca\"; without\n"
+"                        it the first key seen is trusted and remembered\n"
+"  --transport T         tls (default) or plain, as the server's config\n"
 "  -d, --debug           log at debug level\n"
 "  --no-splice           copy bytes through user space (diagnosis only)\n"
 "  -h, --help            this help\n"
@@ -258,6 +263,8 @@ main(int argc, char **argv)
 {
 	const char *path = CFG_DEFAULT_CLIENT_FILE, *pwfile = NULL;
 	const char *o_server = NULL, *o_user = NULL, *o_host = NULL;
+	const char *o_fp = NULL, *cfg_path = NULL;
+	int o_transport = -1;
 	static const int sigs[] = { SIGINT, SIGTERM };
 	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
 	struct cfg_client cfg;
@@ -286,6 +293,27 @@ main(int argc, char **argv)
 			o_host = v;
 		else if (strcmp(a, "--password-file") == 0)
 			pwfile = v;
+		else if (strcmp(a, "--fingerprint") == 0) {
+			if (v != NULL && !tls_fp_valid(v) &&
+			    strcmp(v, CFG_FP_CA) != 0) {
+				fprintf(stderr, "tunnel-client: %s: '%s' is not "
+				    "a key fingerprint (SHA256: and 43 base64 "
+				    "characters, as tunnel-server --fingerprint "
+				    "prints it) nor \"ca\"\n", a, v);
+				return 2;
+			}
+			o_fp = v;
+		} else if (strcmp(a, "--transport") == 0) {
+			if (v != NULL && strcmp(v, "tls") == 0)
+				o_transport = CFG_TRANSPORT_TLS;
+			else if (v != NULL && strcmp(v, "plain") == 0)
+				o_transport = CFG_TRANSPORT_PLAIN;
+			else if (v != NULL) {
+				fprintf(stderr, "tunnel-client: %s: '%s' is not "
+				    "tls or plain\n", a, v);
+				return 2;
+			}
+		}
 		else if (strcmp(a, "-p") == 0 ||
 		    strcmp(a, "--local-port") == 0) {
 			if (v != NULL && parse_int(v, 1, 65535, &o_port) == -1) {
@@ -383,12 +411,19 @@ main(int argc, char **argv)
 		}
 		if (wizard(path, &cfg) == -1)
 			goto fail;
+		cfg_path = path;
+	} else {
+		cfg_path = path;
 	}
 	if (o_port != 0)
 		cfg.local_port = o_port;
 	if (o_grace != -1)
 		cfg.shutdown_grace = o_grace;
 	if (o_host != NULL && set_string(&cfg.local_host, o_host) == -1)
+		goto fail;
+	if (o_transport != -1)
+		cfg.transport = o_transport;
+	if (o_fp != NULL && set_string(&cfg.server_fingerprint, o_fp) == -1)
 		goto fail;
 
 	if (cfg.log_level != NULL)
@@ -398,12 +433,15 @@ main(int argc, char **argv)
 	(void)net_raise_nofile();
 	if ((l = loop_new()) == NULL)
 		fatal("epoll");
-	if (cli_init(&c, l, &cfg, no_splice, err, sizeof(err)) == -1) {
+	if (cli_init(&c, l, &cfg, cfg_path, tty_is_interactive(), no_splice,
+	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "tunnel-client: %s\n", err);
 		loop_free(l);
 		cfg_client_free(&cfg);
 		return 2;
 	}
+	if (o_fp != NULL)
+		c.pin_from = "--fingerprint";
 	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
 	    &c) == -1)
 		fatal("signalfd");

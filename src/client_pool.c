@@ -1,8 +1,11 @@
 /*
  * client_pool: the pre-dialed proxy connections of tunnel-client.
  *
- * CONNECTING -> IDLE (preamble + REGISTER sent) -> DIAL_LOCAL (START read)
- * -> bridged. The pool counts CONNECTING and IDLE connections and keeps
+ * CONNECTING -> (TLS ->) IDLE (preamble + REGISTER sent) -> DIAL_LOCAL
+ * (START read) -> bridged. Over TLS, a proxy connection must show the key
+ * the control connection trusted (a refill resumes a session ticket, so
+ * it costs no signature), and its REGISTER's MAC covers its own
+ * tls-exporter value: captured bytes prove nothing on another connection. The pool counts CONNECTING and IDLE connections and keeps
  * them at the server's pool size; a connection that takes a visitor is
  * replaced at once, before the local dial finishes, so long-lived visitors
  * (WebSockets) never drain the pool.
@@ -87,7 +90,8 @@ proxy_free(void *arg)
 static int
 counts_in_pool(const struct cli_proxy *p)
 {
-	return p->state == CLI_PROXY_CONNECTING || p->state == CLI_PROXY_IDLE;
+	return p->state == CLI_PROXY_CONNECTING || p->state == CLI_PROXY_TLS ||
+	    p->state == CLI_PROXY_IDLE;
 }
 
 /* Closes p and whatever sockets it still holds. */
@@ -104,6 +108,8 @@ proxy_close(struct cli_proxy *p)
 	LIST_REMOVE(p, entry);
 	loop_timer_cancel(c->loop, &p->timer);
 	loop_close(c->loop, &p->h);
+	tls_free(p->tls);
+	p->tls = NULL;
 	loop_close(c->loop, &p->local);
 	(void)loop_defer(c->loop, proxy_free, p);
 }
@@ -196,43 +202,50 @@ cli_pool_close_all(struct cli *c)
 		    "client stopping");
 }
 
+/* A proxy connection that failed before serving anyone. */
 static void
-proxy_register(struct cli_proxy *p, uint32_t events)
+proxy_failed(struct cli_proxy *p, const char *what, const char *why)
+{
+	struct cli *c = p->cli;
+
+	log_warnx("proxy connection to %s: %s%s%s", c->cfg->server_addr, what,
+	    why != NULL ? ": " : "", why != NULL ? why : "");
+	proxy_close(p);
+	cli_pool_failed(c);
+}
+
+/*
+ * Sends REGISTER (after the preamble, over plain TCP) and waits for
+ * START. bind is the connection's tls-exporter value (none for plain).
+ */
+static void
+send_register(struct cli_proxy *p, const uint8_t *pre, size_t prelen,
+    const uint8_t *bind, size_t bindlen)
 {
 	struct cli *c = p->cli;
 	uint8_t buf[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
 	struct proto_msg m;
-	size_t n;
+	size_t n = prelen;
 	ssize_t w;
-	int e = (events & (EPOLLERR | EPOLLHUP)) ?
-	    net_connect_result(p->h.fd) : 0;
 
-	if (e != 0) {
-		log_warnx("proxy connection to %s: %s", c->cfg->server_addr,
-		    strerror(e));
-		proxy_close(p);
-		cli_pool_failed(c);
-		return;
-	}
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REGISTER;
 	memcpy(m.u.reg.session_id, c->sid, PROTO_SID_LEN);
 	m.u.reg.counter = ++c->counter;
 	p->counter = m.u.reg.counter;
 	took_mark(c, p->counter, 0);	/* the slot's older counter is gone */
-	auth_proxy_mac(c->skey, c->sid, m.u.reg.counter, m.u.reg.mac);
-	n = proto_preamble(buf);
+	auth_proxy_mac(c->skey, c->sid, m.u.reg.counter, bind, bindlen,
+	    m.u.reg.mac);
+	if (prelen > 0)
+		memcpy(buf, pre, prelen);
 	n += proto_encode(&m, buf + n, sizeof(buf) - n);
-	/* A fresh socket's send buffer takes 61 bytes whole. */
-	w = send(p->h.fd, buf, n, MSG_NOSIGNAL);
+	/* A fresh socket's send buffer (or TLS record) takes it whole. */
+	w = link_send(p->h.fd, p->tls, buf, n, 0);
 	if (w != (ssize_t)n) {
-		log_warnx("proxy registration: %s", w == -1 ?
-		    strerror(errno) : "short write");
-		proxy_close(p);
-		cli_pool_failed(c);
+		proxy_failed(p, "registration", w == -1 ? (p->tls != NULL ?
+		    tls_error(p->tls) : strerror(errno)) : "short write");
 		return;
 	}
-	(void)net_nodelay(p->h.fd);
 	/*
 	 * TCP keepalive waits until the connection is CLI_KEEPALIVE_MS old:
 	 * four calls saved for every visitor of a busy site, gone sooner,
@@ -246,6 +259,69 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 		proxy_close(p);
 		cli_pool_failed(c);
 	}
+}
+
+/* The TLS handshake; then the key must be the control connection's. */
+static void
+proxy_tls(struct cli_proxy *p)
+{
+	struct cli *c = p->cli;
+	uint8_t bind[TLS_EXPORTER_LEN];
+
+	switch (tls_handshake(p->tls)) {
+	case 0:
+		if (loop_update(c->loop, &p->h, tls_events(p->tls)) == -1)
+			proxy_failed(p, "epoll", strerror(errno));
+		return;
+	case -1:
+		proxy_failed(p, "TLS handshake", tls_error(p->tls));
+		return;
+	}
+	if (!cli_trust_proxy(c, p->tls)) {
+		proxy_failed(p, "the server's key is not the one the control "
+		    "connection trusted", NULL);
+		return;
+	}
+	if (tls_resumed(p->tls))
+		log_debug("proxy connection: TLS session resumed");
+	tls_trust(p->tls);	/* its tickets may resume later refills */
+	if (tls_exporter(p->tls, bind) == -1) {
+		proxy_failed(p, "TLS", tls_error(p->tls));
+		return;
+	}
+	send_register(p, NULL, 0, bind, sizeof(bind));
+}
+
+static void
+proxy_register(struct cli_proxy *p, uint32_t events)
+{
+	struct cli *c = p->cli;
+	uint8_t pre[PROTO_PREAMBLE_LEN];
+	int e = (events & (EPOLLERR | EPOLLHUP)) ?
+	    net_connect_result(p->h.fd) : 0;
+
+	if (e != 0) {
+		proxy_failed(p, strerror(e), NULL);
+		return;
+	}
+	(void)net_nodelay(p->h.fd);
+	if (c->tls_ctx == NULL) {
+		/* Preamble and REGISTER in one segment. */
+		send_register(p, pre, proto_preamble(pre,
+		    PROTO_TRANSPORT_PLAIN), NULL, 0);
+		return;
+	}
+	if (send(p->h.fd, pre, proto_preamble(pre, PROTO_TRANSPORT_TLS),
+	    MSG_NOSIGNAL) != PROTO_PREAMBLE_LEN) {
+		proxy_failed(p, "preamble", strerror(errno));
+		return;
+	}
+	if ((p->tls = tls_new(c->tls_ctx, p->h.fd)) == NULL) {
+		proxy_failed(p, "out of memory", NULL);
+		return;
+	}
+	p->state = CLI_PROXY_TLS;
+	proxy_tls(p);
 }
 
 /* Keepalive (15 s + jitter, then 5 s, 3 probes) on a proxy connection. */
@@ -320,12 +396,14 @@ local_connected(struct cli_proxy *p, int err)
 		(void)snprintf(m.u.status.reason, sizeof(m.u.status.reason),
 		    "local service %s: %s", c->local_desc, strerror(err));
 		n = proto_encode(&m, frame, sizeof(frame));
-		(void)send(p->h.fd, frame, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)link_send(p->h.fd, p->tls, frame, n, MSG_DONTWAIT);
 		/*
 		 * Closing now, with the visitor's bytes unread, would send a
 		 * reset that can overtake the answer: shut writing and read
 		 * the rest until the server closes.
 		 */
+		if (p->tls != NULL)
+			(void)tls_close_notify(p->tls);
 		(void)shutdown(p->h.fd, SHUT_WR);
 		if (p->local.fd != -1) {
 			loop_remove(c->loop, &p->local);
@@ -373,6 +451,10 @@ local_connected(struct cli_proxy *p, int err)
 	(void)bridge_adopt(b, 0, &p->h);
 	(void)bridge_adopt(b, 1, &p->local);
 	p->h.fd = p->local.fd = -1;	/* the bridge owns them now */
+	if (p->tls != NULL) {
+		bridge_tls(b, 0, p->tls);
+		p->tls = NULL;
+	}
 	/*
 	 * The visitor's first bytes travel in START's segment (the server
 	 * corks them together): move them at once rather than after an
@@ -490,7 +572,7 @@ proxy_read(struct cli_proxy *p)
 	 * START or FAIL: the shortest of them (FAIL, no reason) is 5 bytes,
 	 * so asking for 5 first never reads a visitor byte.
 	 */
-	switch (frame_read(p->h.fd, p->in, sizeof(p->in), &p->inlen,
+	switch (frame_read(p->h.fd, p->tls, p->in, sizeof(p->in), &p->inlen,
 	    PROTO_HDR_LEN + 2)) {
 	case FRAME_WHOLE:
 		break;
@@ -543,7 +625,7 @@ proxy_drain(struct cli_proxy *p)
 	int i;
 
 	for (i = 0; i < 16; i++) {
-		n = recv(p->h.fd, buf, sizeof(buf), 0);
+		n = link_recv(p->h.fd, p->tls, buf, sizeof(buf));
 		if (n > 0)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -567,6 +649,9 @@ proxy_cb(struct loop *l, struct handler *h, uint32_t events)
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			proxy_register(p, events);
 		break;
+	case CLI_PROXY_TLS:
+		proxy_tls(p);
+		break;
 	case CLI_PROXY_IDLE:
 		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			proxy_read(p);
@@ -586,11 +671,8 @@ proxy_timer(struct loop *l, struct timer *t)
 	struct cli *c = p->cli;
 
 	(void)l;
-	if (p->state == CLI_PROXY_CONNECTING) {
-		log_warnx("proxy connection to %s timed out",
-		    c->cfg->server_addr);
-		proxy_close(p);
-		cli_pool_failed(c);
+	if (p->state == CLI_PROXY_CONNECTING || p->state == CLI_PROXY_TLS) {
+		proxy_failed(p, "timed out", NULL);
 	} else if (p->state == CLI_PROXY_DIAL_LOCAL && !p->accepted) {
 		uint8_t frame[PROTO_HDR_LEN];
 		struct proto_msg m;
@@ -600,8 +682,8 @@ proxy_timer(struct loop *l, struct timer *t)
 		m.type = PROTO_ACCEPTED;
 		/* The first write on this socket since REGISTER: it fits. */
 		if (proto_encode(&m, frame, sizeof(frame)) != sizeof(frame) ||
-		    send(p->h.fd, frame, sizeof(frame),
-		    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(frame)) {
+		    link_send(p->h.fd, p->tls, frame, sizeof(frame),
+		    MSG_DONTWAIT) != (ssize_t)sizeof(frame)) {
 			log_warnx("visitor %llu: the tunnel connection failed",
 			    (unsigned long long)p->visitor_id);
 			proxy_close(p);

@@ -44,6 +44,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "tls.h"
 #include "proto.h"
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
@@ -107,10 +108,15 @@ static int	set_log(struct walk *, const struct cfg_key *, yaml_node_t *,
 		    void *);
 static int	set_addr(struct walk *, const struct cfg_key *, yaml_node_t *,
 		    void *);
+static int	set_transport(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_fingerprint(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
 #define STRING	YAML_SCALAR_NODE, "a string"
 #define LEVELS	"one of error, warn, info, debug"
+#define TRANSPORTS "tls or plain"
 
 static const struct cfg_key server_keys[] = {
 	{ "port", NUMBER, offsetof(struct cfg_server, port), 1, 65535, 0 },
@@ -127,6 +133,12 @@ static const struct cfg_key server_keys[] = {
 	{ "shutdown_grace", NUMBER,
 	    offsetof(struct cfg_server, shutdown_grace), 0,
 	    CFG_MAX_SHUTDOWN_GRACE, 0 },
+	{ "transport", YAML_SCALAR_NODE, TRANSPORTS, set_transport,
+	    offsetof(struct cfg_server, transport), 0, 0, 0 },
+	{ "tls_cert", STRING, set_str, offsetof(struct cfg_server, tls_cert),
+	    0, 0, 0 },
+	{ "tls_key", STRING, set_str, offsetof(struct cfg_server, tls_key),
+	    0, 0, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -169,6 +181,10 @@ static const struct cfg_key client_keys[] = {
 	    offsetof(struct cfg_client, password), 0, 0, 1 },
 	{ "log_level", YAML_SCALAR_NODE, LEVELS, set_level,
 	    offsetof(struct cfg_client, log_level), 0, 0, 0 },
+	{ "transport", YAML_SCALAR_NODE, TRANSPORTS, set_transport,
+	    offsetof(struct cfg_client, transport), 0, 0, 0 },
+	{ "server_fingerprint", STRING, set_fingerprint,
+	    offsetof(struct cfg_client, server_fingerprint), 0, 0, 0 },
 };
 
 /* walk_mapping() tracks each table's keys in arrays of CFG_MAX_KEYS. */
@@ -212,6 +228,7 @@ cfg_server_init(struct cfg_server *c)
 	c->visitors_per_address = CFG_DEFAULT_VISITORS_PER_ADDRESS;
 	c->pipe_memory_mb = CFG_DEFAULT_PIPE_MEMORY_MB;
 	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
+	c->transport = CFG_TRANSPORT_TLS;
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
@@ -226,6 +243,7 @@ cfg_client_init(struct cfg_client *c)
 	c->connect_timeout = CFG_DEFAULT_CLIENT_TIMEOUT;
 	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
+	c->transport = CFG_TRANSPORT_TLS;
 }
 
 void
@@ -241,6 +259,8 @@ cfg_server_free(struct cfg_server *c)
 	}
 	free(c->users);
 	free(c->path);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c->log_path);
 	free(c->log_level);
 	memset(c, 0, sizeof(*c));
@@ -257,6 +277,7 @@ cfg_client_free(struct cfg_client *c)
 	free(c->username);
 	free_secret(c->password);
 	free(c->log_level);
+	free(c->server_fingerprint);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -731,6 +752,51 @@ set_level(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 			return store_str(w, k, obj, levels[i]);
 	return walk_err(w, v->start_mark, "%s: '%s' is not %s", k->name,
 	    show(shown, sizeof(shown), s, v->data.scalar.length), LEVELS);
+}
+
+const char *
+cfg_transport_str(int transport)
+{
+	return transport == CFG_TRANSPORT_PLAIN ? "plain" : "tls";
+}
+
+static int
+set_transport(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (strcmp(s, "tls") == 0)
+		*field_int(k, obj) = CFG_TRANSPORT_TLS;
+	else if (strcmp(s, "plain") == 0)
+		*field_int(k, obj) = CFG_TRANSPORT_PLAIN;
+	else
+		return walk_err(w, v->start_mark, "%s: '%s' is not %s "
+		    "(plain only where the link is already private: a VPN, "
+		    "WireGuard)", k->name, show(shown, sizeof(shown), s,
+		    v->data.scalar.length), TRANSPORTS);
+	return 0;
+}
+
+static int
+set_fingerprint(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (!tls_fp_valid(s) && strcmp(s, CFG_FP_CA) != 0)
+		return walk_err(w, v->start_mark, "%s: '%s' is not a key "
+		    "fingerprint (\"SHA256:\" and 43 base64 characters, as "
+		    "tunnel-server --fingerprint prints it) nor \"ca\" (a "
+		    "certificate from a trusted CA)", k->name,
+		    show(shown, sizeof(shown), s, v->data.scalar.length));
+	return store_str(w, k, obj, s);
 }
 
 static int
@@ -1518,14 +1584,71 @@ put_str(struct sbuf *b, const char *path, const char *key, const char *v,
 	return 0;
 }
 
+/*
+ * Replaces the client config at path with buf[0..len), with mode, once it
+ * loads: never a file the client would refuse, never half a file.
+ */
+static int
+replace_checked(const char *path, const char *buf, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	struct cfg_client check;
+	char *tmp = NULL;
+	int fd = -1, e, r = -1;
+
+	cfg_client_init(&check);
+	e = cfg_client_load_mem(path, buf, len, &check, err, errlen);
+	cfg_client_free(&check);
+	if (e == -1)
+		return -1;
+	if ((tmp = malloc(strlen(path) + sizeof(".tmp.XXXXXX"))) == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		errno = ENOMEM;
+		return -1;
+	}
+	strcpy(tmp, path);
+	strcat(tmp, ".tmp.XXXXXX");
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot create a temporary file: %s",
+		    path, strerror(e));
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
+	    fsync(fd) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
+		    strerror(e));
+		goto fail;
+	}
+	e = close(fd);
+	fd = -1;
+	if (e == -1 || rename(tmp, path) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot write: %s", path,
+		    strerror(e));
+		goto fail;
+	}
+	sync_dir(path);
+	free(tmp);
+	return 0;
+fail:
+	if (fd != -1)
+		(void)close(fd);
+	(void)unlink(tmp);
+	free(tmp);
+	errno = e;
+	return r;
+}
+
 int
 cfg_client_save(const char *path, const struct cfg_client *c, char *err,
     size_t errlen)
 {
-	struct cfg_client check;
 	struct sbuf b = { 0 };
-	char *tmp = NULL;
-	int fd = -1, e, r = -1;
+	int e, r = -1;
 
 	if (path == NULL || c == NULL) {
 		set_err(err, errlen, "nothing to save");
@@ -1550,57 +1673,71 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 	    put_str(&b, path, "log_level", c->log_level, 0, err,
 	    errlen) == -1)
 		goto out;
+	if (c->transport != CFG_TRANSPORT_TLS)
+		sb_printf(&b, "transport: %s\n",
+		    cfg_transport_str(c->transport));
+	if (put_str(&b, path, "server_fingerprint", c->server_fingerprint, 0,
+	    err, errlen) == -1)
+		goto out;
 	if (b.failed) {
 		set_err(err, errlen, "%s: out of memory", path);
 		errno = ENOMEM;
 		goto out;
 	}
-	/* What we write must load. */
-	cfg_client_init(&check);
-	e = cfg_client_load_mem(path, b.p, b.len, &check, err, errlen);
-	cfg_client_free(&check);
-	if (e == -1)
+	r = replace_checked(path, b.p, b.len, 0600, err, errlen);
+out:
+	e = errno;
+	free_buf(b.p, b.cap);
+	errno = e;
+	return r;
+}
+
+int
+cfg_client_append(const char *path, const char *comment, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	struct sbuf b = { 0 };
+	struct stat st;
+	char chunk[4096];
+	ssize_t n;
+	int fd, e, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		e = errno;
+		set_err(err, errlen, "%s: %s", path, strerror(e));
+		if (fd != -1)
+			(void)close(fd);
+		errno = e;
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
+	    b.len + (size_t)n <= CFG_MAX_FILE_SIZE)
+		sb_add(&b, chunk, (size_t)n);
+	e = errno;
+	(void)close(fd);
+	if (n != 0) {
+		set_err(err, errlen, "%s: %s", path, n < 0 ? strerror(e) :
+		    "file too large");
+		errno = n < 0 ? e : EFBIG;
 		goto out;
-	if ((tmp = malloc(strlen(path) + sizeof(".tmp.XXXXXX"))) == NULL) {
+	}
+	if (b.len > 0 && b.p[b.len - 1] != '\n')
+		sb_add(&b, "\n", 1);
+	if (comment != NULL)
+		sb_printf(&b, "# %s\n", comment);
+	if (put_str(&b, path, key, value, 1, err, errlen) == -1)
+		goto out;
+	if (b.failed) {
 		set_err(err, errlen, "%s: out of memory", path);
 		errno = ENOMEM;
 		goto out;
 	}
-	strcpy(tmp, path);
-	strcat(tmp, ".tmp.XXXXXX");
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		e = errno;
-		set_err(err, errlen, "%s: cannot create a temporary file: %s",
-		    path, strerror(e));
-		errno = e;
-		goto out;
-	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, b.p, b.len) == -1 ||
-	    fsync(fd) == -1) {
-		e = errno;
-		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
-		    strerror(e));
-		goto fail;
-	}
-	e = close(fd);
-	fd = -1;
-	if (e == -1 || rename(tmp, path) == -1) {
-		e = errno;
-		set_err(err, errlen, "%s: cannot write: %s", path,
-		    strerror(e));
-		goto fail;
-	}
-	sync_dir(path);
-	r = 0;
-	goto out;
-fail:
-	if (fd != -1)
-		(void)close(fd);
-	(void)unlink(tmp);
-	errno = e;
+	/* The user's file, the user's mode: only what we add is ours. */
+	r = replace_checked(path, b.p, b.len, st.st_mode & 07777, err,
+	    errlen);
 out:
 	e = errno;
-	free(tmp);
 	free_buf(b.p, b.cap);
 	errno = e;
 	return r;

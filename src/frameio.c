@@ -8,6 +8,20 @@
 #include <string.h>
 
 #include "frameio.h"
+#include "tls.h"
+
+ssize_t
+link_recv(int fd, struct tls *t, void *buf, size_t len)
+{
+	return t != NULL ? tls_recv(t, buf, len) : recv(fd, buf, len, 0);
+}
+
+ssize_t
+link_send(int fd, struct tls *t, const void *buf, size_t len, int flags)
+{
+	return t != NULL ? tls_send(t, buf, len) :
+	    send(fd, buf, len, MSG_NOSIGNAL | flags);
+}
 
 void
 outbuf_init(struct outbuf *o, uint8_t *storage, size_t cap)
@@ -39,12 +53,12 @@ outbuf_frame(struct outbuf *o, const struct proto_msg *m)
 }
 
 int
-outbuf_flush(struct outbuf *o, int fd)
+outbuf_flush(struct outbuf *o, int fd, struct tls *t)
 {
 	ssize_t w;
 
 	while (o->len > 0) {
-		w = send(fd, o->data, o->len, MSG_NOSIGNAL);
+		w = link_send(fd, t, o->data, o->len, 0);
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
@@ -65,7 +79,8 @@ outbuf_clear(struct outbuf *o)
 }
 
 enum frame_read
-frame_read(int fd, uint8_t *buf, size_t cap, size_t *len, size_t first)
+frame_read(int fd, struct tls *t, uint8_t *buf, size_t cap, size_t *len,
+    size_t first)
 {
 	size_t want, total;
 	ssize_t n;
@@ -85,10 +100,14 @@ frame_read(int fd, uint8_t *buf, size_t cap, size_t *len, size_t first)
 		} else {
 			want = first - *len;
 		}
-		/* A short read most likely emptied the socket: epoll says more. */
-		if (short_read)
+		/*
+		 * A short read most likely emptied the socket: epoll says
+		 * more. Not over TLS: a short read may only have ended a
+		 * record, and the next is read now.
+		 */
+		if (short_read && t == NULL)
 			return FRAME_MORE;
-		n = recv(fd, buf + *len, want, 0);
+		n = link_recv(fd, t, buf + *len, want);
 		if (n == 0)
 			return FRAME_EOF;
 		if (n == -1) {

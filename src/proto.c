@@ -30,7 +30,8 @@ _Static_assert(PROTO_MAX_USER <= 255 && PROTO_MAX_SETTING <= 255 &&
 /* The declared length travels in two bytes. */
 _Static_assert(PROTO_MAX_PAYLOAD <= 0xffff, "payload length is a u16");
 _Static_assert(sizeof(PROTO_MAGIC) - 1 == PROTO_MAGIC_LEN &&
-    PROTO_PREAMBLE_LEN == PROTO_MAGIC_LEN + 1, "preamble = magic + version");
+    PROTO_PREAMBLE_LEN == PROTO_MAGIC_LEN + 2,
+    "preamble = magic + version + transport");
 
 /* Payload sizes, from the layouts in docs/protocol.md. */
 #define PROTO_STR(max)		(1 + (max))	/* u8 length + bytes */
@@ -317,15 +318,17 @@ proto_put_str(struct proto_wr *w, const char *s, size_t min, size_t max,
 }
 
 size_t
-proto_preamble(uint8_t out[PROTO_PREAMBLE_LEN])
+proto_preamble(uint8_t out[PROTO_PREAMBLE_LEN], int transport)
 {
 	memcpy(out, PROTO_MAGIC, PROTO_MAGIC_LEN);
 	out[PROTO_MAGIC_LEN] = PROTO_VERSION;
+	out[PROTO_MAGIC_LEN + 1] = (uint8_t)transport;
 	return PROTO_PREAMBLE_LEN;
 }
 
 enum proto_preamble_result
-proto_check_preamble(const uint8_t *buf, size_t len, uint8_t *version)
+proto_check_preamble(const uint8_t *buf, size_t len, uint8_t *version,
+    int *transport)
 {
 	size_t n;
 
@@ -336,12 +339,19 @@ proto_check_preamble(const uint8_t *buf, size_t len, uint8_t *version)
 	n = len < PROTO_MAGIC_LEN ? len : PROTO_MAGIC_LEN;
 	if (n > 0 && memcmp(buf, PROTO_MAGIC, n) != 0)
 		return PROTO_PRE_NOT_TUNNEL;
-	if (len < PROTO_PREAMBLE_LEN)
+	if (len < PROTO_MAGIC_LEN + 1)
 		return PROTO_PRE_NEED_MORE;
 	if (version != NULL)
 		*version = buf[PROTO_MAGIC_LEN];
 	if (buf[PROTO_MAGIC_LEN] != PROTO_VERSION)
 		return PROTO_PRE_BAD_VERSION;
+	if (len < PROTO_PREAMBLE_LEN)
+		return PROTO_PRE_NEED_MORE;
+	if (buf[PROTO_MAGIC_LEN + 1] != PROTO_TRANSPORT_PLAIN &&
+	    buf[PROTO_MAGIC_LEN + 1] != PROTO_TRANSPORT_TLS)
+		return PROTO_PRE_BAD_TRANSPORT;
+	if (transport != NULL)
+		*transport = buf[PROTO_MAGIC_LEN + 1];
 	return PROTO_PRE_OK;
 }
 
@@ -623,6 +633,8 @@ proto_fail_str(int code)
 		return "server shutting down";
 	case PROTO_FAIL_SERVER:
 		return "server signature wrong";
+	case PROTO_FAIL_TRANSPORT:
+		return "transport (tls or plain) not spoken";
 	}
 	return "unknown";
 }

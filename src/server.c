@@ -150,6 +150,16 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 		return -1;
 	}
 	s->rng |= 1;	/* xorshift must not start at 0 */
+	if (cfg->transport == CFG_TRANSPORT_TLS) {
+		char err[512];
+
+		s->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
+		    sizeof(err));
+		if (s->tls == NULL) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
 	addrmap_init(&s->visitor_addrs, s->rng);
 	if (prepare_users(s) == -1)
 		return -1;
@@ -446,5 +456,7 @@ srv_free(struct srv *s)
 	free(s->users);
 	addrmap_free(&s->visitor_addrs);
 	pipe_pool_free(s->bctx.pipes);
+	tls_ctx_free(s->tls);
+	s->tls = NULL;
 	auth_wipe(s->secret, sizeof(s->secret));
 }

@@ -27,6 +27,7 @@
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
+#include "tls.h"
 
 #define SRV_SNIFF_MS		250	/* silent public peers wait this long */
 #define SRV_HANDSHAKE_MS	10000	/* each pre-login step */
@@ -89,6 +90,7 @@ struct srv_addr {
 enum srv_conn_state {
 	SRV_CONN_SNIFF = 0,	/* main port: public or tunnel? */
 	SRV_CONN_PREAMBLE,	/* first byte was ours: reading the magic */
+	SRV_CONN_TLS,		/* TLS handshake (transport: tls) */
 	SRV_CONN_HELLO_WAIT,	/* expecting HELLO or REGISTER */
 	SRV_CONN_PROOF_WAIT,	/* CHALLENGE sent, expecting PROOF */
 	SRV_CONN_FAIL_DELAY,	/* failed login, answer slowed down */
@@ -108,6 +110,9 @@ struct srv_conn {
 	struct srv_addr		*addr;		/* counted while handshaking */
 	int			 counted;
 	struct srv_listener	*listener;
+	struct tls		*tls;		/* NULL: plain, or not yet */
+	uint8_t			 bind[AUTH_BIND_MAX]; /* its tls-exporter */
+	size_t			 bindlen;	/* 0 with transport: plain */
 	uint8_t			 in[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];
 	size_t			 inlen;
 	uint8_t			 outmem[PROTO_MAX_FRAME];
@@ -135,6 +140,7 @@ struct srv_session {
 	struct srv		*srv;
 	struct srv_user		*user;
 	struct handler		 h;
+	struct tls		*tls;		/* NULL with transport: plain */
 	struct timer		 heartbeat;
 	uint64_t		 id;		/* connection id, for logs */
 	uint64_t		 login_seq;	/* routing: newest wins */
@@ -163,6 +169,7 @@ struct srv_proxy {
 	uint32_t		 magic;
 	struct srv_session	*session;
 	struct handler		 h;
+	struct tls		*tls;		/* NULL with transport: plain */
 	uint64_t		 id;
 	uint64_t		 counter;	/* its REGISTER's */
 	LIST_ENTRY(srv_proxy)	 entry;
@@ -202,7 +209,6 @@ struct srv_visitor {
 	int			 retries;
 	uint64_t		 session_id;	/* of the proxy while bridged */
 	uint64_t		 proxy_counter;	/* ... and its REGISTER counter */
-	size_t			 start_len;	/* START's bytes on that proxy */
 	uint64_t		 deadline_ms;	/* for the client's answer */
 	uint8_t			 status[PROTO_MAX_FRAME]; /* STATUS frame */
 	size_t			 statuslen;
@@ -231,6 +237,7 @@ struct srv {
 	struct loop		*loop;
 	struct cfg_server	*cfg;
 	struct bridge_ctx	 bctx;
+	struct tls_ctx		*tls;		/* NULL with transport: plain */
 	struct srv_user		*users;
 	size_t			 nusers;
 	struct srv_listener	 main;
@@ -286,18 +293,23 @@ void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
 void	srv_conn_close(struct srv_conn *c, const char *reason);
 
 /* server_session.c: logged-in clients and their pools. */
+/* The session owns fd and t (NULL for plain) from then on, even on error. */
 struct srv_session *srv_session_new(struct srv *s, struct srv_user *u,
-	    int fd, const char *peer, const uint8_t client_key[PROTO_KEY_LEN],
-	    const uint8_t *am, size_t amlen);
+	    int fd, struct tls *t, const char *peer,
+	    const uint8_t client_key[PROTO_KEY_LEN], const uint8_t *am,
+	    size_t amlen);
 int	srv_session_send(struct srv_session *ss, const struct proto_msg *m);
 void	srv_session_close(struct srv_session *ss, int fail_code,
 	    const char *reason);
 /*
- * Pools the connection of from (a handshake's handler, registered or not)
- * after checking r; its registration moves to the pool. Return: 0, or -1
- * with *why (and *code for FAIL) and from still owning the fd.
+ * Pools the connection of from (a handshake's handler, registered or not,
+ * with its TLS t or NULL) after checking r, whose MAC covers bind (the
+ * connection's tls-exporter); its registration and t move to the pool.
+ * Return: 0, or -1 with *why (and *code for FAIL) and the caller still
+ * owning the fd and t.
  */
 int	srv_session_register(struct srv *s, struct handler *from,
+	    struct tls *t, const uint8_t *bind, size_t bindlen,
 	    const char *peer, const struct proto_register *r,
 	    const char **why, int *code);
 struct srv_session *srv_session_find(struct srv *s,
@@ -310,9 +322,10 @@ uint64_t srv_session_ack_ms(const struct srv_session *ss);
 /*
  * Takes an idle proxy fd from ss (or -1 if none). *h is its handler, still
  * registered, for bridge_adopt(); closing the fd instead is also fine.
+ * *t is its TLS (NULL for plain), the caller's to free.
  */
 int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
-	    uint64_t *counter, struct handler **h);
+	    uint64_t *counter, struct handler **h, struct tls **t);
 /*
  * Asks the client whether it took v's START (WITHDRAW over the control
  * connection) and files v until the answer, which goes to

@@ -7,8 +7,13 @@
  * public too (server-speaks-first protocols), and so is one whose first
  * word is EOF (a banner grab, a client that sends nothing and waits for
  * the reply): it is forwarded like any other. Our first byte moves the
- * connection to PREAMBLE, where at most the 5 preamble bytes are read; a
+ * connection to PREAMBLE, where at most the 6 preamble bytes are read; a
  * mismatch still makes it public, with those bytes replayed.
+ *
+ * The preamble's last byte says what follows: a TLS handshake (TLS state,
+ * then every frame goes through TLS) or frames in the clear. A client
+ * asking for the transport this server does not speak gets a FAIL in the
+ * clear, which it reads in either case, saying which one to set.
  *
  * Then the first frame says what the connection is: HELLO starts a login
  * (CHALLENGE, PROOF, then WELCOME and the connection becomes a session) and
@@ -30,6 +35,7 @@
 
 static void	conn_cb(struct loop *, struct handler *, uint32_t);
 static void	conn_timer(struct loop *, struct timer *);
+static void	conn_read(struct srv_conn *, int);
 
 static const char *
 conn_state_str(enum srv_conn_state st)
@@ -37,6 +43,7 @@ conn_state_str(enum srv_conn_state st)
 	switch (st) {
 	case SRV_CONN_SNIFF:		return "SNIFF";
 	case SRV_CONN_PREAMBLE:		return "PREAMBLE";
+	case SRV_CONN_TLS:		return "TLS";
 	case SRV_CONN_HELLO_WAIT:	return "HELLO_WAIT";
 	case SRV_CONN_PROOF_WAIT:	return "PROOF_WAIT";
 	case SRV_CONN_FAIL_DELAY:	return "FAIL_DELAY";
@@ -67,6 +74,8 @@ conn_mask(const struct srv_conn *c)
 		 * moves on to them without an EPOLL_CTL_MOD.
 		 */
 		return EPOLLIN | EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0);
+	case SRV_CONN_TLS:
+		return tls_events(c->tls) | EPOLLRDHUP;
 	case SRV_CONN_FLUSH:
 		return c->out.len ? EPOLLOUT : 0;
 	case SRV_CONN_FAIL_DELAY:
@@ -132,6 +141,8 @@ srv_conn_close(struct srv_conn *c, const char *reason)
 	conn_uncount(c);
 	loop_close(c->srv->loop, &c->h);
 	LIST_REMOVE(c, entry);
+	tls_free(c->tls);
+	c->tls = NULL;
 	auth_wipe(c->am, sizeof(c->am));
 	(void)loop_defer(c->srv->loop, free_conn, c);
 }
@@ -192,8 +203,9 @@ conn_send(struct srv_conn *c, const struct proto_msg *m)
 		srv_conn_close(c, "cannot encode a frame");
 		return -1;
 	}
-	if (outbuf_flush(&c->out, c->h.fd) == -1) {
-		srv_conn_close(c, strerror(errno));
+	if (outbuf_flush(&c->out, c->h.fd, c->tls) == -1) {
+		srv_conn_close(c, c->tls != NULL ? tls_error(c->tls) :
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -285,7 +297,8 @@ on_hello(struct srv_conn *c, const struct proto_hello *hello)
 		return;
 	}
 	c->amlen = auth_message(c->am, sizeof(c->am), hello->username,
-	    hello->nonce, m.u.challenge.nonce, m.u.challenge.setting);
+	    hello->nonce, m.u.challenge.nonce, m.u.challenge.setting, c->bind,
+	    c->bindlen);
 	if (c->amlen == 0) {
 		conn_protocol_error(c, "login message too long");
 		return;
@@ -346,18 +359,15 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 		conn_protocol_error(c, "bytes after PROOF");
 		return;
 	}
-	/* The fd moves to the session: drop our epoll entry first. */
+	/* The fd and TLS move to the session: drop our epoll entry first. */
 	fd = c->h.fd;
 	loop_remove(s->loop, &c->h);
-	ss = srv_session_new(s, c->user, fd, c->peer, client_key, c->am,
-	    c->amlen);
-	auth_wipe(client_key, sizeof(client_key));
-	if (ss == NULL) {
-		srv_conn_close(c, "cannot start a session");
-		return;
-	}
 	c->h.fd = -1;
-	srv_conn_close(c, NULL);
+	ss = srv_session_new(s, c->user, fd, c->tls, c->peer, client_key,
+	    c->am, c->amlen);
+	c->tls = NULL;
+	auth_wipe(client_key, sizeof(client_key));
+	srv_conn_close(c, ss == NULL ? "cannot start a session" : NULL);
 }
 
 static void
@@ -371,8 +381,9 @@ on_register(struct srv_conn *c, const struct proto_register *r)
 		return;
 	}
 	/* Our epoll entry moves with the fd to the pool. */
-	if (srv_session_register(c->srv, &c->h, c->peer, r, &why,
-	    &code) == 0) {
+	if (srv_session_register(c->srv, &c->h, c->tls, c->bind, c->bindlen,
+	    c->peer, r, &why, &code) == 0) {
+		c->tls = NULL;		/* the pool's now */
 		srv_conn_close(c, NULL);
 		return;
 	}
@@ -416,13 +427,37 @@ conn_frames(struct srv_conn *c)
 	}
 }
 
+/* The TLS handshake, until done; then the frames it may hold already. */
+static void
+conn_tls(struct srv_conn *c)
+{
+	switch (tls_handshake(c->tls)) {
+	case 0:
+		return;
+	case -1:
+		srv_conn_close(c, tls_error(c->tls));
+		return;
+	}
+	if (tls_exporter(c->tls, c->bind) == -1) {
+		srv_conn_close(c, "no channel binding");
+		return;
+	}
+	c->bindlen = TLS_EXPORTER_LEN;
+	conn_set_state(c, SRV_CONN_HELLO_WAIT);
+	loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	conn_read(c, 0);
+}
+
 static void
 conn_preamble(struct srv_conn *c)
 {
+	struct srv *s = c->srv;
 	uint8_t version = 0;
-	char msg[64];
+	int transport = -1, ours = s->tls != NULL ? PROTO_TRANSPORT_TLS :
+	    PROTO_TRANSPORT_PLAIN;
+	char msg[128];
 
-	switch (proto_check_preamble(c->in, c->inlen, &version)) {
+	switch (proto_check_preamble(c->in, c->inlen, &version, &transport)) {
 	case PROTO_PRE_NEED_MORE:
 		return;
 	case PROTO_PRE_NOT_TUNNEL:
@@ -437,15 +472,41 @@ conn_preamble(struct srv_conn *c)
 		    c->peer, msg);
 		conn_fail(c, PROTO_FAIL_VERSION, msg);
 		return;
+	case PROTO_PRE_BAD_TRANSPORT:
 	case PROTO_PRE_OK:
-		/* What follows the magic is frames (see conn_read). */
-		c->inlen -= PROTO_PREAMBLE_LEN;
-		memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
-		conn_set_state(c, SRV_CONN_HELLO_WAIT);
-		loop_timer_set(c->srv->loop, &c->deadline,
-		    SRV_HANDSHAKE_MS);
+		break;
+	}
+	if (transport != ours) {
+		/* In the clear: the client reads it before any TLS. */
+		(void)snprintf(msg, sizeof(msg), "this server speaks "
+		    "transport: %s and the client asked for %s: set transport: "
+		    "%s in both configs", cfg_transport_str(ours ==
+		    PROTO_TRANSPORT_TLS ? CFG_TRANSPORT_TLS :
+		    CFG_TRANSPORT_PLAIN), transport == PROTO_TRANSPORT_TLS ?
+		    "tls" : transport == PROTO_TRANSPORT_PLAIN ? "plain" :
+		    "an unknown one", cfg_transport_str(ours ==
+		    PROTO_TRANSPORT_TLS ? CFG_TRANSPORT_TLS :
+		    CFG_TRANSPORT_PLAIN));
+		log_warnx("conn %llu %s: %s", (unsigned long long)c->id,
+		    c->peer, msg);
+		conn_fail(c, PROTO_FAIL_TRANSPORT, msg);
 		return;
 	}
+	/* What follows the preamble is frames, or TLS (see conn_read). */
+	c->inlen -= PROTO_PREAMBLE_LEN;
+	memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
+	loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	if (ours == PROTO_TRANSPORT_PLAIN) {
+		conn_set_state(c, SRV_CONN_HELLO_WAIT);
+		return;
+	}
+	/* Nothing was read past the preamble: TLS's bytes are in the socket. */
+	if ((c->tls = tls_new(s->tls, c->h.fd)) == NULL) {
+		srv_conn_close(c, "out of memory");
+		return;
+	}
+	conn_set_state(c, SRV_CONN_TLS);
+	conn_tls(c);
 }
 
 /*
@@ -466,7 +527,8 @@ conn_read(struct srv_conn *c, int whole_magic)
 		conn_protocol_error(c, "frame does not fit");
 		return;
 	}
-	n = recv(c->h.fd, c->in + c->inlen, want, 0);
+	n = link_recv(c->h.fd, c->state == SRV_CONN_PREAMBLE ? NULL : c->tls,
+	    c->in + c->inlen, want);
 	if (n == 0 && c->state == SRV_CONN_PREAMBLE) {
 		/*
 		 * A visitor whose bytes began like our magic and then ended
@@ -482,7 +544,8 @@ conn_read(struct srv_conn *c, int whole_magic)
 	}
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EINTR)
-			srv_conn_close(c, strerror(errno));
+			srv_conn_close(c, c->tls != NULL ? tls_error(c->tls) :
+			    strerror(errno));
 		return;
 	}
 	c->inlen += (size_t)n;
@@ -496,12 +559,18 @@ conn_read(struct srv_conn *c, int whole_magic)
 	}
 	if (c->state == SRV_CONN_HELLO_WAIT || c->state == SRV_CONN_PROOF_WAIT)
 		conn_frames(c);
+	/* TLS may hold more of the next frame, which epoll would not tell. */
+	if ((c->state == SRV_CONN_HELLO_WAIT ||
+	    c->state == SRV_CONN_PROOF_WAIT) && c->tls != NULL &&
+	    tls_pending(c->tls))
+		conn_read(c, 0);
 }
 
 static void
 conn_sniff(struct srv_conn *c)
 {
 	uint8_t first[PROTO_PREAMBLE_LEN], version;
+	int transport = -1;
 	ssize_t n;
 
 	/* A peek copies nothing out of the visitor's stream. */
@@ -521,16 +590,21 @@ conn_sniff(struct srv_conn *c)
 	}
 	if (conn_start_handshake(c) == -1)
 		return;
-	/* The rest of the magic, and with a whole one the frames behind. */
+	/*
+	 * The rest of the magic, and with a whole one the frames behind,
+	 * unless TLS follows: its bytes are OpenSSL's to read.
+	 */
 	conn_read(c, n == PROTO_PREAMBLE_LEN && proto_check_preamble(first,
-	    (size_t)n, &version) == PROTO_PRE_OK);
+	    (size_t)n, &version, &transport) == PROTO_PRE_OK &&
+	    transport == PROTO_TRANSPORT_PLAIN && c->srv->tls == NULL);
 }
 
 static void
 conn_flush(struct srv_conn *c)
 {
-	if (outbuf_flush(&c->out, c->h.fd) == -1)
-		srv_conn_close(c, strerror(errno));
+	if (outbuf_flush(&c->out, c->h.fd, c->tls) == -1)
+		srv_conn_close(c, c->tls != NULL ? tls_error(c->tls) :
+		    strerror(errno));
 	else if (c->out.len == 0 && c->state == SRV_CONN_FLUSH)
 		srv_conn_close(c, NULL);
 }
@@ -545,13 +619,17 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("conn: bad magic");
 	if (c->state == SRV_CONN_DEAD)
 		return;
-	if (events & EPOLLOUT)
+	if ((events & EPOLLOUT) && c->state == SRV_CONN_TLS)
+		conn_tls(c);	/* a handshake that waited to write */
+	else if (events & EPOLLOUT)
 		conn_flush(c);
 	if (c->state == SRV_CONN_DEAD)
 		return;
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		if (c->state == SRV_CONN_SNIFF)
 			conn_sniff(c);	/* reads on if the peer is ours */
+		else if (c->state == SRV_CONN_TLS)
+			conn_tls(c);
 		else if (c->state == SRV_CONN_PREAMBLE ||
 		    c->state == SRV_CONN_HELLO_WAIT ||
 		    c->state == SRV_CONN_PROOF_WAIT)

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "net.h"
 #include "server.h"
+#include "tls.h"
 #include "tty.h"
 
 #define GENERATED_PASSWORD_LEN	20
@@ -25,6 +26,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: tunnel-server [-c FILE] [-d] [-n] [--no-splice]\n"
 "       tunnel-server --hash-password\n"
+"       tunnel-server [-c FILE] --fingerprint\n"
 "\n"
 "Carries TCP connections that reach this host to a tunnel-client.\n"
 "\n"
@@ -36,6 +38,9 @@ usage(FILE *f)
 "  --no-splice        copy bytes through user space (diagnosis only)\n"
 "  --hash-password    read a password (no echo) and print a yescrypt hash\n"
 "                     for users[].password\n"
+"  --fingerprint      print the fingerprint of the server's TLS key (made\n"
+"                     now if it does not exist yet), for server_fingerprint\n"
+"                     in the client's config\n"
 "  -h, --help         this help\n"
 "  -V, --version      print the version\n", CFG_DEFAULT_SERVER_FILE);
 }
@@ -110,6 +115,58 @@ write_first_config(const char *path)
 	return 0;
 }
 
+/* path's directory with name appended, into a new string (NULL: no memory). */
+static char *
+next_to(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash != NULL ? (int)(slash - path) + 1 : 0;
+	size_t n = (size_t)dirlen + strlen(name) + 1;
+	char *out = malloc(n);
+
+	if (out != NULL)
+		(void)snprintf(out, n, "%.*s%s", dirlen, path, name);
+	return out;
+}
+
+/*
+ * The TLS key and certificate: the configured ones, or the defaults next
+ * to the config, made on first run. *fp gets the key's fingerprint.
+ * Return: 1 if made now, 0 if they existed, -1 after saying why.
+ */
+static int
+tls_files(const char *path, struct cfg_server *cfg, char *fp)
+{
+	char err[512];
+	int made = 0;
+
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		fprintf(stderr, "tunnel-server: %s: tls_cert and tls_key go "
+		    "together\n", path);
+		return -1;
+	}
+	if (cfg->tls_cert == NULL) {
+		cfg->tls_cert = next_to(path, CFG_DEFAULT_TLS_CERT);
+		cfg->tls_key = next_to(path, CFG_DEFAULT_TLS_KEY);
+		if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+			fprintf(stderr, "tunnel-server: out of memory\n");
+			return -1;
+		}
+		/* Ours to make; a certbot pair is never made up. */
+		made = tls_make_server_key(cfg->tls_cert, cfg->tls_key, err,
+		    sizeof(err));
+		if (made == -1) {
+			fprintf(stderr, "tunnel-server: %s\n", err);
+			return -1;
+		}
+	}
+	if (tls_file_fingerprint(cfg->tls_cert, fp, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tunnel-server: %s\n", err);
+		return -1;
+	}
+	return made;
+}
+
 /*
  * SIGHUP reopens the log file (logrotate without copytruncate). TERM and
  * INT stop gracefully (srv_drain); a second one during the grace stops at
@@ -152,8 +209,9 @@ main(int argc, char **argv)
 	enum log_level level = LOG_INFO;
 	struct loop *l;
 	struct srv s;
-	char err[1024];
+	char err[1024], fp[TLS_FP_LEN];
 	int i, debug = 0, check = 0, no_splice = 0, rc = 0, hashpw = 0;
+	int fingerprint = 0, fresh = 0, made = 0;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -176,6 +234,8 @@ main(int argc, char **argv)
 			no_splice = 1;
 		} else if (strcmp(a, "--hash-password") == 0) {
 			hashpw = 1;
+		} else if (strcmp(a, "--fingerprint") == 0) {
+			fingerprint = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -205,7 +265,7 @@ main(int argc, char **argv)
 	}
 	cfg_server_init(&cfg);
 	if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
-		if (errno != ENOENT || check) {
+		if (errno != ENOENT || check || fingerprint) {
 			fprintf(stderr, "tunnel-server: %s\n", err);
 			cfg_server_free(&cfg);
 			return 2;
@@ -214,6 +274,7 @@ main(int argc, char **argv)
 			cfg_server_free(&cfg);
 			return 1;
 		}
+		fresh = 1;
 		if (cfg_server_load(path, &cfg, err, sizeof(err)) == -1) {
 			fprintf(stderr, "tunnel-server: %s\n", err);
 			cfg_server_free(&cfg);
@@ -225,6 +286,18 @@ main(int argc, char **argv)
 		cfg_server_free(&cfg);
 		return 0;
 	}
+	if (fingerprint) {
+		if ((made = tls_files(path, &cfg, fp)) == -1) {
+			cfg_server_free(&cfg);
+			return 2;
+		}
+		if (made)
+			fprintf(stderr, "tunnel-server: made %s and %s (mode "
+			    "0600)\n", cfg.tls_cert, cfg.tls_key);
+		printf("%s\n", fp);
+		cfg_server_free(&cfg);
+		return 0;
+	}
 	if (cfg.log_level != NULL)
 		(void)log_level_parse(cfg.log_level, &level);
 	log_init("tunnel-server", debug ? LOG_DEBUG : level);
@@ -233,6 +306,22 @@ main(int argc, char **argv)
 		    cfg.log_path, strerror(errno));
 		cfg_server_free(&cfg);
 		return 2;
+	}
+	/* Made only once the rest of the set-up is known to be good. */
+	if (cfg.transport == CFG_TRANSPORT_TLS) {
+		if ((made = tls_files(path, &cfg, fp)) == -1) {
+			cfg_server_free(&cfg);
+			log_close();
+			return 2;
+		}
+		if (made)
+			fprintf(stderr, "tunnel-server: made the TLS key %s "
+			    "(mode 0600); its fingerprint:\n"
+			    "  server_fingerprint: %s\n"
+			    "Clients pin it on first contact; give it to "
+			    "them beforehand to pin it from the start%s.\n",
+			    cfg.tls_key, fp, fresh ? " (with the password "
+			    "above)" : "");
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	log_info("fd limit %ld", net_raise_nofile());
@@ -253,6 +342,12 @@ main(int argc, char **argv)
 	    "%zu user(s), pool %d, connect timeout %d s%s", TUNNEL_VERSION,
 	    s.main.port, s.nusers, cfg.pool_size, cfg.connect_timeout,
 	    no_splice ? ", splice OFF" : "");
+	if (cfg.transport == CFG_TRANSPORT_TLS)
+		log_info("transport: tls, key fingerprint %s (%s)", fp,
+		    cfg.tls_cert);
+	else
+		log_warnx("transport: plain: the tunnel link is NOT encrypted "
+		    "(only for a link inside a VPN or WireGuard)");
 	for (i = 0; i < (int)s.nusers; i++)
 		if (s.users[i].listener != NULL)
 			log_info("user '%s' has its own port %d",

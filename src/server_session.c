@@ -45,8 +45,9 @@ session_update(struct srv_session *ss)
 static int
 session_flush(struct srv_session *ss)
 {
-	if (outbuf_flush(&ss->out, ss->h.fd) == -1) {
-		srv_session_close(ss, 0, strerror(errno));
+	if (outbuf_flush(&ss->out, ss->h.fd, ss->tls) == -1) {
+		srv_session_close(ss, 0, ss->tls != NULL ? tls_error(ss->tls) :
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -76,16 +77,20 @@ free_session(void *arg)
 }
 
 struct srv_session *
-srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
-    const uint8_t client_key[PROTO_KEY_LEN], const uint8_t *am, size_t amlen)
+srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
+    const char *peer, const uint8_t client_key[PROTO_KEY_LEN],
+    const uint8_t *am, size_t amlen)
 {
 	struct srv_session *ss, *old;
 	struct proto_msg m;
 	char local[NET_ADDRSTRLEN], *colon;
 	int port;
 
-	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
+		tls_free(t);
+		(void)close(fd);
 		return NULL;
+	}
 	ss->magic = SRV_MAGIC_SESSION;
 	ss->srv = s;
 	ss->user = u;
@@ -98,8 +103,11 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, const char *peer,
 	LIST_INIT(&ss->recalls);
 	outbuf_init(&ss->out, ss->outmem, sizeof(ss->outmem));
 	loop_handler_init(&ss->h, fd, session_cb);
+	ss->tls = t;
 	loop_timer_init(&ss->heartbeat, session_heartbeat);
 	if (auth_random(ss->sid, sizeof(ss->sid)) == -1) {
+		tls_free(t);
+		(void)close(fd);
 		free(ss);
 		return NULL;
 	}
@@ -168,15 +176,17 @@ proxy_remove(struct srv_proxy *p, int keep_fd)
 	p->session = NULL;
 	if (!keep_fd) {
 		loop_close(ss->srv->loop, &p->h);
+		tls_free(p->tls);
 		fd = -1;
 	}
+	p->tls = NULL;
 	(void)loop_defer(ss->srv->loop, proxy_free, p);
 	return fd;
 }
 
 int
 srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
-    uint64_t *counter, struct handler **h)
+    uint64_t *counter, struct handler **h, struct tls **t)
 {
 	struct srv_proxy *p = LIST_FIRST(&ss->idle);
 
@@ -185,6 +195,7 @@ srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
 	*proxy_id = p->id;
 	*counter = p->counter;
 	*h = &p->h;
+	*t = p->tls;
 	return proxy_remove(p, 1);
 }
 
@@ -208,7 +219,7 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 		(void)snprintf(m.u.fail.reason, sizeof(m.u.fail.reason), "%s",
 		    reason);
 		(void)outbuf_frame(&ss->out, &m);
-		(void)outbuf_flush(&ss->out, ss->h.fd);
+		(void)outbuf_flush(&ss->out, ss->h.fd, ss->tls);
 	}
 	ss->state = SRV_SESSION_DEAD;
 	log_info("session %llu %s: user '%s' session ended: %s (served %llu "
@@ -222,6 +233,8 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 	while (!LIST_EMPTY(&ss->idle))
 		(void)proxy_remove(LIST_FIRST(&ss->idle), 0);
 	loop_close(s->loop, &ss->h);
+	tls_free(ss->tls);
+	ss->tls = NULL;
 	while ((v = TAILQ_FIRST(&ss->waiting)) != NULL)
 		srv_visitor_reroute(s, v);
 	/* Questions this session can no longer answer. */
@@ -321,14 +334,17 @@ session_read(struct srv_session *ss)
 	size_t used;
 	ssize_t n;
 
-	n = recv(ss->h.fd, ss->in + ss->inlen, sizeof(ss->in) - ss->inlen, 0);
+again:
+	n = link_recv(ss->h.fd, ss->tls, ss->in + ss->inlen,
+	    sizeof(ss->in) - ss->inlen);
 	if (n == 0) {
 		srv_session_close(ss, 0, "client closed the control connection");
 		return;
 	}
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EINTR)
-			srv_session_close(ss, 0, strerror(errno));
+			srv_session_close(ss, 0, ss->tls != NULL ?
+			    tls_error(ss->tls) : strerror(errno));
 		return;
 	}
 	ss->inlen += (size_t)n;
@@ -349,6 +365,10 @@ session_read(struct srv_session *ss)
 		ss->inlen -= used;
 		session_frame(ss, &m);
 	}
+	/* Frames TLS holds already decrypted: epoll will not report them. */
+	if (ss->state == SRV_SESSION_READY && ss->tls != NULL &&
+	    tls_pending(ss->tls))
+		goto again;
 }
 
 static void
@@ -456,7 +476,8 @@ srv_session_find(struct srv *s, const uint8_t sid[PROTO_SID_LEN])
 }
 
 int
-srv_session_register(struct srv *s, struct handler *from, const char *peer,
+srv_session_register(struct srv *s, struct handler *from, struct tls *t,
+    const uint8_t *bind, size_t bindlen, const char *peer,
     const struct proto_register *r, const char **why, int *code)
 {
 	struct srv_session *ss;
@@ -469,7 +490,7 @@ srv_session_register(struct srv *s, struct handler *from, const char *peer,
 		*why = "no such session";
 		return -1;
 	}
-	auth_proxy_mac(ss->key, ss->sid, r->counter, mac);
+	auth_proxy_mac(ss->key, ss->sid, r->counter, bind, bindlen, mac);
 	if (!auth_ct_equal(mac, r->mac, sizeof(mac))) {
 		*why = "bad proof for this session";
 		return -1;
@@ -492,6 +513,7 @@ srv_session_register(struct srv *s, struct handler *from, const char *peer,
 	p->session = ss;
 	p->id = ++s->next_id;
 	p->counter = r->counter;
+	p->tls = t;
 	loop_handler_init(&p->h, from->fd, proxy_cb);
 	if (loop_handover(s->loop, from, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
 		free(p);

@@ -409,11 +409,7 @@ visitor_lost_proxy(struct srv_visitor *v, int closed)
 static int
 start_reached(const struct srv_visitor *v)
 {
-	ssize_t unacked = net_unacked(bridge_fd(v->bridge, 1));
-	uint64_t sent = bridge_sent(v->bridge, BRIDGE_AB);
-
-	return unacked >= 0 && sent >= (uint64_t)unacked &&
-	    sent - (uint64_t)unacked >= v->start_len;
+	return bridge_acked(v->bridge, BRIDGE_AB);
 }
 
 /*
@@ -512,7 +508,7 @@ srv_visitor_withdrawn(struct srv_visitor *v, int taken)
 
 /* Reads the client's STATUS frame exactly, then opens proxy -> visitor. */
 static int
-status_gate(struct bridge *b, int fd, void *arg)
+status_gate(struct bridge *b, int fd, struct tls *t, void *arg)
 {
 	struct srv_visitor *v = arg;
 	struct proto_msg m;
@@ -525,7 +521,7 @@ status_gate(struct bridge *b, int fd, void *arg)
 	 * for that much first makes the common answer one read.
 	 */
 again:
-	switch (frame_read(fd, v->status, sizeof(v->status), &v->statuslen,
+	switch (frame_read(fd, t, v->status, sizeof(v->status), &v->statuslen,
 	    PROTO_HDR_LEN + 2)) {
 	case FRAME_WHOLE:
 		break;
@@ -591,11 +587,12 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg m;
 	struct handler *ph;
+	struct tls *pt = NULL;
 	uint64_t proxy_id, counter;
 	size_t n;
 	int pfd;
 
-	pfd = srv_session_take_proxy(ss, &proxy_id, &counter, &ph);
+	pfd = srv_session_take_proxy(ss, &proxy_id, &counter, &ph, &pt);
 	if (pfd == -1) {
 		visitor_queue(v, ss);
 		return;
@@ -608,6 +605,8 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	n = proto_encode(&m, frame, sizeof(frame));
 	loop_timer_cancel(s->loop, &v->timer);
 	v->bridge = bridge_new(&s->bctx, v->h.fd, pfd, bridge_closed, v);
+	if (v->bridge != NULL && pt != NULL)
+		bridge_tls(v->bridge, 1, pt);	/* freed with the bridge */
 	if (v->bridge == NULL || n == 0 ||
 	    bridge_pending(v->bridge, BRIDGE_AB, frame, n) == -1 ||
 	    (v->nsniffed > 0 && bridge_pending(v->bridge, BRIDGE_AB,
@@ -621,6 +620,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 			    &info);
 			v->bridge = NULL;
 		} else {
+			tls_free(pt);
 			(void)close(pfd);
 		}
 		srv_visitor_close(v, "out of memory");
@@ -639,7 +639,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->state = SRV_VISITOR_BRIDGED;
 	v->session_id = ss->id;
 	v->proxy_counter = counter;
-	v->start_len = n;
+	bridge_watch_ack(v->bridge, BRIDGE_AB, n);
 	/*
 	 * The client's answer is awaited connect_timeout + 2 s from the
 	 * first START, however many dispatches it takes.

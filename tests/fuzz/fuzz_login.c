@@ -175,10 +175,12 @@ fl_message(uint8_t *am, const char *username, const uint8_t *cnonce,
 {
 	size_t n;
 
-	n = auth_message(am, AUTH_AM_MAX, username, cnonce, snonce, setting);
+	/* transport: plain, as the fuzzed stream's preamble says: no binding. */
+	n = auth_message(am, AUTH_AM_MAX, username, cnonce, snonce, setting,
+	    NULL, 0);
 	/* Both strings are within their protocol maxima: it always fits. */
 	FUZZ_CHECK(n == 15 + 1 + strlen(username) + 2 * PROTO_NONCE_LEN + 1 +
-	    strlen(setting));
+	    strlen(setting) + 1);
 	FUZZ_CHECK(am[15] == strlen(username));
 	return n;
 }
@@ -264,13 +266,13 @@ fl_server_register(struct fl_state *st, const struct proto_register *r)
 	sid_ok = auth_ct_equal(fl.sid, r->session_id, PROTO_SID_LEN);
 	FUZZ_CHECK(sid_ok == (memcmp(fl.sid, r->session_id,
 	    PROTO_SID_LEN) == 0));
-	auth_proxy_mac(key, r->session_id, r->counter, mac);
+	auth_proxy_mac(key, r->session_id, r->counter, NULL, 0, mac);
 	mac_ok = auth_ct_equal(mac, r->mac, sizeof(mac));
 	FUZZ_CHECK(mac_ok == (memcmp(mac, r->mac, sizeof(mac)) == 0));
 	if (!(st->logged_in && sid_ok && mac_ok))
 		return;		/* FAIL session */
 	/* Accepted: the same MAC never serves the next counter. */
-	auth_proxy_mac(key, r->session_id, r->counter + 1, next);
+	auth_proxy_mac(key, r->session_id, r->counter + 1, NULL, 0, next);
 	FUZZ_CHECK(memcmp(mac, next, sizeof(mac)) != 0);
 }
 
@@ -337,7 +339,7 @@ fl_client_welcome(struct fl_state *st, const struct proto_welcome *w)
 	(void)snprintf(addr, sizeof(addr), "%s:%u", "server.example",
 	    w->public_port);
 	/* The first proxy connection's REGISTER. */
-	auth_proxy_mac(skey, w->session_id, 1, mac);
+	auth_proxy_mac(skey, w->session_id, 1, NULL, 0, mac);
 	auth_wipe(skey, sizeof(skey));
 }
 
@@ -382,7 +384,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum proto_result r;
 
 	fl_init();
-	if (proto_check_preamble(data, size, NULL) != PROTO_PRE_OK)
+	if (proto_check_preamble(data, size, NULL, NULL) != PROTO_PRE_OK)
 		return 0;	/* a visitor, a FAIL version, or too short */
 	memset(&st, 0, sizeof(st));
 	for (off = PROTO_PREAMBLE_LEN; off < size; off += used) {

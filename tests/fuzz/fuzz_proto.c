@@ -216,11 +216,13 @@ fp_preamble(const uint8_t *data, size_t size)
 {
 	enum proto_preamble_result r, prev = PROTO_PRE_NEED_MORE;
 	uint8_t version, pre[PROTO_PREAMBLE_LEN], *copy;
+	int transport;
 	size_t k, lim = size < PROTO_PREAMBLE_LEN + 2 ? size :
 	    PROTO_PREAMBLE_LEN + 2;
 
-	FUZZ_CHECK(proto_preamble(pre) == PROTO_PREAMBLE_LEN);
-	FUZZ_CHECK(proto_check_preamble(pre, sizeof(pre), NULL) ==
+	FUZZ_CHECK(proto_preamble(pre, PROTO_TRANSPORT_PLAIN) ==
+	    PROTO_PREAMBLE_LEN);
+	FUZZ_CHECK(proto_check_preamble(pre, sizeof(pre), NULL, NULL) ==
 	    PROTO_PRE_OK);
 	for (k = 0; k <= lim; k++) {
 		/* An exact-size copy, so a look past k bytes is caught. */
@@ -229,16 +231,19 @@ fp_preamble(const uint8_t *data, size_t size)
 		if (k > 0)
 			memcpy(copy, data, k);
 		version = 0xaa;
-		r = proto_check_preamble(copy, k, &version);
+		transport = -1;
+		r = proto_check_preamble(copy, k, &version, &transport);
 		free(copy);
 		/* A judgement, once made, never changes with more bytes. */
 		if (prev == PROTO_PRE_NOT_TUNNEL)
 			FUZZ_CHECK(r == PROTO_PRE_NOT_TUNNEL);
-		if (prev == PROTO_PRE_OK || prev == PROTO_PRE_BAD_VERSION)
+		if (prev == PROTO_PRE_OK || prev == PROTO_PRE_BAD_VERSION ||
+		    prev == PROTO_PRE_BAD_TRANSPORT)
 			FUZZ_CHECK(r == prev);
 		switch (r) {
 		case PROTO_PRE_NEED_MORE:
 			FUZZ_CHECK(k < PROTO_PREAMBLE_LEN);
+			FUZZ_CHECK(transport == -1);
 			FUZZ_CHECK(memcmp(data, PROTO_MAGIC,
 			    k < PROTO_MAGIC_LEN ? k : PROTO_MAGIC_LEN) == 0);
 			break;
@@ -246,12 +251,22 @@ fp_preamble(const uint8_t *data, size_t size)
 			FUZZ_CHECK(k > 0 && memcmp(data, PROTO_MAGIC,
 			    k < PROTO_MAGIC_LEN ? k : PROTO_MAGIC_LEN) != 0);
 			break;
-		case PROTO_PRE_OK:
 		case PROTO_PRE_BAD_VERSION:
+			/* Told at 5 bytes: an old client's HELLO follows. */
+			FUZZ_CHECK(k >= PROTO_MAGIC_LEN + 1);
+			FUZZ_CHECK(version == data[PROTO_MAGIC_LEN]);
+			FUZZ_CHECK(data[PROTO_MAGIC_LEN] != PROTO_VERSION);
+			break;
+		case PROTO_PRE_OK:
+		case PROTO_PRE_BAD_TRANSPORT:
 			FUZZ_CHECK(k >= PROTO_PREAMBLE_LEN);
 			FUZZ_CHECK(version == data[PROTO_MAGIC_LEN]);
+			FUZZ_CHECK(data[PROTO_MAGIC_LEN] == PROTO_VERSION);
 			FUZZ_CHECK((r == PROTO_PRE_OK) ==
-			    (data[PROTO_MAGIC_LEN] == PROTO_VERSION));
+			    (data[PROTO_MAGIC_LEN + 1] == PROTO_TRANSPORT_PLAIN ||
+			    data[PROTO_MAGIC_LEN + 1] == PROTO_TRANSPORT_TLS));
+			FUZZ_CHECK(r != PROTO_PRE_OK ||
+			    transport == data[PROTO_MAGIC_LEN + 1]);
 			break;
 		default:
 			FUZZ_CHECK(!"unknown preamble verdict");

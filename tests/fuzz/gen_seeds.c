@@ -86,7 +86,7 @@ add_preamble(struct buf *b)
 {
 	uint8_t pre[PROTO_PREAMBLE_LEN];
 
-	add(b, pre, proto_preamble(pre));
+	add(b, pre, proto_preamble(pre, PROTO_TRANSPORT_PLAIN));
 }
 
 static void
@@ -273,10 +273,17 @@ gen_proto(void)
 
 	memset(&b, 0, sizeof(b));
 	add(&b, PROTO_MAGIC, PROTO_MAGIC_LEN);
-	add(&b, "\x02", 1);
+	add(&b, "\x01", 1);
 	make_msg(&m, PROTO_HELLO, 5);
 	add_msg(&b, &m);
-	save("fuzz_proto", "preamble-version-2", &b);
+	save("fuzz_proto", "preamble-version-1", &b);
+
+	memset(&b, 0, sizeof(b));
+	add(&b, PROTO_MAGIC, PROTO_MAGIC_LEN);
+	add(&b, "\x02\x07", 2);
+	make_msg(&m, PROTO_HELLO, 5);
+	add_msg(&b, &m);
+	save("fuzz_proto", "preamble-transport-7", &b);
 
 	memset(&b, 0, sizeof(b));
 	add(&b, visitor, sizeof(visitor) - 1);

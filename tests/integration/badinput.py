@@ -46,7 +46,9 @@ from tunnelproto import (  # noqa: E402
     CHALLENGE, FAIL, HELLO, LABEL, MAGIC, PING, PONG, PROOF, REGISTER, START,
     STATUS, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
 
-PREAMBLE = MAGIC + b"\x01"
+# Frames in the clear (transport: plain): the codec is what is attacked
+# here; TLS around it is t_tls's.
+PREAMBLE = MAGIC + b"\x02\x00"
 NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
          WELCOME: "WELCOME", FAIL: "FAIL", PING: "PING", PONG: "PONG",
          REGISTER: "REGISTER", START: "START", STATUS: "STATUS"}
@@ -137,7 +139,7 @@ class Login:
         self.snonce = p[1 + slen:]
         ck, sk, svk = keys(crypt(pw, self.setting))
         self.am = (LABEL + s8(user.encode()) + self.cnonce + self.snonce
-                   + s8(self.setting.encode()))
+                   + s8(self.setting.encode()) + s8(b""))
         proof = bytes(a ^ b for a, b in zip(ck, hm(sk, self.am)))
         self.send(frame(PROOF, proof) + extra)
         self.reply = read_frame(self.sock)
@@ -160,7 +162,7 @@ class Login:
     def register_bytes(self):
         self.counter += 1
         c = struct.pack("!Q", self.counter)
-        return PREAMBLE + frame(REGISTER, self.sid + c + hm(self.skey, b"proxy" + self.sid + c))
+        return PREAMBLE + frame(REGISTER, self.sid + c + hm(self.skey, b"proxy" + self.sid + c + s8(b"")))
 
     def proxy(self, split=False, extra=b""):
         s = connect(self.port, self.src)
@@ -294,6 +296,10 @@ def cmd_wire(port, user, pw, slow="1"):
         c.check("garbage after the preamble: " + name, expect_fail_close, port, PREAMBLE + data, (4,), 1.0)
     c.check("garbage: preamble version 0xff gets FAIL 2", expect_fail_close, port, MAGIC + b"\xff", (2,), 1.0)
     c.check("garbage: preamble version 0 gets FAIL 2", expect_fail_close, port, MAGIC + b"\x00", (2,), 1.0)
+    c.check("garbage: preamble version 1 (an older client) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x01", (2,), 1.0)
+    c.check("garbage: transport byte 7 gets FAIL 10", expect_fail_close, port, MAGIC + b"\x02\x07", (10,), 1.0)
+    c.check("garbage: a ClientHello to a plain server gets FAIL 10 in the clear", expect_fail_close, port,
+            MAGIC + b"\x02\x01" + b"\x16\x03\x01\x00\x05hello", (10,), 1.0)
     c.check("garbage: a REGISTER for no session gets FAIL 6", expect_fail_close, port,
             PREAMBLE + frame(REGISTER, sample(REGISTER)), (6,), 1.0)
     c.check("garbage in PROOF_WAIT", expect_fail_close, port, b"\xee" * 40, (4,), 1.0, None, user)
@@ -305,7 +311,7 @@ def cmd_wire(port, user, pw, slow="1"):
         for cut in sorted({1, 2, 3, 3 + (len(f) - 3) // 2, len(f) - 1}):
             c.check("%s truncated to %d of %d bytes, then closed" % (NAMES[t], cut, len(f)),
                     expect_close, port, PREAMBLE + f[:cut], 1.5)
-    for cut in (1, 2, 3, 4):
+    for cut in (1, 2, 3, 4, 5):
         c.check("preamble truncated to %d bytes, then closed" % cut,
                 expect_close, port, PREAMBLE[:cut], 1.5)
     for cut in (1, 3, 20):
@@ -441,7 +447,7 @@ def cmd_wire(port, user, pw, slow="1"):
         setting = p[1:1 + p[0]].decode()
         sn = p[1 + p[0]:]
         ck, sk, _ = keys(crypt(pw, setting))
-        am = LABEL + s8(user.encode()) + cn + sn + s8(setting.encode())
+        am = LABEL + s8(user.encode()) + cn + sn + s8(setting.encode()) + s8(b"")
         s.sendall(bytes(a ^ b for a, b in zip(ck, hm(sk, am))))
         s.settimeout(3)
         t, p = read_frame(s)

@@ -12,6 +12,11 @@ CLIENT_BIN="$TOP/$BUILD/tunnel-client"
 [ -x "$CLIENT_BIN" ] || CLIENT_BIN="$TOP/tunnel-client"
 HELP="$TOP/tests/integration/helpers.py"
 T=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-test.XXXXXX")
+# Keys the client trusts on first contact (known_servers) stay in here.
+export XDG_CONFIG_HOME="$T/.config"
+# What the tunnel link speaks (configs' transport:); tunnelproto.py too.
+TRANSPORT=${TRANSPORT:-tls}
+export TUNNEL_TRANSPORT="$TRANSPORT"
 PIDS=""
 TEST_NAME=$(basename "$0" .sh)
 # ASan/valgrind runs are slower: scale waits.
@@ -108,6 +113,7 @@ port: $2
 pool_size: ${3:-20}
 connect_timeout: ${CONNECT_TIMEOUT:-10}
 visitors_per_address: ${VISITORS_PER_ADDRESS:-1000}
+transport: $TRANSPORT
 users:
   - username: admin
     password: "$PASSWORD"
@@ -131,7 +137,8 @@ start_client() {
 	sp=$1; lp=$2; shift 2
 	before=$(ups)
 	(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" \
-	    -s "127.0.0.1:$sp" -u admin -p "$lp" "$@") >>"$T/client.log" 2>&1 &
+	    -s "127.0.0.1:$sp" -u admin -p "$lp" --transport "$TRANSPORT" "$@") \
+	    >>"$T/client.log" 2>&1 &
 	CLIENT_PID=$!
 	PIDS="$PIDS $CLIENT_PID"
 	wait_for client_up "$before" || fail "client did not come up"

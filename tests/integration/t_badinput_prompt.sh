@@ -97,6 +97,13 @@ send("")
 expect("the password cannot be empty")
 expect("Password: ")
 send(pw)
+# The server's key on first contact: only yes or no will do.
+for bad in ("", "y e s", "YES!", "x" * 300):
+    expect("Trust this server and remember its key? (yes/no): ")
+    send(bad)
+    expect("answer yes or no")
+expect("(yes/no): ")
+send("y")
 expect("tunnel up", 20)
 if pw.encode() in out:
     raise SystemExit("the password was echoed")

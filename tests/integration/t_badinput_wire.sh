@@ -9,6 +9,8 @@
 # tunnel-client logs in within 2 s and visitors keep being served. The
 # server stays up throughout and its fd count goes back to its baseline.
 # The protocol-level checks are in badinput.py (wire, stall, trickle).
+# The codec's attack surface, in the clear (TLS around it: t_tls).
+TRANSPORT=plain
 . "$(dirname "$0")/lib.sh"
 B="python3 $TOP/tests/integration/badinput.py"
 SPORT=$(free_port); LPORT=$(free_port); TPORT=$(free_port)
@@ -28,6 +30,7 @@ users:
     port: $TPORT
   - username: bob
     password: "$PASSWORD"
+transport: plain
 log:
   enable: false
 YAML
@@ -82,7 +85,7 @@ VISITORS=$!
 # A legitimate client (bob, from 127.0.0.1) logs in within 2 s; as the
 # newest login on the main port, it serves the visitors from then on.
 t0=$(date +%s%N)
-(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$SPORT" -u bob -p "$LPORT") \
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$SPORT" -u bob -p "$LPORT" --transport plain) \
     >>"$T/bob.log" 2>&1 &
 BOB=$!; PIDS="$PIDS $BOB"
 i=0

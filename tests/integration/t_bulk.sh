@@ -2,6 +2,8 @@
 # 20 MiB download and upload through the tunnel, compared by SHA-256, and
 # the spliced-byte counter proves splice moved them. A stalled transfer
 # fails after 60 s instead of hanging the test.
+# transport: plain, whose bytes splice() moves (TLS's are copied: t_tls).
+TRANSPORT=plain
 . "$(dirname "$0")/lib.sh"
 standard_setup
 

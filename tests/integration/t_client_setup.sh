@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The client's first run: questions on a pseudo-terminal with defaults,
 # hidden password, re-asked invalid answers, a 0600 file; no file and no
-# terminal is exit 2 with a hint; EOF at a prompt saves nothing.
+# terminal is exit 2 with a hint; EOF at a prompt saves nothing. On first
+# contact the server's key is shown and confirmed, as ssh does, and saved.
 . "$(dirname "$0")/lib.sh"
 standard_setup
 mkdir "$T/laptop"
+FP=$("$SERVER_BIN" -c "$T/server.yaml" --fingerprint) || fail "--fingerprint"
 
-python3 - "$CLIENT_BIN" "$T/laptop" "$SPORT" "$LPORT" "$PASSWORD" <<'PY' || fail "interactive first run"
+python3 - "$CLIENT_BIN" "$T/laptop" "$SPORT" "$LPORT" "$PASSWORD" "$FP" <<'PY' || fail "interactive first run"
 import os, pty, sys, time, select
-binary, cwd, sport, lport, pw = sys.argv[1:]
+binary, cwd, sport, lport, pw, fp = sys.argv[1:]
 pid, fd = pty.fork()
 if pid == 0:
     os.chdir(cwd)
@@ -34,6 +36,10 @@ expect("1 to 65535"); send(lport)
 expect("[30]"); send("")
 expect("[admin]"); send("")
 expect("Password"); send(pw)
+expect("Trust this server"); send("maybe")
+if fp.encode() not in out:
+    raise SystemExit("the key's fingerprint was not shown: %r" % out[-400:])
+expect("answer yes or no"); send("yes")
 expect("tunnel up", 20)
 if pw.encode() in out:
     raise SystemExit("the password was echoed")
@@ -46,6 +52,7 @@ f="$T/laptop/tunnel-client-config.yaml"
 [ -f "$f" ] || fail "no config saved"
 [ "$(stat -c %a "$f")" = 600 ] || fail "client config mode $(stat -c %a "$f")"
 grep -q "local_port: $LPORT" "$f" || fail "local_port not saved: $(cat "$f")"
+grep -qx "server_fingerprint: \"$FP\"" "$f" || fail "key not pinned: $(cat "$f")"
 # The saved file is used on the next start, no questions asked.
 (cd "$T/laptop" && exec "$CLIENT_BIN" </dev/null) >"$T/second.log" 2>&1 &
 PIDS="$PIDS $!"

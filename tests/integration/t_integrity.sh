@@ -2,7 +2,9 @@
 # Nothing lost: sizes around every buffer boundary and 1 GiB, upload,
 # download and both at once, compared by SHA-256; the same matrix with
 # splicing switched off (--no-splice, for diagnosis) gives the same result,
-# and the counters prove which path moved the bytes.
+# and the counters prove which path moved the bytes. Both with transport:
+# plain (the splice path); then the matrix again over TLS.
+TRANSPORT=plain
 . "$(dirname "$0")/lib.sh"
 X="python3 $TOP/tests/integration/xfer.py"
 LPORT=$(free_port)
@@ -50,4 +52,15 @@ copied=$(sed -n 's/.*stopped: .* \([0-9]*\) bytes spliced, \([0-9]*\) copied.*/\
 set -- $copied
 [ "${1:-1}" -eq 0 ] || fail "copy mode spliced $1 bytes"
 [ "${2:-0}" -ge $((2 * BIG)) ] || fail "copy mode copied only ${2:-0} bytes"
-log "$(grep -c '^OK' "$T/matrix.log") exact transfers (sizes $SIZES and 1 GiB), splice and copy modes"
+
+# TLS, same matrix and 1 GiB both ways at once.
+mv "$T/server.log" "$T/server-copy.log"
+TRANSPORT=tls
+export TUNNEL_TRANSPORT=tls
+SPORT3=$(free_port)
+write_server_config "$T/server3.yaml" "$SPORT3"
+start_server "$T/server3.yaml"
+start_client "$SPORT3" "$LPORT"
+run_matrix "$SPORT3" tls
+$X client "$SPORT3" both "$BIG" >>"$T/matrix.log" 2>&1 || fail "1 GiB both, tls: $(tail -n 1 "$T/matrix.log")"
+log "$(grep -c '^OK' "$T/matrix.log") exact transfers (sizes $SIZES and 1 GiB), splice, copy and tls"

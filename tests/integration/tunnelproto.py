@@ -12,12 +12,19 @@ Commands (exit 0 when the expectation holds):
                                   (FAIL 7), a replay of the first (FAIL 6),
                                   a forged MAC (FAIL 6)
   unknown-user PORT USER          unknown and known users look alike
-  version PORT                    version 2 preamble gets FAIL 2
+  version PORT                    version 1 preamble gets FAIL 2
   flood PORT N                    N wrong-password logins at once
   fake-server PORT MODE           a server: MODE = badsig | pool0 | pool99999
                                   | oversized | close  (serves one client)
-  relay LPORT TPORT DUMP          TCP relay that appends client->server
-                                  bytes to DUMP
+  relay LPORT TPORT DUMP [both]   TCP relay that appends client->server
+                                  bytes (both: and server->client) to DUMP
+  flip-relay LPORT TPORT AT LOG   flips a bit AT bytes into the server's
+                                  bytes on each proxy connection
+  mitm LPORT TPORT LOG            terminates TLS with its own key, relays
+                                  frames to the real server over its own
+
+$TUNNEL_TRANSPORT (tls, the default, or plain) is what our connections
+speak after the preamble, as the configs' transport key says.
 """
 import collections
 import ctypes
@@ -27,16 +34,21 @@ import hmac
 import os
 import select
 import socket
+import ssl
 import struct
+import subprocess
+import tempfile
 import sys
 import threading
 import time
 
 MAGIC = b"\x8eTUN"
+VERSION = 2
+TRANSPORT = os.environ.get("TUNNEL_TRANSPORT", "tls")
 HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
 REGISTER, START, STATUS = 0x10, 0x11, 0x12
 WITHDRAW, WITHDRAWN = 0x09, 0x0a
-LABEL = b"tunnel-login-v1"
+LABEL = b"tunnel-login-v2"
 
 _libcrypt = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
 _libcrypt.crypt.restype = ctypes.c_char_p
@@ -50,6 +62,87 @@ def crypt(pw, setting):
     # crypt(3) returns a static buffer: one caller at a time.
     with _crypt_lock:
         return _libcrypt.crypt(pw.encode(), setting.encode())
+
+
+def preamble(transport=None):
+    t = TRANSPORT if transport is None else transport
+    return MAGIC + bytes([VERSION, 1 if t == "tls" else 0])
+
+
+_libssl = None
+
+
+def binding(sock):
+    """RFC 9266 tls-exporter of an ssl.SSLSocket (b"" for a plain one).
+    The ssl module has no call for it: libssl's, on the SSL * that the
+    _ssl object holds right after its PyObject header and socket weakref
+    (checked against SSL_get_fd before use)."""
+    global _libssl
+    if not isinstance(sock, ssl.SSLSocket):
+        return b""
+    if _libssl is None:
+        _libssl = ctypes.CDLL(ctypes.util.find_library("ssl") or "libssl.so.3")
+        _libssl.SSL_get_fd.argtypes = [ctypes.c_void_p]
+        _libssl.SSL_export_keying_material.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+            ctypes.c_size_t, ctypes.c_int]
+    ptr = ctypes.c_void_p.from_address(
+        id(sock._sslobj) + 2 * ctypes.sizeof(ctypes.c_void_p) +
+        ctypes.sizeof(ctypes.c_void_p)).value
+    if _libssl.SSL_get_fd(ptr) != sock.fileno():
+        raise SystemExit("cannot reach the SSL object for tls-exporter")
+    out = ctypes.create_string_buffer(32)
+    label = b"EXPORTER-Channel-Binding"
+    if _libssl.SSL_export_keying_material(ptr, out, 32, label, len(label),
+                                          None, 0, 0) != 1:
+        raise SystemExit("tls-exporter failed")
+    return out.raw
+
+
+def client_tls(sock):
+    """TLS 1.3 over a connected socket, the server's key unchecked."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx.wrap_socket(sock)
+
+
+_server_ctx = None
+
+
+def server_tls(sock):
+    """The server side, with a throwaway key of our own."""
+    global _server_ctx
+    if _server_ctx is None:
+        d = tempfile.mkdtemp()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519",
+                        "-nodes", "-subj", "/CN=fake", "-days", "1",
+                        "-keyout", d + "/k", "-out", d + "/c"],
+                       check=True, capture_output=True)
+        _server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        _server_ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        _server_ctx.load_cert_chain(d + "/c", d + "/k")
+        for f in ("k", "c"):
+            os.unlink(d + "/" + f)
+        os.rmdir(d)
+    return _server_ctx.wrap_socket(sock, server_side=True)
+
+
+def dial(port, timeout=10, src=None, transport=None):
+    """A connection to the server, past its preamble (and TLS)."""
+    if src is not None:
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", int(port)))
+    else:
+        s = socket.create_connection(("127.0.0.1", int(port)),
+                                     timeout=timeout)
+    t = TRANSPORT if transport is None else transport
+    s.sendall(preamble(t))
+    return client_tls(s) if t == "tls" else s
 
 
 def frame(t, payload):
@@ -89,9 +182,9 @@ class Login:
 
     def __init__(self, port, user, pw):
         self.sent = b""
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = dial(port)
         self.cnonce = os.urandom(24)
-        self.send(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + self.cnonce))
+        self.send(frame(HELLO, s8(user.encode()) + self.cnonce))
         t, p = read_frame(self.sock)
         assert t == CHALLENGE, "want CHALLENGE, got %d %r" % (t, p)
         slen = p[0]
@@ -100,7 +193,7 @@ class Login:
         salted = crypt(pw, self.setting)
         ck, sk, svk = keys(salted)
         self.am = (LABEL + s8(user.encode()) + self.cnonce + self.snonce
-                   + s8(self.setting.encode()))
+                   + s8(self.setting.encode()) + s8(binding(self.sock)))
         proof = bytes(a ^ b for a, b in zip(ck, hm(sk, self.am)))
         self.send(frame(PROOF, proof))
         self.reply = read_frame(self.sock)
@@ -118,14 +211,15 @@ class Login:
         self.sent += b
         self.sock.sendall(b)
 
-    def register_bytes(self, counter=None, mac=None):
+    def register_bytes(self, sock, counter=None, mac=None):
+        """REGISTER for the connection sock (its MAC covers its binding)."""
         if counter is None:
             self.counter += 1
             counter = self.counter
         c = struct.pack("!Q", counter)
         if mac is None:
-            mac = hm(self.skey, b"proxy" + self.sid + c)
-        return MAGIC + b"\x01" + frame(REGISTER, self.sid + c + mac)
+            mac = hm(self.skey, b"proxy" + self.sid + c + s8(binding(sock)))
+        return frame(REGISTER, self.sid + c + mac)
 
 
 def expect_fail(sock, code, what):
@@ -161,8 +255,8 @@ def cmd_slowdown(port, user, pw, n):
     right password still logs in at once."""
     port, n = int(port), int(n)
     for i in range(n):
-        s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + os.urandom(24)))
+        s = dial(port, timeout=30)
+        s.sendall(frame(HELLO, s8(user.encode()) + os.urandom(24)))
         t, p = read_frame(s)
         assert t == CHALLENGE
         t0 = time.monotonic()
@@ -188,7 +282,7 @@ def cmd_replay_login(port, user, pw):
     assert lg.ok, "first login must work"
     if pw.encode() in lg.sent:
         raise SystemExit("the password crossed the wire")
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s = dial(port)
     s.sendall(lg.sent[:lg.sent.index(bytes([PROOF, 0, 32]))])
     t, p = read_frame(s)
     assert t == CHALLENGE
@@ -201,21 +295,21 @@ def cmd_register(port, user, pw, pool):
     port, pool = int(port), int(pool)
     lg = Login(port, user, pw)
     assert lg.ok
-    first = lg.register_bytes()
     conns = []
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = dial(port)
+    first = lg.register_bytes(s)
     s.sendall(first)
     conns.append(s)
     for _ in range(pool - 3):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        s.sendall(lg.register_bytes())
+        s = dial(port)
+        s.sendall(lg.register_bytes(s))
         conns.append(s)
     # A REGISTER overtaken by 1,000 later ones (it waited in a long accept
     # queue) is still new: accepted.
     late = lg.counter + 1
     for counter in (late + 1000, late):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        s.sendall(lg.register_bytes(counter=counter))
+        s = dial(port)
+        s.sendall(lg.register_bytes(s, counter=counter))
         conns.append(s)
         if counter != late and idle_ok(s) is not True:   # taken first
             raise SystemExit("registration %d refused" % counter)
@@ -224,24 +318,24 @@ def cmd_register(port, user, pw, pool):
         r = idle_ok(s)
         if r is not True:
             raise SystemExit("registration %d refused: %r" % (i + 1, r))
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(lg.register_bytes())
+    s = dial(port)
+    s.sendall(lg.register_bytes(s))
     expect_fail(s, 7, "registration beyond the pool size")
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = dial(port)
     s.sendall(first)
     expect_fail(s, 6, "replayed registration")
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(lg.register_bytes(mac=os.urandom(32)))
+    s = dial(port)
+    s.sendall(lg.register_bytes(s, mac=os.urandom(32)))
     expect_fail(s, 6, "forged registration")
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(MAGIC + b"\x01" + frame(REGISTER, os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32)))
+    s = dial(port)
+    s.sendall(frame(REGISTER, os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32)))
     expect_fail(s, 6, "registration for an unknown session")
     print("registration: %d accepted, over-pool/replay/forged/unknown refused" % pool)
 
 
 def challenge_for(port, user):
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(user.encode()) + os.urandom(24)))
+    s = dial(port)
+    s.sendall(frame(HELLO, s8(user.encode()) + os.urandom(24)))
     t, p = read_frame(s)
     assert t == CHALLENGE
     setting = p[1:1 + p[0]].decode()
@@ -268,8 +362,8 @@ def cmd_unknown_user(port, known):
 
 def cmd_version(port):
     s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    s.sendall(MAGIC + b"\x02" + frame(HELLO, s8(b"admin") + os.urandom(24)))
-    p = expect_fail(s, 2, "version 2")
+    s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(b"admin") + os.urandom(24)))
+    p = expect_fail(s, 2, "version 1")
     print("version mismatch answered:", p[2:].decode(errors="replace"))
 
 
@@ -280,11 +374,11 @@ def cmd_handshake_cap(port, cap):
     held = []
     for _ in range(cap):
         s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-        s.sendall(MAGIC + b"\x01")
+        s.sendall(preamble())
         held.append(s)
     time.sleep(0.3)
     s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    s.sendall(MAGIC + b"\x01")
+    s.sendall(preamble())
     expect_fail(s, 3, "handshake %d from one address" % (cap + 1))
     for h in held:
         h.close()
@@ -308,7 +402,7 @@ def cmd_total_cap(port, total, per_addr):
         s.bind((src, 0))
         s.settimeout(10)
         s.connect(("127.0.0.1", int(port)))
-        s.sendall(MAGIC + b"\x01")
+        s.sendall(preamble())
         held.append(s)
         i += 1
     time.sleep(0.5)
@@ -316,7 +410,7 @@ def cmd_total_cap(port, total, per_addr):
     s.bind(("127.0.2.1", 0))
     s.settimeout(10)
     s.connect(("127.0.0.1", int(port)))
-    s.sendall(MAGIC + b"\x01")
+    s.sendall(preamble())
     expect_fail(s, 3, "handshake %d in total" % (total + 1))
     for h in held:
         h.close()
@@ -352,9 +446,14 @@ def cmd_fake_server(port, mode, pw="x"):
     while True:
         c, _ = ls.accept()
         try:
-            pre = recv_exact(c, 5)
+            pre = recv_exact(c, 6)
+            if pre[:5] != MAGIC + bytes([VERSION]):
+                c.close()
+                continue
+            if pre[5] == 1:
+                c = server_tls(c)
             t, p = read_frame(c)
-            if pre[:4] != MAGIC or t != HELLO:
+            if t != HELLO:
                 c.close()
                 continue
             user = p[1:1 + p[0]]
@@ -379,14 +478,15 @@ def cmd_fake_server(port, mode, pw="x"):
                 time.sleep(1)
                 c.close()
                 continue
-            am = LABEL + s8(user) + cnonce + snonce + s8(setting.encode())
+            am = (LABEL + s8(user) + cnonce + snonce + s8(setting.encode())
+                  + s8(binding(c)))
             _, _, svk = keys(crypt(pw, setting))
             sig = os.urandom(32) if mode == "badsig" else hm(svk, am)
             pool = {"pool0": 0, "pool99999": 50000}.get(mode, 20)
             c.sendall(frame(WELCOME, sig + os.urandom(16) + struct.pack("!HHH", pool, 10, 1) + s8(b"x:1")))
             time.sleep(1)
             c.close()
-        except (EOFError, ConnectionError):
+        except (EOFError, ConnectionError, ssl.SSLError):
             c.close()
 
 
@@ -399,7 +499,6 @@ def cmd_serve(port, user, pw, mode, count="1"):
     port = int(port)
     lg = Login(port, user, pw)
     assert lg.ok, "login failed"
-    print("logged in, mode", mode, flush=True)
     socks = []
     unread = set()          # counters of proxies closed without reading
     lock = threading.Lock()
@@ -412,9 +511,22 @@ def cmd_serve(port, user, pw, mode, count="1"):
             sys.stdout.flush()
     if mode != "none":
         for _ in range(int(count)):
-            s = socket.create_connection(("127.0.0.1", port), timeout=None)
-            s.sendall(lg.register_bytes())
+            s = dial(port, timeout=None)
+            s.sendall(lg.register_bytes(s))
             socks.append((s, lg.counter))
+        if TRANSPORT == "tls":
+            # The server's session tickets follow the handshake: read
+            # them now, so that readable means START from here on.
+            time.sleep(0.5)
+            for s, _ in socks:
+                s.setblocking(False)
+                try:
+                    s.recv(1)
+                    raise SystemExit("bytes before any visitor")
+                except ssl.SSLWantReadError:
+                    pass
+                s.setblocking(True)
+    print("logged in, mode", mode, flush=True)
 
     def serve(s, counter):
         nonlocal mode
@@ -445,6 +557,8 @@ def cmd_serve(port, user, pw, mode, count="1"):
                     if not d:
                         break
                     s.sendall(d)
+                if isinstance(s, ssl.SSLSocket):
+                    s.unwrap()      # close_notify: a clean end, no reset
                 s.shutdown(socket.SHUT_WR)
             elif mode == "silent":
                 time.sleep(3600)
@@ -471,8 +585,8 @@ def cmd_serve(port, user, pw, mode, count="1"):
 
 def cmd_hello_raw(port, user_hex):
     """Sends a HELLO for a username given in hex (control bytes)."""
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    s.sendall(MAGIC + b"\x01" + frame(HELLO, s8(bytes.fromhex(user_hex)) + os.urandom(24)))
+    s = dial(port)
+    s.sendall(frame(HELLO, s8(bytes.fromhex(user_hex)) + os.urandom(24)))
     read_frame(s)
     s.sendall(frame(PROOF, os.urandom(32)))
     try:
@@ -546,21 +660,39 @@ def cmd_freeze_relay(lport, tport, flag, which="control"):
 
 def cmd_delay_relay(lport, tport, secs, mode="delay"):
     """TCP relay that forwards the control connection (the one whose first
-    frame is HELLO) untouched and holds every byte of every other one (the
-    proxy pool) for SECS seconds each way, in order: a laptop whose uplink
-    is busy, where the pool's queueing delay grows while the control
-    link's pings stay fast. Bytes are read (so acknowledged) at once, as
-    any middlebox or busy queue would. The server is dialled when a
-    connection's first bytes are due, so it sees them at once.
+    frame is HELLO; over TLS, the first connection) untouched and holds
+    every byte of every other one (the proxy pool) for SECS seconds each
+    way, in order: a laptop whose uplink is busy, where the pool's
+    queueing delay grows while the control link's pings stay fast. Bytes
+    are read (so acknowledged) at once, as any middlebox or busy queue
+    would. The server is dialled when a connection's first bytes are due,
+    so it sees them at once.
     mode=mute: a pool connection's bytes from the client after its
     preamble and REGISTER are read and dropped (its FIN still passes):
-    a path that lost the client's answers."""
+    a path that lost the client's answers. Over TLS, REGISTER travels in
+    the second application-data record (after the client's Finished)."""
     delay = float(secs)
-    first_len = 5 + 3 + 56      # preamble + REGISTER
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(lport)))
     ls.listen(64)
+    count = {"n": 0}
+    count_lock = threading.Lock()
+
+    def register_end(buf):
+        """Where the client's REGISTER ends in buf, or None if not yet."""
+        if buf[5:6] == b"\x00":
+            return 6 + 3 + 56 if len(buf) >= 6 + 3 + 56 else None
+        off, apps = 6, 0
+        while off + 5 <= len(buf):
+            ln = struct.unpack("!H", buf[off + 3:off + 5])[0]
+            if off + 5 + ln > len(buf):
+                return None
+            apps += buf[off] == 0x17
+            off += 5 + ln
+            if apps == 2:
+                return off
+        return None
 
     def pipe(a, get_b, lag, first=b"", mute=False):
         q = collections.deque()
@@ -587,10 +719,16 @@ def cmd_delay_relay(lport, tport, secs, mode="delay"):
                     return
         threading.Thread(target=writer, daemon=True).start()
         d = first
+        seen = b""          # what the client sent, while muting is due
+        limit = None        # bytes that pass, once known
         passed = 0
         while True:
             if d and mute:
-                d = d[:max(0, first_len - passed)]
+                if limit is None:
+                    seen += d
+                    limit = register_end(seen)
+                if limit is not None:
+                    d = d[:max(0, limit - passed)]
                 passed += len(d)
                 if not d:
                     d = None    # dropped, not EOF
@@ -607,12 +745,19 @@ def cmd_delay_relay(lport, tport, secs, mode="delay"):
 
     def conn(c):
         first = b""
-        while len(first) < 6:
-            d = c.recv(6 - len(first))
+        while len(first) < 7:
+            d = c.recv(7 - len(first))
             if not d:
                 break
             first += d
-        lag = 0.0 if first[5:6] == bytes([HELLO]) else delay
+        if first[5:6] == b"\x00":
+            control = first[6:7] == bytes([HELLO])
+        else:
+            # The first connection that speaks (a port probe does not).
+            with count_lock:
+                control = first != b"" and count["n"] == 0
+                count["n"] += first != b""
+        lag = 0.0 if control else delay
         up = {}
         ready = threading.Event()
 
@@ -633,7 +778,100 @@ def cmd_delay_relay(lport, tport, secs, mode="delay"):
         threading.Thread(target=conn, args=(c,), daemon=True).start()
 
 
-def cmd_relay(lport, tport, dump):
+def cmd_flip_relay(lport, tport, at, log):
+    """TCP relay that flips one bit in the server's bytes to every proxy
+    connection (all but the first connection, the control one), the
+    byte AT bytes in: past the TLS handshake and tickets, inside what the
+    server forwards of a visitor. Appends a line to LOG per flip."""
+    at = int(at)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(lport)))
+    ls.listen(64)
+
+    def pipe(a, b, flip):
+        off = 0
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                if flip and off <= at < off + len(d):
+                    d = bytearray(d)
+                    d[at - off] ^= 0x10
+                    d = bytes(d)
+                    with open(log, "a") as f:
+                        f.write("flipped byte %d\n" % at)
+                off += len(d)
+                b.sendall(d)
+        except OSError:
+            pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    n = 0
+    while True:
+        c, _ = ls.accept()
+        first = c.recv(1, socket.MSG_PEEK)
+        if not first:
+            c.close()       # a port probe
+            continue
+        u = socket.create_connection(("127.0.0.1", int(tport)))
+        threading.Thread(target=pipe, args=(c, u, False), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, n > 0), daemon=True).start()
+        n += 1
+
+
+def cmd_mitm(lport, tport, log):
+    """A man in the middle: terminates the client's TLS with a key of its
+    own, opens its own TLS connection to the real server, and relays the
+    frames between the two, logging each one's type to LOG."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(lport)))
+    ls.listen(64)
+    names = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
+             WELCOME: "WELCOME", FAIL: "FAIL", REGISTER: "REGISTER",
+             PING: "PING", PONG: "PONG"}
+    lock = threading.Lock()
+
+    def say(msg):
+        with lock, open(log, "a") as f:
+            f.write(msg + "\n")
+
+    def pipe(a, b, who):
+        try:
+            while True:
+                t, p = read_frame(a)
+                say("%s %s" % (who, names.get(t, str(t))))
+                b.sendall(frame(t, p))
+        except (OSError, EOFError, ssl.SSLError) as e:
+            say("%s ended: %s" % (who, e.__class__.__name__))
+        for x in (a, b):
+            try:
+                x.close()
+            except OSError:
+                pass
+
+    def conn(c):
+        try:
+            pre = recv_exact(c, 6)
+            c = server_tls(c)
+            say("client trusted our key")
+            u = dial(tport, timeout=None, transport="tls" if pre[5] else "plain")
+        except (OSError, EOFError, ssl.SSLError) as e:
+            say("client refused: %s" % e.__class__.__name__)
+            c.close()
+            return
+        threading.Thread(target=pipe, args=(u, c, "server"), daemon=True).start()
+        pipe(c, u, "client")
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+
+def cmd_relay(lport, tport, dump, both=""):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", int(lport)))
@@ -661,7 +899,7 @@ def cmd_relay(lport, tport, dump):
         c, _ = ls.accept()
         u = socket.create_connection(("127.0.0.1", int(tport)))
         threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
-        threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c, both == "both"), daemon=True).start()
 
 
 def main():
@@ -676,6 +914,7 @@ def main():
         "freeze-relay": cmd_freeze_relay,
         "delay-relay": cmd_delay_relay,
         "total-cap": cmd_total_cap,
+        "flip-relay": cmd_flip_relay, "mitm": cmd_mitm,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 

@@ -434,14 +434,16 @@ test_hash_password(void)
  *   H = lambda k, m: hmac.new(k, m, hashlib.sha256).digest()
  *   salted = b"<SALTED>"; setting = b"<SETTING>"; user = b"alice"
  *   cn = bytes(range(24)); sn = bytes(range(0x80, 0x98))
- *   am = (b"tunnel-login-v1" + bytes([len(user)]) + user + cn + sn
- *         + bytes([len(setting)]) + setting)
+ *   bind = bytes(range(0x40, 0x60))     # a tls-exporter value
+ *   am = (b"tunnel-login-v2" + bytes([len(user)]) + user + cn + sn
+ *         + bytes([len(setting)]) + setting + bytes([len(bind)]) + bind)
  *   ck = H(salted, b"Client Key"); stored = hashlib.sha256(ck).digest()
  *   server = H(salted, b"Server Key")
  *   proof = bytes(a ^ b for a, b in zip(ck, H(stored, am)))
  *   sig = H(server, am); sess = H(ck, b"session" + am)
  *   sid = bytes(range(0xf0, 0x100))
- *   mac = H(sess, b"proxy" + sid + (0x0102030405060708).to_bytes(8, "big"))
+ *   mac = H(sess, b"proxy" + sid + (0x0102030405060708).to_bytes(8, "big")
+ *           + bytes([len(bind)]) + bind)
  */
 #define KV_SALTED	"$y$j9T$yrDd.AElkdgIVRxK2bMZC0$/qu8EEMqQVdMeP4ze" \
 			    "TyP8maNAc7z257NNgxNwseSYx7"
@@ -452,23 +454,27 @@ static int
 test_known_vectors(void)
 {
 	static const char want_am[] =
-	    "74756e6e656c2d6c6f67696e2d763105616c696365000102030405060708"
+	    "74756e6e656c2d6c6f67696e2d763205616c696365000102030405060708"
 	    "090a0b0c0d0e0f1011121314151617808182838485868788898a8b8c8d8e"
 	    "8f90919293949596971d2479246a395424797244642e41456c6b64674956"
-	    "52784b32624d5a4330";
+	    "52784b32624d5a433020404142434445464748494a4b4c4d4e4f50515253"
+	    "5455565758595a5b5c5d5e5f";
 	uint8_t cn[PROTO_NONCE_LEN], sn[PROTO_NONCE_LEN], sid[PROTO_SID_LEN];
 	uint8_t am[AUTH_AM_MAX], ck[PROTO_KEY_LEN], proof[PROTO_KEY_LEN];
 	uint8_t sig[PROTO_KEY_LEN], sess[PROTO_KEY_LEN], mac[PROTO_KEY_LEN];
 	uint8_t ck2[PROTO_KEY_LEN], r_ck[PROTO_KEY_LEN], r[PROTO_KEY_LEN];
-	uint8_t buf[16 + AUTH_AM_MAX];
+	uint8_t buf[16 + AUTH_AM_MAX], bind[AUTH_BIND_MAX];
 	struct auth_keys keys;
 	size_t amlen, i;
 
 	fill(cn, sizeof(cn), 0x00);
 	fill(sn, sizeof(sn), 0x80);
 	fill(sid, sizeof(sid), 0xf0);
-	amlen = auth_message(am, sizeof(am), KV_USER, cn, sn, KV_SETTING);
-	ASSERT_EQ(amlen, 15 + 1 + 5 + 24 + 24 + 1 + strlen(KV_SETTING));
+	fill(bind, sizeof(bind), 0x40);
+	amlen = auth_message(am, sizeof(am), KV_USER, cn, sn, KV_SETTING, bind,
+	    sizeof(bind));
+	ASSERT_EQ(amlen, 15 + 1 + 5 + 24 + 24 + 1 + strlen(KV_SETTING) + 1 +
+	    sizeof(bind));
 	ASSERT_STR_EQ(hex(am, amlen), want_am);
 
 	auth_derive_keys(KV_SALTED, ck, &keys);
@@ -486,8 +492,8 @@ test_known_vectors(void)
 	ASSERT_MEM_EQ(keys.server_key, r, PROTO_KEY_LEN);
 
 	auth_client_proof(ck, &keys, am, amlen, proof);
-	ASSERT_STR_EQ(hex(proof, sizeof(proof)), "c82f0f6832ba21178185c07b677f"
-	    "7609b1266746e34298da55c5a33c40e5ab16");
+	ASSERT_STR_EQ(hex(proof, sizeof(proof)), "b1056a2b57a076189e97d150c697"
+	    "a404ecfe4fe575223d0588a52b5790914984");
 	raw_hmac(keys.stored_key, PROTO_KEY_LEN, am, amlen, r);
 	for (i = 0; i < PROTO_KEY_LEN; i++)
 		r[i] ^= r_ck[i];
@@ -496,27 +502,31 @@ test_known_vectors(void)
 	ASSERT_MEM_EQ(ck2, ck, PROTO_KEY_LEN);
 
 	auth_server_signature(&keys, am, amlen, sig);
-	ASSERT_STR_EQ(hex(sig, sizeof(sig)), "66790d44396984331808968901dee1d5"
-	    "63538a970512b05c9419710599000275");
+	ASSERT_STR_EQ(hex(sig, sizeof(sig)), "76c12dfa7a89c9f62f3b6ad59b039318"
+	    "0748f68a70d9c5abdae541158b101412");
 	raw_hmac(keys.server_key, PROTO_KEY_LEN, am, amlen, r);
 	ASSERT_MEM_EQ(sig, r, PROTO_KEY_LEN);
 
 	auth_session_key(ck, am, amlen, sess);
-	ASSERT_STR_EQ(hex(sess, sizeof(sess)), "d82366f56105f3215225ccbc7df744"
-	    "d916d4faf90421b96053fca3ae65bd8ef0");
+	ASSERT_STR_EQ(hex(sess, sizeof(sess)), "7ce93a42526e39f70833fc68be4a04"
+	    "e06fb7935fd3ed488219557d420953546c");
 	memcpy(buf, "session", 7);
 	memcpy(buf + 7, am, amlen);
 	raw_hmac(r_ck, PROTO_KEY_LEN, buf, 7 + amlen, r);
 	ASSERT_MEM_EQ(sess, r, PROTO_KEY_LEN);
 
-	auth_proxy_mac(sess, sid, 0x0102030405060708ULL, mac);
-	ASSERT_STR_EQ(hex(mac, sizeof(mac)), "90ff6f9f0a8368997b2ba1848af63750"
-	    "ca3369279493fff480c8dfe0af49c821");
+	auth_proxy_mac(sess, sid, 0x0102030405060708ULL, bind, sizeof(bind),
+	    mac);
+	ASSERT_STR_EQ(hex(mac, sizeof(mac)), "a075a9d590f175577d8b2fd145e0e0e3"
+	    "bd44f14e1301da72bc439ae2580f0d97");
 	memcpy(buf, "proxy", 5);
 	memcpy(buf + 5, sid, sizeof(sid));
 	for (i = 0; i < 8; i++)
 		buf[5 + sizeof(sid) + i] = (uint8_t)(i + 1);
-	raw_hmac(sess, PROTO_KEY_LEN, buf, 5 + sizeof(sid) + 8, r);
+	buf[5 + sizeof(sid) + 8] = sizeof(bind);
+	memcpy(buf + 5 + sizeof(sid) + 9, bind, sizeof(bind));
+	raw_hmac(sess, PROTO_KEY_LEN, buf, 5 + sizeof(sid) + 9 + sizeof(bind),
+	    r);
 	ASSERT_MEM_EQ(mac, r, PROTO_KEY_LEN);
 
 	/* ClientKey is optional; the other keys must not depend on it. */
@@ -534,43 +544,56 @@ test_message_limits(void)
 {
 	char user[PROTO_MAX_USER + 2], setting[PROTO_MAX_SETTING + 2];
 	uint8_t cn[PROTO_NONCE_LEN], sn[PROTO_NONCE_LEN], am[AUTH_AM_MAX + 8];
-	size_t len, full;
+	uint8_t bind[AUTH_BIND_MAX + 1];
+	size_t len, full, B = AUTH_BIND_MAX;
 
 	fill(cn, sizeof(cn), 1);
 	fill(sn, sizeof(sn), 2);
+	fill(bind, sizeof(bind), 3);
 	memset(user, 'u', sizeof(user));
 	memset(setting, 's', sizeof(setting));
 	user[PROTO_MAX_USER] = '\0';
 	setting[PROTO_MAX_SETTING] = '\0';
 
 	/* The longest message fits in AUTH_AM_MAX. */
-	full = auth_message(am, AUTH_AM_MAX, user, cn, sn, setting);
+	full = auth_message(am, AUTH_AM_MAX, user, cn, sn, setting, bind, B);
 	ASSERT_EQ(full, 15 + 1 + PROTO_MAX_USER + 2 * PROTO_NONCE_LEN + 1 +
-	    PROTO_MAX_SETTING);
+	    PROTO_MAX_SETTING + 1 + B);
 	ASSERT(full <= AUTH_AM_MAX);
 	ASSERT_EQ(am[15], PROTO_MAX_USER);
 	ASSERT_EQ(am[15 + 1 + PROTO_MAX_USER + 2 * PROTO_NONCE_LEN],
 	    PROTO_MAX_SETTING);
+	ASSERT_EQ(am[full - B - 1], B);
 
 	/* Exactly enough room works, one byte less does not. */
-	ASSERT_EQ(auth_message(am, full, user, cn, sn, setting), full);
-	ASSERT_EQ(auth_message(am, full - 1, user, cn, sn, setting), 0);
-	ASSERT_EQ(auth_message(am, 0, "a", cn, sn, "b"), 0);
+	ASSERT_EQ(auth_message(am, full, user, cn, sn, setting, bind, B),
+	    full);
+	ASSERT_EQ(auth_message(am, full - 1, user, cn, sn, setting, bind, B),
+	    0);
+	ASSERT_EQ(auth_message(am, 0, "a", cn, sn, "b", NULL, 0), 0);
+	/* A binding longer than a tls-exporter value is refused. */
+	ASSERT_EQ(auth_message(am, sizeof(am), "a", cn, sn, "b", bind, B + 1),
+	    0);
 
 	/* One character too many in either string. */
 	user[PROTO_MAX_USER] = 'u';
 	user[PROTO_MAX_USER + 1] = '\0';
-	ASSERT_EQ(auth_message(am, sizeof(am), user, cn, sn, "b"), 0);
+	ASSERT_EQ(auth_message(am, sizeof(am), user, cn, sn, "b", NULL, 0), 0);
 	setting[PROTO_MAX_SETTING] = 's';
 	setting[PROTO_MAX_SETTING + 1] = '\0';
-	ASSERT_EQ(auth_message(am, sizeof(am), "a", cn, sn, setting), 0);
+	ASSERT_EQ(auth_message(am, sizeof(am), "a", cn, sn, setting, NULL, 0),
+	    0);
 
-	/* Length bytes keep ("ab", "c") and ("a", "bc")-style splits apart. */
-	len = auth_message(am, sizeof(am), "a", cn, sn, "$1$x");
-	ASSERT_EQ(len, 15 + 1 + 1 + 48 + 1 + 4);
-	ASSERT_MEM_EQ(am, "tunnel-login-v1\001a", 17);
+	/*
+	 * Length bytes keep ("ab", "c") and ("a", "bc")-style splits apart;
+	 * transport: plain binds nothing, its length byte 0.
+	 */
+	len = auth_message(am, sizeof(am), "a", cn, sn, "$1$x", NULL, 0);
+	ASSERT_EQ(len, 15 + 1 + 1 + 48 + 1 + 4 + 1);
+	ASSERT_MEM_EQ(am, "tunnel-login-v2\001a", 17);
 	ASSERT_EQ(am[17 + 48], 4);
 	ASSERT_MEM_EQ(am + 17 + 49, "$1$x", 4);
+	ASSERT_EQ(am[17 + 49 + 4], 0);
 	return TEST_PASS;
 }
 
@@ -592,7 +615,7 @@ test_exchange(void)
 	uint8_t sig_x[PROTO_KEY_LEN];
 	uint8_t sess_s[PROTO_KEY_LEN], sess_c[PROTO_KEY_LEN];
 	uint8_t mac_s[PROTO_KEY_LEN], mac_c[PROTO_KEY_LEN];
-	uint8_t sid[PROTO_SID_LEN];
+	uint8_t sid[PROTO_SID_LEN], bind[AUTH_BIND_MAX], bind2[AUTH_BIND_MAX];
 	struct side srv, cli, wrong, impostor;
 	size_t amlen, am2len, i;
 	int bit;
@@ -607,7 +630,11 @@ test_exchange(void)
 	/* HELLO and CHALLENGE. */
 	ASSERT_EQ(auth_random(cn, sizeof(cn)), 0);
 	ASSERT_EQ(auth_random(sn, sizeof(sn)), 0);
-	amlen = auth_message(am, sizeof(am), "alice", cn, sn, setting);
+	ASSERT_EQ(auth_random(bind, sizeof(bind)), 0);
+	memcpy(bind2, bind, sizeof(bind2));
+	bind2[7] ^= 0x10;	/* another TLS connection's exporter */
+	amlen = auth_message(am, sizeof(am), "alice", cn, sn, setting, bind,
+	    sizeof(bind));
 	ASSERT(amlen > 0);
 
 	/* Client: only the password and the setting it was sent. */
@@ -626,14 +653,35 @@ test_exchange(void)
 	auth_session_key(cli.client_key, am, amlen, sess_c);
 	ASSERT_MEM_EQ(sess_s, sess_c, PROTO_KEY_LEN);
 	ASSERT_EQ(auth_random(sid, sizeof(sid)), 0);
-	auth_proxy_mac(sess_c, sid, 1, mac_c);
-	auth_proxy_mac(sess_s, sid, 1, mac_s);
+	auth_proxy_mac(sess_c, sid, 1, bind, sizeof(bind), mac_c);
+	auth_proxy_mac(sess_s, sid, 1, bind, sizeof(bind), mac_s);
 	ASSERT_MEM_EQ(mac_s, mac_c, PROTO_KEY_LEN);
-	auth_proxy_mac(sess_s, sid, 2, mac_s);
+	auth_proxy_mac(sess_s, sid, 2, bind, sizeof(bind), mac_s);
+	ASSERT(memcmp(mac_s, mac_c, PROTO_KEY_LEN) != 0);
+	/* A REGISTER's bytes replayed on another connection, or in clear. */
+	auth_proxy_mac(sess_s, sid, 1, bind2, sizeof(bind2), mac_s);
+	ASSERT(memcmp(mac_s, mac_c, PROTO_KEY_LEN) != 0);
+	auth_proxy_mac(sess_s, sid, 1, NULL, 0, mac_s);
 	ASSERT(memcmp(mac_s, mac_c, PROTO_KEY_LEN) != 0);
 	sid[PROTO_SID_LEN - 1] ^= 1;
-	auth_proxy_mac(sess_s, sid, 1, mac_s);
+	auth_proxy_mac(sess_s, sid, 1, bind, sizeof(bind), mac_s);
 	ASSERT(memcmp(mac_s, mac_c, PROTO_KEY_LEN) != 0);
+
+	/*
+	 * A man in the middle relays the proof onto its own TLS connection
+	 * to the server: the server's AuthMessage has that connection's
+	 * exporter, and the proof does not verify. The server's signature
+	 * relayed back does not verify for the client either.
+	 */
+	am2len = auth_message(am2, sizeof(am2), "alice", cn, sn, setting,
+	    bind2, sizeof(bind2));
+	ASSERT_EQ(am2len, amlen);
+	ASSERT_EQ(auth_verify_proof(&srv.keys, am2, am2len, proof, ck), -1);
+	auth_server_signature(&srv.keys, am2, am2len, sig_x);
+	ASSERT(memcmp(sig_x, sig_c, PROTO_KEY_LEN) != 0);
+	am2len = auth_message(am2, sizeof(am2), "alice", cn, sn, setting,
+	    NULL, 0);
+	ASSERT_EQ(auth_verify_proof(&srv.keys, am2, am2len, proof, ck), -1);
 
 	/* Wrong password: refused, and no ClientKey leaks out. */
 	memset(zero, 0, sizeof(zero));
@@ -648,12 +696,14 @@ test_exchange(void)
 	/* Replay: last login's proof against a new server nonce. */
 	memcpy(sn2, sn, sizeof(sn2));
 	sn2[0] ^= 0x80;
-	am2len = auth_message(am2, sizeof(am2), "alice", cn, sn2, setting);
+	am2len = auth_message(am2, sizeof(am2), "alice", cn, sn2, setting,
+	    bind, sizeof(bind));
 	ASSERT_EQ(auth_verify_proof(&srv.keys, am2, am2len, proof, ck), -1);
 	auth_client_proof(cli.client_key, &cli.keys, am2, am2len, bad);
 	ASSERT_EQ(auth_verify_proof(&srv.keys, am2, am2len, bad, ck), 0);
 	/* ... and the same proof under another username. */
-	am2len = auth_message(am2, sizeof(am2), "alicf", cn, sn, setting);
+	am2len = auth_message(am2, sizeof(am2), "alicf", cn, sn, setting,
+	    bind, sizeof(bind));
 	ASSERT_EQ(auth_verify_proof(&srv.keys, am2, am2len, proof, ck), -1);
 
 	/* Any flipped bit in the proof or the AuthMessage is refused. */

@@ -239,10 +239,18 @@ static int
 test_preamble_bytes(void)
 {
 	uint8_t p[PROTO_PREAMBLE_LEN];
-	static const uint8_t want[] = { 0x8e, 'T', 'U', 'N', PROTO_VERSION };
+	static const uint8_t want_tls[] = { 0x8e, 'T', 'U', 'N', PROTO_VERSION,
+	    PROTO_TRANSPORT_TLS };
+	static const uint8_t want_plain[] = { 0x8e, 'T', 'U', 'N',
+	    PROTO_VERSION, PROTO_TRANSPORT_PLAIN };
 
-	ASSERT_EQ(proto_preamble(p), PROTO_PREAMBLE_LEN);
-	ASSERT_MEM_EQ(p, want, sizeof(want));
+	ASSERT_EQ(PROTO_PREAMBLE_LEN, 6);
+	ASSERT_EQ(PROTO_VERSION, 2);
+	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_TLS), PROTO_PREAMBLE_LEN);
+	ASSERT_MEM_EQ(p, want_tls, sizeof(want_tls));
+	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_PLAIN),
+	    PROTO_PREAMBLE_LEN);
+	ASSERT_MEM_EQ(p, want_plain, sizeof(want_plain));
 	ASSERT_EQ(PROTO_MAGIC_LEN, 4);
 	return TEST_PASS;
 }
@@ -251,24 +259,33 @@ static int
 test_preamble_prefixes(void)
 {
 	uint8_t buf[PROTO_PREAMBLE_LEN + 3], v;
+	int t, tr;
 	size_t n;
 
-	proto_preamble(buf);
-	buf[5] = PROTO_HELLO;
-	buf[6] = 0;
-	buf[7] = 26;
-	ASSERT_EQ(proto_check_preamble(buf, 0, NULL), PROTO_PRE_NEED_MORE);
-	for (n = 1; n < PROTO_PREAMBLE_LEN; n++) {
-		v = 0x77;
-		ASSERT_EQ(proto_check_preamble(buf, n, &v),
+	for (t = PROTO_TRANSPORT_PLAIN; t <= PROTO_TRANSPORT_TLS; t++) {
+		proto_preamble(buf, t);
+		buf[6] = PROTO_HELLO;
+		buf[7] = 0;
+		buf[8] = 26;
+		ASSERT_EQ(proto_check_preamble(buf, 0, NULL, NULL),
 		    PROTO_PRE_NEED_MORE);
-		ASSERT_EQ(v, 0x77);
+		for (n = 1; n < PROTO_PREAMBLE_LEN; n++) {
+			v = 0x77;
+			tr = 0x77;
+			ASSERT_EQ(proto_check_preamble(buf, n, &v, &tr),
+			    PROTO_PRE_NEED_MORE);
+			ASSERT_EQ(v, n == PROTO_PREAMBLE_LEN - 1 ?
+			    PROTO_VERSION : 0x77);
+			ASSERT_EQ(tr, 0x77);
+		}
+		v = 0;
+		ASSERT_EQ(proto_check_preamble(buf, 6, &v, &tr), PROTO_PRE_OK);
+		ASSERT_EQ(v, PROTO_VERSION);
+		ASSERT_EQ(tr, t);
+		/* The first frame may arrive in the same read. */
+		ASSERT_EQ(proto_check_preamble(buf, sizeof(buf), NULL, NULL),
+		    PROTO_PRE_OK);
 	}
-	v = 0;
-	ASSERT_EQ(proto_check_preamble(buf, 5, &v), PROTO_PRE_OK);
-	ASSERT_EQ(v, PROTO_VERSION);
-	/* The first frame may arrive in the same read. */
-	ASSERT_EQ(proto_check_preamble(buf, sizeof(buf), NULL), PROTO_PRE_OK);
 	return TEST_PASS;
 }
 
@@ -280,36 +297,36 @@ test_preamble_not_tunnel(void)
 		"SSH-2.0-OpenSSH_9.2\r\n", "PRI * HTTP/2.0\r\n",
 		"PROXY TCP4 ", "\r\n\r\n\0\r\nQUIT\n",
 	};
-	static const uint8_t tls[] = { 0x16, 0x03, 0x01, 0x02, 0x00 };
-	static const uint8_t pg[] = { 0x00, 0x00, 0x00, 0x08, 0x04 };
-	static const uint8_t near[] = { 0x8f, 'T', 'U', 'N', 1 };
+	static const uint8_t tls[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
+	static const uint8_t pg[] = { 0x00, 0x00, 0x00, 0x08, 0x04, 0xd2 };
+	static const uint8_t near[] = { 0x8f, 'T', 'U', 'N', 2, 1 };
 	uint8_t buf[PROTO_PREAMBLE_LEN], v;
 	size_t i, pos, n;
 
 	for (i = 0; i < sizeof(visitors) / sizeof(visitors[0]); i++) {
-		for (n = 1; n <= 5; n++)
+		for (n = 1; n <= 6; n++)
 			ASSERT_EQ(proto_check_preamble(
-			    (const uint8_t *)visitors[i], n, NULL),
+			    (const uint8_t *)visitors[i], n, NULL, NULL),
 			    PROTO_PRE_NOT_TUNNEL);
 	}
-	for (n = 1; n <= 5; n++) {
-		ASSERT_EQ(proto_check_preamble(tls, n, NULL),
+	for (n = 1; n <= 6; n++) {
+		ASSERT_EQ(proto_check_preamble(tls, n, NULL, NULL),
 		    PROTO_PRE_NOT_TUNNEL);
-		ASSERT_EQ(proto_check_preamble(pg, n, NULL),
+		ASSERT_EQ(proto_check_preamble(pg, n, NULL, NULL),
 		    PROTO_PRE_NOT_TUNNEL);
-		ASSERT_EQ(proto_check_preamble(near, n, NULL),
+		ASSERT_EQ(proto_check_preamble(near, n, NULL, NULL),
 		    PROTO_PRE_NOT_TUNNEL);
 	}
 	/* A wrong byte later in the magic, seen as soon as it arrives. */
 	for (pos = 1; pos < PROTO_MAGIC_LEN; pos++) {
-		proto_preamble(buf);
+		proto_preamble(buf, PROTO_TRANSPORT_TLS);
 		buf[pos] ^= 0x20;	/* 'T' -> 't': case matters */
 		for (n = 1; n <= pos; n++)
-			ASSERT_EQ(proto_check_preamble(buf, n, NULL),
+			ASSERT_EQ(proto_check_preamble(buf, n, NULL, NULL),
 			    PROTO_PRE_NEED_MORE);
 		for (n = pos + 1; n <= PROTO_PREAMBLE_LEN; n++) {
 			v = 0x77;
-			ASSERT_EQ(proto_check_preamble(buf, n, &v),
+			ASSERT_EQ(proto_check_preamble(buf, n, &v, NULL),
 			    PROTO_PRE_NOT_TUNNEL);
 			ASSERT_EQ(v, 0x77);
 		}
@@ -320,21 +337,44 @@ test_preamble_not_tunnel(void)
 static int
 test_preamble_bad_version(void)
 {
-	static const uint8_t versions[] = { 0, 2, 3, 0x7f, 0xff };
+	/* 1: the 5-byte preamble of older clients, its HELLO behind it. */
+	static const uint8_t versions[] = { 0, 1, 3, 0x7f, 0xff };
 	uint8_t buf[PROTO_PREAMBLE_LEN], v;
 	size_t i;
 
 	for (i = 0; i < sizeof(versions); i++) {
-		proto_preamble(buf);
+		proto_preamble(buf, PROTO_TRANSPORT_TLS);
 		buf[4] = versions[i];
 		v = 0x55;
-		ASSERT_EQ(proto_check_preamble(buf, 4, &v),
+		ASSERT_EQ(proto_check_preamble(buf, 4, &v, NULL),
 		    PROTO_PRE_NEED_MORE);
-		ASSERT_EQ(proto_check_preamble(buf, 5, &v),
+		ASSERT_EQ(proto_check_preamble(buf, 5, &v, NULL),
 		    PROTO_PRE_BAD_VERSION);
 		ASSERT_EQ(v, versions[i]);
-		ASSERT_EQ(proto_check_preamble(buf, 5, NULL),
+		ASSERT_EQ(proto_check_preamble(buf, 6, NULL, NULL),
 		    PROTO_PRE_BAD_VERSION);
+	}
+	return TEST_PASS;
+}
+
+static int
+test_preamble_bad_transport(void)
+{
+	static const uint8_t transports[] = { 2, 3, 0x16, 0x80, 0xff };
+	uint8_t buf[PROTO_PREAMBLE_LEN], v;
+	int tr;
+	size_t i;
+
+	for (i = 0; i < sizeof(transports); i++) {
+		proto_preamble(buf, PROTO_TRANSPORT_TLS);
+		buf[5] = transports[i];
+		tr = 0x55;
+		ASSERT_EQ(proto_check_preamble(buf, 5, &v, &tr),
+		    PROTO_PRE_NEED_MORE);
+		ASSERT_EQ(proto_check_preamble(buf, 6, &v, &tr),
+		    PROTO_PRE_BAD_TRANSPORT);
+		ASSERT_EQ(v, PROTO_VERSION);
+		ASSERT_EQ(tr, 0x55);
 	}
 	return TEST_PASS;
 }
@@ -743,7 +783,7 @@ test_pipelined(void)
 	size_t lens[NTYPES * 2], off, len, used, i;
 
 	rng_state = 42;
-	len = proto_preamble(buf);
+	len = proto_preamble(buf, PROTO_TRANSPORT_PLAIN);
 	for (i = 0; i < NTYPES * 2; i++) {
 		rand_msg(&sent[i], all_types[i % NTYPES]);
 		lens[i] = proto_encode(&sent[i], buf + len, PROTO_MAX_FRAME);
@@ -752,7 +792,7 @@ test_pipelined(void)
 	}
 
 	/* As the server sees it: preamble, then frames in one read. */
-	ASSERT_EQ(proto_check_preamble(buf, len, NULL), PROTO_PRE_OK);
+	ASSERT_EQ(proto_check_preamble(buf, len, NULL, NULL), PROTO_PRE_OK);
 	off = PROTO_PREAMBLE_LEN;
 	for (i = 0; i < NTYPES * 2; i++) {
 		ASSERT_EQ(dec(buf + off, len - off, &got, &used), PROTO_OK);
@@ -1399,9 +1439,10 @@ test_str_functions(void)
 	ASSERT_STR_CONTAINS(proto_fail_str(PROTO_FAIL_REPLACED), "replaced");
 	ASSERT_STR_CONTAINS(proto_fail_str(PROTO_FAIL_SHUTDOWN), "shutting");
 	ASSERT_STR_EQ(proto_fail_str(0), "unknown");
-	ASSERT_STR_EQ(proto_fail_str(10), "unknown");
+	ASSERT_STR_CONTAINS(proto_fail_str(PROTO_FAIL_TRANSPORT), "transport");
+	ASSERT_STR_EQ(proto_fail_str(11), "unknown");
 	ASSERT_STR_EQ(proto_fail_str(-1), "unknown");
-	for (i = PROTO_FAIL_CREDENTIALS; i <= PROTO_FAIL_SERVER; i++)
+	for (i = PROTO_FAIL_CREDENTIALS; i <= PROTO_FAIL_TRANSPORT; i++)
 		ASSERT(strcmp(proto_fail_str(i), "unknown") != 0);
 
 	ASSERT_STR_EQ(proto_type_str(PROTO_HELLO), "HELLO");
@@ -1431,6 +1472,7 @@ static const struct test tests[] = {
 	{ "proto_preamble_prefixes", test_preamble_prefixes },
 	{ "proto_preamble_not_tunnel", test_preamble_not_tunnel },
 	{ "proto_preamble_bad_version", test_preamble_bad_version },
+	{ "proto_preamble_bad_transport", test_preamble_bad_transport },
 	{ "proto_hello_roundtrip", test_hello_roundtrip },
 	{ "proto_challenge_roundtrip", test_challenge_roundtrip },
 	{ "proto_fixed_roundtrip", test_fixed_roundtrip },

@@ -1,0 +1,265 @@
+/*
+ * client_trust: which server key this client trusts, decided after the
+ * TLS handshake and before any login byte is sent.
+ *
+ * A key is pinned in advance (server_fingerprint in the config, or
+ * --fingerprint), or is "ca": any key in a certificate a trusted CA signed
+ * for server_addr's host (certbot's files on the server). Otherwise the
+ * first contact decides, the way ssh does: on a terminal the user is shown
+ * the fingerprint and asked; without one the key is trusted and recorded
+ * (ssh's accept-new) and its fingerprint logged. It is recorded in the
+ * config file, or in flags mode in known_servers, so every later start is
+ * pinned. Afterwards another key is a hard error naming both: the client
+ * stops rather than log in to it.
+ *
+ * Proxy connections must show the key the control connection accepted;
+ * a resumed handshake carries the certificate of the session it resumes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "tty.h"
+
+#define KNOWN_DIR	"tunnel"
+#define KNOWN_FILE	"known_servers"
+
+/* $XDG_CONFIG_HOME/tunnel/known_servers, or under $HOME/.config. */
+static int
+known_path(char *out, size_t len, char *dir, size_t dirlen)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(dir, dirlen, "%s/%s", xdg, KNOWN_DIR);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(dir, dirlen, "%s/.config/%s", home, KNOWN_DIR);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= dirlen ||
+	    (n = snprintf(out, len, "%s/%s", dir, KNOWN_FILE)) < 0 ||
+	    (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
+int
+cli_trust_init(struct cli *c, char *err, size_t errlen)
+{
+	char dir[4096], line[512], *fp;
+	size_t alen = strlen(c->cfg->server_addr);
+	FILE *f;
+
+	if (c->cfg_path != NULL || c->cfg->server_fingerprint != NULL ||
+	    c->cfg->transport != CFG_TRANSPORT_TLS)
+		return 0;
+	if (known_path(c->known_path, sizeof(c->known_path), dir,
+	    sizeof(dir)) == -1) {
+		c->known_path[0] = '\0';	/* nowhere to record */
+		return 0;
+	}
+	if ((f = fopen(c->known_path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		(void)snprintf(err, errlen, "%s: %s", c->known_path,
+		    strerror(errno));
+		return -1;
+	}
+	/* "server_addr fingerprint" lines; the last one for ours wins. */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, c->cfg->server_addr, alen) != 0 ||
+		    line[alen] != ' ')
+			continue;
+		fp = line + alen + 1;
+		if (!tls_fp_valid(fp) && strcmp(fp, CFG_FP_CA) != 0) {
+			(void)snprintf(err, errlen, "%s: the line for %s is "
+			    "damaged; remove it to trust the server anew",
+			    c->known_path, c->cfg->server_addr);
+			(void)fclose(f);
+			return -1;
+		}
+		c->pin_from = c->known_path;
+		free(c->cfg->server_fingerprint);
+		if ((c->cfg->server_fingerprint = strdup(fp)) == NULL) {
+			(void)snprintf(err, errlen, "out of memory");
+			(void)fclose(f);
+			return -1;
+		}
+	}
+	(void)fclose(f);
+	return 0;
+}
+
+/* Appends "server_addr fp" to known_servers, creating it (0600). */
+static int
+known_append(struct cli *c, const char *fp, char *err, size_t errlen)
+{
+	char dir[4096], path[4096], line[512], *slash;
+	int fd, n;
+
+	if (known_path(path, sizeof(path), dir, sizeof(dir)) == -1) {
+		(void)snprintf(err, errlen, "no $HOME to keep known_servers "
+		    "in");
+		return -1;
+	}
+	/* ~/.config, then ~/.config/tunnel: private, as ssh keeps ~/.ssh. */
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		(void)mkdir(dir, 0700);
+		*slash = '/';
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		(void)snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "%s %s\n", c->cfg->server_addr, fp);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		(void)snprintf(err, errlen, "server address too long");
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* One write of a short line: appends do not interleave. */
+	if (write(fd, line, (size_t)n) != n || fsync(fd) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	(void)snprintf(c->known_path, sizeof(c->known_path), "%s", path);
+	return 0;
+}
+
+/* Pins fp for this run and records it where the next run will find it. */
+static void
+record(struct cli *c, const char *fp)
+{
+	char err[8192];
+	int r;
+
+	free(c->cfg->server_fingerprint);
+	c->cfg->server_fingerprint = strdup(fp);
+	if (c->cfg->server_fingerprint == NULL) {
+		log_warnx("out of memory: the server's key is not pinned");
+		return;
+	}
+	c->pin_from = c->cfg_path != NULL ? c->cfg_path : c->known_path;
+	if (c->cfg_path != NULL)
+		r = cfg_client_append(c->cfg_path, "The server's TLS key, "
+		    "pinned on first contact (tunnel-server --fingerprint "
+		    "prints it).", "server_fingerprint", fp, err, sizeof(err));
+	else
+		r = known_append(c, fp, err, sizeof(err));
+	if (r == -1)
+		log_warnx("cannot record the server's key (%s): it is pinned "
+		    "for this run only", err);
+	else
+		log_info("recorded server_fingerprint %s in %s", fp,
+		    c->cfg_path != NULL ? c->cfg_path : c->known_path);
+}
+
+/* A terminal: show the key and ask, as ssh does. Return: 1 yes, 0 no. */
+static int
+ask_user(const struct cli *c, const char *fp)
+{
+	char answer[16];
+
+	for (;;) {
+		fprintf(stderr, "\nThe server %s is new to this client. Its "
+		    "key's fingerprint is\n  %s\nCheck it against the output "
+		    "of `tunnel-server --fingerprint` on the server.\n",
+		    c->cfg->server_addr, fp);
+		if (tty_read_line("Trust this server and remember its key? "
+		    "(yes/no): ", 1, answer, sizeof(answer)) == -1) {
+			if (errno != EMSGSIZE)
+				return 0;	/* input ended: no */
+			answer[0] = '\0';	/* too long: ask again */
+		}
+		if (strcmp(answer, "yes") == 0 || strcmp(answer, "y") == 0)
+			return 1;
+		if (strcmp(answer, "no") == 0 || strcmp(answer, "n") == 0)
+			return 0;
+		fprintf(stderr, "Please answer yes or no.\n");
+	}
+}
+
+int
+cli_trust_server(struct cli *c, struct tls *t, char *msg, size_t len)
+{
+	const char *pin = c->cfg->server_fingerprint;
+	char fp[TLS_FP_LEN];
+
+	if (tls_peer_fingerprint(t, fp) == -1) {
+		(void)snprintf(msg, len, "the server sent no usable "
+		    "certificate");
+		return 0;
+	}
+	if (pin != NULL && strcmp(pin, CFG_FP_CA) == 0) {
+		if (tls_ca_verified(t))
+			return 1;
+		(void)snprintf(msg, len, "server_fingerprint is \"ca\", but "
+		    "the server's certificate (key %s) is not signed by a "
+		    "trusted CA for %s: refusing it", fp, c->server_host);
+		return 0;
+	}
+	if (pin != NULL) {
+		if (strcmp(pin, fp) == 0)
+			return 1;
+		(void)snprintf(msg, len, "the server's key has CHANGED: "
+		    "expected %s (from %s), got %s. Someone may be "
+		    "intercepting the link: not logging in. If the server's "
+		    "key was replaced on purpose, put the new fingerprint "
+		    "(tunnel-server --fingerprint prints it) there instead",
+		    pin, c->pin_from != NULL ? c->pin_from : "the config", fp);
+		return 0;
+	}
+	/* First contact. A CA's word for the host needs no pinning. */
+	if (tls_ca_verified(t)) {
+		log_info("the server's certificate is signed by a trusted CA "
+		    "for %s: trusting it (key %s)", c->server_host, fp);
+		record(c, CFG_FP_CA);
+		return 1;
+	}
+	if (c->ask) {
+		if (!ask_user(c, fp)) {
+			(void)snprintf(msg, len, "the server's key %s was not "
+			    "accepted: not logging in", fp);
+			return 0;
+		}
+	} else {
+		log_warnx("first contact with %s: trusting its key %s and "
+		    "pinning it (as ssh's accept-new does); compare it with "
+		    "tunnel-server --fingerprint on the server",
+		    c->cfg->server_addr, fp);
+	}
+	record(c, fp);
+	return 1;
+}
+
+int
+cli_trust_proxy(const struct cli *c, struct tls *t)
+{
+	const char *pin = c->cfg->server_fingerprint;
+	char fp[TLS_FP_LEN];
+
+	if (pin == NULL)
+		return 0;	/* the control connection pins first */
+	if (strcmp(pin, CFG_FP_CA) == 0)
+		return tls_ca_verified(t);
+	return tls_peer_fingerprint(t, fp) == 0 && strcmp(pin, fp) == 0;
+}
