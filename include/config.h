@@ -4,8 +4,8 @@
  * key table, and reports the first problem as "file:line:col: message"
  * (1-based) into a caller buffer: unknown keys (with a did-you-mean),
  * duplicate keys, wrong node types, numbers out of range, duplicate
- * usernames or ports, and crypt(3) hashes libxcrypt cannot use. Aliases are
- * refused. Nothing here knows about sockets or the event loop.
+ * usernames or ports, crypt(3) hashes libxcrypt cannot use and hashes
+ * outside crypt_policy (too cheap or too dear). Aliases are refused. Nothing here knows about sockets or the event loop.
  */
 #ifndef TUNNEL_CONFIG_H
 #define TUNNEL_CONFIG_H

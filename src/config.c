@@ -44,6 +44,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "crypt_policy.h"
 #include "proto.h"
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
@@ -775,6 +776,9 @@ set_secret(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 /*
  * A server user's password: plaintext, or a crypt(3) hash that is
  * test-hashed here so that an unusable one fails at load, not at login.
+ * A hash outside crypt_policy is refused first, before its probe runs (a
+ * 2 GiB yescrypt would take that much to probe): the client refuses to
+ * log in with such a setting anyway.
  */
 static int
 set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
@@ -789,6 +793,9 @@ set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 	u->is_plaintext = !auth_looks_like_hash(s);
 	if (u->is_plaintext)
 		return set_secret(w, k, v, obj);
+	if (crypt_policy_check(s, why, sizeof(why)) == -1)
+		return walk_err(w, v->start_mark, "%s: %s; make a new hash "
+		    "with tunnel-server --hash-password", k->name, why);
 	why[0] = '\0';
 	if (auth_setting_from_hash(s, setting, sizeof(setting), why,
 	    sizeof(why)) == -1)
