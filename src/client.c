@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "crypt_policy.h"
 #include "log.h"
 
 static void	ctl_cb(struct loop *, struct handler *, uint32_t);
@@ -151,6 +152,23 @@ ctl_backoff(struct cli *c, const char *why)
 	    (double)delay / 1000, c->attempt);
 	cli_set_state(c, CLI_BACKOFF);
 	loop_timer_set(c->loop, &c->timer, delay);
+}
+
+/*
+ * A login refused before the server proved itself: anyone on the path
+ * can say that, so it is retried with the backoff; but the user may have
+ * a real problem to fix (a wrong password), so the full message is an
+ * error line, once for as long as it stays the same, while each retry
+ * logs only the short reason.
+ */
+static void
+ctl_refused(struct cli *c, const char *msg, const char *brief)
+{
+	if (strcmp(msg, c->refusal) != 0) {
+		log_error("%s", msg);
+		(void)snprintf(c->refusal, sizeof(c->refusal), "%s", msg);
+	}
+	ctl_backoff(c, brief);
 }
 
 static void
@@ -313,6 +331,19 @@ cli_hash_done(struct cli *c, const char *salted, const char *why)
 static void
 on_challenge(struct cli *c, const struct proto_challenge *ch)
 {
+	char why[256], msg[512];
+
+	/* Before anything is derived from the password (crypt_policy.h). */
+	if (crypt_policy_check(ch->setting, why, sizeof(why)) == -1) {
+		(void)snprintf(msg, sizeof(msg), "the server offered a "
+		    "password setting this client refuses: %s (a tunnel-server "
+		    "refuses to load such a hash: rehash it with "
+		    "tunnel-server --hash-password; if it did not come from "
+		    "your server, check server_addr: an impostor may be on "
+		    "the path)", why);
+		ctl_refused(c, msg, "refused the server's password setting");
+		return;
+	}
 	(void)snprintf(c->setting, sizeof(c->setting), "%s", ch->setting);
 	memcpy(c->snonce, ch->nonce, sizeof(c->snonce));
 	if (strcmp(ch->setting, c->salted_for) == 0) {
@@ -359,6 +390,7 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 	c->pool_size = w->pool_size;
 	c->heartbeat_s = w->heartbeat_s;
 	c->attempt = 0;
+	c->refusal[0] = '\0';	/* a later refusal is news again */
 	c->refill_failures = 0;
 	c->last_rx_ms = loop_now(c->loop);
 	cli_set_state(c, CLI_READY);

@@ -143,6 +143,8 @@ struct cli {
 	uint64_t		 ping_seq;
 	unsigned		 attempt;	/* reconnects since last login */
 	int			 was_up;	/* a login succeeded once */
+	/* the last login refusal logged in full (ctl_refused) */
+	char			 refusal[PROTO_MAX_REASON * 4 + 512];
 	/* login */
 	uint8_t			 cnonce[PROTO_NONCE_LEN];
 	char			 setting[PROTO_MAX_SETTING + 1];

@@ -16,6 +16,8 @@ Commands (exit 0 when the expectation holds):
   flood PORT N                    N wrong-password logins at once
   fake-server PORT MODE           a server: MODE = badsig | pool0 | pool99999
                                   | oversized | close  (serves one client)
+  fake-setting PORT SETTING       a server offering SETTING: says whether
+                                  the client sends PROOF for it
   relay LPORT TPORT DUMP          TCP relay that appends client->server
                                   bytes to DUMP
 """
@@ -362,8 +364,10 @@ def cmd_fake_server(port, mode, pw="x"):
             setting = crypt("x", "$y$j9T$").decode()
             setting = setting[:setting.rfind("$")]
             if mode == "slowsalt":
-                # bcrypt cost 20: about a minute of CPU per guess.
-                setting = "$2b$20$" + "abcdefghijklmnopqrstuu"
+                # The dearest setting the client allows (yescrypt, 256
+                # MiB, about 1 s): the test stops the hashing child, as
+                # a slow or overloaded laptop would be.
+                setting = "$y$jDT$7GSuZPQdOlY3W8N5cUI8l/"
                 c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
                 time.sleep(30)
                 c.close()
@@ -388,6 +392,42 @@ def cmd_fake_server(port, mode, pw="x"):
             c.close()
         except (EOFError, ConnectionError):
             c.close()
+
+
+def cmd_fake_setting(port, setting, wait="3"):
+    """A fake server that offers SETTING in CHALLENGE to every client and
+    prints, per connection, "PROOF for SETTING" if a PROOF comes back
+    within WAIT seconds, else "no PROOF for SETTING (how)". A client that
+    derives nothing from the password for a refused setting sends none."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(16)
+    print("listening", flush=True)
+    while True:
+        c, _ = ls.accept()
+        try:
+            pre = recv_exact(c, 5)
+            t, p = read_frame(c)
+            if pre[:4] != MAGIC or t != HELLO:
+                c.close()
+                continue
+            c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
+            c.settimeout(float(wait))
+            try:
+                t, p = read_frame(c)
+                how = "PROOF" if t == PROOF else "frame %d" % t
+            except socket.timeout:
+                how = "timeout"
+            except (EOFError, ConnectionError):
+                how = "closed"
+            if how == "PROOF":
+                print("PROOF for %s" % setting, flush=True)
+            else:
+                print("no PROOF for %s (%s)" % (setting, how), flush=True)
+        except (EOFError, OSError):
+            pass
+        c.close()
 
 
 def cmd_serve(port, user, pw, mode, count="1"):
@@ -671,6 +711,7 @@ def main():
         "register": cmd_register, "unknown-user": cmd_unknown_user,
         "version": cmd_version, "flood": cmd_flood,
         "fake-server": cmd_fake_server, "relay": cmd_relay,
+        "fake-setting": cmd_fake_setting,
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
         "handshake-cap": cmd_handshake_cap,
         "freeze-relay": cmd_freeze_relay,
