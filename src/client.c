@@ -3,10 +3,12 @@
  *
  * RESOLVING -> CONNECTING -> CHALLENGE_WAIT -> (HASHING ->) WELCOME_WAIT ->
  * READY, and from any of
- * them to BACKOFF when the server is unreachable or goes away, or to DONE
- * when retrying cannot help (wrong credentials, a server that fails to
- * prove it knows the password, another protocol version, or a newer login
- * of the same user). BACKOFF waits 1 s, 2 s, 4 s ... up to 30 s, each with
+ * them to BACKOFF when the server is unreachable, goes away or refuses
+ * the login, or to DONE when retrying cannot help (a server that fails
+ * to prove it knows the password, or a newer login of the same user). A
+ * refusal before the server has proven itself (wrong credentials, another
+ * version, a password setting outside crypt_policy) is retried: anyone
+ * on the path could have sent it. BACKOFF waits 1 s, 2 s, 4 s ... up to 30 s, each with
  * jitter, then connects again. Bridged visitors are not tied to the
  * control session, so they finish undisturbed across reconnects.
  *
@@ -409,23 +411,44 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 	cli_pool_fill(c);
 }
 
+/*
+ * A FAIL before WELCOME's signature has been checked proves nothing: an
+ * impostor, or anyone on the path, can send "wrong password" or "another
+ * version" to stop a client for good. So those are retried with the
+ * backoff, and the full message (a wrong password is the usual cause, and
+ * the user must see it) is logged once for as long as it repeats. Only a
+ * proven server's FAIL can end the client: a newer login of the same user
+ * took the session over, and fighting it back would go on for ever.
+ */
 static void
 on_fail(struct cli *c, const struct proto_fail *f)
 {
-	char esc[PROTO_MAX_REASON * 4 + 1], msg[PROTO_MAX_REASON * 4 + 128];
+	char esc[PROTO_MAX_REASON * 4 + 1], msg[PROTO_MAX_REASON * 4 + 256];
+	char brief[PROTO_MAX_REASON * 4 + 64];
 
 	(void)log_escape(esc, sizeof(esc), f->reason, strlen(f->reason));
+	if (c->state != CLI_READY) {
+		if (f->code == PROTO_FAIL_CREDENTIALS)
+			(void)snprintf(msg, sizeof(msg), "login refused: wrong "
+			    "username or password for user '%s' (the server "
+			    "has not proven itself, so it may also be an "
+			    "impostor; retrying with backoff)",
+			    c->cfg->username);
+		else if (f->code == PROTO_FAIL_VERSION)
+			(void)snprintf(msg, sizeof(msg), "the server speaks "
+			    "another protocol version: %s (retrying with "
+			    "backoff)", esc);
+		else
+			msg[0] = '\0';
+		(void)snprintf(brief, sizeof(brief), "login refused by the "
+		    "server: %s (%s)", proto_fail_str(f->code), esc);
+		if (msg[0] != '\0')
+			ctl_refused(c, msg, brief);
+		else
+			ctl_backoff(c, brief);
+		return;
+	}
 	switch (f->code) {
-	case PROTO_FAIL_CREDENTIALS:
-		(void)snprintf(msg, sizeof(msg), "login refused: wrong "
-		    "username or password for user '%s'", c->cfg->username);
-		ctl_done(c, 1, msg);
-		return;
-	case PROTO_FAIL_VERSION:
-		(void)snprintf(msg, sizeof(msg), "the server speaks another "
-		    "protocol version: %s", esc);
-		ctl_done(c, 1, msg);
-		return;
 	case PROTO_FAIL_REPLACED:
 		(void)snprintf(msg, sizeof(msg), "this session was taken over "
 		    "(%s): another tunnel-client logged in as '%s'", esc,

@@ -15,7 +15,10 @@ Commands (exit 0 when the expectation holds):
   version PORT                    version 2 preamble gets FAIL 2
   flood PORT N                    N wrong-password logins at once
   fake-server PORT MODE           a server: MODE = badsig | pool0 | pool99999
-                                  | oversized | close  (serves one client)
+                                  | oversized | close | slowsalt
+                                  | fail-credentials (FAIL 1 after PROOF)
+                                  | fail-version (FAIL 2 after HELLO);
+                                  prints "connection" for each client
   fake-setting PORT SETTING       a server offering SETTING: says whether
                                   the client sends PROOF for it
   relay LPORT TPORT DUMP          TCP relay that appends client->server
@@ -353,10 +356,15 @@ def cmd_fake_server(port, mode, pw="x"):
     ls.listen(16)
     while True:
         c, _ = ls.accept()
+        print("connection", flush=True)
         try:
             pre = recv_exact(c, 5)
             t, p = read_frame(c)
             if pre[:4] != MAGIC or t != HELLO:
+                c.close()
+                continue
+            if mode == "fail-version":
+                c.sendall(frame(FAIL, b"\x02" + s8(b"this server speaks 7")))
                 c.close()
                 continue
             user = p[1:1 + p[0]]
@@ -375,6 +383,10 @@ def cmd_fake_server(port, mode, pw="x"):
             snonce = os.urandom(24)
             c.sendall(frame(CHALLENGE, s8(setting.encode()) + snonce))
             read_frame(c)
+            if mode == "fail-credentials":
+                c.sendall(frame(FAIL, b"\x01" + s8(b"unknown user or wrong password")))
+                c.close()
+                continue
             if mode == "close":
                 c.close()
                 continue
