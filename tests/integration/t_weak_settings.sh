@@ -132,7 +132,7 @@ YAML
 	set +e
 	out=$(timeout $((5 * SLOW)) "$SERVER_BIN" -n -c "$T/weak.yaml" 2>&1); rc=$?
 	set -e
-	[ $rc -eq 2 ] || fail "a weak hash (${bad%%\$*}...) loaded: exit $rc: $out"
+	[ $rc -eq 2 ] || fail "a weak hash ($(echo "$bad" | cut -c1-7)...) loaded: exit $rc: $out"
 	case "$out" in *"weak.yaml:6:15: password: "*"tunnel-server --hash-password"*) ;;
 	*) fail "weak hash: want file:6:15 and a pointer to --hash-password: $out" ;; esac
 done
