@@ -74,8 +74,16 @@ prepare_users(struct srv *s)
 		auth_wipe(hash, sizeof(hash));
 		/* From here on only the derived keys are needed. */
 		auth_wipe(u->cfg->password, strlen(u->cfg->password));
-		if (s->fake_template[0] == '\0')
-			(void)strcpy(s->fake_template, u->setting);
+	}
+	/*
+	 * Unknown users get the family, cost and salt length of what
+	 * --hash-password writes, the most likely setting of a real user;
+	 * users[0]'s told whoever knew it apart from everyone else.
+	 */
+	if (auth_default_setting(s->fake_template,
+	    sizeof(s->fake_template)) == -1) {
+		log_warn("making the unknown users' setting");
+		return -1;
 	}
 	return 0;
 }
@@ -124,7 +132,8 @@ listener_close(struct srv *s, struct srv_listener *li)
 }
 
 int
-srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
+srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
+    const uint8_t secret[PROTO_KEY_LEN], int no_splice)
 {
 	size_t i;
 
@@ -145,9 +154,9 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 		log_warn("pipe pool");
 		return -1;
 	}
-	if (auth_random(s->secret, sizeof(s->secret)) == -1 ||
-	    auth_random(&s->rng, sizeof(s->rng)) == -1) {
-		log_warnx("no random bytes for the server secret");
+	memcpy(s->secret, secret, sizeof(s->secret));
+	if (auth_random(&s->rng, sizeof(s->rng)) == -1) {
+		log_warnx("no random bytes");
 		return -1;
 	}
 	s->rng |= 1;	/* xorshift must not start at 0 */

@@ -58,6 +58,8 @@
 #define SRV_TRIM_VISITORS	256	/* this many gone: give memory back */
 #define SRV_TRIM_DELAY_MS	1000	/* after the first of them left */
 #define SRV_OUTBUF		4096
+#define SRV_SECRET_FILE		"tunnel-server.secret"	/* beside the
+							   config */
 #define SRV_MAGIC_CONN		0x434f4e4eu
 #define SRV_MAGIC_SESSION	0x53455353u
 #define SRV_MAGIC_PROXY		0x50525859u
@@ -271,9 +273,12 @@ struct srv {
 	struct timer		 grace;		/* bridges finishing: the end */
 };
 
-/* server.c: set-up, listeners, routing, shutdown. */
+/*
+ * server.c: set-up, listeners, routing, shutdown. secret is the one
+ * behind unknown users' fake salts (srv_secret_load).
+ */
 int	srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
-	    int no_splice);
+	    const uint8_t secret[PROTO_KEY_LEN], int no_splice);
 /*
  * A graceful stop: closes the listeners (new visitors are refused), every
  * handshake, session and visitor not yet bridged, and lets the bridged
@@ -300,6 +305,14 @@ void	srv_addr_release(struct srv *s, struct srv_addr *a);
 struct srv_user *srv_user_find(struct srv *s, const char *name);
 /* Counts a visitor gone; after a crowd, hands freed memory back. */
 void	srv_visitor_gone(struct srv *s);
+
+/*
+ * server_secret.c: reads SRV_SECRET_FILE from the directory of
+ * config_path into secret, making it first if it does not exist.
+ * Return: 0, or -1 with a one-line reason in err.
+ */
+int	srv_secret_load(const char *config_path,
+	    uint8_t secret[PROTO_KEY_LEN], char *err, size_t errlen);
 
 /* server_conn.c: sniffing and the login and registration handshakes. */
 void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
