@@ -41,6 +41,8 @@ while [ -z "$KID" ] && [ $i -lt $((500 * SLOW)) ]; do
 	i=$((i + 1)); [ -n "$KID" ] || sleep 0.005
 done
 [ -n "$KID" ] || fail "no hash child while hashing: $(cat "$T/client-slowsalt.log")"
+# (in PIDS: a client that failed to kill it must not leave it stopped)
+PIDS="$PIDS $KID"
 kill -STOP "$KID" || fail "the hash child finished before it could be stopped"
 sleep 1
 # While hashing, the client process itself is idle (the child works).
