@@ -532,6 +532,14 @@ http {
         self.tun = {}
         for svc, lport in (("http", self.nginx_port), ("bulk", self.iperf_port)):
             self.tun[svc] = self.start_tunnel(svc, lport)
+        # the same over transport: plain (splice), for the plain targets
+        self.tun_plain = None
+        if "tunnel-plain" in a.targets:
+            self.tun_plain = {}
+            for svc, lport in (("http", self.nginx_port),
+                               ("bulk", self.iperf_port)):
+                self.tun_plain[svc] = self.start_tunnel(svc, lport,
+                                                        "tunnel-plain")
         # the baseline's pairs, started exactly like the tunnel's
         self.base = None
         if "base" in a.targets:
@@ -544,7 +552,21 @@ http {
         # HAProxy chains: hop1 -> hop2 -> service, one process per hop, a
         # listener per service in each; nbthread 1 and default threading.
         self.hap = {}
-        for mode in ("1t", "mt"):
+        # With TLS between the hops, as users chain it by hand: hop 1
+        # "server ... ssl", hop 2 "bind ... ssl crt"; nbthread 1.
+        pem = os.path.join(self.tmp, "haproxy-tls.pem")
+        rc, out, err = self.run(["openssl", "req", "-x509", "-newkey",
+                                 "ec", "-pkeyopt",
+                                 "ec_paramgen_curve:prime256v1", "-nodes",
+                                 "-subj", "/CN=hop2", "-days", "2",
+                                 "-keyout", pem + ".key", "-out",
+                                 pem + ".crt"], 30)
+        if rc != 0:
+            self.die("openssl req for haproxy-tls: %s" % err.strip()[-300:])
+        with open(pem, "w") as f:
+            f.write(open(pem + ".crt").read() + open(pem + ".key").read())
+        for mode in [m for m in ("1t", "mt", "tls")
+                     if "haproxy-" + m in a.targets]:
             ports = {svc: (self.free_port(), self.free_port())
                      for svc in ("http", "bulk")}
             dst = {"http": self.nginx_port, "bulk": self.iperf_port}
@@ -552,11 +574,16 @@ http {
             for hop in (1, 2):
                 cfg = os.path.join(self.tmp, "haproxy-%s-hop%d.cfg" % (mode, hop))
                 lst = ""
+                tls = mode == "tls"
                 for svc in ("http", "bulk"):
                     lp = ports[svc][0] if hop == 1 else ports[svc][1]
                     to = ports[svc][1] if hop == 1 else dst[svc]
-                    lst += ("listen %s\n    bind %s:%d\n    server s %s:%d\n\n"
-                            % (svc, HOST, lp, HOST, to))
+                    lst += ("listen %s\n    bind %s:%d%s\n    server s %s:%d%s\n\n"
+                            % (svc, HOST, lp,
+                               " ssl crt " + pem if tls and hop == 2 else "",
+                               HOST, to,
+                               " ssl verify none" if tls and hop == 1
+                               else ""))
                 with open(cfg, "w") as f:
                     f.write("""global
     %s
@@ -570,7 +597,7 @@ defaults
     option splice-request
     option splice-response
 
-%s""" % ("nbthread 1" if mode == "1t" else "# default threading", lst))
+%s""" % ("# default threading" if mode == "mt" else "nbthread 1", lst))
                 p = self.start("haproxy-%s-hop%d" % (mode, hop),
                                ["haproxy", "-db", "-f", cfg])
                 pids.append(p.pid)
@@ -618,15 +645,19 @@ defaults
                        "bulk": self.tun["bulk"]["port"],
                        "pids": {"http": self.tun["http"]["pids"],
                                 "bulk": self.tun["bulk"]["pids"]}},
-            "haproxy-1t": {"http": self.hap["1t"]["http"],
-                           "bulk": self.hap["1t"]["bulk"],
-                           "pids": {"http": self.hap["1t"]["pids"],
-                                    "bulk": self.hap["1t"]["pids"]}},
-            "haproxy-mt": {"http": self.hap["mt"]["http"],
-                           "bulk": self.hap["mt"]["bulk"],
-                           "pids": {"http": self.hap["mt"]["pids"],
-                                    "bulk": self.hap["mt"]["pids"]}},
         }
+        for mode in self.hap:
+            self.targets["haproxy-" + mode] = {
+                "http": self.hap[mode]["http"],
+                "bulk": self.hap[mode]["bulk"],
+                "pids": {"http": self.hap[mode]["pids"],
+                         "bulk": self.hap[mode]["pids"]}}
+        if self.tun_plain:
+            self.targets["tunnel-plain"] = {
+                "http": self.tun_plain["http"]["port"],
+                "bulk": self.tun_plain["bulk"]["port"],
+                "pids": {"http": self.tun_plain["http"]["pids"],
+                         "bulk": self.tun_plain["bulk"]["pids"]}}
         if self.base:
             self.targets["base"] = {
                 "http": self.base["http"]["port"],
@@ -641,7 +672,7 @@ defaults
             if t not in a.targets:
                 del self.targets[t]
         # idle RSS right after start, before any traffic
-        for t in ("tunnel", "base", "haproxy-1t", "haproxy-mt"):
+        for t in MEM_TARGETS:
             if t in self.targets:
                 pids = self.targets[t]["pids"]["http"]
                 self.fresh[t] = (self.rss_kib(pids[0]), self.rss_kib(pids[1]))
@@ -665,7 +696,8 @@ defaults
 
     def start_tunnel(self, svc, lport, name="tunnel", bindir=None):
         """A server + client pair in front of LPORT; NAME is the target
-        (tunnel, or base: the baseline's binaries, in BINDIR)."""
+        (tunnel: TLS, the default; tunnel-plain: transport: plain; or
+        base: the baseline's binaries, in BINDIR, as they come)."""
         bindir = bindir or self.tmp
         server = os.path.join(bindir, "tunnel-server")
         d = os.path.join(self.tmp, "%s-%s" % (name, svc))
@@ -675,14 +707,16 @@ defaults
         # Every load comes from 127.0.0.1: no cap per address, as
         # HAProxy's chain has none. A baseline from before the key existed
         # rejects it (and has no such cap): it gets the config without it.
+        plain = name == "tunnel-plain"
         for cap in ("visitors_per_address: 0\n", ""):
             with open(cfg, "w") as f:
                 f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
-                        "%susers:\n"
+                        "%s%susers:\n"
                         "  - username: admin\n    password: \"%s\"\n"
-                        "log:\n  enable: false\n" % (port, self.args.pool, cap,
-                                                     PASSWORD))
-            if name == "tunnel":
+                        "log:\n  enable: false\n" % (
+                            port, self.args.pool, cap,
+                            "transport: plain\n" if plain else "", PASSWORD))
+            if name != "base":
                 break
             rc, out, err = self.run([server, "-n", "-c", cfg], 10)
             if rc == 0:
@@ -700,11 +734,15 @@ defaults
                          cwd=d)
         what = "" if name == "tunnel" else name + " "
         self.wait_port(port, what + "tunnel-server", srv)
-        env = dict(os.environ, TUNNEL_PASSWORD=PASSWORD)
+        # The key trusted on first contact is recorded in here, not ~.
+        env = dict(os.environ, TUNNEL_PASSWORD=PASSWORD,
+                   XDG_CONFIG_HOME=os.path.join(d, "xdg"))
         cli = self.start("%s-%s-client" % (name, svc),
                          [os.path.join(bindir, "tunnel-client"), "-s",
                           "%s:%d" % (HOST, port), "-u", "admin", "-p",
-                          str(lport)], cwd=d, env=env)
+                          str(lport)] +
+                         (["--transport", "plain"] if plain else []),
+                         cwd=d, env=env)
         logf = os.path.join(self.tmp, "%s-%s-client.log" % (name, svc))
         deadline = time.monotonic() + 15
         while True:
@@ -925,8 +963,8 @@ defaults
         a = self.args
         wl = []
         # The pool floor serves only the HTTP service, for per-request rows.
-        bulk = ("direct", "tunnel", "base", "floor", "haproxy-1t",
-                "haproxy-mt")
+        bulk = ("direct", "tunnel", "tunnel-plain", "base", "floor",
+                "haproxy-1t", "haproxy-mt", "haproxy-tls")
         if "bulk" in a.only:
             for streams in (1, 4):
                 for rev in (False, True):
@@ -938,7 +976,8 @@ defaults
                            lambda t, s=streams: self.w_http_bulk(t, s), bulk))
         # A thread per direction is a floor for bulk bytes only: with
         # many connections it measures thread creation, not forwarding.
-        nf = ("direct", "tunnel", "base", "haproxy-1t", "haproxy-mt")
+        nf = ("direct", "tunnel", "tunnel-plain", "base", "haproxy-1t",
+              "haproxy-mt", "haproxy-tls")
         pf = nf + ("poolfloor",)
         if "ka" in a.only:
             wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), pf))
@@ -949,8 +988,7 @@ defaults
         if "burst" in a.only:
             wl.append(("burst", self.w_burst, nf))
         if "mem" in a.only:
-            wl.append(("mem", self.w_mem, ("tunnel", "base", "haproxy-1t",
-                                           "haproxy-mt")))
+            wl.append(("mem", self.w_mem, MEM_TARGETS))
         return wl
 
     def main(self):
@@ -1103,6 +1141,10 @@ def _summarise(self):
     return summary
 
 
+MEM_TARGETS = ("tunnel", "tunnel-plain", "base", "haproxy-1t", "haproxy-mt",
+               "haproxy-tls")
+
+
 def _ratio(row, a, b):
     ca, cb = row["cells"].get(a), row["cells"].get(b)
     if not ca or not cb or ca["median"] is None or not cb["median"]:
@@ -1110,12 +1152,22 @@ def _ratio(row, a, b):
     return ca["median"] / cb["median"]
 
 
+def _who(self, ref):
+    """Which tunnel a reference is compared with: the plain ones (splice
+    chains, floors, the baseline) with tunnel-plain when it ran."""
+    if ref in ("haproxy-1t", "haproxy-mt", "floor", "poolfloor") and \
+            "tunnel-plain" in self.targets:
+        return "tunnel-plain"
+    return "tunnel"
+
+
 def _report(self):
     summary = _summarise(self)
-    cols = [t for t in ("direct", "tunnel", "base", "floor", "poolfloor",
-                        "haproxy-1t", "haproxy-mt") if t in self.targets]
+    cols = [t for t in ("direct", "tunnel", "tunnel-plain", "base", "floor",
+                        "poolfloor", "haproxy-1t", "haproxy-mt",
+                        "haproxy-tls") if t in self.targets]
     refs = [t for t in ("direct", "base", "floor", "poolfloor", "haproxy-1t",
-                        "haproxy-mt") if t in cols]
+                        "haproxy-mt", "haproxy-tls") if t in cols]
     hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
     for c in cols:
         hdr += " %-23s" % c
@@ -1124,7 +1176,8 @@ def _report(self):
                                   "floor": "floor",
                                   "poolfloor": "pfloor",
                                   "haproxy-1t": "hap1t",
-                                  "haproxy-mt": "hapmt"}[r])
+                                  "haproxy-mt": "hapmt",
+                                  "haproxy-tls": "haptls"}[r])
     lines = [hdr, "-" * len(hdr)]
     for row in summary:
         ln = "%-33s %-5s" % (row["label"], row["unit"])
@@ -1142,7 +1195,7 @@ def _report(self):
                     s += " !%d" % cell["failed"]
             ln += " %-23s" % s
         for r in refs:
-            q = _ratio(row, "tunnel", r)
+            q = _ratio(row, _who(self, r), r)
             row.setdefault("ratios", {})["tunnel/" + r] = q
             ln += " %-8s" % ("%.2fx" % q if q is not None else "")
         lines.append(ln)
@@ -1156,11 +1209,12 @@ def _report(self):
                 return c["median"] if c else None
         return None
 
-    def rat(wl, met, ref="haproxy-1t"):
+    def rat(wl, met, ref="haproxy-1t", who=None):
         for row in summary:
             if row["workload"] == wl and row["metric"] == met:
-                return _ratio(row, "tunnel", ref)
+                return _ratio(row, who or _who(self, ref), ref)
         return None
+    plain = _who(self, "haproxy-1t")
 
     checks = []
 
@@ -1177,12 +1231,12 @@ def _report(self):
         q = rat(wl, "rps")
         chk("%s req/s >= 1.0x haproxy-1t" % lab, q, q is not None and q >= 1.0,
             "%.2fx" % q if q else "-")
-    t_all = med("burst", "t_all_s", "tunnel")
-    served = med("burst", "served", "tunnel")
+    t_all = med("burst", "t_all_s", plain)
+    served = med("burst", "served", plain)
     worst = None
     for row in summary:
         if row["workload"] == "burst" and row["metric"] == "t_all_s":
-            c = row["cells"].get("tunnel")
+            c = row["cells"].get(plain)
             if c:
                 worst = None if c["failed"] else c["max"]
     chk("1000 visitors all served within 1 s (every round)",
@@ -1190,29 +1244,67 @@ def _report(self):
         worst is not None and worst <= 1.0,
         "worst %.3f s, median %.3f s" % (worst, t_all) if worst is not None
         else "not all served (median served %s)" % fmt(served))
-    idle = med("mem", "srv_fresh", "tunnel")
+    idle = med("mem", "srv_fresh", plain)
     chk("server RSS idle < 2 MiB", idle, idle is not None and idle < 2048,
         "%s KiB" % fmt(idle))
-    w = med("mem", "srv_with", "tunnel")
+    w = med("mem", "srv_with", plain)
     chk("server RSS at %d idle visitors < 16 MiB" % self.args.idle, w,
         w is not None and w < 16384,
         "%s KiB (%s KiB/visitor)" % (fmt(w), fmt(med("mem", "srv_per_visitor_kib",
-                                                      "tunnel"))))
-    aft = med("mem", "srv_after", "tunnel")
+                                                      plain))))
+    aft = med("mem", "srv_after", plain)
     chk("server RSS back near idle after they leave (<= fresh + 1 MiB)", aft,
         aft is not None and idle is not None and aft <= idle + 1024,
         "%s KiB after vs %s KiB fresh" % (fmt(aft), fmt(idle)))
-    c = med("bulkall", "cpu_per_gb", "tunnel")
+    c = med("bulkall", "cpu_per_gb", plain)
     chk("CPU per GB (server+client, all bulk runs) <= 0.4 s", c,
         c is not None and c <= 0.4, "%s s/GB" % fmt(c))
-    c1 = med("iperf1", "cpu_per_gb", "tunnel")
+    c1 = med("iperf1", "cpu_per_gb", plain)
     chk("CPU per GB (iperf3 1 stream up) <= 0.4 s", c1,
         c1 is not None and c1 <= 0.4, "%s s/GB" % fmt(c1))
 
-    tl = ["Targets (issue 3), tunnel vs haproxy-1t (nbthread 1, splice):"]
+    tl = ["Targets (issue 3), %s vs haproxy-1t (nbthread 1, splice):" %
+          plain]
     for ch in checks:
         st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
         tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
+    # Issue 12: TLS on, against the chain users build by hand with TLS
+    # between the hops (HAProxy, nbthread 1).
+    tls_checks = []
+    if "haproxy-tls" in self.targets:
+        def tchk(name, value, ok, shown):
+            tls_checks.append({"target": name, "value": value,
+                               "ok": None if value is None else bool(ok),
+                               "shown": shown})
+        for wl, lab in (("iperf1", "up"), ("iperf1R", "down"),
+                        ("http1", "HTTP")):
+            q = rat(wl, "mbps", "haproxy-tls", "tunnel")
+            tchk("bulk 1 stream (%s) >= 1.0x haproxy-tls" % lab, q,
+                 q is not None and q >= 1.0, "%.2fx" % q if q else "-")
+        tc = med("bulkall", "cpu_per_gb", "tunnel")
+        hc = med("bulkall", "cpu_per_gb", "haproxy-tls")
+        tchk("CPU per GB (all bulk runs) <= haproxy-tls's", tc,
+             tc is not None and hc is not None and tc <= hc,
+             "%s vs %s s/GB" % (fmt(tc), fmt(hc)))
+        for wl, lab, want in (("ka", "keep-alive", 1.1),
+                              ("close", "Connection: close", 1.5)):
+            q = rat(wl, "rps", "haproxy-tls", "tunnel")
+            tchk("%s req/s >= %.1fx haproxy-tls" % (lab, want), q,
+                 q is not None and q >= want, "%.2fx" % q if q else "-")
+        pv = med("mem", "srv_per_visitor_kib", "tunnel")
+        tchk("server memory per idle TLS visitor (reported)", pv, True,
+             "%s KiB (haproxy-tls hop 1: %s KiB)" % (
+                 fmt(pv), fmt(med("mem", "srv_per_visitor_kib",
+                                  "haproxy-tls"))))
+        tl.append("")
+        tl.append("Targets (issue 12), tunnel (TLS) vs haproxy-tls (TLS "
+                  "between the hops, nbthread 1); TLS handshakes on the "
+                  "visitor's path: 0 (visitors take pre-dialed, "
+                  "already-encrypted connections):")
+        for ch in tls_checks:
+            st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
+            tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
+    checks += tls_checks
     # What the floor says about the bulk targets: if even a bare splice
     # chain cannot reach 1.1x haproxy-1t or 0.4 s/GB, neither can we.
     floor = {}
@@ -1227,14 +1319,14 @@ def _report(self):
             for row in summary:
                 if row["workload"] == wl and row["metric"] == "mbps":
                     fq = _ratio(row, "floor", "haproxy-1t")
-                    tq = _ratio(row, "tunnel", "floor")
+                    tq = _ratio(row, plain, "floor")
             floor[wl] = {"floor/haproxy-1t": fq, "tunnel/floor": tq}
             tl.append("  %-34s floor %s haproxy-1t, tunnel %s floor" % (
                 lab, "%.2fx" % fq if fq else "-", "%.2fx" % tq if tq else "-"))
         for wl, lab in (("iperf1", "CPU s/GB iperf3 1 up"),
                         ("bulkall", "CPU s/GB all bulk runs")):
             fc, tc = med(wl, "cpu_per_gb", "floor"), med(wl, "cpu_per_gb",
-                                                         "tunnel")
+                                                         plain)
             floor[wl + "_cpu"] = {"floor": fc, "tunnel": tc}
             tl.append("  %-34s floor %s s/GB, tunnel %s s/GB (%s)" % (
                 lab, fmt(fc), fmt(tc),
@@ -1242,13 +1334,13 @@ def _report(self):
         # Machine-wide, over direct: what forwarding costs the machine,
         # softirq included, whichever process or context pays it.
         dm = med("bulkall", "sys_per_gb", "direct")
-        for t in ("tunnel", "floor", "haproxy-1t"):
+        for t in (plain, "floor", "haproxy-1t"):
             tm = med("bulkall", "sys_per_gb", t)
             floor[t + "_machine_extra"] = (tm - dm) if tm and dm else None
-        tl.append("  %-34s tunnel %s, floor %s, haproxy-1t %s s/GB" % (
+        tl.append(("  %-34s " + plain + " %s, floor %s, haproxy-1t %s s/GB") % (
             "machine CPU over direct, all bulk", *(
                 fmt(floor[t + "_machine_extra"])
-                for t in ("tunnel", "floor", "haproxy-1t"))))
+                for t in (plain, "floor", "haproxy-1t"))))
     # What the pool floor says about Connection: close: if the pool design
     # with nothing else cannot reach 1.0x haproxy-1t, neither can we.
     if "poolfloor" in self.targets:
@@ -1259,7 +1351,7 @@ def _report(self):
                              ("close", "cpu_us_req", "  forwarder CPU us/req"),
                              ("close", "sys_us_req", "  machine CPU us/req"),
                              ("ka", "rps", "keep-alive req/s")):
-            pv, tv = med(wl, met, "poolfloor"), med(wl, met, "tunnel")
+            pv, tv = med(wl, met, "poolfloor"), med(wl, met, plain)
             hv = med(wl, met, "haproxy-1t")
             floor["poolfloor_%s_%s" % (wl, met)] = {
                 "poolfloor": pv, "tunnel": tv, "haproxy-1t": hv}
@@ -1408,15 +1500,16 @@ def parse_args(argv):
     a.large_mib = a.large_mib or (256 if q else 1024)
     # The baseline is one target more: about a fifth more time.
     a.time_limit = a.time_limit or (
-        (190 if q else 600 + 430 * a.rounds) if a.base else
-        (150 if q else 600 + 360 * a.rounds))
+        (260 if q else 700 + 560 * a.rounds) if a.base else
+        (220 if q else 700 + 490 * a.rounds))
     # Quick stays under 2 minutes: fewer idle visitors, a shorter wait
     # for them, and no second HAProxy chain.
     a.idle = a.idle or (2000 if q else 5000)
     a.idle_wait = a.idle_wait or (20 if q else 60)
     a.targets = a.targets or (
-        "direct,tunnel,floor,poolfloor,haproxy-1t" if q else
-        "direct,tunnel,floor,poolfloor,haproxy-1t,haproxy-mt")
+        "direct,tunnel,tunnel-plain,floor,poolfloor,haproxy-1t,haproxy-tls"
+        if q else "direct,tunnel,tunnel-plain,floor,poolfloor,haproxy-1t,"
+        "haproxy-mt,haproxy-tls")
     if a.base and "base" not in a.targets.split(","):
         a.targets += ",base"
     a.only = a.only.split(",")

@@ -51,8 +51,15 @@ void	auth_hmac_sha256(const void *key, size_t keylen, const void *msg,
 int	auth_random(void *buf, size_t len);
 
 /*
- * Hashes pw with a fresh yescrypt setting (crypt_gensalt_rn "$y$", default
- * cost). Return: 0 with the hash in out, -1 on failure (errno set).
+ * A fresh yescrypt setting (crypt_gensalt_rn "$y$", default cost): what
+ * auth_hash_password hashes with, so what --hash-password writes.
+ * Return: 0, or -1 on failure (errno set).
+ */
+int	auth_default_setting(char *out, size_t len);
+
+/*
+ * Hashes pw with a fresh auth_default_setting. Return: 0 with the hash in
+ * out, -1 on failure (errno set).
  */
 int	auth_hash_password(const char *pw, char *out, size_t outlen);
 

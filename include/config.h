@@ -4,8 +4,8 @@
  * key table, and reports the first problem as "file:line:col: message"
  * (1-based) into a caller buffer: unknown keys (with a did-you-mean),
  * duplicate keys, wrong node types, numbers out of range, duplicate
- * usernames or ports, and crypt(3) hashes libxcrypt cannot use. Aliases are
- * refused. Nothing here knows about sockets or the event loop.
+ * usernames or ports, crypt(3) hashes libxcrypt cannot use and hashes
+ * outside crypt_policy (too cheap or too dear). Aliases are refused. Nothing here knows about sockets or the event loop.
  */
 #ifndef TUNNEL_CONFIG_H
 #define TUNNEL_CONFIG_H
@@ -76,6 +76,7 @@ struct cfg_client {
 	char		*log_level;
 	int		 transport;	/* CFG_TRANSPORT_*, default TLS */
 	char		*server_fingerprint; /* pinned key, CFG_FP_CA, or NULL */
+	char		*login_setting;	/* the first login's crypt setting */
 };
 
 /*

@@ -235,6 +235,27 @@ auth_random(void *buf, size_t len)
 }
 
 /*
+ * A fresh yescrypt setting at libxcrypt's default cost. Return: 0, or -1
+ * with errno set (ERANGE when len is too small).
+ */
+int
+auth_default_setting(char *out, size_t len)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	/* A NULL rbytes makes libxcrypt read the salt from the kernel. */
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
+	    (int)sizeof(setting)) == NULL)
+		return -1;
+	if (strlen(setting) >= len) {
+		errno = ERANGE;
+		return -1;
+	}
+	memcpy(out, setting, strlen(setting) + 1);
+	return 0;
+}
+
+/*
  * Hashes pw with a fresh yescrypt setting at libxcrypt's default cost.
  * Return: 0 with the hash in out, -1 with errno set (ERANGE when outlen
  * is too small).
@@ -244,9 +265,7 @@ auth_hash_password(const char *pw, char *out, size_t outlen)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 
-	/* A NULL rbytes makes libxcrypt read the salt from the kernel. */
-	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
-	    (int)sizeof(setting)) == NULL)
+	if (auth_default_setting(setting, sizeof(setting)) == -1)
 		return -1;
 	return auth_crypt(pw, setting, out, outlen);
 }

@@ -3,10 +3,13 @@
  *
  * RESOLVING -> CONNECTING -> TLS -> CHALLENGE_WAIT -> (HASHING ->)
  * WELCOME_WAIT -> READY (TLS only with transport: tls), and from any of
- * them to BACKOFF when the server is unreachable or goes away, or to DONE
- * when retrying cannot help (wrong credentials, a server that fails to
- * prove it knows the password, another protocol version, or a newer login
- * of the same user). BACKOFF waits 1 s, 2 s, 4 s ... up to 30 s, each with
+ * them to BACKOFF when the server is unreachable, goes away or refuses
+ * the login, or to DONE when retrying cannot help (a server key other
+ * than the pinned one, a server that fails to prove it knows the
+ * password, or a newer login of the same user). A refusal before the
+ * server has proven itself (wrong credentials, another version or
+ * transport, a password setting outside crypt_policy) is retried: anyone
+ * on the path could have sent it. BACKOFF waits 1 s, 2 s, 4 s ... up to 30 s, each with
  * jitter, then connects again. Bridged visitors are not tied to the
  * control session, so they finish undisturbed across reconnects.
  *
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "crypt_policy.h"
 #include "log.h"
 
 static void	ctl_cb(struct loop *, struct handler *, uint32_t);
@@ -125,14 +129,11 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
 	    cfg->local_host, cfg->local_port);
 	c->local_loopback = net_is_loopback(&c->local_addr);
-	if (cfg->transport == CFG_TRANSPORT_TLS) {
-		if ((c->tls_ctx = tls_client_ctx(c->server_host, err,
-		    errlen)) == NULL)
-			return -1;
-		if (cli_trust_init(c, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
+	if (cfg->transport == CFG_TRANSPORT_TLS &&
+	    (c->tls_ctx = tls_client_ctx(c->server_host, err, errlen)) ==
+	    NULL)
+		return -1;
+	return cli_trust_init(c, err, errlen);
 }
 
 /* Closes the control socket, keeping everything else. */
@@ -175,6 +176,23 @@ ctl_backoff(struct cli *c, const char *why)
 	    (double)delay / 1000, c->attempt);
 	cli_set_state(c, CLI_BACKOFF);
 	loop_timer_set(c->loop, &c->timer, delay);
+}
+
+/*
+ * A login refused before the server proved itself: anyone on the path
+ * can say that, so it is retried with the backoff; but the user may have
+ * a real problem to fix (a wrong password), so the full message is an
+ * error line, once for as long as it stays the same, while each retry
+ * logs only the short reason.
+ */
+static void
+ctl_refused(struct cli *c, const char *msg, const char *brief)
+{
+	if (strcmp(msg, c->refusal) != 0) {
+		log_error("%s", msg);
+		(void)snprintf(c->refusal, sizeof(c->refusal), "%s", msg);
+	}
+	ctl_backoff(c, brief);
 }
 
 static void
@@ -345,8 +363,18 @@ ctl_tls(struct cli *c)
 		ctl_backoff(c, msg);
 		return;
 	}
+	c->asked = 0;
 	if (!cli_trust_server(c, c->tls, msg, sizeof(msg))) {
 		ctl_done(c, 1, msg);
+		return;
+	}
+	if (c->asked) {
+		/*
+		 * The user took their time; the server gives a handshake
+		 * seconds. Start afresh, pinned now: no error to show.
+		 */
+		ctl_close_socket(c);
+		cli_start(c);
 		return;
 	}
 	/* Tickets from a trusted server may resume the pool's handshakes. */
@@ -454,6 +482,23 @@ cli_hash_done(struct cli *c, const char *salted, const char *why)
 static void
 on_challenge(struct cli *c, const struct proto_challenge *ch)
 {
+	char why[256], msg[512];
+
+	/* Before anything is derived from the password (crypt_policy.h). */
+	if (crypt_policy_check(ch->setting, why, sizeof(why)) == -1) {
+		(void)snprintf(msg, sizeof(msg), "the server offered a "
+		    "password setting this client refuses: %s (a tunnel-server "
+		    "refuses to load such a hash: rehash it with "
+		    "tunnel-server --hash-password; if it did not come from "
+		    "your server, check server_addr: an impostor may be on "
+		    "the path)", why);
+		ctl_refused(c, msg, "refused the server's password setting");
+		return;
+	}
+	if (!cli_setting_check(c, ch->setting, msg, sizeof(msg))) {
+		ctl_done(c, 1, msg);
+		return;
+	}
 	(void)snprintf(c->setting, sizeof(c->setting), "%s", ch->setting);
 	memcpy(c->snonce, ch->nonce, sizeof(c->snonce));
 	if (strcmp(ch->setting, c->salted_for) == 0) {
@@ -500,6 +545,7 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 	c->pool_size = w->pool_size;
 	c->heartbeat_s = w->heartbeat_s;
 	c->attempt = 0;
+	c->refusal[0] = '\0';	/* a later refusal is news again */
 	c->refill_failures = 0;
 	c->last_rx_ms = loop_now(c->loop);
 	cli_set_state(c, CLI_READY);
@@ -512,34 +558,55 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 		    w->public_port);
 	log_info("tunnel up: %s -> %s (user %s, pool %u)", addr,
 	    c->local_desc, c->cfg->username, c->pool_size);
+	cli_setting_record(c);	/* the server has proven itself */
 	c->was_up = 1;
 	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->heartbeat_s * 1000);
 	cli_pool_fill(c);
 }
 
+/*
+ * A FAIL before WELCOME's signature has been checked proves nothing: an
+ * impostor, or anyone on the path, can send "wrong password" or "another
+ * version" to stop a client for good. So those are retried with the
+ * backoff, and the full message (a wrong password is the usual cause, and
+ * the user must see it) is logged once for as long as it repeats. Only a
+ * proven server's FAIL can end the client: a newer login of the same user
+ * took the session over, and fighting it back would go on for ever.
+ */
 static void
 on_fail(struct cli *c, const struct proto_fail *f)
 {
-	char esc[PROTO_MAX_REASON * 4 + 1], msg[PROTO_MAX_REASON * 4 + 128];
+	char esc[PROTO_MAX_REASON * 4 + 1], msg[PROTO_MAX_REASON * 4 + 256];
+	char brief[PROTO_MAX_REASON * 4 + 64];
 
 	(void)log_escape(esc, sizeof(esc), f->reason, strlen(f->reason));
+	if (c->state != CLI_READY) {
+		if (f->code == PROTO_FAIL_CREDENTIALS)
+			(void)snprintf(msg, sizeof(msg), "login refused: wrong "
+			    "username or password for user '%s' (the server "
+			    "has not proven itself, so it may also be an "
+			    "impostor; retrying with backoff)",
+			    c->cfg->username);
+		else if (f->code == PROTO_FAIL_VERSION)
+			(void)snprintf(msg, sizeof(msg), "the server speaks "
+			    "another protocol version: %s (retrying with "
+			    "backoff)", esc);
+		else if (f->code == PROTO_FAIL_TRANSPORT)
+			(void)snprintf(msg, sizeof(msg), "the server refused "
+			    "transport: %s: %s (retrying with backoff)",
+			    cfg_transport_str(c->cfg->transport), esc);
+		else
+			msg[0] = '\0';
+		(void)snprintf(brief, sizeof(brief), "login refused by the "
+		    "server: %s (%s)", proto_fail_str(f->code), esc);
+		if (msg[0] != '\0')
+			ctl_refused(c, msg, brief);
+		else
+			ctl_backoff(c, brief);
+		return;
+	}
 	switch (f->code) {
-	case PROTO_FAIL_CREDENTIALS:
-		(void)snprintf(msg, sizeof(msg), "login refused: wrong "
-		    "username or password for user '%s'", c->cfg->username);
-		ctl_done(c, 1, msg);
-		return;
-	case PROTO_FAIL_VERSION:
-		(void)snprintf(msg, sizeof(msg), "the server speaks another "
-		    "protocol version: %s", esc);
-		ctl_done(c, 1, msg);
-		return;
-	case PROTO_FAIL_TRANSPORT:
-		(void)snprintf(msg, sizeof(msg), "the server refused transport: "
-		    "%s: %s", cfg_transport_str(c->cfg->transport), esc);
-		ctl_done(c, 1, msg);
-		return;
 	case PROTO_FAIL_REPLACED:
 		(void)snprintf(msg, sizeof(msg), "this session was taken over "
 		    "(%s): another tunnel-client logged in as '%s'", esc,

@@ -131,6 +131,7 @@ struct cli {
 	const char		*cfg_path;	/* config mode; NULL: flags */
 	char			 known_path[4096]; /* flags: known_servers */
 	int			 ask;		/* a terminal: ask, as ssh does */
+	int			 asked;		/* ... and did, on this connection */
 	const char		*pin_from;	/* where server_fingerprint came
 						   from, for messages */
 	enum cli_state		 state;
@@ -159,6 +160,8 @@ struct cli {
 	uint64_t		 ping_seq;
 	unsigned		 attempt;	/* reconnects since last login */
 	int			 was_up;	/* a login succeeded once */
+	/* the last login refusal logged in full (ctl_refused) */
+	char			 refusal[PROTO_MAX_REASON * 4 + 512];
 	/* login */
 	uint8_t			 cnonce[PROTO_NONCE_LEN];
 	char			 setting[PROTO_MAX_SETTING + 1];
@@ -262,6 +265,14 @@ int	cli_trust_init(struct cli *c, char *err, size_t errlen);
 int	cli_trust_server(struct cli *c, struct tls *t, char *msg, size_t len);
 /* A proxy connection's handshake: the server the control one trusted? */
 int	cli_trust_proxy(const struct cli *c, struct tls *t);
+/*
+ * The CHALLENGE's setting against the one of the first login. Return: 1
+ * the same (or none kept yet), 0 another one, with a message in msg.
+ */
+int	cli_setting_check(struct cli *c, const char *setting, char *msg,
+	    size_t len);
+/* The server proved itself: keep c->setting if none is kept yet. */
+void	cli_setting_record(struct cli *c);
 
 /* client_hash.c: crypt(3) off the loop, bounded in time. */
 void	cli_hash_init(struct cli *c);

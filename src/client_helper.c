@@ -18,6 +18,7 @@
  * EOF the child is reaped and the owner's callback gets the answer.
  */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -32,9 +33,12 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "crypt_policy.h"
 #include "log.h"
 
 #define HELPER_INPUT_MAX	2048
+/* Above the dearest allowed setting's memory: libxcrypt's own buffers. */
+#define HELPER_MEM_MARGIN	(64ull << 20)
 
 extern char	**environ;
 
@@ -227,6 +231,40 @@ write_out(const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The second fence around a setting chosen by the server, after
+ * crypt_policy: the address space may grow by the dearest allowed
+ * setting's memory and a margin, no more, and the CPU time is capped a
+ * little above the parent's deadline, which also bounds a helper whose
+ * parent died (nobody left to kill it). The limit is relative to what
+ * the process already maps, so it holds the same under sanitizers, which
+ * reserve terabytes of address space up front. Return: 0, or -1 when the
+ * limits cannot be set (the hash is then not run).
+ */
+static int
+limit_helper(void)
+{
+	struct rlimit rl;
+	unsigned long pages = 0;
+	long pagesize = sysconf(_SC_PAGESIZE);
+	FILE *f;
+	int n;
+
+	if ((f = fopen("/proc/self/statm", "re")) == NULL)
+		return -1;
+	n = fscanf(f, "%lu", &pages);
+	(void)fclose(f);
+	if (n != 1 || pages == 0 || pagesize <= 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)pagesize +
+	    CRYPT_POLICY_MAX_MEM + HELPER_MEM_MARGIN;
+	if (setrlimit(RLIMIT_AS, &rl) == -1)
+		return -1;
+	rl.rlim_cur = CLI_HASH_TIMEOUT_MS / 1000 + 2;	/* SIGXCPU */
+	rl.rlim_max = rl.rlim_cur + 1;			/* SIGKILL */
+	return setrlimit(RLIMIT_CPU, &rl);
+}
+
 /* Input: password, setting. Output: the hash. */
 static int
 helper_crypt(const char *in, size_t len)
@@ -238,7 +276,7 @@ helper_crypt(const char *in, size_t len)
 
 	pw = field(in, len, &off);
 	setting = field(in, len, &off);
-	if (pw != NULL && setting != NULL &&
+	if (pw != NULL && setting != NULL && limit_helper() == 0 &&
 	    auth_crypt(pw, setting, out, sizeof(out)) == 0)
 		r = write_out(out, strlen(out)) == 0 ? 0 : 1;
 	auth_wipe(out, sizeof(out));

@@ -14,6 +14,12 @@
  *
  * Proxy connections must show the key the control connection accepted;
  * a resumed handshake carries the certificate of the session it resumes.
+ *
+ * The password setting (crypt's family, cost and salt) of the first
+ * login the server proved itself in is remembered the same way
+ * (login_setting): a later CHALLENGE with another one is refused before
+ * anything is derived from the password, so an impostor met once cannot
+ * pick a cheaper hash to crack the proof offline.
  */
 #include <sys/stat.h>
 
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "crypt_policy.h"
 #include "log.h"
 #include "tty.h"
 
@@ -51,16 +58,31 @@ known_path(char *out, size_t len, char *dir, size_t dirlen)
 	return 0;
 }
 
+/* Sets *field to a copy of v. Return: 0, or -1 (no memory). */
+static int
+set_field(char **field, const char *v)
+{
+	char *copy = strdup(v);
+
+	if (copy == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
 int
 cli_trust_init(struct cli *c, char *err, size_t errlen)
 {
-	char dir[4096], line[512], *fp;
-	size_t alen = strlen(c->cfg->server_addr);
+	char dir[4096], line[512], *f1, *f2, *f3;
+	int want_fp, want_setting;
 	FILE *f;
 
-	if (c->cfg_path != NULL || c->cfg->server_fingerprint != NULL ||
-	    c->cfg->transport != CFG_TRANSPORT_TLS)
-		return 0;
+	if (c->cfg_path != NULL)
+		return 0;	/* config mode: the file says it all */
+	want_fp = c->cfg->server_fingerprint == NULL &&
+	    c->cfg->transport == CFG_TRANSPORT_TLS;
+	want_setting = c->cfg->login_setting == NULL;
 	if (known_path(c->known_path, sizeof(c->known_path), dir,
 	    sizeof(dir)) == -1) {
 		c->known_path[0] = '\0';	/* nowhere to record */
@@ -73,35 +95,48 @@ cli_trust_init(struct cli *c, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	/* "server_addr fingerprint" lines; the last one for ours wins. */
+	/*
+	 * "server_addr fingerprint" and "server_addr username setting"
+	 * lines; the last one for ours wins.
+	 */
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (strncmp(line, c->cfg->server_addr, alen) != 0 ||
-		    line[alen] != ' ')
+		f1 = strtok(line, " ");
+		f2 = strtok(NULL, " ");
+		f3 = strtok(NULL, " ");
+		if (f1 == NULL || f2 == NULL ||
+		    strcmp(f1, c->cfg->server_addr) != 0)
 			continue;
-		fp = line + alen + 1;
-		if (!tls_fp_valid(fp) && strcmp(fp, CFG_FP_CA) != 0) {
-			(void)snprintf(err, errlen, "%s: the line for %s is "
-			    "damaged; remove it to trust the server anew",
-			    c->known_path, c->cfg->server_addr);
-			(void)fclose(f);
-			return -1;
-		}
-		c->pin_from = c->known_path;
-		free(c->cfg->server_fingerprint);
-		if ((c->cfg->server_fingerprint = strdup(fp)) == NULL) {
-			(void)snprintf(err, errlen, "out of memory");
-			(void)fclose(f);
-			return -1;
+		if (f3 == NULL && want_fp) {
+			if (!tls_fp_valid(f2) && strcmp(f2, CFG_FP_CA) != 0)
+				goto damaged;
+			if (set_field(&c->cfg->server_fingerprint, f2) == -1)
+				goto nomem;
+			c->pin_from = c->known_path;
+		} else if (f3 != NULL && want_setting &&
+		    strcmp(f2, c->cfg->username) == 0) {
+			if (crypt_policy_check(f3, err, errlen) == -1)
+				goto damaged;
+			if (set_field(&c->cfg->login_setting, f3) == -1)
+				goto nomem;
 		}
 	}
 	(void)fclose(f);
 	return 0;
+damaged:
+	(void)snprintf(err, errlen, "%s: a line for %s is damaged; remove it "
+	    "to trust the server anew", c->known_path, c->cfg->server_addr);
+	(void)fclose(f);
+	return -1;
+nomem:
+	(void)snprintf(err, errlen, "out of memory");
+	(void)fclose(f);
+	return -1;
 }
 
-/* Appends "server_addr fp" to known_servers, creating it (0600). */
+/* Appends "server_addr what" to known_servers, creating it (0600). */
 static int
-known_append(struct cli *c, const char *fp, char *err, size_t errlen)
+known_append(struct cli *c, const char *what, char *err, size_t errlen)
 {
 	char dir[4096], path[4096], line[512], *slash;
 	int fd, n;
@@ -121,7 +156,7 @@ known_append(struct cli *c, const char *fp, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	n = snprintf(line, sizeof(line), "%s %s\n", c->cfg->server_addr, fp);
+	n = snprintf(line, sizeof(line), "%s %s\n", c->cfg->server_addr, what);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		(void)snprintf(err, errlen, "server address too long");
 		return -1;
@@ -236,6 +271,7 @@ cli_trust_server(struct cli *c, struct tls *t, char *msg, size_t len)
 		return 1;
 	}
 	if (c->ask) {
+		c->asked = 1;
 		if (!ask_user(c, fp)) {
 			(void)snprintf(msg, len, "the server's key %s was not "
 			    "accepted: not logging in", fp);
@@ -262,4 +298,48 @@ cli_trust_proxy(const struct cli *c, struct tls *t)
 	if (strcmp(pin, CFG_FP_CA) == 0)
 		return tls_ca_verified(t);
 	return tls_peer_fingerprint(t, fp) == 0 && strcmp(pin, fp) == 0;
+}
+
+int
+cli_setting_check(struct cli *c, const char *setting, char *msg, size_t len)
+{
+	const char *had = c->cfg->login_setting;
+
+	if (had == NULL || strcmp(had, setting) == 0)
+		return 1;
+	(void)snprintf(msg, len, "the server's password setting has CHANGED: "
+	    "the first login used %s, now it offers %s. If the password was "
+	    "changed on the server, remove login_setting from %s; otherwise "
+	    "someone may be impersonating the server: not logging in", had,
+	    setting, c->cfg_path != NULL ? c->cfg_path : c->known_path[0] !=
+	    '\0' ? c->known_path : "known_servers");
+	return 0;
+}
+
+void
+cli_setting_record(struct cli *c)
+{
+	char err[8192], line[PROTO_MAX_USER + PROTO_MAX_SETTING + 2];
+	int r;
+
+	if (c->cfg->login_setting != NULL)
+		return;
+	if (set_field(&c->cfg->login_setting, c->setting) == -1) {
+		log_warnx("out of memory: the password setting is not kept");
+		return;
+	}
+	if (c->cfg_path != NULL) {
+		r = cfg_client_append(c->cfg_path, "The password setting of "
+		    "the first login; another one is refused.", "login_setting",
+		    c->setting, err, sizeof(err));
+	} else {
+		(void)snprintf(line, sizeof(line), "%s %s", c->cfg->username,
+		    c->setting);
+		r = known_append(c, line, err, sizeof(err));
+	}
+	if (r == -1)
+		log_warnx("cannot record the password setting (%s): it is "
+		    "kept for this run only", err);
+	else
+		log_debug("recorded login_setting %s", c->setting);
 }

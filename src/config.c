@@ -44,6 +44,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "crypt_policy.h"
 #include "tls.h"
 #include "proto.h"
 
@@ -111,6 +112,8 @@ static int	set_addr(struct walk *, const struct cfg_key *, yaml_node_t *,
 static int	set_transport(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_fingerprint(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_login_setting(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
@@ -185,6 +188,8 @@ static const struct cfg_key client_keys[] = {
 	    offsetof(struct cfg_client, transport), 0, 0, 0 },
 	{ "server_fingerprint", STRING, set_fingerprint,
 	    offsetof(struct cfg_client, server_fingerprint), 0, 0, 0 },
+	{ "login_setting", STRING, set_login_setting,
+	    offsetof(struct cfg_client, login_setting), 0, 0, 0 },
 };
 
 /* walk_mapping() tracks each table's keys in arrays of CFG_MAX_KEYS. */
@@ -278,6 +283,7 @@ cfg_client_free(struct cfg_client *c)
 	free_secret(c->password);
 	free(c->log_level);
 	free(c->server_fingerprint);
+	free(c->login_setting);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -800,6 +806,24 @@ set_fingerprint(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 }
 
 static int
+set_login_setting(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF], why[256];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (strlen(s) > PROTO_MAX_SETTING ||
+	    crypt_policy_check(s, why, sizeof(why)) == -1)
+		return walk_err(w, v->start_mark, "%s: '%s' is not a password "
+		    "setting this client accepts (remove the line: the next "
+		    "login records the server's)", k->name,
+		    show(shown, sizeof(shown), s, v->data.scalar.length));
+	return store_str(w, k, obj, s);
+}
+
+static int
 set_username(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
     void *obj)
 {
@@ -841,6 +865,9 @@ set_secret(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 /*
  * A server user's password: plaintext, or a crypt(3) hash that is
  * test-hashed here so that an unusable one fails at load, not at login.
+ * A hash outside crypt_policy is refused first, before its probe runs (a
+ * 2 GiB yescrypt would take that much to probe): the client refuses to
+ * log in with such a setting anyway.
  */
 static int
 set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
@@ -855,6 +882,9 @@ set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 	u->is_plaintext = !auth_looks_like_hash(s);
 	if (u->is_plaintext)
 		return set_secret(w, k, v, obj);
+	if (crypt_policy_check(s, why, sizeof(why)) == -1)
+		return walk_err(w, v->start_mark, "%s: %s; make a new hash "
+		    "with tunnel-server --hash-password", k->name, why);
 	why[0] = '\0';
 	if (auth_setting_from_hash(s, setting, sizeof(setting), why,
 	    sizeof(why)) == -1)
@@ -1677,7 +1707,9 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 		sb_printf(&b, "transport: %s\n",
 		    cfg_transport_str(c->transport));
 	if (put_str(&b, path, "server_fingerprint", c->server_fingerprint, 0,
-	    err, errlen) == -1)
+	    err, errlen) == -1 ||
+	    put_str(&b, path, "login_setting", c->login_setting, 0, err,
+	    errlen) == -1)
 		goto out;
 	if (b.failed) {
 		set_err(err, errlen, "%s: out of memory", path);

@@ -1,6 +1,6 @@
 /*
  * server: the daemon's set-up, its listeners, the routing decision and the
- * per-address bookkeeping that bounds handshakes and slows down password
+ * per-address bookkeeping that bounds logins and slows down password
  * guessing. Connections themselves live in server_conn.c (before login),
  * server_session.c (logged-in clients) and server_visitor.c (public side).
  *
@@ -41,6 +41,16 @@ prepare_users(struct srv *s)
 	char err[256], hash[AUTH_HASH_MAX];
 	size_t i;
 
+	/*
+	 * Unknown users get the family, cost and salt length of what
+	 * --hash-password writes, the most likely setting of a real user;
+	 * users[0]'s told whoever knew it apart from everyone else.
+	 */
+	if (auth_default_setting(s->fake_template,
+	    sizeof(s->fake_template)) == -1) {
+		log_warn("making the unknown users' setting");
+		return -1;
+	}
 	s->nusers = s->cfg->nusers;
 	s->users = calloc(s->nusers, sizeof(*s->users));
 	if (s->users == NULL)
@@ -55,7 +65,21 @@ prepare_users(struct srv *s)
 			    "store a hash instead (tunnel-server "
 			    "--hash-password)", s->cfg->path ? s->cfg->path :
 			    "config", u->cfg->line, u->cfg->username);
-			if (auth_hash_password(u->cfg->password, hash,
+			/*
+			 * Its salt comes from the server secret, not from
+			 * chance: the same at every start, as a stored hash
+			 * is, so clients that remember the setting of their
+			 * first login (client_trust.c) are not refused after
+			 * a restart. The space keeps it apart from the fake
+			 * salts: no username holds one.
+			 */
+			char name[PROTO_MAX_USER + 16];
+
+			(void)snprintf(name, sizeof(name), " plaintext %s",
+			    u->cfg->username);
+			if (auth_fake_setting(s->secret, s->fake_template, name,
+			    u->setting, sizeof(u->setting)) == -1 ||
+			    auth_crypt(u->cfg->password, u->setting, hash,
 			    sizeof(hash)) == -1) {
 				log_warn("hashing the password of '%s'",
 				    u->cfg->username);
@@ -74,8 +98,6 @@ prepare_users(struct srv *s)
 		auth_wipe(hash, sizeof(hash));
 		/* From here on only the derived keys are needed. */
 		auth_wipe(u->cfg->password, strlen(u->cfg->password));
-		if (s->fake_template[0] == '\0')
-			(void)strcpy(s->fake_template, u->setting);
 	}
 	return 0;
 }
@@ -124,7 +146,8 @@ listener_close(struct srv *s, struct srv_listener *li)
 }
 
 int
-srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
+srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
+    const uint8_t secret[PROTO_KEY_LEN], int no_splice)
 {
 	size_t i;
 
@@ -134,7 +157,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 	s->main.h.fd = -1;
 	LIST_INIT(&s->sessions);
 	LIST_INIT(&s->conns);
-	LIST_INIT(&s->addrs);
+	TAILQ_INIT(&s->addrs);
+	TAILQ_INIT(&s->first_frame);
 	LIST_INIT(&s->visitors);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;
@@ -144,9 +168,9 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg, int no_splice)
 		log_warn("pipe pool");
 		return -1;
 	}
-	if (auth_random(s->secret, sizeof(s->secret)) == -1 ||
-	    auth_random(&s->rng, sizeof(s->rng)) == -1) {
-		log_warnx("no random bytes for the server secret");
+	memcpy(s->secret, secret, sizeof(s->secret));
+	if (auth_random(&s->rng, sizeof(s->rng)) == -1) {
+		log_warnx("no random bytes");
 		return -1;
 	}
 	s->rng |= 1;	/* xorshift must not start at 0 */
@@ -282,6 +306,38 @@ srv_user_find(struct srv *s, const char *name)
 	return NULL;
 }
 
+/*
+ * Why forgetting is safe. Refusing everyone once the table was full let
+ * 4,096 failed logins from as many addresses (a /52 of IPv6) lock the
+ * real client out for the 15 minutes failures are remembered. What a
+ * forgotten record held is only its address's failure count, so the one
+ * who gains is an attacker rotating through more than SRV_MAX_ADDRS
+ * addresses, whose own slowdown restarts: its guesses are still bounded
+ * by SRV_MAX_LOGINS in progress at once however many addresses it has,
+ * each costs it a crypt(3) of the user's real setting, and the first
+ * failure from an address was answered at once anyway. A record with a
+ * login in progress is never forgotten (that connection points at it);
+ * there are at most SRV_MAX_LOGINS of those, fewer than SRV_MAX_ADDRS,
+ * so a full table always has one to forget.
+ */
+_Static_assert(SRV_MAX_ADDRS > SRV_MAX_LOGINS,
+    "a full address table must hold a record with no login in progress");
+
+static void
+addr_forget_oldest(struct srv *s)
+{
+	struct srv_addr *a;
+
+	TAILQ_FOREACH_REVERSE(a, &s->addrs, srv_addr_list, entry)
+		if (a->logins == 0)
+			break;
+	if (a == NULL)
+		return;		/* cannot happen: see the assertion above */
+	TAILQ_REMOVE(&s->addrs, a, entry);
+	free(a);
+	s->naddrs--;
+}
+
 struct srv_addr *
 srv_addr_get(struct srv *s, const struct sockaddr_storage *ss)
 {
@@ -299,24 +355,29 @@ srv_addr_get(struct srv *s, const struct sockaddr_storage *ss)
 	/* One host has a /64 to pick from: count the /64. */
 	if (!(ip[10] == 0xff && ip[11] == 0xff && ip[0] == 0 && ip[8] == 0))
 		memset(ip + 8, 0, 8);
-	LIST_FOREACH(a, &s->addrs, entry)
+	TAILQ_FOREACH(a, &s->addrs, entry)
 		if (memcmp(a->ip, ip, sizeof(ip)) == 0)
-			return a;
-	if (s->naddrs >= SRV_MAX_ADDRS)
-		return NULL;	/* refused as busy; the sweep makes room */
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return NULL;
-	memcpy(a->ip, ip, sizeof(ip));
-	LIST_INSERT_HEAD(&s->addrs, a, entry);
-	s->naddrs++;
+			break;
+	if (a != NULL) {
+		TAILQ_REMOVE(&s->addrs, a, entry);
+	} else {
+		if (s->naddrs >= SRV_MAX_ADDRS)
+			addr_forget_oldest(s);
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			return NULL;
+		memcpy(a->ip, ip, sizeof(ip));
+		s->naddrs++;
+	}
+	TAILQ_INSERT_HEAD(&s->addrs, a, entry);
 	return a;
 }
 
 void
 srv_addr_release(struct srv *s, struct srv_addr *a)
 {
-	if (a->handshakes == 0 && a->failures == 0) {
-		LIST_REMOVE(a, entry);
+	if (a->logins == 0 && a->failures == 0 &&
+	    a->hold_until_ms <= loop_now(s->loop)) {
+		TAILQ_REMOVE(&s->addrs, a, entry);
 		free(a);
 		s->naddrs--;
 	}
@@ -329,8 +390,8 @@ sweep_cb(struct loop *l, struct timer *t)
 	struct srv_addr *a, *next;
 	uint64_t now = loop_now(l);
 
-	for (a = LIST_FIRST(&s->addrs); a != NULL; a = next) {
-		next = LIST_NEXT(a, entry);
+	for (a = TAILQ_FIRST(&s->addrs); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
 		if (a->failures > 0 &&
 		    now - a->last_failure_ms > SRV_FAILURE_MEMORY_MS)
 			a->failures = 0;
@@ -446,8 +507,8 @@ srv_free(struct srv *s)
 	struct srv_addr *a;
 	size_t i;
 
-	while ((a = LIST_FIRST(&s->addrs)) != NULL) {
-		LIST_REMOVE(a, entry);
+	while ((a = TAILQ_FIRST(&s->addrs)) != NULL) {
+		TAILQ_REMOVE(&s->addrs, a, entry);
 		free(a);
 	}
 	s->naddrs = 0;

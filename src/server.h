@@ -30,14 +30,19 @@
 #include "tls.h"
 
 #define SRV_SNIFF_MS		250	/* silent public peers wait this long */
-#define SRV_HANDSHAKE_MS	10000	/* each pre-login step */
+#define SRV_HANDSHAKE_MS	10000	/* each login step (client hashes) */
+#define SRV_FIRST_FRAME_MS	3000	/* preamble -> first frame: a client
+					   sends both in one write */
 #define SRV_HEARTBEAT_S		10	/* PING interval on control links */
 #define SRV_KEEPIDLE_S		15	/* TCP keepalive idle, + 0..14 s */
 #define SRV_DEAD_MISSES		3	/* intervals without a frame = dead */
-#define SRV_MAX_HANDSHAKES	1024	/* tunnel conns before login, total */
-#define SRV_MAX_HANDSHAKES_ADDR	64	/* ... and per peer address */
+#define SRV_MAX_LOGINS		1024	/* logins in progress, total */
+#define SRV_MAX_LOGINS_ADDR	64	/* ... and per peer address */
+#define SRV_MAX_FIRST_FRAME	1024	/* conns waiting for their first
+					   frame; the oldest is dropped */
 #define SRV_MAX_WAITING		4096	/* visitors waiting for a proxy */
-#define SRV_MAX_ADDRS		4096	/* per-address records kept */
+#define SRV_MAX_ADDRS		4096	/* per-address records kept; the least
+					   recently used is forgotten */
 #define SRV_DRAIN_MS		2000	/* reading a rejected visitor's rest */
 #define SRV_ACK_MS		1000	/* + 2 RTT: a proxy silent after START
 					   is asked about (the client says
@@ -54,6 +59,8 @@
 #define SRV_TRIM_VISITORS	256	/* this many gone: give memory back */
 #define SRV_TRIM_DELAY_MS	1000	/* after the first of them left */
 #define SRV_OUTBUF		4096
+#define SRV_SECRET_FILE		"tunnel-server.secret"	/* beside the
+							   config */
 #define SRV_MAGIC_CONN		0x434f4e4eu
 #define SRV_MAGIC_SESSION	0x53455353u
 #define SRV_MAGIC_PROXY		0x50525859u
@@ -78,13 +85,16 @@ struct srv_listener {
 	struct timer		 pause;		/* EMFILE back-off */
 };
 
-/* Per peer address: handshakes in progress and recent failed logins. */
+/* Per peer address: logins in progress and recent failed logins. */
 struct srv_addr {
-	LIST_ENTRY(srv_addr)	 entry;
+	TAILQ_ENTRY(srv_addr)	 entry;		/* most recently used first */
 	uint8_t			 ip[16];
-	unsigned		 handshakes;
+	unsigned		 logins;
 	unsigned		 failures;
 	uint64_t		 last_failure_ms;
+	/* a failed login hung up before its delayed answer: no new login
+	   from here until the answer would have come */
+	uint64_t		 hold_until_ms;
 };
 
 enum srv_conn_state {
@@ -107,8 +117,10 @@ struct srv_conn {
 	uint64_t		 id;
 	char			 peer[NET_ADDRSTRLEN];
 	struct sockaddr_storage	 peer_addr;
-	struct srv_addr		*addr;		/* counted while handshaking */
-	int			 counted;
+	struct srv_addr		*addr;		/* while its login is counted */
+	int			 counted;	/* in the login caps */
+	int			 first_frame;	/* in srv's first_frame queue */
+	uint64_t		 answer_ms;	/* FAIL_DELAY: when it is due */
 	struct srv_listener	*listener;
 	struct tls		*tls;		/* NULL: plain, or not yet */
 	uint8_t			 bind[AUTH_BIND_MAX]; /* its tls-exporter */
@@ -123,6 +135,7 @@ struct srv_conn {
 	uint8_t			 am[AUTH_AM_MAX];
 	size_t			 amlen;
 	LIST_ENTRY(srv_conn)	 entry;
+	TAILQ_ENTRY(srv_conn)	 waiting;	/* srv's first_frame queue */
 };
 
 enum srv_session_state {
@@ -231,7 +244,8 @@ struct srv_visitor {
 
 LIST_HEAD(srv_session_list, srv_session);
 LIST_HEAD(srv_conn_list, srv_conn);
-LIST_HEAD(srv_addr_list, srv_addr);
+TAILQ_HEAD(srv_addr_list, srv_addr);
+TAILQ_HEAD(srv_conn_queue, srv_conn);
 
 struct srv {
 	struct loop		*loop;
@@ -246,9 +260,11 @@ struct srv {
 	struct srv_session_list	 sessions;
 	struct srv_conn_list	 conns;
 	struct srv_addr_list	 addrs;
+	struct srv_conn_queue	 first_frame;	/* oldest first */
 	struct srv_visitor_list	 visitors;
 	struct addrmap		 visitor_addrs;	/* visitors per address */
-	size_t			 nhandshakes;
+	size_t			 nlogins;
+	size_t			 nfirst_frame;
 	size_t			 naddrs;
 	size_t			 nwaiting;
 	uint64_t		 next_id;
@@ -264,9 +280,12 @@ struct srv {
 	struct timer		 grace;		/* bridges finishing: the end */
 };
 
-/* server.c: set-up, listeners, routing, shutdown. */
+/*
+ * server.c: set-up, listeners, routing, shutdown. secret is the one
+ * behind unknown users' fake salts (srv_secret_load).
+ */
 int	srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
-	    int no_splice);
+	    const uint8_t secret[PROTO_KEY_LEN], int no_splice);
 /*
  * A graceful stop: closes the listeners (new visitors are refused), every
  * handshake, session and visitor not yet bridged, and lets the bridged
@@ -280,12 +299,27 @@ int	srv_drain(struct srv *s);
 void	srv_shutdown(struct srv *s);
 void	srv_free(struct srv *s);
 struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
+/*
+ * The record of peer's address (IPv4, or IPv6 by /64), created if need be
+ * and marked most recently used. A full table forgets its least recently
+ * used record with no login in progress. Return: NULL only when out of
+ * memory.
+ */
 struct srv_addr *srv_addr_get(struct srv *s,
 	    const struct sockaddr_storage *peer);
+/* Frees a's record if it holds nothing worth keeping. */
 void	srv_addr_release(struct srv *s, struct srv_addr *a);
 struct srv_user *srv_user_find(struct srv *s, const char *name);
 /* Counts a visitor gone; after a crowd, hands freed memory back. */
 void	srv_visitor_gone(struct srv *s);
+
+/*
+ * server_secret.c: reads SRV_SECRET_FILE from the directory of
+ * config_path into secret, making it first if it does not exist.
+ * Return: 0, or -1 with a one-line reason in err.
+ */
+int	srv_secret_load(const char *config_path,
+	    uint8_t secret[PROTO_KEY_LEN], char *err, size_t errlen);
 
 /* server_conn.c: sniffing and the login and registration handshakes. */
 void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,

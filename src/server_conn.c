@@ -18,8 +18,16 @@
  * Then the first frame says what the connection is: HELLO starts a login
  * (CHALLENGE, PROOF, then WELCOME and the connection becomes a session) and
  * REGISTER offers a proxy connection to a live session. Every step has a
- * deadline; handshakes are counted per address and in total; a failed login
- * is answered after a delay that grows with the address's recent failures.
+ * deadline. A real client sends the preamble and its first frame in one
+ * write, so waiting for that frame gets a short one, and the connections
+ * waiting are queued with a cap that drops the oldest: idle preambles
+ * cannot pile up, nor keep anyone else out. Logins, and only logins, are
+ * counted per address and in total: a REGISTER proves itself with its MAC
+ * and never waits on those caps, so a login flood cannot starve the pool.
+ * A failed login is answered after a delay that grows with the address's
+ * recent failures; one whose peer leaves during the delay frees its place
+ * at once, and its address may not start another login until the answer
+ * would have come, so leaving early does not dodge the slowdown.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -79,6 +87,7 @@ conn_mask(const struct srv_conn *c)
 	case SRV_CONN_FLUSH:
 		return c->out.len ? EPOLLOUT : 0;
 	case SRV_CONN_FAIL_DELAY:
+		return EPOLLIN | EPOLLRDHUP;	/* the peer leaving early */
 	case SRV_CONN_DEAD:
 		break;
 	}
@@ -103,19 +112,28 @@ free_conn(void *arg)
 	free(c);
 }
 
-/* Stops counting c as a handshake in progress. */
+/* Stops counting c as a login in progress. */
 static void
 conn_uncount(struct srv_conn *c)
 {
 	if (!c->counted)
 		return;
 	c->counted = 0;
-	c->srv->nhandshakes--;
-	if (c->addr != NULL) {
-		c->addr->handshakes--;
-		srv_addr_release(c->srv, c->addr);
-		c->addr = NULL;
-	}
+	c->srv->nlogins--;
+	c->addr->logins--;
+	srv_addr_release(c->srv, c->addr);
+	c->addr = NULL;
+}
+
+/* Takes c out of the queue of connections waiting for a first frame. */
+static void
+conn_first_frame_done(struct srv_conn *c)
+{
+	if (!c->first_frame)
+		return;
+	c->first_frame = 0;
+	TAILQ_REMOVE(&c->srv->first_frame, c, waiting);
+	c->srv->nfirst_frame--;
 }
 
 /* Forgets c without closing its fd, which now belongs to someone else. */
@@ -139,6 +157,7 @@ srv_conn_close(struct srv_conn *c, const char *reason)
 	conn_set_state(c, SRV_CONN_DEAD);
 	loop_timer_cancel(c->srv->loop, &c->deadline);
 	conn_uncount(c);
+	conn_first_frame_done(c);
 	loop_close(c->srv->loop, &c->h);
 	LIST_REMOVE(c, entry);
 	tls_free(c->tls);
@@ -242,28 +261,58 @@ conn_protocol_error(struct srv_conn *c, const char *what)
 	conn_fail(c, PROTO_FAIL_PROTOCOL, what);
 }
 
-/* Our first byte arrived: count the handshake or refuse it. */
-static int
-conn_start_handshake(struct srv_conn *c)
+/*
+ * Our first byte arrived: c waits for its first frame, in a queue whose
+ * oldest member is dropped when it is full. Nobody is refused for lack of
+ * room: a real client's frame comes with its preamble, so it leaves the
+ * queue at once, and only connections that stay silent are ever dropped.
+ */
+static void
+conn_enter_preamble(struct srv_conn *c)
 {
 	struct srv *s = c->srv;
 
-	c->addr = srv_addr_get(s, &c->peer_addr);
-	if (s->nhandshakes >= SRV_MAX_HANDSHAKES || c->addr == NULL ||
-	    c->addr->handshakes >= SRV_MAX_HANDSHAKES_ADDR) {
-		log_info("conn %llu %s: too many handshakes in progress, "
-		    "refused", (unsigned long long)c->id, c->peer);
-		if (c->addr != NULL)
-			srv_addr_release(s, c->addr);
-		c->addr = NULL;
-		conn_fail(c, PROTO_FAIL_BUSY, "too many logins in progress");
-		return -1;
-	}
-	c->counted = 1;
-	s->nhandshakes++;
-	c->addr->handshakes++;
+	TAILQ_INSERT_TAIL(&s->first_frame, c, waiting);
+	c->first_frame = 1;
+	if (++s->nfirst_frame > SRV_MAX_FIRST_FRAME)
+		srv_conn_close(TAILQ_FIRST(&s->first_frame), "dropped: too "
+		    "many connections waiting for their first frame");
 	conn_set_state(c, SRV_CONN_PREAMBLE);
 	/* The sniff window still runs: the rest of the magic comes at once. */
+}
+
+/*
+ * A HELLO: count the login, or refuse it as busy. An address whose last
+ * failed login left before its delayed answer waits that answer out.
+ * Return: 0, or -1 (FAIL sent).
+ */
+static int
+conn_start_login(struct srv_conn *c)
+{
+	struct srv *s = c->srv;
+	struct srv_addr *a;
+	const char *why = NULL;
+
+	if ((a = srv_addr_get(s, &c->peer_addr)) == NULL)
+		why = "out of memory";
+	else if (s->nlogins >= SRV_MAX_LOGINS ||
+	    a->logins >= SRV_MAX_LOGINS_ADDR)
+		why = "too many logins in progress";
+	else if (loop_now(s->loop) < a->hold_until_ms)
+		why = "a failed login from this address left before its "
+		    "answer: try again later";
+	if (why != NULL) {
+		log_info("conn %llu %s: login refused: %s",
+		    (unsigned long long)c->id, c->peer, why);
+		if (a != NULL)
+			srv_addr_release(s, a);
+		conn_fail(c, PROTO_FAIL_BUSY, why);
+		return -1;
+	}
+	c->addr = a;
+	c->counted = 1;
+	s->nlogins++;
+	a->logins++;
 	return 0;
 }
 
@@ -274,6 +323,8 @@ on_hello(struct srv_conn *c, const struct proto_hello *hello)
 	struct proto_msg m;
 	char esc[4 * PROTO_MAX_USER + 1];
 
+	if (conn_start_login(c) == -1)
+		return;
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_CHALLENGE;
 	(void)snprintf(c->username, sizeof(c->username), "%s",
@@ -310,6 +361,24 @@ on_hello(struct srv_conn *c, const struct proto_hello *hello)
 	conn_set_state(c, SRV_CONN_PROOF_WAIT);
 	loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
 	(void)conn_send(c, &m);
+}
+
+/*
+ * The peer of a failed login did not wait for its delayed answer (it
+ * hung up, or sent more): its place is freed now, and its address waits
+ * out the answer's time before its next login (conn_start_login). No FAIL
+ * is sent: an early answer would be a way round the delay.
+ */
+static void
+conn_left_early(struct srv_conn *c, const char *what)
+{
+	char why[128];
+
+	if (c->addr != NULL && c->addr->hold_until_ms < c->answer_ms)
+		c->addr->hold_until_ms = c->answer_ms;
+	(void)snprintf(why, sizeof(why), "failed login: %s before its "
+	    "delayed answer", what);
+	srv_conn_close(c, why);
 }
 
 static void
@@ -350,7 +419,12 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 		    (unsigned long long)c->id, c->peer, esc,
 		    a != NULL ? a->failures : 0);
 		conn_set_state(c, SRV_CONN_FAIL_DELAY);
+		c->answer_ms = loop_now(s->loop) + delay;
 		loop_timer_set(s->loop, &c->deadline, delay);
+		if (c->inlen != 0) {
+			conn_left_early(c, "bytes after PROOF");
+			return;
+		}
 		conn_update(c);
 		return;
 	}
@@ -411,6 +485,7 @@ conn_frames(struct srv_conn *c)
 		}
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
+		conn_first_frame_done(c);
 		if (c->state == SRV_CONN_HELLO_WAIT && m.type == PROTO_HELLO)
 			on_hello(c, &m.u.hello);
 		else if (c->state == SRV_CONN_HELLO_WAIT &&
@@ -444,7 +519,8 @@ conn_tls(struct srv_conn *c)
 	}
 	c->bindlen = TLS_EXPORTER_LEN;
 	conn_set_state(c, SRV_CONN_HELLO_WAIT);
-	loop_timer_set(c->srv->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	/* Then the first frame, as soon as the client has checked our key. */
+	loop_timer_set(c->srv->loop, &c->deadline, SRV_FIRST_FRAME_MS);
 	conn_read(c, 0);
 }
 
@@ -461,7 +537,6 @@ conn_preamble(struct srv_conn *c)
 	case PROTO_PRE_NEED_MORE:
 		return;
 	case PROTO_PRE_NOT_TUNNEL:
-		conn_uncount(c);
 		conn_to_visitor(c, 0);
 		return;
 	case PROTO_PRE_BAD_VERSION:
@@ -492,10 +567,13 @@ conn_preamble(struct srv_conn *c)
 		conn_fail(c, PROTO_FAIL_TRANSPORT, msg);
 		return;
 	}
-	/* What follows the preamble is frames, or TLS (see conn_read). */
+	/*
+	 * What follows the preamble is frames, or TLS (see conn_read). The
+	 * TLS handshake, like the first frame, gets the short deadline.
+	 */
 	c->inlen -= PROTO_PREAMBLE_LEN;
 	memmove(c->in, c->in + PROTO_PREAMBLE_LEN, c->inlen);
-	loop_timer_set(s->loop, &c->deadline, SRV_HANDSHAKE_MS);
+	loop_timer_set(s->loop, &c->deadline, SRV_FIRST_FRAME_MS);
 	if (ours == PROTO_TRANSPORT_PLAIN) {
 		conn_set_state(c, SRV_CONN_HELLO_WAIT);
 		return;
@@ -534,7 +612,6 @@ conn_read(struct srv_conn *c, int whole_magic)
 		 * A visitor whose bytes began like our magic and then ended
 		 * ("\x8e" + FIN): its bytes and its FIN go to the service.
 		 */
-		conn_uncount(c);
 		conn_to_visitor(c, 0);
 		return;
 	}
@@ -588,8 +665,7 @@ conn_sniff(struct srv_conn *c)
 		conn_to_visitor(c, 1);
 		return;
 	}
-	if (conn_start_handshake(c) == -1)
-		return;
+	conn_enter_preamble(c);
 	/*
 	 * The rest of the magic, and with a whole one the frames behind,
 	 * unless TLS follows: its bytes are OpenSSL's to read.
@@ -607,6 +683,19 @@ conn_flush(struct srv_conn *c)
 		    strerror(errno));
 	else if (c->out.len == 0 && c->state == SRV_CONN_FLUSH)
 		srv_conn_close(c, NULL);
+}
+
+/* Something happened on a failed login waiting for its answer. */
+static void
+conn_fail_delay_event(struct srv_conn *c)
+{
+	uint8_t b;
+	ssize_t n;
+
+	n = recv(c->h.fd, &b, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	conn_left_early(c, n > 0 ? "bytes after PROOF" : "peer left");
 }
 
 static void
@@ -638,6 +727,9 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		    (events & (EPOLLERR | EPOLLHUP)))
 			srv_conn_close(c, NULL);
 	}
+	if (c->state == SRV_CONN_FAIL_DELAY &&
+	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
+		conn_fail_delay_event(c);
 	if (c->state != SRV_CONN_DEAD)
 		conn_update(c);
 }
@@ -653,8 +745,7 @@ conn_timer(struct loop *l, struct timer *t)
 		conn_to_visitor(c, 0);	/* silent: server-speaks-first */
 		break;
 	case SRV_CONN_PREAMBLE:
-		conn_uncount(c);	/* not ours after all */
-		conn_to_visitor(c, 0);
+		conn_to_visitor(c, 0);	/* not ours after all */
 		break;
 	case SRV_CONN_FAIL_DELAY:
 		conn_fail(c, PROTO_FAIL_CREDENTIALS,

@@ -209,6 +209,7 @@ main(int argc, char **argv)
 	enum log_level level = LOG_INFO;
 	struct loop *l;
 	struct srv s;
+	uint8_t secret[PROTO_KEY_LEN];
 	char err[1024], fp[TLS_FP_LEN];
 	int i, debug = 0, check = 0, no_splice = 0, rc = 0, hashpw = 0;
 	int fingerprint = 0, fresh = 0, made = 0;
@@ -325,9 +326,17 @@ main(int argc, char **argv)
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	log_info("fd limit %ld", net_raise_nofile());
+	if (srv_secret_load(path, secret, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		cfg_server_free(&cfg);
+		log_close();
+		return 2;
+	}
 	if ((l = loop_new()) == NULL)
 		fatal("epoll");
-	if (srv_init(&s, l, &cfg, no_splice) == -1) {
+	rc = srv_init(&s, l, &cfg, secret, no_splice);
+	auth_wipe(secret, sizeof(secret));
+	if (rc == -1) {
 		srv_shutdown(&s);
 		srv_free(&s);
 		loop_free(l);

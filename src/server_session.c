@@ -475,6 +475,12 @@ srv_session_find(struct srv *s, const uint8_t sid[PROTO_SID_LEN])
 	return NULL;
 }
 
+/*
+ * The MAC and the counter come before anything else, and a REGISTER that
+ * proves itself has used its counter whatever follows (a full pool, no
+ * memory): no answer leaves its bytes worth replaying. Nothing here, nor
+ * on the way here (server_conn.c), depends on other connections' logins.
+ */
 int
 srv_session_register(struct srv *s, struct handler *from, struct tls *t,
     const uint8_t *bind, size_t bindlen, const char *peer,

@@ -17,13 +17,15 @@ check is printed as "FAIL: ..." and the exit status is 1):
                           its sessions take no traffic from the main port);
                           SLOW multiplies the time limits (ASan, valgrind)
   stall PORT MIN MAX      a HELLO cut short, then silence: the server must
-                          drop it after MIN..MAX seconds (the 10 s deadline)
+                          drop it after MIN..MAX seconds (the 3 s deadline
+                          for a first frame)
   trickle PORT N FIRST LAST SECS
                           N connections from 127.0.0.FIRST..127.0.0.LAST,
                           each sends the preamble, then its HELLO one byte
                           every 2 s; prints "ready" once all are open; exits
                           0 if the server closed every one of them after at
-                          least 5 s (under the caps: not refused) and within
+                          least 2.5 s (under the cap on connections waiting
+                          for a first frame: none dropped early) and within
                           SECS seconds of its preamble (the deadline)
   lookalikes PORT SLOW    public protocols that look like ours on the main
                           port, with a local echo service behind the client:
@@ -613,13 +615,13 @@ def cmd_trickle(port, n, first, last, limit):
              min(c["pos"] for c in conns), max(c["pos"] for c in conns)), flush=True)
     if still:
         raise SystemExit("%d trickling connections still open %.0f s after their preamble" % (len(still), limit + 3))
-    early = [t for t in times if t < 5]
+    early = [t for t in times if t < 2.5]
     if early:
-        raise SystemExit("%d trickling connections were closed within 5 s, under the caps (answers %s)"
+        raise SystemExit("%d trickling connections were closed within 2.5 s, under the caps (answers %s)"
                          % (len(early), fails))
     late = [t for t in times if t > limit]
     if late:
-        raise SystemExit("%d trickling connections closed only after %.1f s (deadline 10 s)" % (len(late), max(late)))
+        raise SystemExit("%d trickling connections closed only after %.1f s (deadline 3 s)" % (len(late), max(late)))
 
 
 # ------------------------------------------------------------------ look-alikes

@@ -14,8 +14,20 @@ Commands (exit 0 when the expectation holds):
   unknown-user PORT USER          unknown and known users look alike
   version PORT                    version 1 preamble gets FAIL 2
   flood PORT N                    N wrong-password logins at once
+  fail-many PORT N NET            N failed logins from N addresses
+                                  127.0.NET.0, 127.0.NET.1, ...
+  idle-preambles PORT A N SECS    A * N connections from 127.0.1.1..A
+                                  sending only the preamble, kept open
+                                  (reopened when closed) for SECS s
+  abandon-logins PORT A N         from 127.0.2.1..A: N failed logins
+                                  each, hung up during their delay
   fake-server PORT MODE           a server: MODE = badsig | pool0 | pool99999
-                                  | oversized | close  (serves one client)
+                                  | oversized | close | slowsalt
+                                  | fail-credentials (FAIL 1 after PROOF)
+                                  | fail-version (FAIL 2 after HELLO);
+                                  prints "connection" for each client
+  fake-setting PORT SETTING       a server offering SETTING: says whether
+                                  the client sends PROOF for it
   relay LPORT TPORT DUMP [both]   TCP relay that appends client->server
                                   bytes (both: and server->client) to DUMP
   flip-relay LPORT TPORT AT LOG   flips a bit AT bytes into the server's
@@ -33,6 +45,7 @@ import hashlib
 import hmac
 import os
 import select
+import selectors
 import socket
 import ssl
 import struct
@@ -367,54 +380,205 @@ def cmd_version(port):
     print("version mismatch answered:", p[2:].decode(errors="replace"))
 
 
+def hello_held(port, src=None, user=b"nobody"):
+    """A login left in progress: HELLO sent, CHALLENGE read, no PROOF."""
+    s = dial(port, src=src)
+    s.sendall(frame(HELLO, s8(user) + os.urandom(24)))
+    return s
+
+
 def cmd_handshake_cap(port, cap):
-    """cap half-open logins from one address are allowed, one more is
+    """cap logins in progress from one address are allowed, one more is
     refused with FAIL 3 (busy), and closing them frees the slots."""
     cap = int(cap)
     held = []
     for _ in range(cap):
-        s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-        s.sendall(preamble())
+        s = hello_held(port)
+        t, p = read_frame(s)
+        if t != CHALLENGE:
+            raise SystemExit("login %d of %d refused: %d %r" % (len(held) + 1, cap, t, p))
         held.append(s)
-    time.sleep(0.3)
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    s.sendall(preamble())
-    expect_fail(s, 3, "handshake %d from one address" % (cap + 1))
+    s = hello_held(port)
+    expect_fail(s, 3, "login %d from one address" % (cap + 1))
     for h in held:
         h.close()
     time.sleep(0.3)
     lg = Login(int(port), "nobody", "x")
     if lg.reply[0] != FAIL or lg.reply[1][0] != 1:
         raise SystemExit("slots not freed: %r" % (lg.reply,))
-    print("handshakes capped at %d per address" % cap)
+    print("logins in progress capped at %d per address" % cap)
 
 
 def cmd_total_cap(port, total, per_addr):
-    """total half-open logins spread over many source addresses (per_addr
-    each, under the per-address cap) fill the server's total cap: one
-    more, from a fresh address, is refused with FAIL 3 (busy)."""
+    """total logins in progress spread over many source addresses
+    (per_addr each, under the per-address cap) fill the server's total
+    cap: one more, from a fresh address, is refused with FAIL 3 (busy)."""
     total, per_addr = int(total), int(per_addr)
     held = []
     i = 0
     while len(held) < total:
-        src = "127.0.1.%d" % (i // per_addr + 1)
+        s = hello_held(port, "127.0.1.%d" % (i // per_addr + 1))
+        t, p = read_frame(s)
+        if t != CHALLENGE:
+            raise SystemExit("login %d of %d refused: %d %r" % (i + 1, total, t, p))
+        held.append(s)
+        i += 1
+    s = hello_held(port, "127.0.2.1")
+    expect_fail(s, 3, "login %d in total" % (total + 1))
+    for h in held:
+        h.close()
+    print("logins in progress capped at %d in total" % total)
+
+
+def failed_login(port, src, user=b"nobody", hang_up=None):
+    """One login with a wrong proof from address src. Returns the answer
+    (frame type, payload), or "left" when hang_up is a delay after the
+    PROOF at which the socket is closed unanswered."""
+    s = hello_held(port, src, user)
+    try:
+        t, p = read_frame(s)
+        if t != CHALLENGE:
+            return t, p
+        s.sendall(frame(PROOF, os.urandom(32)))
+        if hang_up is not None:
+            time.sleep(hang_up)
+            return "left"
+        return read_frame(s)
+    finally:
+        s.close()
+
+
+def answer_name(r):
+    if r == "left":
+        return r
+    t, p = r
+    return "FAIL %d" % p[0] if t == FAIL else "type %d" % t
+
+
+def cmd_fail_many(port, n, first_net):
+    """n failed logins, each from an address of its own (127.0.X.Y from
+    X = first_net), 32 at a time: the per-address table's worth."""
+    n, first_net = int(n), int(first_net)
+    answers = collections.Counter()
+    lock = threading.Lock()
+    todo = list(range(n))
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop()
+            src = "127.0.%d.%d" % (first_net + i // 256, i % 256)
+            try:
+                k = answer_name(failed_login(port, src))
+            except (OSError, EOFError) as e:
+                k = "error %s" % type(e).__name__
+            with lock:
+                answers[k] += 1
+    ts = [threading.Thread(target=worker) for _ in range(32)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("%d failed logins from %d addresses: %s" % (n, n, dict(answers)), flush=True)
+    if answers["FAIL 1"] != n:
+        raise SystemExit("not every wrong login got FAIL 1 (credentials): %s" % dict(answers))
+
+
+def cmd_idle_preambles(port, naddr, per, secs):
+    """naddr * per connections from 127.0.1.1.. that send the preamble and
+    then nothing, kept at that number for secs seconds: each one the
+    server closes is opened again at once. Prints "ready" once all are
+    open, and at the end how long the server let them live."""
+    naddr, per, secs = int(naddr), int(per), float(secs)
+    sel = selectors.DefaultSelector()
+    lives = []
+
+    def open_one(src):
         s = socket.socket()
         s.bind((src, 0))
         s.settimeout(10)
         s.connect(("127.0.0.1", int(port)))
         s.sendall(preamble())
-        held.append(s)
-        i += 1
-    time.sleep(0.5)
-    s = socket.socket()
-    s.bind(("127.0.2.1", 0))
-    s.settimeout(10)
-    s.connect(("127.0.0.1", int(port)))
-    s.sendall(preamble())
-    expect_fail(s, 3, "handshake %d in total" % (total + 1))
-    for h in held:
-        h.close()
-    print("handshakes capped at %d in total" % total)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, (src, time.monotonic()))
+    for a in range(naddr):
+        for _ in range(per):
+            open_one("127.0.1.%d" % (a + 1))
+    print("ready: %d idle preambles" % (naddr * per), flush=True)
+    end = time.monotonic() + secs
+    answers = collections.Counter()
+    while time.monotonic() < end:
+        for key, _ in sel.select(0.2):
+            s = key.fileobj
+            src, t0 = key.data
+            try:
+                d = s.recv(4096)
+            except OSError:
+                d = b""
+            if d:
+                answers["FAIL %d" % d[3] if d[0] == FAIL and len(d) > 3 else "bytes"] += 1
+                continue
+            sel.unregister(s)
+            s.close()
+            lives.append(time.monotonic() - t0)
+            open_one(src)
+    n = len(sel.get_map())
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    lives.sort()
+    print("idle preambles: %d held at the end; %d closed by the server, "
+          "after %.2f..%.2f s (median %.2f); answers %s" % (
+              n, len(lives), lives[0] if lives else -1,
+              lives[-1] if lives else -1,
+              lives[len(lives) // 2] if lives else -1, dict(answers)),
+          flush=True)
+
+
+def cmd_abandon_logins(port, naddr, per):
+    """From 127.0.2.1.. (naddr addresses): one failed login each, answered
+    at once, then per failed logins each at the same time, whose peers
+    hang up 0.2 s after their PROOF, inside the server's growing delay.
+    Then, from the first of those addresses, one more login, which must
+    be refused (busy) while the delays the others left run: leaving early
+    does not dodge the slowdown."""
+    naddr, per = int(naddr), int(per)
+    srcs = ["127.0.2.%d" % (a + 1) for a in range(naddr)]
+    for src in srcs:
+        r = answer_name(failed_login(port, src))
+        if r != "FAIL 1":
+            raise SystemExit("first failed login from %s: %s" % (src, r))
+    errs = []
+
+    def burst(src):
+        held = []
+        try:
+            for _ in range(per):
+                held.append(hello_held(port, src))
+            for s in held:
+                t, p = read_frame(s)
+                if t != CHALLENGE:
+                    errs.append("%s: %d %r" % (src, t, p))
+            for s in held:
+                s.sendall(frame(PROOF, os.urandom(32)))
+            time.sleep(0.2)
+        except (OSError, EOFError) as e:
+            errs.append("%s: %s" % (src, e))
+        for s in held:
+            s.close()
+    ts = [threading.Thread(target=burst, args=(src,)) for src in srcs]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        raise SystemExit("abandoned logins: %s" % errs[:3])
+    print("%d failed logins abandoned during their delay, from %d addresses"
+          % (naddr * per, naddr), flush=True)
+    s = hello_held(port, srcs[0])
+    expect_fail(s, 3, "a login from an address whose failed logins left early")
+    print("the next login from %s: busy until the delays have run" % srcs[0], flush=True)
 
 
 def cmd_flood(port, n):
@@ -445,6 +609,7 @@ def cmd_fake_server(port, mode, pw="x"):
     ls.listen(16)
     while True:
         c, _ = ls.accept()
+        print("connection", flush=True)
         try:
             pre = recv_exact(c, 6)
             if pre[:5] != MAGIC + bytes([VERSION]):
@@ -456,13 +621,19 @@ def cmd_fake_server(port, mode, pw="x"):
             if t != HELLO:
                 c.close()
                 continue
+            if mode == "fail-version":
+                c.sendall(frame(FAIL, b"\x02" + s8(b"this server speaks 7")))
+                c.close()
+                continue
             user = p[1:1 + p[0]]
             cnonce = p[1 + p[0]:]
             setting = crypt("x", "$y$j9T$").decode()
             setting = setting[:setting.rfind("$")]
             if mode == "slowsalt":
-                # bcrypt cost 20: about a minute of CPU per guess.
-                setting = "$2b$20$" + "abcdefghijklmnopqrstuu"
+                # The dearest setting the client allows (yescrypt, 256
+                # MiB, about 1 s): the test stops the hashing child, as
+                # a slow or overloaded laptop would be.
+                setting = "$y$jDT$7GSuZPQdOlY3W8N5cUI8l/"
                 c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
                 time.sleep(30)
                 c.close()
@@ -470,6 +641,10 @@ def cmd_fake_server(port, mode, pw="x"):
             snonce = os.urandom(24)
             c.sendall(frame(CHALLENGE, s8(setting.encode()) + snonce))
             read_frame(c)
+            if mode == "fail-credentials":
+                c.sendall(frame(FAIL, b"\x01" + s8(b"unknown user or wrong password")))
+                c.close()
+                continue
             if mode == "close":
                 c.close()
                 continue
@@ -488,6 +663,47 @@ def cmd_fake_server(port, mode, pw="x"):
             c.close()
         except (EOFError, ConnectionError, ssl.SSLError):
             c.close()
+
+
+def cmd_fake_setting(port, setting, wait="3"):
+    """A fake server that offers SETTING in CHALLENGE to every client and
+    prints, per connection, "PROOF for SETTING" if a PROOF comes back
+    within WAIT seconds, else "no PROOF for SETTING (how)". A client that
+    derives nothing from the password for a refused setting sends none."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(16)
+    print("listening", flush=True)
+    while True:
+        c, _ = ls.accept()
+        try:
+            pre = recv_exact(c, 6)
+            if pre[:5] != MAGIC + bytes([VERSION]):
+                c.close()
+                continue
+            if pre[5] == 1:
+                c = server_tls(c)
+            t, p = read_frame(c)
+            if t != HELLO:
+                c.close()
+                continue
+            c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
+            c.settimeout(float(wait))
+            try:
+                t, p = read_frame(c)
+                how = "PROOF" if t == PROOF else "frame %d" % t
+            except socket.timeout:
+                how = "timeout"
+            except (EOFError, ConnectionError, ssl.SSLError):
+                how = "closed"
+            if how == "PROOF":
+                print("PROOF for %s" % setting, flush=True)
+            else:
+                print("no PROOF for %s (%s)" % (setting, how), flush=True)
+        except (EOFError, OSError):
+            pass
+        c.close()
 
 
 def cmd_serve(port, user, pw, mode, count="1"):
@@ -909,12 +1125,15 @@ def main():
         "register": cmd_register, "unknown-user": cmd_unknown_user,
         "version": cmd_version, "flood": cmd_flood,
         "fake-server": cmd_fake_server, "relay": cmd_relay,
+        "fake-setting": cmd_fake_setting,
         "serve": cmd_serve, "hello-raw": cmd_hello_raw,
         "handshake-cap": cmd_handshake_cap,
         "freeze-relay": cmd_freeze_relay,
         "delay-relay": cmd_delay_relay,
         "total-cap": cmd_total_cap,
         "flip-relay": cmd_flip_relay, "mitm": cmd_mitm,
+        "fail-many": cmd_fail_many, "idle-preambles": cmd_idle_preambles,
+        "abandon-logins": cmd_abandon_logins,
     }
     cmds[sys.argv[1]](*sys.argv[2:])
 

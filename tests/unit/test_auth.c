@@ -28,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "crypt_policy.h"
 #include "test.h"
 
 #define PW		"correct horse battery staple"
@@ -421,6 +422,34 @@ test_hash_password(void)
 	ASSERT_STR_EQ(again, h1);
 	errno = 0;
 	ASSERT_EQ(auth_hash_password(PW, h1, 10), -1);
+	ASSERT_EQ(errno, ERANGE);
+	return TEST_PASS;
+}
+
+/*
+ * The setting --hash-password hashes with, which the server also gives
+ * unknown users (as a template): the setting of its own hashes, fresh
+ * salts, and one the client's crypt_policy allows.
+ */
+static int
+test_default_setting(void)
+{
+	char s1[PROTO_MAX_SETTING + 1], s2[PROTO_MAX_SETTING + 1];
+	char h[AUTH_HASH_MAX], from[PROTO_MAX_SETTING + 1], err[128];
+
+	ASSERT_EQ(auth_default_setting(s1, sizeof(s1)), 0);
+	ASSERT_EQ(auth_default_setting(s2, sizeof(s2)), 0);
+	ASSERT(strcmp(s1, s2) != 0);
+	ASSERT_EQ(crypt_policy_check(s1, NULL, 0), 0);
+	ASSERT_EQ(auth_hash_password(PW, h, sizeof(h)), 0);
+	ASSERT_EQ(auth_setting_from_hash(h, from, sizeof(from), err,
+	    sizeof(err)), 0);
+	/* Same family, cost and salt length: only the salt differs. */
+	ASSERT_EQ(strlen(from), strlen(s1));
+	ASSERT_EQ(strrchr(from, '$') - from, strrchr(s1, '$') - s1);
+	ASSERT_EQ(strncmp(from, s1, (size_t)(strrchr(s1, '$') - s1)), 0);
+	errno = 0;
+	ASSERT_EQ(auth_default_setting(s1, 8), -1);
 	ASSERT_EQ(errno, ERANGE);
 	return TEST_PASS;
 }
@@ -1094,6 +1123,7 @@ static const struct test tests[] = {
 	{ "auth_setting_garbage", test_setting_garbage },
 	{ "auth_crypt_errors", test_crypt_errors },
 	{ "auth_hash_password", test_hash_password },
+	{ "auth_default_setting", test_default_setting },
 	{ "auth_known_vectors", test_known_vectors },
 	{ "auth_message_limits", test_message_limits },
 	{ "auth_exchange", test_exchange },

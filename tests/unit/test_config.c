@@ -815,11 +815,26 @@ test_password_kinds(void)
 
 	/* A hash libxcrypt cannot use is refused at load, where it is. */
 	CHECK(server_err("users:\n  - username: a\n"
-	    "    password: \"$y$garbage\"\n",
+	    "    password: \"$y$j9T$garbage\"\n",
 	    "t.yaml:3:15: ", "password: unusable crypt hash"));
 	CHECK(server_err("users:\n  - username: a\n"
-	    "    password: $2b$04$short\n",
+	    "    password: $2b$10$short\n",
 	    "t.yaml:3:15: ", "unusable crypt hash"));
+	/*
+	 * So is a working hash outside crypt_policy, before it is probed,
+	 * with the way out.
+	 */
+	CHECK(server_err("users:\n  - username: a\n    password: \""
+	    "$2b$04$jvZX289UM4BEXdF2eAHHsurD3EBU1ZHgQNt2qdYve2zjIAVkniok\"\n",
+	    "t.yaml:3:15: password: bcrypt cost 4 is too cheap",
+	    "make a new hash with tunnel-server --hash-password"));
+	CHECK(server_err("users:\n  - username: a\n"
+	    "    password: \"$1$tWNwHyO0$K0nLJiIzW3yDNsCmAz1Cz/\"\n",
+	    "t.yaml:3:15: password: md5crypt", "--hash-password"));
+	CHECK(server_err("users:\n  - username: a\n"
+	    "    password: \"$y$jGT$RzEO1z.L6pKTyearY0k4R0$cAovvH/rYGA3rBfNYZVbUknI"
+	    "9Zmg\"\n", "t.yaml:3:15: password: yescrypt asks for too much",
+	    "--hash-password"));
 	return TEST_PASS;
 }
 
@@ -1012,7 +1027,7 @@ test_write_default(void)
 	}
 	/* A hash that would not load is not written. */
 	snprintf(path, sizeof(path), "%s/bad.yaml", dir);
-	if (cfg_server_write_default(path, "$y$garbage", err,
+	if (cfg_server_write_default(path, "$y$j9T$garbage", err,
 	    sizeof(err)) != -1 || access(path, F_OK) == 0 ||
 	    strstr(err, "unusable") == NULL)
 		goto out;
