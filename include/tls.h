@@ -110,7 +110,7 @@ int		 tls_close_notify(struct tls *t);
 /* Bytes TLS has written to the socket so far (records, not payload). */
 uint64_t	 tls_wire_sent(struct tls *t);
 
-/* Decrypted bytes, or a whole record, wait inside TLS: read again now. */
+/* Decrypted bytes wait inside TLS: a read now returns some. */
 int		 tls_pending(struct tls *t);
 
 /* Why the last call failed, for a log line. */

@@ -43,6 +43,7 @@ static void	ctl_cb(struct loop *, struct handler *, uint32_t);
 static void	ctl_timer(struct loop *, struct timer *);
 static void	refill_timer(struct loop *, struct timer *);
 static void	grace_timer(struct loop *, struct timer *);
+static void	fail_timer(struct loop *, struct timer *);
 
 static const char *
 cli_state_str(enum cli_state st)
@@ -75,7 +76,7 @@ ctl_mask(const struct cli *c)
 {
 	switch (c->state) {
 	case CLI_TLS:
-		return tls_events(c->tls);
+		return c->fail_wait ? 0 : tls_events(c->tls);
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
@@ -107,6 +108,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	loop_timer_init(&c->timer, ctl_timer);
 	loop_timer_init(&c->refill, refill_timer);
 	loop_timer_init(&c->grace, grace_timer);
+	loop_timer_init(&c->fail_timer, fail_timer);
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
 	c->bctx.budget = CLI_PIPE_MEMORY;
@@ -143,6 +145,8 @@ ctl_close_socket(struct cli *c)
 	cli_hash_cancel(c);
 	cli_resolve_cancel(c);
 	cli_connect_cancel(c);
+	loop_timer_cancel(c->loop, &c->fail_timer);
+	c->fail_wait = 0;
 	if (c->h.fd == -1)
 		return;
 	loop_remove(c->loop, &c->h);
@@ -324,7 +328,13 @@ plain_fail(struct cli *c)
 		}
 		break;
 	case PROTO_NEED_MORE:
-		return 1;	/* the rest of it comes */
+		/*
+		 * The rest of it comes. Peeked bytes keep the socket
+		 * readable: look again after a pause, not at every poll.
+		 */
+		c->fail_wait = 1;
+		loop_timer_set(c->loop, &c->fail_timer, CLI_FAIL_PEEK_MS);
+		return 1;
 	default:
 		break;
 	}
@@ -558,7 +568,9 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 		    w->public_port);
 	log_info("tunnel up: %s -> %s (user %s, pool %u)", addr,
 	    c->local_desc, c->cfg->username, c->pool_size);
-	cli_setting_record(c);	/* the server has proven itself */
+	/* The server has proven itself: what it showed is kept. */
+	cli_trust_save(c);
+	cli_setting_record(c);
 	c->was_up = 1;
 	loop_timer_set(c->loop, &c->timer,
 	    (uint64_t)c->heartbeat_s * 1000);
@@ -592,6 +604,17 @@ on_fail(struct cli *c, const struct proto_fail *f)
 			(void)snprintf(msg, sizeof(msg), "the server speaks "
 			    "another protocol version: %s (retrying with "
 			    "backoff)", esc);
+		else if (f->code == PROTO_FAIL_TRANSPORT &&
+		    c->cfg->transport == CFG_TRANSPORT_TLS)
+			/*
+			 * Sent in the clear, so anyone on the path could:
+			 * never pass on advice to give up encryption.
+			 */
+			(void)snprintf(msg, sizeof(msg), "the server refused "
+			    "transport: tls: %s (an answer in the clear, which "
+			    "anyone on the path could forge: set transport: "
+			    "plain only if you run that server so and the "
+			    "link is private; retrying with backoff)", esc);
 		else if (f->code == PROTO_FAIL_TRANSPORT)
 			(void)snprintf(msg, sizeof(msg), "the server refused "
 			    "transport: %s: %s (retrying with backoff)",
@@ -868,6 +891,20 @@ cli_bridges_done(struct cli *c)
 	loop_timer_cancel(c->loop, &c->grace);
 	log_info("every bridged visitor finished: stopping");
 	loop_stop(c->loop);
+}
+
+/* A FAIL in the clear was partly there: look again. */
+static void
+fail_timer(struct loop *l, struct timer *t)
+{
+	struct cli *c = container_of(t, struct cli, fail_timer);
+
+	(void)l;
+	c->fail_wait = 0;
+	if (c->state != CLI_TLS)
+		return;
+	ctl_tls(c);
+	ctl_update(c);
 }
 
 static void

@@ -35,6 +35,7 @@
 #define CLI_HASH_TIMEOUT_MS	8000	/* under the server's 10 s step */
 #define CLI_MAX_ADDRS		16	/* server addresses tried per attempt */
 #define CLI_STAGGER_MS		250	/* RFC 8305 connection attempt delay */
+#define CLI_FAIL_PEEK_MS	50	/* a FAIL in the clear, partly here */
 #define CLI_OUTBUF		4096
 #define CLI_MAGIC_PROXY		0x43505859u
 #define CLI_TOOK_WINDOW		4096	/* counters whose START is recorded */
@@ -134,6 +135,8 @@ struct cli {
 	int			 asked;		/* ... and did, on this connection */
 	const char		*pin_from;	/* where server_fingerprint came
 						   from, for messages */
+	int			 pin_unproven;	/* pinned at first contact, not
+						   recorded until WELCOME */
 	enum cli_state		 state;
 	int			 exit_code;
 	char			 server_host[256];
@@ -149,6 +152,9 @@ struct cli {
 	struct tls		*tls;		/* over it; NULL: plain */
 	int			 tls_reading;	/* the server's first byte was
 						   TLS's: TLS reads the socket */
+	int			 fail_wait;	/* part of a FAIL in the clear:
+						   looked at again by fail_timer */
+	struct timer		 fail_timer;
 	uint8_t			 bind[AUTH_BIND_MAX]; /* its tls-exporter */
 	size_t			 bindlen;
 	struct timer		 timer;		/* deadline, heartbeat, backoff */
@@ -273,6 +279,8 @@ int	cli_setting_check(struct cli *c, const char *setting, char *msg,
 	    size_t len);
 /* The server proved itself: keep c->setting if none is kept yet. */
 void	cli_setting_record(struct cli *c);
+/* The server proved itself: record a key trusted at first contact. */
+void	cli_trust_save(struct cli *c);
 
 /* client_hash.c: crypt(3) off the loop, bounded in time. */
 void	cli_hash_init(struct cli *c);

@@ -180,13 +180,14 @@ known_append(struct cli *c, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
-/* Pins fp for this run and records it where the next run will find it. */
+/*
+ * Pins fp for this run; it is recorded where the next run will find it
+ * only once the server has proven it knows the password (cli_trust_save):
+ * an impostor met at first contact must not lock the real server out.
+ */
 static void
 record(struct cli *c, const char *fp)
 {
-	char err[8192];
-	int r;
-
 	free(c->cfg->server_fingerprint);
 	c->cfg->server_fingerprint = strdup(fp);
 	if (c->cfg->server_fingerprint == NULL) {
@@ -194,6 +195,19 @@ record(struct cli *c, const char *fp)
 		return;
 	}
 	c->pin_from = c->cfg_path != NULL ? c->cfg_path : c->known_path;
+	c->pin_unproven = 1;
+}
+
+void
+cli_trust_save(struct cli *c)
+{
+	const char *fp = c->cfg->server_fingerprint;
+	char err[8192];
+	int r;
+
+	if (!c->pin_unproven || fp == NULL)
+		return;
+	c->pin_unproven = 0;
 	if (c->cfg_path != NULL)
 		r = cfg_client_append(c->cfg_path, "The server's TLS key, "
 		    "pinned on first contact (tunnel-server --fingerprint "
@@ -243,6 +257,19 @@ cli_trust_server(struct cli *c, struct tls *t, char *msg, size_t len)
 		(void)snprintf(msg, len, "the server sent no usable "
 		    "certificate");
 		return 0;
+	}
+	/*
+	 * A key trusted at this run's first contact whose server never
+	 * proved the password: another key now is a first contact again,
+	 * not a change (the first one may have been the impostor).
+	 */
+	if (pin != NULL && c->pin_unproven && strcmp(pin, fp) != 0) {
+		log_warnx("the key first seen at %s (%s) never proved the "
+		    "password and is forgotten", c->cfg->server_addr, pin);
+		free(c->cfg->server_fingerprint);
+		c->cfg->server_fingerprint = NULL;
+		c->pin_unproven = 0;
+		pin = NULL;
 	}
 	if (pin != NULL && strcmp(pin, CFG_FP_CA) == 0) {
 		if (tls_ca_verified(t))

@@ -123,6 +123,7 @@ struct srv_conn {
 	uint64_t		 answer_ms;	/* FAIL_DELAY: when it is due */
 	struct srv_listener	*listener;
 	struct tls		*tls;		/* NULL: plain, or not yet */
+	int			 tls_going;	/* ClientHello answered */
 	uint8_t			 bind[AUTH_BIND_MAX]; /* its tls-exporter */
 	size_t			 bindlen;	/* 0 with transport: plain */
 	uint8_t			 in[PROTO_PREAMBLE_LEN + PROTO_MAX_FRAME];

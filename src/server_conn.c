@@ -508,6 +508,18 @@ conn_tls(struct srv_conn *c)
 {
 	switch (tls_handshake(c->tls)) {
 	case 0:
+		/*
+		 * Our first flight is out, so a ClientHello came: a client
+		 * at work, on a link that may be slow (each flight one way
+		 * of its round trip). The login step's deadline from here;
+		 * a silent one keeps the short one, and the first-frame
+		 * queue bounds how many wait.
+		 */
+		if (!c->tls_going && tls_wire_sent(c->tls) > 0) {
+			c->tls_going = 1;
+			loop_timer_set(c->srv->loop, &c->deadline,
+			    SRV_HANDSHAKE_MS);
+		}
 		return;
 	case -1:
 		srv_conn_close(c, tls_error(c->tls));

@@ -622,7 +622,14 @@ tls_wire_sent(struct tls *t)
 int
 tls_pending(struct tls *t)
 {
-	return SSL_has_pending(t->ssl);
+	/*
+	 * Decrypted bytes only. SSL_has_pending() is also true for part of
+	 * a record, which no read can return until the rest arrives (and
+	 * epoll reports that): taken for "read again now", it spun the loop
+	 * for as long as a record stayed cut (read-ahead is off, so a whole
+	 * undecrypted record never waits inside OpenSSL).
+	 */
+	return SSL_pending(t->ssl) > 0;
 }
 
 const char *

@@ -162,7 +162,12 @@ grep -q "tunnel up" "$T/mitm-first.log" && fail "the client believed the tunnel 
 [ "$(grep -c "login failed" "$T/server.log" || true)" -gt "$before" ] ||
     fail "the server did not log the relayed login as failed"
 kill "$MC" 2>/dev/null || true
-log "mitm: pinned client sent nothing; relayed proof refused (bound to the client's channel)"
+# Its key was trusted for that try only: never recorded, as the server
+# behind it never proved the password (else the real one is locked out).
+if grep -q "127.0.0.1:$M SHA256:" "$T/fresh/tunnel/known_servers" 2>/dev/null; then
+	fail "the unproven key was recorded: $(cat "$T/fresh/tunnel/known_servers")"
+fi
+log "mitm: pinned client sent nothing; relayed proof refused (bound to the client's channel); its key not recorded"
 
 # 5. Transport mismatch, both ways.
 set +e
