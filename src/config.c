@@ -1620,7 +1620,7 @@ put_str(struct sbuf *b, const char *path, const char *key, const char *v,
  */
 static int
 replace_checked(const char *path, const char *buf, size_t len, mode_t mode,
-    char *err, size_t errlen)
+    uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	struct cfg_client check;
 	char *tmp = NULL;
@@ -1645,6 +1645,13 @@ replace_checked(const char *path, const char *buf, size_t len, mode_t mode,
 		free(tmp);
 		errno = e;
 		return -1;
+	}
+	/* The owner kept too (root editing a user's file); EPERM: not root. */
+	if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1 && errno != EPERM) {
+		e = errno;
+		set_err(err, errlen, "%s: cannot keep its owner: %s", path,
+		    strerror(e));
+		goto fail;
 	}
 	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1) {
@@ -1716,7 +1723,8 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 		errno = ENOMEM;
 		goto out;
 	}
-	r = replace_checked(path, b.p, b.len, 0600, err, errlen);
+	r = replace_checked(path, b.p, b.len, 0600, (uid_t)-1, (gid_t)-1, err,
+	    errlen);
 out:
 	e = errno;
 	free_buf(b.p, b.cap);
@@ -1728,18 +1736,28 @@ int
 cfg_client_append(const char *path, const char *comment, const char *key,
     const char *value, char *err, size_t errlen)
 {
+	struct cfg_client check;
 	struct sbuf b = { 0 };
 	struct stat st;
-	char chunk[4096];
+	char chunk[4096], *real;
+	size_t old;
 	ssize_t n;
 	int fd, e, r = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	/* A symlinked config (dotfiles, stow) is updated where it lives. */
+	if ((real = realpath(path, NULL)) == NULL) {
+		e = errno;
+		set_err(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
 		e = errno;
 		set_err(err, errlen, "%s: %s", path, strerror(e));
 		if (fd != -1)
 			(void)close(fd);
+		free(real);
 		errno = e;
 		return -1;
 	}
@@ -1754,6 +1772,7 @@ cfg_client_append(const char *path, const char *comment, const char *key,
 		errno = n < 0 ? e : EFBIG;
 		goto out;
 	}
+	old = b.len;
 	if (b.len > 0 && b.p[b.len - 1] != '\n')
 		sb_add(&b, "\n", 1);
 	if (comment != NULL)
@@ -1765,11 +1784,37 @@ cfg_client_append(const char *path, const char *comment, const char *key,
 		errno = ENOMEM;
 		goto out;
 	}
-	/* The user's file, the user's mode: only what we add is ours. */
-	r = replace_checked(path, b.p, b.len, st.st_mode & 07777, err,
-	    errlen);
+	if (st.st_nlink > 1) {
+		/*
+		 * A rename would split its hard links: append in place,
+		 * once the whole loads.
+		 */
+		cfg_client_init(&check);
+		e = cfg_client_load_mem(path, b.p, b.len, &check, err,
+		    errlen);
+		cfg_client_free(&check);
+		if (e == -1)
+			goto out;
+		if ((fd = open(real, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1 ||
+		    write_all(fd, b.p + old, b.len - old) == -1 ||
+		    fsync(fd) == -1) {
+			e = errno;
+			set_err(err, errlen, "%s: cannot append: %s", path,
+			    strerror(e));
+			if (fd != -1)
+				(void)close(fd);
+			errno = e;
+			goto out;
+		}
+		r = close(fd) == -1 ? -1 : 0;
+		goto out;
+	}
+	/* The user's file, mode and owner: only what we add is ours. */
+	r = replace_checked(real, b.p, b.len, st.st_mode & 07777, st.st_uid,
+	    st.st_gid, err, errlen);
 out:
 	e = errno;
+	free(real);
 	free_buf(b.p, b.cap);
 	errno = e;
 	return r;

@@ -205,8 +205,11 @@ grep -q "this server speaks transport: plain and the client asked for tls" "$T/s
 log "transport mismatch: both sides say which to set"
 
 # 6. Config mode: the key is appended, comments and mode kept; refills resume.
-mkdir "$T/cfgmode"
-cat >"$T/cfgmode/c.yaml" <<YAML
+# The file is a symlink into a dotfiles directory, and (as root) owned
+# by another user: both must survive the append.
+mkdir -p "$T/cfgmode/dotfiles"
+ln -s dotfiles/c.yaml "$T/cfgmode/c.yaml"
+cat >"$T/cfgmode/dotfiles/c.yaml" <<YAML
 # my laptop's tunnel
 server_addr: 127.0.0.1:$SPORT   # the VPS
 local_port: $LPORT
@@ -214,13 +217,21 @@ username: admin
 password: "$PASSWORD"
 YAML
 chmod 640 "$T/cfgmode/c.yaml"
+owner=$(id -un)
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chown nobody "$T/cfgmode/dotfiles/c.yaml"
+	owner=nobody
+fi
 (cd "$T/cfgmode" && exec "$CLIENT_BIN" -c c.yaml -d </dev/null) >"$T/cfgmode.log" 2>&1 &
 CC=$!; PIDS="$PIDS $CC"
 wait_for grep -q "tunnel up" "$T/cfgmode.log" || fail "config-mode client"
 grep -q "^# my laptop's tunnel$" "$T/cfgmode/c.yaml" || fail "comment lost"
 grep -q "# the VPS$" "$T/cfgmode/c.yaml" || fail "inline comment lost"
 grep -qx "server_fingerprint: \"$FP\"" "$T/cfgmode/c.yaml" || fail "not pinned: $(cat "$T/cfgmode/c.yaml")"
-[ "$(stat -c %a "$T/cfgmode/c.yaml")" = 640 ] || fail "config mode changed to $(stat -c %a "$T/cfgmode/c.yaml")"
+[ "$(stat -L -c %a "$T/cfgmode/c.yaml")" = 640 ] || fail "config mode changed to $(stat -L -c %a "$T/cfgmode/c.yaml")"
+[ -L "$T/cfgmode/c.yaml" ] || fail "the symlinked config was replaced by a file"
+[ "$(stat -c %U "$T/cfgmode/dotfiles/c.yaml")" = "$owner" ] ||
+    fail "config owner changed to $(stat -c %U "$T/cfgmode/dotfiles/c.yaml")"
 wait_for test "$(grep -c "TLS session resumed" "$T/cfgmode.log")" -ge 20 ||
     fail "pool refills did not resume: $(grep -c "TLS session resumed" "$T/cfgmode.log") of 20"
 kill "$CC"; wait "$CC" 2>/dev/null || true
@@ -230,4 +241,4 @@ CC=$!; PIDS="$PIDS $CC"
 wait_for grep -q "tunnel up" "$T/cfgmode2.log" || fail "config-mode client, second start"
 grep -q "first contact" "$T/cfgmode2.log" && fail "second start was a first contact again"
 [ "$(grep -c server_fingerprint "$T/cfgmode/c.yaml")" = 1 ] || fail "fingerprint appended twice"
-log "config mode: key appended with comments and mode kept; $(grep -c "TLS session resumed" "$T/cfgmode.log") refills resumed"
+log "config mode: key appended with comments, mode, owner and symlink kept; $(grep -c "TLS session resumed" "$T/cfgmode.log") refills resumed"
