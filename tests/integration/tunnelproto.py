@@ -600,6 +600,23 @@ def cmd_flood(port, n):
     print("flood: %d wrong logins, %d errors" % (n, len(errs)))
 
 
+def accept_hello(c):
+    """A fake server's side of an accepted connection: the preamble, TLS
+    if it asks for it, then HELLO. Returns (connection, HELLO payload),
+    or (None, None) after closing anything else."""
+    pre = recv_exact(c, 6)
+    if pre[:5] != MAGIC + bytes([VERSION]):
+        c.close()
+        return None, None
+    if pre[5] == 1:
+        c = server_tls(c)
+    t, p = read_frame(c)
+    if t != HELLO:
+        c.close()
+        return None, None
+    return c, p
+
+
 def cmd_fake_server(port, mode, pw="x"):
     """A server that knows the password pw (except in badsig mode) and then
     misbehaves as MODE says."""
@@ -611,15 +628,8 @@ def cmd_fake_server(port, mode, pw="x"):
         c, _ = ls.accept()
         print("connection", flush=True)
         try:
-            pre = recv_exact(c, 6)
-            if pre[:5] != MAGIC + bytes([VERSION]):
-                c.close()
-                continue
-            if pre[5] == 1:
-                c = server_tls(c)
-            t, p = read_frame(c)
-            if t != HELLO:
-                c.close()
+            c, p = accept_hello(c)
+            if c is None:
                 continue
             if mode == "fail-version":
                 c.sendall(frame(FAIL, b"\x02" + s8(b"this server speaks 7")))
@@ -678,15 +688,8 @@ def cmd_fake_setting(port, setting, wait="3"):
     while True:
         c, _ = ls.accept()
         try:
-            pre = recv_exact(c, 6)
-            if pre[:5] != MAGIC + bytes([VERSION]):
-                c.close()
-                continue
-            if pre[5] == 1:
-                c = server_tls(c)
-            t, p = read_frame(c)
-            if t != HELLO:
-                c.close()
+            c, p = accept_hello(c)
+            if c is None:
                 continue
             c.sendall(frame(CHALLENGE, s8(setting.encode()) + os.urandom(24)))
             c.settimeout(float(wait))
