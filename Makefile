@@ -211,7 +211,7 @@ FUZZ_BUILD	?= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_PKGS	?= clang libclang-rt-dev
 FUZZ_NAMES	 = fuzz_proto fuzz_login fuzz_config
-FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c src/crypt_policy.c
+FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c src/crypt_policy.c src/fdio.c
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Iinclude -Itests/fuzz $(WARN) -g -O1 \
 		   -fno-omit-frame-pointer $(PKG_CFLAGS)
 FUZZ_SAN	 = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -34,6 +34,7 @@
 
 #include "client.h"
 #include "crypt_policy.h"
+#include "fdio.h"
 #include "log.h"
 
 #define HELPER_INPUT_MAX	2048
@@ -213,24 +214,6 @@ field(const char *buf, size_t len, size_t *off)
 	return f;
 }
 
-static int
-write_out(const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(STDOUT_FILENO, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The second fence around a setting chosen by the server, after
  * crypt_policy: the address space may grow by the dearest allowed
@@ -278,7 +261,7 @@ helper_crypt(const char *in, size_t len)
 	setting = field(in, len, &off);
 	if (pw != NULL && setting != NULL && limit_helper() == 0 &&
 	    auth_crypt(pw, setting, out, sizeof(out)) == 0)
-		r = write_out(out, strlen(out)) == 0 ? 0 : 1;
+		r = fd_write_all(STDOUT_FILENO, out, strlen(out)) == 0 ? 0 : 1;
 	auth_wipe(out, sizeof(out));
 	return r;
 }
@@ -314,16 +297,16 @@ helper_resolve(const char *in, size_t len)
 	if (r != 0) {
 		(void)snprintf(msg, sizeof(msg), "E%s",
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		return write_out(msg, strlen(msg)) == 0 ? 0 : 1;
+		return fd_write_all(STDOUT_FILENO, msg, strlen(msg)) == 0 ? 0 : 1;
 	}
-	if (write_out("A", 1) == -1)
+	if (fd_write_all(STDOUT_FILENO, "A", 1) == -1)
 		return 1;
 	for (ai = res; ai != NULL && n < CLI_MAX_ADDRS; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(struct sockaddr_storage))
 			continue;
 		alen = ai->ai_addrlen;
-		if (write_out(&alen, sizeof(alen)) == -1 ||
-		    write_out(ai->ai_addr, alen) == -1)
+		if (fd_write_all(STDOUT_FILENO, &alen, sizeof(alen)) == -1 ||
+		    fd_write_all(STDOUT_FILENO, ai->ai_addr, alen) == -1)
 			return 1;
 		n++;
 	}

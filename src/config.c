@@ -45,8 +45,9 @@
 #include "auth.h"
 #include "config.h"
 #include "crypt_policy.h"
-#include "tls.h"
+#include "fdio.h"
 #include "proto.h"
+#include "tls.h"
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
 #define CFG_MAX_NODES	100000	/* 1000 users need about 7000 */
@@ -1450,23 +1451,6 @@ sb_quote(struct sbuf *b, const char *s)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Makes a rename in path's directory durable; best effort. */
 static void
 sync_dir(const char *path)
@@ -1561,7 +1545,7 @@ cfg_server_write_default(const char *path, const char *password_hash,
 		errno = e;
 		goto out;
 	}
-	if (write_all(fd, b.p, b.len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, b.p, b.len) == -1 || fsync(fd) == -1) {
 		e = errno;
 		(void)close(fd);
 		(void)unlink(path);
@@ -1653,7 +1637,7 @@ replace_checked(const char *path, const char *buf, size_t len, mode_t mode,
 		    strerror(e));
 		goto fail;
 	}
-	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fd_write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1) {
 		e = errno;
 		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
@@ -1796,7 +1780,7 @@ cfg_client_append(const char *path, const char *comment, const char *key,
 		if (e == -1)
 			goto out;
 		if ((fd = open(real, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1 ||
-		    write_all(fd, b.p + old, b.len - old) == -1 ||
+		    fd_write_all(fd, b.p + old, b.len - old) == -1 ||
 		    fsync(fd) == -1) {
 			e = errno;
 			set_err(err, errlen, "%s: cannot append: %s", path,

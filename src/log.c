@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 
 static const char	*log_prog = "tunnel";
@@ -197,22 +198,6 @@ log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 	return dst;
 }
 
-static void
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return;		/* nowhere left to report it */
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /*
  * Writes what it can of buf to stderr without blocking. Return: bytes
  * written (maybe 0), or -1 if stderr is gone for good (the rest is lost).
@@ -369,7 +354,7 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		log_flush();
 		err_lines(line, n);
 		if (log_fd != -1)
-			write_all(log_fd, line, n);
+			(void)fd_write_all(log_fd, line, n);
 	}
 	errno = saved;
 }
@@ -387,7 +372,7 @@ log_flush(void)
 	}
 	err_lines(log_buf, log_buflen);
 	if (log_fd != -1)
-		write_all(log_fd, log_buf, log_buflen);
+		(void)fd_write_all(log_fd, log_buf, log_buflen);
 	log_buflen = 0;
 	errno = saved;
 }

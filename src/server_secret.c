@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "server.h"
 
@@ -58,23 +59,6 @@ dir_of(const char *path, char *dir, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Makes path with fresh random bytes, unless it exists by the time the
  * link is made. Return: 0 (made, or someone else made it), or -1 with a
@@ -98,7 +82,7 @@ secret_create(const char *dir, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (auth_random(rnd, sizeof(rnd)) == -1 ||
-	    write_all(fd, rnd, sizeof(rnd)) == -1 || fsync(fd) == -1) {
+	    fd_write_all(fd, rnd, sizeof(rnd)) == -1 || fsync(fd) == -1) {
 		e = errno;
 		(void)close(fd);
 		secret_err(err, errlen, "cannot write %s: %s", tmp,
