@@ -97,6 +97,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	c->ask = ask;
 	c->pin_from = cfg->server_fingerprint != NULL ? (cfg_path != NULL ?
 	    cfg_path : "--fingerprint") : NULL;
+	c->setting_from = cfg->login_setting != NULL ? cfg_path : NULL;
 	c->h.fd = -1;
 	LIST_INIT(&c->proxies);
 	LIST_INIT(&c->bridged);

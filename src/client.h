@@ -130,10 +130,14 @@ struct cli {
 	struct tls_ctx		*tls_ctx;	/* NULL with transport: plain */
 	/* where a key trusted on first contact is recorded (client_trust.c) */
 	const char		*cfg_path;	/* config mode; NULL: flags */
-	char			 known_path[4096]; /* flags: known_servers */
+	char			 known_path[4096]; /* known_servers, for flags
+						   mode or a config we may not
+						   write */
 	int			 ask;		/* a terminal: ask, as ssh does */
 	int			 asked;		/* ... and did, on this connection */
 	const char		*pin_from;	/* where server_fingerprint came
+						   from, for messages */
+	const char		*setting_from;	/* where login_setting came
 						   from, for messages */
 	int			 pin_unproven;	/* pinned at first contact, not
 						   recorded until WELCOME */

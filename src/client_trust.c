@@ -9,7 +9,9 @@
  * the fingerprint and asked; without one the key is trusted and recorded
  * (ssh's accept-new) and its fingerprint logged. It is recorded in the
  * config file, or in flags mode in known_servers, so every later start is
- * pinned. Afterwards another key is a hard error naming both: the client
+ * pinned; a config file the client may not write (root's, a read-only
+ * mount) sends the record to known_servers too, which is read whenever
+ * the config lacks the key, so such a client is asked only once. Afterwards another key is a hard error naming both: the client
  * stops rather than log in to it.
  *
  * Proxy connections must show the key the control connection accepted;
@@ -78,8 +80,7 @@ cli_trust_init(struct cli *c, char *err, size_t errlen)
 	int want_fp, want_setting;
 	FILE *f;
 
-	if (c->cfg_path != NULL)
-		return 0;	/* config mode: the file says it all */
+	/* A config file's own lines win over known_servers. */
 	want_fp = c->cfg->server_fingerprint == NULL &&
 	    c->cfg->transport == CFG_TRANSPORT_TLS;
 	want_setting = c->cfg->login_setting == NULL;
@@ -119,6 +120,7 @@ cli_trust_init(struct cli *c, char *err, size_t errlen)
 				goto damaged;
 			if (set_field(&c->cfg->login_setting, f3) == -1)
 				goto nomem;
+			c->setting_from = c->known_path;
 		}
 	}
 	(void)fclose(f);
@@ -208,18 +210,25 @@ cli_trust_save(struct cli *c)
 	if (!c->pin_unproven || fp == NULL)
 		return;
 	c->pin_unproven = 0;
-	if (c->cfg_path != NULL)
+	r = -1;
+	if (c->cfg_path != NULL) {
 		r = cfg_client_append(c->cfg_path, "The server's TLS key, "
 		    "pinned on first contact (tunnel-server --fingerprint "
 		    "prints it).", "server_fingerprint", fp, err, sizeof(err));
-	else
-		r = known_append(c, fp, err, sizeof(err));
+		if (r == 0)
+			c->pin_from = c->cfg_path;
+		else
+			log_warnx("cannot record the server's key in the "
+			    "config (%s): keeping it in known_servers", err);
+	}
+	if (r == -1 && (r = known_append(c, fp, err, sizeof(err))) == 0)
+		c->pin_from = c->known_path;
 	if (r == -1)
 		log_warnx("cannot record the server's key (%s): it is pinned "
 		    "for this run only", err);
 	else
 		log_info("recorded server_fingerprint %s in %s", fp,
-		    c->cfg_path != NULL ? c->cfg_path : c->known_path);
+		    c->pin_from);
 }
 
 /* A terminal: show the key and ask, as ssh does. Return: 1 yes, 0 no. */
@@ -338,8 +347,8 @@ cli_setting_check(struct cli *c, const char *setting, char *msg, size_t len)
 	    "the first login used %s, now it offers %s. If the password was "
 	    "changed on the server, remove login_setting from %s; otherwise "
 	    "someone may be impersonating the server: not logging in", had,
-	    setting, c->cfg_path != NULL ? c->cfg_path : c->known_path[0] !=
-	    '\0' ? c->known_path : "known_servers");
+	    setting, c->setting_from != NULL ? c->setting_from :
+	    "known_servers");
 	return 0;
 }
 
@@ -355,14 +364,22 @@ cli_setting_record(struct cli *c)
 		log_warnx("out of memory: the password setting is not kept");
 		return;
 	}
+	r = -1;
 	if (c->cfg_path != NULL) {
 		r = cfg_client_append(c->cfg_path, "The password setting of "
 		    "the first login; another one is refused.", "login_setting",
 		    c->setting, err, sizeof(err));
-	} else {
+		if (r == 0)
+			c->setting_from = c->cfg_path;
+		else
+			log_warnx("cannot record the password setting in the "
+			    "config (%s): keeping it in known_servers", err);
+	}
+	if (r == -1) {
 		(void)snprintf(line, sizeof(line), "%s %s", c->cfg->username,
 		    c->setting);
-		r = known_append(c, line, err, sizeof(err));
+		if ((r = known_append(c, line, err, sizeof(err))) == 0)
+			c->setting_from = c->known_path;
 	}
 	if (r == -1)
 		log_warnx("cannot record the password setting (%s): it is "

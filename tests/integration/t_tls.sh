@@ -12,7 +12,8 @@
 # 5. transport mismatch, both ways: a clear message on both sides;
 # 6. first contact recorded (known_servers in flags mode, appended to the
 #    config file in config mode, comments kept), matching what
-#    `tunnel-server --fingerprint` prints; pool refills resume sessions.
+#    `tunnel-server --fingerprint` prints; pool refills resume sessions;
+# 7. a config the client may not write: known_servers instead.
 . "$(dirname "$0")/lib.sh"
 TP="$TOP/tests/integration/tunnelproto.py"
 standard_setup
@@ -207,6 +208,8 @@ log "transport mismatch: both sides say which to set"
 # 6. Config mode: the key is appended, comments and mode kept; refills resume.
 # The file is a symlink into a dotfiles directory, and (as root) owned
 # by another user: both must survive the append.
+# Its known_servers is empty: flags mode above recorded this server in
+# the shared one, which a config without the key would follow.
 mkdir -p "$T/cfgmode/dotfiles"
 ln -s dotfiles/c.yaml "$T/cfgmode/c.yaml"
 cat >"$T/cfgmode/dotfiles/c.yaml" <<YAML
@@ -222,7 +225,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chown nobody "$T/cfgmode/dotfiles/c.yaml"
 	owner=nobody
 fi
-(cd "$T/cfgmode" && exec "$CLIENT_BIN" -c c.yaml -d </dev/null) >"$T/cfgmode.log" 2>&1 &
+(cd "$T/cfgmode" && XDG_CONFIG_HOME="$T/cfgmode/xdg" exec "$CLIENT_BIN" -c c.yaml -d </dev/null) >"$T/cfgmode.log" 2>&1 &
 CC=$!; PIDS="$PIDS $CC"
 wait_for grep -q "tunnel up" "$T/cfgmode.log" || fail "config-mode client"
 grep -q "^# my laptop's tunnel$" "$T/cfgmode/c.yaml" || fail "comment lost"
@@ -236,9 +239,46 @@ wait_for test "$(grep -c "TLS session resumed" "$T/cfgmode.log")" -ge 20 ||
     fail "pool refills did not resume: $(grep -c "TLS session resumed" "$T/cfgmode.log") of 20"
 kill "$CC"; wait "$CC" 2>/dev/null || true
 # The next start is pinned from the file: no new first-contact line.
-(cd "$T/cfgmode" && exec "$CLIENT_BIN" -c c.yaml </dev/null) >"$T/cfgmode2.log" 2>&1 &
+(cd "$T/cfgmode" && XDG_CONFIG_HOME="$T/cfgmode/xdg" exec "$CLIENT_BIN" -c c.yaml </dev/null) >"$T/cfgmode2.log" 2>&1 &
 CC=$!; PIDS="$PIDS $CC"
 wait_for grep -q "tunnel up" "$T/cfgmode2.log" || fail "config-mode client, second start"
 grep -q "first contact" "$T/cfgmode2.log" && fail "second start was a first contact again"
 [ "$(grep -c server_fingerprint "$T/cfgmode/c.yaml")" = 1 ] || fail "fingerprint appended twice"
 log "config mode: key appended with comments, mode, owner and symlink kept; $(grep -c "TLS session resumed" "$T/cfgmode.log") refills resumed"
+
+# 7. A config the client may not write (a read-only mount here; root's
+# /etc file for a user elsewhere): the key and the password setting go
+# to known_servers, and the next start is pinned from there, not asked.
+if unshare -m true 2>/dev/null; then
+	mkdir -p "$T/rocfg" "$T/roxdg"
+	cat >"$T/rocfg/c.yaml" <<YAML
+server_addr: 127.0.0.1:$SPORT
+local_port: $LPORT
+username: admin
+password: "$PASSWORD"
+YAML
+	ro_client() {
+		XDG_CONFIG_HOME="$T/roxdg" unshare -m sh -c \
+		    'mount --bind -o ro "$1" "$1" && exec "$2" -c "$1/c.yaml"' \
+		    sh "$T/rocfg" "$CLIENT_BIN" </dev/null >"$1" 2>&1 &
+		CC=$!; PIDS="$PIDS $CC"
+	}
+	ro_client "$T/ro1.log"
+	wait_for grep -q "tunnel up" "$T/ro1.log" || fail "read-only config: $(cat "$T/ro1.log")"
+	grep -q "keeping it in known_servers" "$T/ro1.log" || fail "no fallback said: $(cat "$T/ro1.log")"
+	grep -qx "127.0.0.1:$SPORT $FP" "$T/roxdg/tunnel/known_servers" ||
+	    fail "key not in known_servers: $(cat "$T/roxdg/tunnel/known_servers" 2>&1)"
+	grep -q "^127.0.0.1:$SPORT admin \\$" "$T/roxdg/tunnel/known_servers" ||
+	    fail "setting not in known_servers: $(cat "$T/roxdg/tunnel/known_servers")"
+	grep -q server_fingerprint "$T/rocfg/c.yaml" && fail "the read-only config changed"
+	kill "$CC"; wait "$CC" 2>/dev/null || true
+	ro_client "$T/ro2.log"
+	wait_for grep -q "tunnel up" "$T/ro2.log" || fail "read-only config, second start"
+	grep -q "first contact" "$T/ro2.log" && fail "second start with a read-only config was a first contact again"
+	[ "$(wc -l <"$T/roxdg/tunnel/known_servers")" = 2 ] ||
+	    fail "known_servers grew: $(cat "$T/roxdg/tunnel/known_servers")"
+	kill "$CC"; wait "$CC" 2>/dev/null || true
+	log "read-only config: key and setting kept in known_servers, second start pinned"
+else
+	log "read-only config case skipped: no mount namespace here"
+fi
