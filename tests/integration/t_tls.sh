@@ -18,6 +18,12 @@
 TP="$TOP/tests/integration/tunnelproto.py"
 standard_setup
 FP=$("$SERVER_BIN" -c "$T/server.yaml" --fingerprint) || fail "--fingerprint"
+# The same value openssl gives for the certificate's key (SubjectPublicKeyInfo
+# DER), so anyone can check it without our binaries.
+ofp="SHA256:$(openssl x509 -in "$T/tunnel-server.crt" -pubkey -noout |
+    openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary |
+    base64 | tr -d '=')"
+[ "$FP" = "$ofp" ] || fail "--fingerprint $FP, openssl says $ofp"
 grep -q "transport: tls, key fingerprint $FP" "$T/server.log" ||
     fail "the server did not log its key's fingerprint $FP"
 # 6. Flags mode: first contact trusted (no terminal) and recorded.
