@@ -159,6 +159,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	LIST_INIT(&s->conns);
 	TAILQ_INIT(&s->addrs);
 	TAILQ_INIT(&s->first_frame);
+	TAILQ_INIT(&s->first_frame_known);
 	LIST_INIT(&s->visitors);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;

@@ -119,7 +119,8 @@ struct srv_conn {
 	struct sockaddr_storage	 peer_addr;
 	struct srv_addr		*addr;		/* while its login is counted */
 	int			 counted;	/* in the login caps */
-	int			 first_frame;	/* in srv's first_frame queue */
+	struct srv_conn_queue	*first_frame;	/* the first-frame queue it
+						   waits in, or NULL */
 	uint64_t		 answer_ms;	/* FAIL_DELAY: when it is due */
 	struct srv_listener	*listener;
 	struct tls		*tls;		/* NULL: plain, or not yet */
@@ -159,6 +160,8 @@ struct srv_session {
 	uint64_t		 id;		/* connection id, for logs */
 	uint64_t		 login_seq;	/* routing: newest wins */
 	char			 peer[NET_ADDRSTRLEN];
+	uint8_t			 peer_key[ADDRMAP_KEY_LEN]; /* its address,
+						   as addrmap counts it */
 	uint8_t			 sid[PROTO_SID_LEN];
 	uint8_t			 key[PROTO_KEY_LEN];
 	struct auth_window	 counters;	/* REGISTER counters used */
@@ -261,7 +264,10 @@ struct srv {
 	struct srv_session_list	 sessions;
 	struct srv_conn_list	 conns;
 	struct srv_addr_list	 addrs;
-	struct srv_conn_queue	 first_frame;	/* oldest first */
+	/* connections waiting for their first frame, oldest first: from an
+	   address with a live session (its pool refills), and the others */
+	struct srv_conn_queue	 first_frame_known;
+	struct srv_conn_queue	 first_frame;
 	struct srv_visitor_list	 visitors;
 	struct addrmap		 visitor_addrs;	/* visitors per address */
 	size_t			 nlogins;

@@ -21,7 +21,9 @@
  * deadline. A real client sends the preamble and its first frame in one
  * write, so waiting for that frame gets a short one, and the connections
  * waiting are queued with a cap that drops the oldest: idle preambles
- * cannot pile up, nor keep anyone else out. Logins, and only logins, are
+ * cannot pile up, nor keep anyone else out (refills from the address of a
+ * logged-in client queue apart, so a flood cannot push out their TLS
+ * handshakes either). Logins, and only logins, are
  * counted per address and in total: a REGISTER proves itself with its MAC
  * and never waits on those caps, so a login flood cannot starve the pool.
  * A failed login is answered after a delay that grows with the address's
@@ -129,10 +131,10 @@ conn_uncount(struct srv_conn *c)
 static void
 conn_first_frame_done(struct srv_conn *c)
 {
-	if (!c->first_frame)
+	if (c->first_frame == NULL)
 		return;
-	c->first_frame = 0;
-	TAILQ_REMOVE(&c->srv->first_frame, c, waiting);
+	TAILQ_REMOVE(c->first_frame, c, waiting);
+	c->first_frame = NULL;
 	c->srv->nfirst_frame--;
 }
 
@@ -261,24 +263,52 @@ conn_protocol_error(struct srv_conn *c, const char *what)
 	conn_fail(c, PROTO_FAIL_PROTOCOL, what);
 }
 
+/* Whether a live session logged in from addr's address (or /64). */
+static int
+from_known_address(struct srv *s, const struct sockaddr_storage *addr)
+{
+	struct srv_session *ss;
+	uint8_t key[ADDRMAP_KEY_LEN];
+
+	if (addrmap_key(addr, key) == -1)
+		return 0;
+	LIST_FOREACH(ss, &s->sessions, entry)
+		if (memcmp(ss->peer_key, key, sizeof(key)) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Our first byte arrived: c waits for its first frame, in a queue whose
  * oldest member is dropped when it is full. Nobody is refused for lack of
- * room: a real client's frame comes with its preamble, so it leaves the
- * queue at once, and only connections that stay silent are ever dropped.
+ * room: over plain TCP a real client's frame comes with its preamble, so
+ * it leaves the queue at once, and only connections that stay silent are
+ * ever dropped. A TLS handshake stays a round trip or more, long enough
+ * for a flood of new connections to push it out: so connections from the
+ * address of a live session, the pool's refills, wait in a queue of their
+ * own, dropped from only when the flood shares that address.
+ * Return: 0, or -1 if c itself was the one dropped (it is closed).
  */
-static void
+static int
 conn_enter_preamble(struct srv_conn *c)
 {
 	struct srv *s = c->srv;
+	struct srv_conn *victim;
 
-	TAILQ_INSERT_TAIL(&s->first_frame, c, waiting);
-	c->first_frame = 1;
-	if (++s->nfirst_frame > SRV_MAX_FIRST_FRAME)
-		srv_conn_close(TAILQ_FIRST(&s->first_frame), "dropped: too "
-		    "many connections waiting for their first frame");
+	c->first_frame = from_known_address(s, &c->peer_addr) ?
+	    &s->first_frame_known : &s->first_frame;
+	TAILQ_INSERT_TAIL(c->first_frame, c, waiting);
+	if (++s->nfirst_frame > SRV_MAX_FIRST_FRAME) {
+		if ((victim = TAILQ_FIRST(&s->first_frame)) == NULL)
+			victim = TAILQ_FIRST(&s->first_frame_known);
+		srv_conn_close(victim, "dropped: too many connections waiting "
+		    "for their first frame");
+		if (victim == c)
+			return -1;	/* all the others are refills */
+	}
 	conn_set_state(c, SRV_CONN_PREAMBLE);
 	/* The sniff window still runs: the rest of the magic comes at once. */
+	return 0;
 }
 
 /*
@@ -440,6 +470,8 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 	ss = srv_session_new(s, c->user, fd, c->tls, c->peer, client_key,
 	    c->am, c->amlen);
 	c->tls = NULL;
+	if (ss != NULL)
+		(void)addrmap_key(&c->peer_addr, ss->peer_key);
 	auth_wipe(client_key, sizeof(client_key));
 	srv_conn_close(c, ss == NULL ? "cannot start a session" : NULL);
 }
@@ -677,7 +709,8 @@ conn_sniff(struct srv_conn *c)
 		conn_to_visitor(c, 1);
 		return;
 	}
-	conn_enter_preamble(c);
+	if (conn_enter_preamble(c) == -1)
+		return;
 	/*
 	 * The rest of the magic, and with a whole one the frames behind,
 	 * unless TLS follows: its bytes are OpenSSL's to read.

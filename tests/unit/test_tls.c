@@ -5,6 +5,7 @@
  * half-close with close_notify, a truncated stream and a flipped bit told
  * apart from a clean end, and a resumed refill with the same fingerprint.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -59,6 +60,15 @@ handshake(struct tls *c, struct tls *s)
 		}
 	}
 	return dc && ds ? 0 : -1;
+}
+
+/* Bytes waiting in fd, not yet read by TLS: a ticket after a handshake. */
+static int
+unread(int fd)
+{
+	int n = -1;
+
+	return ioctl(fd, FIONREAD, &n) == -1 ? -1 : n;
 }
 
 static int
@@ -143,6 +153,7 @@ test_exchange(void)
 	ASSERT((s = tls_new(sx, sv[1])) != NULL);
 	ASSERT_EQ(handshake(c, s), 0);
 	ASSERT(!tls_resumed(c));
+	ASSERT(unread(sv[0]) > 0);	/* a full handshake's ticket */
 	/* A self-signed key is never CA-verified; its fingerprint reads. */
 	ASSERT(!tls_ca_verified(c));
 	ASSERT_EQ(tls_peer_fingerprint(c, pfp), 0);
@@ -169,6 +180,8 @@ test_exchange(void)
 	ASSERT((s2 = tls_new(sx, sv2[1])) != NULL);
 	ASSERT_EQ(handshake(c2, s2), 0);
 	ASSERT(tls_resumed(c2));
+	/* No ticket after a resumed one: refills resume from the first. */
+	ASSERT_EQ(unread(sv2[0]), 0);
 	ASSERT_EQ(tls_peer_fingerprint(c2, pfp), 0);
 	ASSERT_STR_EQ(pfp, fp);
 	/* Each connection has its own exporter value. */
