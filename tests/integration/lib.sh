@@ -168,6 +168,27 @@ standard_setup() {
 	start_client "$SPORT" "$LPORT"
 }
 
+# visit_ok [SECONDS]: one GET through the tunnel ($SPORT) gets the standard
+# service's answer within SECONDS (default 3) times SLOW.
+visit_ok() {
+	[ "$(curl -sf --max-time "$((${1:-3} * SLOW))" "http://127.0.0.1:$SPORT/")" = "hello from local" ]
+}
+
+# fresh_login WHEN: restarts the client; fails unless it is up within 3 s
+# (times SLOW), was never refused busy, and serves 6 visitors. Sets MS.
+fresh_login() {
+	kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+	t0=$(date +%s%N)
+	start_client "$SPORT" "$LPORT"
+	MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ $MS -le $((3000 * SLOW)) ] || fail "$1: the fresh login took $MS ms"
+	grep -q "busy\|too many" "$T/client.log" &&
+	    fail "$1: the client was refused: $(grep 'busy\|too many' "$T/client.log" | head -n 3)"
+	for i in 1 2 3 4 5 6; do
+		visit_ok || fail "$1: visitor $i after the fresh login"
+	done
+}
+
 # Count of open fds of a process.
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # Sockets only: spare pipes kept by the pipe pool (bounded) do not count.

@@ -39,9 +39,8 @@ start_server "$T/server.yaml"
 start_client "$SPORT" "$LPORT"
 ADMIN=$CLIENT_PID
 alive() { kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died ($1)"; }
-get() { [ "$(curl -sf --max-time "$((2 * SLOW))" "http://127.0.0.1:$SPORT/")" = "hello from local" ]; }
 # Warm up the pipe pool, then the fd baseline.
-for i in 1 2 3 4 5; do get || fail "visitor $i before the bad input"; done
+for i in 1 2 3 4 5; do visit_ok 2 || fail "visitor $i before the bad input"; done
 sleep 0.3
 BASE=$(fd_count "$SERVER_PID")
 log "server fds at the start: $BASE"
@@ -57,7 +56,7 @@ $B wire "$SPORT" tester "$PASSWORD" "$SLOW" >"$T/wire.log" 2>&1 || {
 }
 tail -n 1 "$T/wire.log" | sed 's/^/# /'
 alive "after the wire checks"
-get || fail "visitor after the wire checks"
+visit_ok 2 || fail "visitor after the wire checks"
 set +e; wait "$STALL"; rc=$?; set -e
 [ $rc -eq 0 ] || fail "stalled handshake: $(cat "$T/stall.log")"
 sed 's/^/# /' "$T/stall.log"
@@ -77,7 +76,7 @@ log "during the trickle: $(fd_count "$SERVER_PID") server fds"
 	end=$(( $(date +%s) + 6 ))
 	while [ "$(date +%s)" -lt $end ]; do
 		n=$((n + 1))
-		get || bad=$((bad + 1))
+		visit_ok 2 || bad=$((bad + 1))
 		sleep 0.2
 	done
 	echo "$n $bad" >"$T/visitors.out"
@@ -112,7 +111,7 @@ kill -0 "$ADMIN" 2>/dev/null || fail "admin's client died"
 
 # Everything is back: visitors served, fds at the baseline (small slack:
 # spare pipes kept by the pool).
-for i in 1 2 3; do get || fail "visitor $i after the trickle"; done
+for i in 1 2 3; do visit_ok 2 || fail "visitor $i after the trickle"; done
 near_base() { [ "$(fd_count "$SERVER_PID")" -le $((BASE + 8)) ]; }
 wait_for near_base || fail "server fds $(fd_count "$SERVER_PID"), baseline $BASE"
 log "server fds at the end: $(fd_count "$SERVER_PID") (baseline $BASE)"

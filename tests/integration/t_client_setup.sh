@@ -14,6 +14,8 @@ binary, cwd, sport, lport, pw, fp = sys.argv[1:]
 pid, fd = pty.fork()
 if pid == 0:
     os.chdir(cwd)
+    # Another machine: the server is not in its known_servers yet.
+    os.environ["XDG_CONFIG_HOME"] = cwd + "/.config"
     os.execv(binary, [binary])
 out = b""
 def expect(s, timeout=10):
@@ -54,7 +56,7 @@ f="$T/laptop/tunnel-client-config.yaml"
 grep -q "local_port: $LPORT" "$f" || fail "local_port not saved: $(cat "$f")"
 grep -qx "server_fingerprint: \"$FP\"" "$f" || fail "key not pinned: $(cat "$f")"
 # The saved file is used on the next start, no questions asked.
-(cd "$T/laptop" && exec "$CLIENT_BIN" </dev/null) >"$T/second.log" 2>&1 &
+(cd "$T/laptop" && XDG_CONFIG_HOME="$T/laptop/.config" exec "$CLIENT_BIN" </dev/null) >"$T/second.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for grep -q "tunnel up" "$T/second.log" || fail "second start from the saved file"
 

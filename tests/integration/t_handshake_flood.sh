@@ -22,8 +22,7 @@ PIDS="$PIDS $!"
 wait_for port_open "$R" || fail "relay"
 start_client "$R" "$LPORT"
 sleep 2		# the pool's REGISTERs take a second through the relay
-get() { [ "$(curl -sf --max-time "$((8 * SLOW))" "http://127.0.0.1:$SPORT/")" = "hello from local" ]; }
-get || fail "visitor before the flood"
+visit_ok 8 || fail "visitor before the flood"
 
 python3 "$TP" idle-preambles "$SPORT" 16 65 $((40 * SLOW)) >"$T/flood.log" 2>&1 &
 FLOOD=$!; PIDS="$PIDS $FLOOD"
@@ -31,7 +30,7 @@ wait_for grep -q '^ready' "$T/flood.log" || fail "flood: $(cat "$T/flood.log")"
 # Each visitor uses up a pool connection: 10 of them through a pool of 4
 # need 6 refills or more, each one a second in the queue.
 bad=0
-for i in $(seq 1 10); do get || bad=$((bad + 1)); done
+for i in $(seq 1 10); do visit_ok 8 || bad=$((bad + 1)); done
 dropped=$(grep -c "dropped: too many connections waiting" "$T/server.log" || true)
 [ "$dropped" -gt 1040 ] || fail "the flood never filled the queue ($dropped dropped)"
 [ $bad -eq 0 ] || fail "$bad of 10 visitors failed while 1,040 connections churned through the first-frame queue"
