@@ -11,8 +11,9 @@
  * config file, or in flags mode in known_servers, so every later start is
  * pinned; a config file the client may not write (root's, a read-only
  * mount) sends the record to known_servers too, which is read whenever
- * the config lacks the key, so such a client is asked only once. Afterwards another key is a hard error naming both: the client
- * stops rather than log in to it.
+ * the config lacks the key, so such a client is asked only once.
+ * Afterwards another key is a hard error naming both: the client stops
+ * rather than log in to it.
  *
  * Proxy connections must show the key the control connection accepted;
  * a resumed handshake carries the certificate of the session it resumes.
@@ -183,6 +184,26 @@ known_append(struct cli *c, const char *what, char *err, size_t errlen)
 }
 
 /*
+ * Records "key: value" in the config file, or known_what in known_servers
+ * in flags mode or when the config may not be written. Return: where it
+ * went, or NULL with err set.
+ */
+static const char *
+keep(struct cli *c, const char *comment, const char *key, const char *value,
+    const char *known_what, char *err, size_t errlen)
+{
+	if (c->cfg_path != NULL) {
+		if (cfg_client_append(c->cfg_path, comment, key, value, err,
+		    errlen) == 0)
+			return c->cfg_path;
+		log_warnx("cannot record %s in the config (%s): keeping it in "
+		    "known_servers", key, err);
+	}
+	return known_append(c, known_what, err, errlen) == 0 ? c->known_path :
+	    NULL;
+}
+
+/*
  * Pins fp for this run; it is recorded where the next run will find it
  * only once the server has proven it knows the password (cli_trust_save):
  * an impostor met at first contact must not lock the real server out.
@@ -203,32 +224,22 @@ record(struct cli *c, const char *fp)
 void
 cli_trust_save(struct cli *c)
 {
-	const char *fp = c->cfg->server_fingerprint;
+	const char *fp = c->cfg->server_fingerprint, *where;
 	char err[8192];
-	int r;
 
 	if (!c->pin_unproven || fp == NULL)
 		return;
 	c->pin_unproven = 0;
-	r = -1;
-	if (c->cfg_path != NULL) {
-		r = cfg_client_append(c->cfg_path, "The server's TLS key, "
-		    "pinned on first contact (tunnel-server --fingerprint "
-		    "prints it).", "server_fingerprint", fp, err, sizeof(err));
-		if (r == 0)
-			c->pin_from = c->cfg_path;
-		else
-			log_warnx("cannot record the server's key in the "
-			    "config (%s): keeping it in known_servers", err);
-	}
-	if (r == -1 && (r = known_append(c, fp, err, sizeof(err))) == 0)
-		c->pin_from = c->known_path;
-	if (r == -1)
+	where = keep(c, "The server's TLS key, pinned on first contact "
+	    "(tunnel-server --fingerprint prints it).", "server_fingerprint",
+	    fp, fp, err, sizeof(err));
+	if (where == NULL) {
 		log_warnx("cannot record the server's key (%s): it is pinned "
 		    "for this run only", err);
-	else
-		log_info("recorded server_fingerprint %s in %s", fp,
-		    c->pin_from);
+		return;
+	}
+	c->pin_from = where;
+	log_info("recorded server_fingerprint %s in %s", fp, where);
 }
 
 /* A terminal: show the key and ask, as ssh does. Return: 1 yes, 0 no. */
@@ -356,7 +367,7 @@ void
 cli_setting_record(struct cli *c)
 {
 	char err[8192], line[PROTO_MAX_USER + PROTO_MAX_SETTING + 2];
-	int r;
+	const char *where;
 
 	if (c->cfg->login_setting != NULL)
 		return;
@@ -364,26 +375,16 @@ cli_setting_record(struct cli *c)
 		log_warnx("out of memory: the password setting is not kept");
 		return;
 	}
-	r = -1;
-	if (c->cfg_path != NULL) {
-		r = cfg_client_append(c->cfg_path, "The password setting of "
-		    "the first login; another one is refused.", "login_setting",
-		    c->setting, err, sizeof(err));
-		if (r == 0)
-			c->setting_from = c->cfg_path;
-		else
-			log_warnx("cannot record the password setting in the "
-			    "config (%s): keeping it in known_servers", err);
-	}
-	if (r == -1) {
-		(void)snprintf(line, sizeof(line), "%s %s", c->cfg->username,
-		    c->setting);
-		if ((r = known_append(c, line, err, sizeof(err))) == 0)
-			c->setting_from = c->known_path;
-	}
-	if (r == -1)
+	(void)snprintf(line, sizeof(line), "%s %s", c->cfg->username,
+	    c->setting);
+	where = keep(c, "The password setting of the first login; another "
+	    "one is refused.", "login_setting", c->setting, line, err,
+	    sizeof(err));
+	if (where == NULL) {
 		log_warnx("cannot record the password setting (%s): it is "
 		    "kept for this run only", err);
-	else
-		log_debug("recorded login_setting %s", c->setting);
+		return;
+	}
+	c->setting_from = where;
+	log_debug("recorded login_setting %s in %s", c->setting, where);
 }

@@ -336,8 +336,8 @@ void	srv_conn_close(struct srv_conn *c, const char *reason);
 /* server_session.c: logged-in clients and their pools. */
 /* The session owns fd and t (NULL for plain) from then on, even on error. */
 struct srv_session *srv_session_new(struct srv *s, struct srv_user *u,
-	    int fd, struct tls *t, const char *peer,
-	    const uint8_t client_key[PROTO_KEY_LEN], const uint8_t *am,
+	    int fd, struct tls *t, const struct sockaddr_storage *peer_addr,
+	    const char *peer, const uint8_t client_key[PROTO_KEY_LEN], const uint8_t *am,
 	    size_t amlen);
 int	srv_session_send(struct srv_session *ss, const struct proto_msg *m);
 void	srv_session_close(struct srv_session *ss, int fail_code,

@@ -23,8 +23,8 @@
  * waiting are queued with a cap that drops the oldest: idle preambles
  * cannot pile up, nor keep anyone else out (refills from the address of a
  * logged-in client queue apart, so a flood cannot push out their TLS
- * handshakes either). Logins, and only logins, are
- * counted per address and in total: a REGISTER proves itself with its MAC
+ * handshakes either). Logins, and only logins, are counted per address
+ * and in total: a REGISTER proves itself with its MAC
  * and never waits on those caps, so a login flood cannot starve the pool.
  * A failed login is answered after a delay that grows with the address's
  * recent failures; one whose peer leaves during the delay frees its place
@@ -467,11 +467,9 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 	fd = c->h.fd;
 	loop_remove(s->loop, &c->h);
 	c->h.fd = -1;
-	ss = srv_session_new(s, c->user, fd, c->tls, c->peer, client_key,
-	    c->am, c->amlen);
+	ss = srv_session_new(s, c->user, fd, c->tls, &c->peer_addr, c->peer,
+	    client_key, c->am, c->amlen);
 	c->tls = NULL;
-	if (ss != NULL)
-		(void)addrmap_key(&c->peer_addr, ss->peer_key);
 	auth_wipe(client_key, sizeof(client_key));
 	srv_conn_close(c, ss == NULL ? "cannot start a session" : NULL);
 }

@@ -78,7 +78,8 @@ free_session(void *arg)
 
 struct srv_session *
 srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
-    const char *peer, const uint8_t client_key[PROTO_KEY_LEN],
+    const struct sockaddr_storage *peer_addr, const char *peer,
+    const uint8_t client_key[PROTO_KEY_LEN],
     const uint8_t *am, size_t amlen)
 {
 	struct srv_session *ss, *old;
@@ -98,6 +99,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
 	ss->login_seq = ++s->login_seq;
 	ss->last_rx_ms = loop_now(s->loop);
 	(void)snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+	(void)addrmap_key(peer_addr, ss->peer_key);
 	LIST_INIT(&ss->idle);
 	TAILQ_INIT(&ss->waiting);
 	LIST_INIT(&ss->recalls);

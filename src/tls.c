@@ -16,8 +16,9 @@
  * Pool refills resume: the server sends one ticket per full handshake (none
  * on a resumed one), the client keeps the newest one received on a
  * connection it trusted and offers a copy of it on every dial, so a refill
- * costs an ECDHE exchange and no signature, certificate check or ticket. A resumed session keeps the original
- * peer certificate, so fingerprints still read the same.
+ * costs an ECDHE exchange and no signature, certificate check or ticket.
+ * A resumed session keeps the original peer certificate, so fingerprints
+ * still read the same.
  *
  * Buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS):
  * an idle pool connection or a quiet bridged visitor holds no record
@@ -311,10 +312,7 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err,
 		ssl_err(err, errlen, "the key does not match the certificate");
 		goto bad;
 	}
-	/*
-	 * One ticket per connection: the client resumes from the newest,
-	 * and a pool of 20 does not cost 40 tickets.
-	 */
+	/* One ticket per full handshake, none after a resumed one (info_cb). */
 	(void)SSL_CTX_set_num_tickets(x->ctx, 1);
 	SSL_CTX_set_info_callback(x->ctx, info_cb);
 	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
