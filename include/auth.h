@@ -47,9 +47,6 @@ struct auth_keys {
 void	auth_hmac_sha256(const void *key, size_t keylen, const void *msg,
 	    size_t len, uint8_t out[PROTO_KEY_LEN]);
 
-/* Fills buf with len cryptographically random bytes. Return: 0 or -1. */
-int	auth_random(void *buf, size_t len);
-
 /*
  * A fresh yescrypt setting (crypt_gensalt_rn "$y$", default cost): what
  * auth_hash_password hashes with, so what --hash-password writes.

@@ -4,7 +4,7 @@
  *
  * An outbuf holds bytes (encoded frames, a preamble) until the socket
  * takes them: a send may take part of them, or none, and the rest waits
- * for EPOLLOUT. Its storage is the owner's, sized for what the owner may
+ * for LOOP_OUT. Its storage is the owner's, sized for what the owner may
  * queue, so a peer that reads nothing fills it and is found out.
  *
  * frame_read reads exactly one frame and never a byte past it: on a proxy
@@ -45,7 +45,7 @@ int	outbuf_put(struct outbuf *o, const void *p, size_t len);
 int	outbuf_frame(struct outbuf *o, const struct proto_msg *m);
 
 /*
- * Sends what it can to fd (MSG_NOSIGNAL). Return: 0 when the outbuf is
+ * Sends what it can to fd (SYS_NOSIGNAL). Return: 0 when the outbuf is
  * empty or the socket is full (o->len says which), -1 with errno on an
  * error (the bytes stay).
  */
@@ -77,7 +77,7 @@ enum frame_read frame_read(int fd, struct tls *t, uint8_t *buf, size_t cap,
 /* recv(fd, buf, len, 0), or tls_recv when t is not NULL. */
 ssize_t	link_recv(int fd, struct tls *t, void *buf, size_t len);
 
-/* send(fd, buf, len, MSG_NOSIGNAL | flags), or tls_send (flags unused). */
+/* send(fd, buf, len, SYS_NOSIGNAL | flags), or tls_send (flags unused). */
 ssize_t	link_send(int fd, struct tls *t, const void *buf, size_t len,
 	    int flags);
 

@@ -1,9 +1,16 @@
 /*
- * loop: one epoll instance, level-triggered, with fd handlers, monotonic
- * millisecond timers (a pairing heap), signals through signalfd, and
- * deferred work that runs after each batch of events. Objects embed a
- * struct handler per fd and a struct timer per deadline and get back to
- * themselves with container_of(). Nothing here knows what a socket means.
+ * loop: one level-triggered event loop with fd handlers, monotonic
+ * millisecond timers (a pairing heap), signals, and deferred work that
+ * runs after each batch of events. Objects embed a struct handler per fd
+ * and a struct timer per deadline and get back to themselves with
+ * container_of(). Nothing here knows what a socket means.
+ *
+ * Two backends sit behind this header, chosen at build time: epoll with
+ * signalfd (Linux, loop_epoll.c) and poll(2) with a signal pipe from the
+ * platform layer (everywhere else, and `make BACKEND=poll` on Linux,
+ * loop_poll.c). Both give the same events for the same masks, except that
+ * LOOP_RDHUP exists only where the system has it (Linux): elsewhere a
+ * peer's FIN is seen as LOOP_IN and a read of 0.
  */
 #ifndef TUNNEL_LOOP_H
 #define TUNNEL_LOOP_H
@@ -13,6 +20,22 @@
 
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/*
+ * Event bits, for masks and callbacks. The values are epoll's, so the
+ * Linux backend passes them through untouched; the poll backend
+ * translates. LOOP_ET asks for each readiness once (epoll's EPOLLET; the
+ * poll backend reports once and then stops watching the fd until its mask
+ * changes): a connection parked with it is woken by a reset or an error
+ * but never spins on a condition it does not act on. LOOP_ERR and
+ * LOOP_HUP come whether asked or not.
+ */
+#define LOOP_IN		0x001u
+#define LOOP_OUT	0x004u
+#define LOOP_ERR	0x008u
+#define LOOP_HUP	0x010u
+#define LOOP_RDHUP	0x2000u
+#define LOOP_ET		0x80000000u
 
 struct loop;
 struct handler;
@@ -25,7 +48,7 @@ typedef void	signal_fn(struct loop *, int signo, void *arg);
 
 struct handler {
 	int		 fd;
-	uint32_t	 mask;		/* events registered with epoll */
+	uint32_t	 mask;		/* events registered (LOOP_*) */
 	int		 registered;
 	uint32_t	 gen;		/* registration's generation (loop.c) */
 	handler_fn	*cb;
@@ -47,28 +70,28 @@ struct timer {
 /* Return: a new loop, or NULL with errno set. */
 struct loop	*loop_new(void);
 
-/* Closes the epoll and signal fds and frees l. Handlers stay the caller's. */
+/* Closes the backend's and signal fds and frees l. Handlers stay the caller's. */
 void		 loop_free(struct loop *l);
 
 /* Initialises h for fd; nothing is registered until loop_update(). */
 void		 loop_handler_init(struct handler *h, int fd, handler_fn *cb);
 
 /*
- * Makes the epoll registration of h match mask (ADD, MOD, or DEL when mask
- * is 0), skipping the call when nothing changes. The only place that
- * touches EPOLLIN/EPOLLOUT. Return: 0, or -1 with errno set.
+ * Makes the registration of h match mask (added, changed, or removed when
+ * mask is 0), skipping the system call when nothing changes. The only
+ * place that registers interest. Return: 0, or -1 with errno set.
  */
 int		 loop_update(struct loop *l, struct handler *h, uint32_t mask);
 
-/* Removes h from epoll if registered; call before handing h->fd on. */
+/* Removes h's registration if any; call before handing h->fd on. */
 void		 loop_remove(struct loop *l, struct handler *h);
 
 /*
- * Hands from->fd, with its epoll registration, to the handler to (already
- * initialised for the same fd) with the events in mask: no call at all
- * when mask is what from had, else one EPOLL_CTL_MOD (never a DEL now and
- * an ADD later), for a connection that moves from one object to the next
- * (a handshake to the pool, the pool to a bridge). from is left
+ * Hands from->fd, with its registration, to the handler to (already
+ * initialised for the same fd) with the events in mask: no system call at
+ * all when mask is what from had, else one change (never a removal now
+ * and an addition later), for a connection that moves from one object to
+ * the next (a handshake to the pool, the pool to a bridge). from is left
  * unregistered with fd -1. Events already fetched in this batch reach
  * to's callback: the same socket, now to's. Return: 0, or -1 with errno
  * set (then nothing is registered for the fd and from still has it).
@@ -77,9 +100,9 @@ int		 loop_handover(struct loop *l, struct handler *from,
 		    struct handler *to, uint32_t mask);
 
 /*
- * Closes h->fd and forgets its registration. close() itself takes the fd
- * out of epoll (no fd here is ever duplicated), so no EPOLL_CTL_DEL is
- * spent. Sets h->fd to -1.
+ * Closes h->fd and forgets its registration. With epoll, close() itself
+ * takes the fd out (no fd here is ever duplicated), so no EPOLL_CTL_DEL
+ * is spent. Sets h->fd to -1.
  */
 void		 loop_close(struct loop *l, struct handler *h);
 
@@ -120,13 +143,18 @@ loop_timer_armed(const struct timer *t)
 int		 loop_defer(struct loop *l, defer_fn *fn, void *arg);
 
 /*
- * Blocks signals[0..n) and delivers them through a signalfd to cb.
- * Return: 0 or -1 with errno set.
+ * Delivers signals[0..n) to cb from the loop, never from a signal
+ * handler (signalfd on Linux; a pipe written by the platform's handler
+ * elsewhere, where Ctrl-C and console close arrive as SIGINT and SIGTERM
+ * on Windows). Return: 0 or -1 with errno set.
  */
 int		 loop_signals(struct loop *l, const int *signals, size_t n,
 		    signal_fn *cb, void *arg);
 
-/* Dispatches until loop_stop(). Return: 0, or -1 if epoll_wait failed. */
+/* "epoll" or "poll": the backend this build waits with. */
+const char	*loop_backend_name(void);
+
+/* Dispatches until loop_stop(). Return: 0, or -1 if the wait failed. */
 int		 loop_run(struct loop *l);
 
 /* Makes loop_run() return after the current iteration. */

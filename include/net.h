@@ -1,7 +1,8 @@
 /*
- * net: non-blocking sockets. Listening on IPv4+IPv6, accept4, asynchronous
- * connect with SO_ERROR, address parsing and printing, socket options and
- * the fd limit. Knows nothing of the event loop or the protocol.
+ * net: non-blocking sockets. Listening on IPv4+IPv6, accept, asynchronous
+ * connect with SO_ERROR, address parsing and printing, the socket options
+ * every system names alike (the others are sys.h's). Knows nothing of the
+ * event loop or the protocol.
  */
 #ifndef TUNNEL_NET_H
 #define TUNNEL_NET_H
@@ -22,7 +23,7 @@
 int	net_listen(const char *host, int port, int backlog);
 
 /*
- * accept4(SOCK_NONBLOCK|SOCK_CLOEXEC); addr may be NULL.
+ * accept(2) giving a non-blocking, close-on-exec socket; addr may be NULL.
  * Return: the fd, or -1 with errno set (EAGAIN when none is waiting).
  */
 int	net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len);
@@ -36,12 +37,10 @@ int	net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len);
  */
 int	net_jitter(int base, uint64_t *rng);
 
-/* Sets TCP_KEEPIDLE alone (the rest inherited from a listener). */
-int	net_keepidle(int fd, int secs);
 
 /*
  * Starts a non-blocking connect. Return: the fd (connected or in
- * progress: wait for EPOLLOUT then call net_connect_result), or -1.
+ * progress: wait for LOOP_OUT then call net_connect_result), or -1.
  */
 int	net_connect(const struct sockaddr_storage *addr, socklen_t len);
 
@@ -63,18 +62,6 @@ int	net_is_loopback(const struct sockaddr_storage *a);
 int	net_nodelay(int fd);
 
 /*
- * SO_KEEPALIVE with idle/interval/count in seconds. Return: 0 or -1.
- */
-int	net_keepalive(int fd, int idle, int interval, int count);
-
-/*
- * TCP_USER_TIMEOUT: unacknowledged data (or a zero window probed) for ms
- * fails the socket. Only for control connections: on a bridged socket it
- * would cut a visitor whose reader merely paused. Return: 0 or -1.
- */
-int	net_user_timeout(int fd, unsigned int ms);
-
-/*
  * SO_LINGER: on != 0 makes close() (ours, or the kernel's when the process
  * dies) send RST and drop unsent bytes; on == 0 restores the graceful
  * close that flushes them.
@@ -82,21 +69,6 @@ int	net_user_timeout(int fd, unsigned int ms);
 void	net_linger_reset(int fd, int on);
 
 /* "a.b.c.d:port" or "[v6]:port"; v4-mapped IPv6 printed as IPv4. */
-/* fd's smoothed TCP round trip time in ms (kernel's view), 0 if unknown. */
-uint64_t net_rtt_ms(int fd);
-
-/*
- * Bytes written to fd's TCP socket that its peer has not acknowledged yet
- * (queued or in flight). Return: the count, or -1 with errno.
- */
-ssize_t	net_unacked(int fd);
-
-/*
- * Bytes written to fd's TCP socket that have not left it yet: a reset
- * would discard them unseen. Return: the count, or -1 with errno.
- */
-ssize_t	net_unsent(int fd);
-
 char	*net_addr_str(const struct sockaddr_storage *a, char *buf,
 	    size_t len);
 
@@ -106,11 +78,5 @@ char	*net_local_str(int fd, char *buf, size_t len);
 
 /* The local port of a bound socket, or -1. */
 int	net_local_port(int fd);
-
-/*
- * Raises RLIMIT_NOFILE's soft limit to the hard limit.
- * Return: the new soft limit.
- */
-long	net_raise_nofile(void);
 
 #endif

@@ -87,7 +87,7 @@ int		 tls_handshake(struct tls *t);
 int		 tls_hold_reads(struct tls *t);
 int		 tls_release_reads(struct tls *t, int fd);
 
-/* EPOLLIN or EPOLLOUT: what the last call that returned EAGAIN waits for. */
+/* LOOP_IN or LOOP_OUT: what the last call that returned EAGAIN waits for. */
 uint32_t	 tls_events(const struct tls *t);
 
 /*
@@ -98,7 +98,7 @@ uint32_t	 tls_events(const struct tls *t);
  */
 ssize_t		 tls_recv(struct tls *t, void *buf, size_t len);
 
-/* As send() with MSG_NOSIGNAL: n > 0, or -1 with errno (EAGAIN...). */
+/* As send() with SYS_NOSIGNAL: n > 0, or -1 with errno (EAGAIN...). */
 ssize_t		 tls_send(struct tls *t, const void *buf, size_t len);
 
 /*

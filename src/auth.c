@@ -23,7 +23,7 @@
  * the idle server needs for everything else; and with only these three
  * functions used, libcrypto can be linked statically (Makefile), which
  * saves another 1.5 MiB of relocated library per process. Random bytes
- * come from getrandom(2), the kernel's CSPRNG.
+ * come from the system's CSPRNG (sys_random).
  *
  * Unknown users get a fake setting derived from a server secret and the
  * username, shaped like a real one (same family, parameters and salt
@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/random.h>
 
 #include <crypt.h>
 /* SHA256_Init and friends are deprecated in OpenSSL 3, not removed. */
@@ -44,6 +43,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "sys.h"
 
 #define AUTH_LABEL		"tunnel-login-v2"
 #define AUTH_LABEL_LEN		(sizeof(AUTH_LABEL) - 1)
@@ -207,31 +207,6 @@ auth_family_of(const char *s)
 	    "abcdefghijklmnopqrstuvwxyz$=,")] != '\0')
 		return NULL;
 	return fam;
-}
-
-/*
- * Returns 0 when getrandom(2) filled buf, -1 with errno set when the
- * kernel could not (it blocks only until the pool is first seeded).
- */
-int
-auth_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = getrandom(p, len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*

@@ -5,7 +5,7 @@
  * so payload never enters user space. The direction counts the bytes
  * sitting in its pipe itself, because EAGAIN from splice cannot tell "source
  * empty" from "pipe full". Back-pressure is one rule: a direction reads its
- * source only when its pipe is empty, and asks for EPOLLOUT on its
+ * source only when its pipe is empty, and asks for LOOP_OUT on its
  * destination while the pipe holds bytes. A slow reader therefore stops the
  * reads on the other side and nothing spins.
  *
@@ -38,7 +38,6 @@
  * TLS may hold decrypted bytes that epoll cannot see: whenever a side
  * could be read and TLS holds some, a zero-delay timer (kick) reads them.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -51,6 +50,7 @@
 #include "log.h"
 #include "net.h"
 #include "tls.h"
+#include "sys.h"
 
 #define BRIDGE_MAGIC		0x42524447u	/* "BRDG" */
 #define BRIDGE_BUDGET		(1024 * 1024)	/* bytes per event, per dir */
@@ -161,7 +161,7 @@ bridge_new(struct bridge_ctx *ctx, int fd_a, int fd_b, bridge_close_fn *cb,
 		b->dir[i].src = i;
 		b->dir[i].dst = 1 - i;
 		b->dir[i].pipe[0] = b->dir[i].pipe[1] = -1;
-		if (ctx->no_splice)
+		if (ctx->no_splice || !sys_can_splice())
 			b->dir[i].flags |= DIR_COPY;
 	}
 	b->keep[0] = b->keep[1] = -1;
@@ -194,7 +194,7 @@ bridge_adopt(struct bridge *b, int s, struct handler *from)
 {
 	/* What a running side asks for; bridge_start() corrects the rest. */
 	return loop_handover(b->ctx->loop, from, &b->side[s].h,
-	    EPOLLIN | EPOLLRDHUP);
+	    LOOP_IN | LOOP_RDHUP);
 }
 
 void
@@ -260,7 +260,7 @@ bridge_acked(const struct bridge *b, int dir)
 	uint64_t sent;
 
 	if (b->state == BRIDGE_DEAD ||
-	    (unacked = net_unacked(b->side[d->dst].h.fd)) < 0)
+	    (unacked = sys_tcp_unacked(b->side[d->dst].h.fd)) < 0)
 		return 0;
 	if (t == NULL) {
 		sent = bridge_sent(b, dir);
@@ -342,21 +342,21 @@ side_mask(const struct bridge *b, int s)
 	const struct dir *in = &b->dir[1 - s];	/* writes to s */
 	uint32_t m = 0;
 
-	/* EPOLLRDHUP tells pump() a FIN is waiting behind the data. */
+	/* LOOP_RDHUP tells pump() a FIN is waiting behind the data. */
 	if (out->flags & DIR_GATED)
-		m |= EPOLLIN | EPOLLRDHUP;
+		m |= LOOP_IN | LOOP_RDHUP;
 	else if (!(out->flags & DIR_RD_EOF) && out->in_pipe == 0 &&
 	    out->pending_off == out->pending_len)
-		m |= EPOLLIN | EPOLLRDHUP;
+		m |= LOOP_IN | LOOP_RDHUP;
 	if (!(in->flags & DIR_WR_SHUT) && ((in->in_pipe > 0 &&
 	    !(in->flags & DIR_HELD)) || in->pending_off < in->pending_len ||
 	    (in->flags & DIR_NOTIFY)))
-		m |= EPOLLOUT;
+		m |= LOOP_OUT;
 	/* A TLS read that must write first, or a write that must read. */
 	if (out->flags & DIR_XWANT)
-		m |= EPOLLOUT;
+		m |= LOOP_OUT;
 	if (in->flags & DIR_XWANT)
-		m |= EPOLLIN;
+		m |= LOOP_IN;
 	return m;
 }
 
@@ -422,14 +422,14 @@ flush_pending(struct bridge *b, struct dir *d, int more)
 		ssize_t n = t != NULL ? tls_send(t, d->pending +
 		    d->pending_off, d->pending_len - d->pending_off) :
 		    send(fd, d->pending + d->pending_off,
-		    d->pending_len - d->pending_off, MSG_NOSIGNAL | more);
+		    d->pending_len - d->pending_off, SYS_NOSIGNAL | more);
 
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
 				if (t != NULL)
-					tls_wait(d, t, EPOLLOUT);
+					tls_wait(d, t, LOOP_OUT);
 				return 0;
 			}
 			side_failed(b, d->dst, errno);
@@ -465,16 +465,15 @@ drain(struct bridge *b, struct dir *d)
 			n = tls_send(t, d->buf + d->buf_off, d->in_pipe);
 		else if (d->flags & DIR_COPY)
 			n = send(fd, d->buf + d->buf_off, d->in_pipe,
-			    MSG_NOSIGNAL);
+			    SYS_NOSIGNAL);
 		else
-			n = splice(d->pipe[0], NULL, fd, NULL, d->in_pipe,
-			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			n = sys_splice(d->pipe[0], fd, d->in_pipe);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
 				if (t != NULL)
-					tls_wait(d, t, EPOLLOUT);
+					tls_wait(d, t, LOOP_OUT);
 				return 0;
 			}
 			side_failed(b, d->dst, errno);
@@ -554,8 +553,7 @@ keep_copy(struct bridge *b, struct dir *d)
 			if (d->flags & DIR_COPY)
 				n = write(b->keep[1], d->buf, d->in_pipe);
 			else
-				n = tee(d->pipe[0], b->keep[1], d->in_pipe,
-				    SPLICE_F_NONBLOCK);
+				n = sys_tee(d->pipe[0], b->keep[1], d->in_pipe);
 		} while (n == -1 && errno == EINTR);
 		k = n > 0 ? (size_t)n : 0;
 	} else if (b->keepbuf != NULL) {
@@ -692,14 +690,13 @@ fill(struct bridge *b, struct dir *d)
 		else if (d->flags & DIR_COPY)
 			n = recv(fd, d->buf, d->asked, 0);
 		else
-			n = splice(fd, NULL, d->pipe[1], NULL, d->asked,
-			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			n = sys_splice(fd, d->pipe[1], d->asked);
 		if (n >= 0 || errno != EINTR)
 			break;
 	}
 	if (t != NULL) {
 		if (n == -1 && errno == EAGAIN)
-			tls_wait(d, t, EPOLLIN);
+			tls_wait(d, t, LOOP_IN);
 		else
 			d->flags &= ~DIR_XWANT;
 	}
@@ -732,7 +729,7 @@ fill(struct bridge *b, struct dir *d)
 
 /*
  * Moves as much as the budget allows in direction d. Return -1 if closed.
- * src_fin: the source is known to have sent FIN (EPOLLRDHUP).
+ * src_fin: the source is known to have sent FIN (LOOP_RDHUP).
  */
 static int
 pump(struct bridge *b, struct dir *d, int src_fin)
@@ -790,7 +787,7 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 			r = tls_close_notify(t);
 			if (r == 0) {
 				d->flags |= DIR_NOTIFY;
-				tls_wait(d, t, EPOLLOUT);
+				tls_wait(d, t, LOOP_OUT);
 				return 0;
 			}
 			if (r == -1) {
@@ -842,20 +839,20 @@ side_cb(struct loop *l, struct handler *h, uint32_t events)
 	 * before a write towards it reports the failure.
 	 */
 	if (s == 1 && (out->flags & DIR_GATED) &&
-	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+	    (events & (LOOP_IN | LOOP_ERR | LOOP_HUP | LOOP_RDHUP))) {
 		run_gate(b);
 		if (b->state != BRIDGE_RUNNING)
 			return;
 	}
-	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ||
-	    ((events & EPOLLIN) && (in->flags & DIR_XWANT))) {
+	if ((events & (LOOP_OUT | LOOP_ERR | LOOP_HUP)) ||
+	    ((events & LOOP_IN) && (in->flags & DIR_XWANT))) {
 		if (pump(b, in, 0) == -1 || b->state != BRIDGE_RUNNING)
 			return;
 	}
-	if (((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ||
-	    ((events & EPOLLOUT) && (out->flags & DIR_XWANT))) &&
+	if (((events & (LOOP_IN | LOOP_ERR | LOOP_HUP | LOOP_RDHUP)) ||
+	    ((events & LOOP_OUT) && (out->flags & DIR_XWANT))) &&
 	    !(out->flags & DIR_GATED) &&
-	    pump(b, out, (events & EPOLLRDHUP) != 0) == -1)
+	    pump(b, out, (events & LOOP_RDHUP) != 0) == -1)
 		return;
 	settle(b);
 }
@@ -923,7 +920,7 @@ queues_moved(struct bridge *b)
 
 	for (s = 0; s < 2; s++) {
 		ssize_t q = b->side[s].h.fd == -1 ? -1 :
-		    net_unacked(b->side[s].h.fd);
+		    sys_tcp_unacked(b->side[s].h.fd);
 
 		if (q != b->outq[s])
 			moved = 1;
@@ -1056,7 +1053,7 @@ finish(struct bridge *b, enum bridge_end end, int err, const char *reason)
 		 * they are not counted as sent.
 		 */
 		if (!graceful[d->dst] && b->side[d->dst].h.fd != -1) {
-			ssize_t unsent = net_unsent(b->side[d->dst].h.fd);
+			ssize_t unsent = sys_tcp_unsent(b->side[d->dst].h.fd);
 
 			if (unsent > 0)
 				d->bytes -= (uint64_t)unsent < d->bytes ?

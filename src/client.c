@@ -26,7 +26,6 @@
  * preamble with a FAIL in the clear, which is looked for before TLS
  * reads anything: its first byte can never begin a TLS record.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -38,6 +37,7 @@
 #include "client.h"
 #include "crypt_policy.h"
 #include "log.h"
+#include "sys.h"
 
 static void	ctl_cb(struct loop *, struct handler *, uint32_t);
 static void	ctl_timer(struct loop *, struct timer *);
@@ -80,7 +80,7 @@ ctl_mask(const struct cli *c)
 	case CLI_CHALLENGE_WAIT:
 	case CLI_WELCOME_WAIT:
 	case CLI_READY:
-		return EPOLLIN | (c->out.len ? EPOLLOUT : 0);
+		return LOOP_IN | (c->out.len ? LOOP_OUT : 0);
 	default:
 		return 0;
 	}
@@ -113,7 +113,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	c->bctx.loop = l;
 	c->bctx.no_splice = no_splice;
 	c->bctx.budget = CLI_PIPE_MEMORY;
-	if (auth_random(&c->rng, sizeof(c->rng)) == -1)
+	if (sys_random(&c->rng, sizeof(c->rng)) == -1)
 		c->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
 	c->rng |= 1;
 	if ((c->bctx.pipes = pipe_pool_new(32, PIPE_SIZE)) == NULL) {
@@ -171,7 +171,7 @@ ctl_backoff(struct cli *c, const char *why)
 	base = CLI_BACKOFF_MIN_MS << (c->attempt < 5 ? c->attempt : 5);
 	if (base > CLI_BACKOFF_MAX_MS)
 		base = CLI_BACKOFF_MAX_MS;
-	(void)auth_random(&rnd, sizeof(rnd));
+	(void)sys_random(&rnd, sizeof(rnd));
 	/* Jitter of up to half the step: restarts do not stampede a server. */
 	delay = base + rnd % (base / 2 + 1);
 	if (delay > CLI_BACKOFF_MAX_MS)
@@ -284,7 +284,7 @@ send_hello(struct cli *c)
 	m.type = PROTO_HELLO;
 	(void)snprintf(m.u.hello.username, sizeof(m.u.hello.username), "%s",
 	    c->cfg->username);
-	if (auth_random(c->cnonce, sizeof(c->cnonce)) == -1) {
+	if (sys_random(c->cnonce, sizeof(c->cnonce)) == -1) {
 		ctl_backoff(c, "no random bytes");
 		return;
 	}
@@ -412,8 +412,8 @@ ctl_connected(struct cli *c)
 		return;
 	}
 	(void)net_nodelay(c->h.fd);
-	(void)net_keepalive(c->h.fd, 15, 5, 3);
-	(void)net_user_timeout(c->h.fd, 30000);
+	(void)sys_tcp_keepalive(c->h.fd, 15, 5, 3);
+	(void)sys_tcp_user_timeout(c->h.fd, 30000);
 	outbuf_clear(&c->out);
 	/* It fits in an empty outbuf. */
 	(void)outbuf_put(&c->out, pre, proto_preamble(pre,
@@ -775,9 +775,9 @@ ctl_cb(struct loop *l, struct handler *h, uint32_t events)
 		ctl_update(c);
 		return;
 	}
-	if ((events & EPOLLOUT) && ctl_flush(c) == -1)
+	if ((events & LOOP_OUT) && ctl_flush(c) == -1)
 		return;
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (LOOP_IN | LOOP_ERR | LOOP_HUP))
 		ctl_read(c);
 	ctl_update(c);
 }

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
+#include "sys.h"
 #include "tls.h"
 
 #define CLI_BACKOFF_MIN_MS	1000
@@ -73,7 +74,7 @@ struct cli;
 struct cli_helper {
 	struct loop		*loop;
 	struct handler		 h;		/* the helper's stdout */
-	pid_t			 pid;		/* 0: none running */
+	sys_pid_t		 pid;		/* 0: none running */
 	uint8_t			 buf[1 + CLI_MAX_ADDRS *
 				    (sizeof(socklen_t) +
 				    sizeof(struct sockaddr_storage)) + 1];

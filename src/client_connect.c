@@ -13,7 +13,6 @@
  * one the pool dials; the rest are closed. The whole race is bounded by
  * the control session's connect timeout (client.c).
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -106,7 +105,7 @@ launch_next(struct cli *c)
 			continue;
 		}
 		loop_handler_init(&a->h, fd, attempt_cb);
-		if (loop_update(c->loop, &a->h, EPOLLOUT) == -1) {
+		if (loop_update(c->loop, &a->h, LOOP_OUT) == -1) {
 			c->connect_err = errno;
 			(void)close(fd);
 			a->h.fd = -1;

@@ -18,6 +18,7 @@
 #include "net.h"
 #include "tls.h"
 #include "tty.h"
+#include "sys.h"
 
 #define DEFAULT_SERVER	"127.0.0.1:3339"
 #define DEFAULT_USER	"admin"
@@ -341,8 +342,10 @@ main(int argc, char **argv)
 				return 0;
 			} else if (strcmp(a, "-V") == 0 ||
 			    strcmp(a, "--version") == 0) {
-				printf("tunnel-client %s (protocol %d)\n",
-				    TUNNEL_VERSION, PROTO_VERSION);
+				printf("tunnel-client %s (protocol %d, %s, "
+				    "%s)\n", TUNNEL_VERSION, PROTO_VERSION,
+				    loop_backend_name(),
+				    sys_can_splice() ? "splice" : "copy");
 				return 0;
 			} else {
 				fprintf(stderr, "tunnel-client: unknown "
@@ -430,7 +433,7 @@ main(int argc, char **argv)
 		(void)log_level_parse(cfg.log_level, &level);
 	log_init("tunnel-client", debug ? LOG_DEBUG : level);
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)net_raise_nofile();
+	(void)sys_raise_nofile();
 	if ((l = loop_new()) == NULL)
 		fatal("epoll");
 	if (cli_init(&c, l, &cfg, cfg_path, tty_is_interactive(), no_splice,

@@ -21,7 +21,6 @@
  * Connections that fail without serving anyone (refused registration,
  * server gone) slow the refill down, so a broken server is not hammered.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -32,6 +31,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "sys.h"
 
 static void	proxy_cb(struct loop *, struct handler *, uint32_t);
 static void	proxy_close(struct cli_proxy *);
@@ -156,7 +156,7 @@ proxy_dial(struct cli *c)
 	c->npool++;
 	loop_timer_set(c->loop, &p->timer,
 	    (uint64_t)c->cfg->connect_timeout * 1000);
-	if (loop_update(c->loop, &p->h, EPOLLOUT) == -1) {
+	if (loop_update(c->loop, &p->h, LOOP_OUT) == -1) {
 		log_warn("epoll");
 		proxy_close(p);
 		cli_pool_failed(c);
@@ -255,7 +255,7 @@ send_register(struct cli_proxy *p, const uint8_t *pre, size_t prelen,
 	loop_timer_set(c->loop, &p->timer, CLI_KEEPALIVE_MS);
 	p->state = CLI_PROXY_IDLE;
 	/* The events a bridge asks for: taking a visitor costs no MOD. */
-	if (loop_update(c->loop, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
+	if (loop_update(c->loop, &p->h, LOOP_IN | LOOP_RDHUP) == -1) {
 		proxy_close(p);
 		cli_pool_failed(c);
 	}
@@ -297,7 +297,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 {
 	struct cli *c = p->cli;
 	uint8_t pre[PROTO_PREAMBLE_LEN];
-	int e = (events & (EPOLLERR | EPOLLHUP)) ?
+	int e = (events & (LOOP_ERR | LOOP_HUP)) ?
 	    net_connect_result(p->h.fd) : 0;
 
 	if (e != 0) {
@@ -312,7 +312,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 		return;
 	}
 	if (send(p->h.fd, pre, proto_preamble(pre, PROTO_TRANSPORT_TLS),
-	    MSG_NOSIGNAL) != PROTO_PREAMBLE_LEN) {
+	    SYS_NOSIGNAL) != PROTO_PREAMBLE_LEN) {
 		proxy_failed(p, "preamble", strerror(errno));
 		return;
 	}
@@ -328,7 +328,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 static void
 proxy_keepalive(struct cli *c, int fd)
 {
-	if (fd != -1 && net_keepalive(fd, net_jitter(15, &c->rng), 5, 3) == -1)
+	if (fd != -1 && sys_tcp_keepalive(fd, net_jitter(15, &c->rng), 5, 3) == -1)
 		log_warn("proxy connection: keepalive");
 }
 
@@ -412,7 +412,7 @@ local_connected(struct cli_proxy *p, int err)
 		}
 		p->state = CLI_PROXY_DRAIN;
 		loop_timer_set(c->loop, &p->timer, CLI_DRAIN_MS);
-		if (loop_update(c->loop, &p->h, EPOLLIN) == -1)
+		if (loop_update(c->loop, &p->h, LOOP_IN) == -1)
 			proxy_close(p);
 		return;
 	}
@@ -486,8 +486,8 @@ local_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("proxy: bad magic");
 	if (p->state != CLI_PROXY_DIAL_LOCAL)
 		return;
-	/* EPOLLOUT alone means connected; SO_ERROR only to say why not. */
-	local_connected(p, (events & (EPOLLERR | EPOLLHUP)) ?
+	/* LOOP_OUT alone means connected; SO_ERROR only to say why not. */
+	local_connected(p, (events & (LOOP_ERR | LOOP_HUP)) ?
 	    net_connect_result(h->fd) : 0);
 }
 
@@ -551,12 +551,12 @@ dial_local(struct cli_proxy *p)
 	 * the bridge takes it over with a MOD; a reset meanwhile is
 	 * reported once, ignored here, and seen again by the bridge.
 	 */
-	if (loop_update(c->loop, &p->h, EPOLLET) == -1) {
+	if (loop_update(c->loop, &p->h, LOOP_ET) == -1) {
 		proxy_close(p);
 		return;
 	}
 	loop_timer_set(c->loop, &p->timer, CLI_ACCEPT_MS);
-	if (loop_update(c->loop, &p->local, EPOLLOUT) == -1)
+	if (loop_update(c->loop, &p->local, LOOP_OUT) == -1)
 		local_connected(p, errno);
 }
 
@@ -646,14 +646,14 @@ proxy_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("proxy: bad magic");
 	switch (p->state) {
 	case CLI_PROXY_CONNECTING:
-		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		if (events & (LOOP_OUT | LOOP_ERR | LOOP_HUP))
 			proxy_register(p, events);
 		break;
 	case CLI_PROXY_TLS:
 		proxy_tls(p);
 		break;
 	case CLI_PROXY_IDLE:
-		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		if (events & (LOOP_IN | LOOP_ERR | LOOP_HUP))
 			proxy_read(p);
 		break;
 	case CLI_PROXY_DRAIN:

@@ -47,6 +47,7 @@
 #include "crypt_policy.h"
 #include "fdio.h"
 #include "proto.h"
+#include "sys.h"
 #include "tls.h"
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
@@ -218,7 +219,7 @@ static void
 free_secret(char *s)
 {
 	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
+		sys_wipe(s, strlen(s));
 		free(s);
 	}
 }
@@ -1106,7 +1107,7 @@ static void
 free_buf(char *buf, size_t cap)
 {
 	if (buf != NULL) {
-		explicit_bzero(buf, cap);
+		sys_wipe(buf, cap);
 		free(buf);
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "frameio.h"
 #include "tls.h"
+#include "sys.h"
 
 ssize_t
 link_recv(int fd, struct tls *t, void *buf, size_t len)
@@ -20,7 +21,7 @@ ssize_t
 link_send(int fd, struct tls *t, const void *buf, size_t len, int flags)
 {
 	return t != NULL ? tls_send(t, buf, len) :
-	    send(fd, buf, len, MSG_NOSIGNAL | flags);
+	    send(fd, buf, len, SYS_NOSIGNAL | flags);
 }
 
 void

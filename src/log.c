@@ -38,6 +38,7 @@
 
 #include "fdio.h"
 #include "log.h"
+#include "sys.h"
 
 static const char	*log_prog = "tunnel";
 static enum log_level	 log_lvl = LOG_INFO;
@@ -213,7 +214,7 @@ err_write(const char *buf, size_t len)
 	while (done < len) {
 		if (err_kind == ERR_SOCKET)
 			n = send(err_fd, buf + done, len - done,
-			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			    MSG_DONTWAIT | SYS_NOSIGNAL);
 		else
 			n = write(err_fd, buf + done, len - done);
 		if (n == -1) {
@@ -311,6 +312,10 @@ err_final(void)
 	}
 	err_qlen = 0;
 }
+
+/* fmt comes from the callers, whose own attributes check it. */
+static void	vlog(enum log_level, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
 
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)

@@ -1,7 +1,7 @@
 /*
  * loop: the event loop both binaries run on.
  *
- * Level-triggered epoll: a handler that leaves data unread is called again,
+ * Level-triggered: a handler that leaves data unread is called again,
  * so handlers never need to drain to EAGAIN for correctness, and objects
  * express interest only through loop_update() with a mask computed from
  * their state. One iteration is: wait (until the nearest timer, at most a
@@ -10,58 +10,26 @@
  * events for both ends of a bridge never touches freed memory; handlers
  * check their own DEAD state instead.
  *
- * epoll carries (generation << 32 | fd), not a handler pointer: the loop
+ * An event carries (fd, generation), not a handler pointer: the loop
  * finds the handler in a table indexed by fd. A connection that moves
  * from one object to the next (handshake, pool, bridge) then changes
- * owner in that table alone, without an EPOLL_CTL_MOD when its events
- * stay the same. The generation, new at every ADD, keeps an event fetched
- * for a socket that was closed (and its fd reused) in the same batch from
- * reaching the new owner.
+ * owner in that table alone, without a system call when its events stay
+ * the same. The generation, new at every registration, keeps an event
+ * fetched for a socket that was closed (and its fd reused) in the same
+ * batch from reaching the new owner.
+ *
+ * This file is the part both backends share; waiting for events and
+ * signals is loop_epoll.c's or loop_poll.c's (loop_impl.h).
  */
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "log.h"
-#include "loop.h"
+#include "loop_impl.h"
+#include "sys.h"
 
-#define LOOP_BATCH	256
 #define LOOP_MAX_WAIT	1000
-
-struct deferred {
-	defer_fn	*fn;
-	void		*arg;
-};
-
-struct loop {
-	int		 epfd;
-	int		 stop;
-	uint64_t	 now;
-	struct timer	*timers;	/* root of the armed timers' heap */
-	struct deferred	*defer;
-	size_t		 ndefer, capdefer;
-	struct handler	**byfd;		/* registered handler per fd */
-	size_t		 nbyfd;
-	uint32_t	 gen;		/* last generation given out */
-	struct handler	 sig;
-	signal_fn	*sig_cb;
-	void		*sig_arg;
-};
-
-static uint64_t
-clock_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct loop *
 loop_new(void)
@@ -70,13 +38,15 @@ loop_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd == -1) {
+	l->sig.fd = -1;
+	if (backend_new(l) == -1) {
+		int err = errno;
+
 		free(l);
+		errno = err;
 		return NULL;
 	}
-	l->sig.fd = -1;
-	l->now = clock_ms();
+	l->now = sys_clock_ms();
 	return l;
 }
 
@@ -90,9 +60,11 @@ loop_free(struct loop *l)
 	/* Deferred frees still pending at exit must run, or they leak. */
 	for (i = 0; i < l->ndefer; i++)
 		l->defer[i].fn(l->defer[i].arg);
-	if (l->sig.fd != -1)
-		(void)close(l->sig.fd);
-	(void)close(l->epfd);
+	if (l->sig.fd != -1) {
+		backend_forget(l, &l->sig);
+		(void)sys_close(l->sig.fd);
+	}
+	backend_free(l);
 	free(l->byfd);
 	free(l->defer);
 	free(l);
@@ -140,17 +112,14 @@ byfd_clear(struct loop *l, struct handler *h)
 int
 loop_update(struct loop *l, struct handler *h, uint32_t mask)
 {
-	struct epoll_event ev;
-
 	if (h->fd == -1)
 		return 0;
 	if (h->registered && mask == h->mask)
 		return 0;
 	if (!h->registered && mask == 0)
 		return 0;
-	memset(&ev, 0, sizeof(ev));
 	if (mask == 0) {
-		if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, &ev) == -1)
+		if (backend_set(l, h, 0) == -1)
 			return -1;
 		byfd_clear(l, h);
 		return 0;
@@ -160,10 +129,7 @@ loop_update(struct loop *l, struct handler *h, uint32_t mask)
 			return -1;
 		h->gen = ++l->gen;
 	}
-	ev.events = mask;
-	ev.data.u64 = (uint64_t)h->gen << 32 | (uint32_t)h->fd;
-	if (epoll_ctl(l->epfd, h->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
-	    h->fd, &ev) == -1)
+	if (backend_set(l, h, mask) == -1)
 		return -1;
 	l->byfd[h->fd] = h;
 	h->registered = 1;
@@ -175,7 +141,7 @@ void
 loop_remove(struct loop *l, struct handler *h)
 {
 	if (h->registered && h->fd != -1)
-		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+		(void)backend_set(l, h, 0);
 	byfd_clear(l, h);
 }
 
@@ -183,8 +149,6 @@ int
 loop_handover(struct loop *l, struct handler *from, struct handler *to,
     uint32_t mask)
 {
-	struct epoll_event ev;
-
 	if (!from->registered || from->fd == -1 || mask == 0) {
 		loop_remove(l, from);
 		to->fd = from->fd;
@@ -194,17 +158,12 @@ loop_handover(struct loop *l, struct handler *from, struct handler *to,
 		return 0;
 	}
 	/* Same socket, same generation: only the table's owner changes. */
-	if (mask != from->mask) {
-		memset(&ev, 0, sizeof(ev));
-		ev.events = mask;
-		ev.data.u64 = (uint64_t)from->gen << 32 | (uint32_t)from->fd;
-		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, from->fd, &ev) == -1) {
-			int err = errno;
+	if (mask != from->mask && backend_set(l, from, mask) == -1) {
+		int err = errno;
 
-			loop_remove(l, from);
-			errno = err;
-			return -1;
-		}
+		loop_remove(l, from);
+		errno = err;
+		return -1;
 	}
 	to->fd = from->fd;
 	to->gen = from->gen;
@@ -220,9 +179,11 @@ loop_handover(struct loop *l, struct handler *from, struct handler *to,
 void
 loop_close(struct loop *l, struct handler *h)
 {
+	if (h->registered && h->fd != -1)
+		backend_forget(l, h);
 	byfd_clear(l, h);
 	if (h->fd != -1)
-		(void)close(h->fd);
+		(void)sys_close(h->fd);
 	h->fd = -1;
 }
 
@@ -235,7 +196,7 @@ loop_now(struct loop *l)
 uint64_t
 loop_clock(struct loop *l)
 {
-	l->now = clock_ms();
+	l->now = sys_clock_ms();
 	return l->now;
 }
 
@@ -375,43 +336,6 @@ loop_defer(struct loop *l, defer_fn *fn, void *arg)
 }
 
 static void
-on_signal(struct loop *l, struct handler *h, uint32_t events)
-{
-	struct signalfd_siginfo si;
-
-	(void)events;
-	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		l->sig_cb(l, (int)si.ssi_signo, l->sig_arg);
-}
-
-int
-loop_signals(struct loop *l, const int *signals, size_t n, signal_fn *cb,
-    void *arg)
-{
-	sigset_t set;
-	size_t i;
-	int fd;
-
-	sigemptyset(&set);
-	for (i = 0; i < n; i++)
-		sigaddset(&set, signals[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	l->sig_cb = cb;
-	l->sig_arg = arg;
-	loop_handler_init(&l->sig, fd, on_signal);
-	if (loop_update(l, &l->sig, EPOLLIN) == -1) {
-		(void)close(fd);
-		l->sig.fd = -1;
-		return -1;
-	}
-	return 0;
-}
-
-static void
 run_timers(struct loop *l)
 {
 	while (l->timers != NULL && l->timers->deadline <= l->now) {
@@ -433,15 +357,23 @@ run_deferred(struct loop *l)
 	l->ndefer = 0;
 }
 
+void
+loop_dispatch(struct loop *l, int fd, uint32_t gen, uint32_t events)
+{
+	struct handler *h = (size_t)fd < l->nbyfd ? l->byfd[fd] : NULL;
+
+	/* NULL or another generation: it went in this batch. */
+	if (h != NULL && h->gen == gen)
+		h->cb(l, h, events);
+}
+
 int
 loop_run(struct loop *l)
 {
-	struct epoll_event ev[LOOP_BATCH];
-
 	l->stop = 0;
 	log_batch(1);
 	while (!l->stop) {
-		int timeout = LOOP_MAX_WAIT, n, i;
+		int timeout = LOOP_MAX_WAIT;
 
 		/* Log lines of this round go out in one write, before we sleep. */
 		log_flush();
@@ -453,22 +385,10 @@ loop_run(struct loop *l)
 			    (d - l->now < LOOP_MAX_WAIT ? (int)(d - l->now) :
 			    LOOP_MAX_WAIT);
 		}
-		n = epoll_wait(l->epfd, ev, LOOP_BATCH, timeout);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("epoll_wait");
+		if (backend_wait(l, timeout) == -1) {
+			log_warn("waiting for events");
 			log_batch(0);
 			return -1;
-		}
-		loop_clock(l);
-		for (i = 0; i < n; i++) {
-			uint32_t fd = (uint32_t)ev[i].data.u64;
-			struct handler *h = fd < l->nbyfd ? l->byfd[fd] : NULL;
-
-			/* NULL or another generation: it went in this batch. */
-			if (h != NULL && h->gen == (uint32_t)(ev[i].data.u64 >> 32))
-				h->cb(l, h, ev[i].events);
 		}
 		run_timers(l);
 		run_deferred(l);

@@ -4,14 +4,11 @@
  * can block the loop; errors come back as -1 with errno for the caller to
  * log once.
  */
-#include <sys/resource.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <linux/sockios.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +16,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "sys.h"
 
 static int
 listen_family(int family, const char *host, int port, int backlog)
@@ -53,7 +51,7 @@ listen_family(int family, const char *host, int port, int backlog)
 		}
 		len = sizeof(*s4);
 	}
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = sys_socket(family);
 	if (fd == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
@@ -97,8 +95,7 @@ net_accept(int lfd, struct sockaddr_storage *addr, socklen_t *len)
 		len = &dummy;
 	if (addr != NULL)
 		*len = sizeof(*addr);
-	return accept4(lfd, (struct sockaddr *)addr, addr ? len : NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return sys_accept(lfd, (struct sockaddr *)addr, addr ? len : NULL);
 }
 
 int
@@ -106,8 +103,7 @@ net_connect(const struct sockaddr_storage *addr, socklen_t len)
 {
 	int fd, saved;
 
-	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = sys_socket(addr->ss_family);
 	if (fd == -1)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)addr, len) == -1 &&
@@ -169,22 +165,6 @@ net_nodelay(int fd)
 }
 
 int
-net_keepalive(int fd, int idle, int interval, int count)
-{
-	int one = 1;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
-	    sizeof(idle)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
-	    sizeof(interval)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count,
-	    sizeof(count)) == -1)
-		return -1;
-	return 0;
-}
-
-int
 net_jitter(int base, uint64_t *rng)
 {
 	uint64_t x = *rng;
@@ -196,57 +176,12 @@ net_jitter(int base, uint64_t *rng)
 	return base > 0 ? base + (int)(x % (uint64_t)base) : base;
 }
 
-int
-net_keepidle(int fd, int secs)
-{
-	return setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
-}
-
-int
-net_user_timeout(int fd, unsigned int ms)
-{
-	return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
-}
-
 void
 net_linger_reset(int fd, int on)
 {
 	struct linger lg = { .l_onoff = on ? 1 : 0, .l_linger = 0 };
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-}
-
-uint64_t
-net_rtt_ms(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (fd == -1 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
-		return 0;
-	return ti.tcpi_rtt / 1000;
-}
-
-ssize_t
-net_unacked(int fd)
-{
-	int n;
-
-	/* SIOCOUTQ (TIOCOUTQ for TCP): sent but unacknowledged + unsent. */
-	if (ioctl(fd, TIOCOUTQ, &n) == -1)
-		return -1;
-	return n;
-}
-
-ssize_t
-net_unsent(int fd)
-{
-	int n;
-
-	if (ioctl(fd, SIOCOUTQNSD, &n) == -1)
-		return -1;
-	return n;
 }
 
 char *
@@ -318,19 +253,4 @@ net_local_port(int fd)
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return -1;
-}
-
-long
-net_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return -1;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return (long)rl.rlim_cur;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pipe.h"
+#include "sys.h"
 
 /* The kernel's default pipe capacity (PIPE_DEF_BUFFERS pages). */
 #define PIPE_DEFAULT_SIZE	(16 * 4096)
@@ -136,7 +137,7 @@ pipe_pool_new(size_t max_idle, int size)
 	p->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* Probe once what the kernel gives us, so splice lengths match. */
 	if (pipe_get(p, fds) == 0) {
-		int cap = fcntl(fds[0], F_GETPIPE_SZ);
+		int cap = sys_pipe_size(fds[0]);
 
 		if (!small_take(p, fds[0])) {
 			if (cap > 0)
@@ -199,11 +200,11 @@ pipe_get(struct pipe_pool *p, int fds[2])
 		p->in_use++;
 		return 0;
 	}
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (sys_pipe(fds) == -1)
 		return -1;
 	/* Refused: over the user's budget for now (see the top). */
 	if (p->want_size > 0 &&
-	    fcntl(fds[1], F_SETPIPE_SZ, p->want_size) == -1)
+	    sys_pipe_resize(fds[1], p->want_size) == -1)
 		small_set(p, fds[0]);
 	p->in_use++;
 	return 0;
@@ -240,8 +241,7 @@ pipe_drop(struct pipe_pool *p, int fds[2], size_t n)
 	ssize_t r;
 
 	while (n > 0 && p->devnull != -1) {
-		r = splice(fds[0], NULL, p->devnull, NULL, n,
-		    SPLICE_F_NONBLOCK);
+		r = sys_splice(fds[0], p->devnull, n);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)

@@ -8,7 +8,6 @@
  * goes to the most recent login among users without an own port. That
  * decision is made in srv_route() alone, so Host/SNI routing can replace it.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -22,6 +21,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "sys.h"
 
 #define SRV_BACKLOG		1024
 #define SRV_SWEEP_MS		60000
@@ -118,14 +118,14 @@ listener_open(struct srv *s, struct srv_listener *li, int port,
 	 * from the listener: set once here instead of 6 calls per visitor.
 	 */
 	if (net_nodelay(fd) == -1 ||
-	    net_keepalive(fd, SRV_KEEPIDLE_S, 5, 3) == -1)
+	    sys_tcp_keepalive(fd, SRV_KEEPIDLE_S, 5, 3) == -1)
 		log_warn("socket options on port %d", port);
 	li->srv = s;
 	li->user = u;
 	li->port = net_local_port(fd);
 	loop_handler_init(&li->h, fd, listener_cb);
 	loop_timer_init(&li->pause, listener_resume);
-	if (loop_update(s->loop, &li->h, EPOLLIN) == -1) {
+	if (loop_update(s->loop, &li->h, LOOP_IN) == -1) {
 		log_warn("epoll");
 		(void)close(fd);
 		li->h.fd = -1;
@@ -170,7 +170,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 		return -1;
 	}
 	memcpy(s->secret, secret, sizeof(s->secret));
-	if (auth_random(&s->rng, sizeof(s->rng)) == -1) {
+	if (sys_random(&s->rng, sizeof(s->rng)) == -1) {
 		log_warnx("no random bytes");
 		return -1;
 	}
@@ -260,7 +260,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 			(void)close(fd);
 			continue;
 		}
-		(void)net_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
+		(void)sys_tcp_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
 		if (li->user != NULL) {
 			(void)net_addr_str(&addr, peer, sizeof(peer));
 			srv_visitor_new(s, li, fd, &addr, peer, NULL, 0, 0);
@@ -275,7 +275,7 @@ listener_resume(struct loop *l, struct timer *t)
 {
 	struct srv_listener *li = container_of(t, struct srv_listener, pause);
 
-	if (li->h.fd != -1 && loop_update(l, &li->h, EPOLLIN) == -1)
+	if (li->h.fd != -1 && loop_update(l, &li->h, LOOP_IN) == -1)
 		log_warn("epoll: resuming port %d", li->port);
 }
 

@@ -31,7 +31,6 @@
  * at once, and its address may not start another login until the answer
  * would have come, so leaving early does not dodge the slowdown.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -42,6 +41,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "sys.h"
 
 static void	conn_cb(struct loop *, struct handler *, uint32_t);
 static void	conn_timer(struct loop *, struct timer *);
@@ -80,16 +80,16 @@ conn_mask(const struct srv_conn *c)
 	case SRV_CONN_HELLO_WAIT:
 	case SRV_CONN_PROOF_WAIT:
 		/*
-		 * EPOLLRDHUP as the pool and bridges ask: a proxy connection
+		 * LOOP_RDHUP as the pool and bridges ask: a proxy connection
 		 * moves on to them without an EPOLL_CTL_MOD.
 		 */
-		return EPOLLIN | EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0);
+		return LOOP_IN | LOOP_RDHUP | (c->out.len ? LOOP_OUT : 0);
 	case SRV_CONN_TLS:
-		return tls_events(c->tls) | EPOLLRDHUP;
+		return tls_events(c->tls) | LOOP_RDHUP;
 	case SRV_CONN_FLUSH:
-		return c->out.len ? EPOLLOUT : 0;
+		return c->out.len ? LOOP_OUT : 0;
 	case SRV_CONN_FAIL_DELAY:
-		return EPOLLIN | EPOLLRDHUP;	/* the peer leaving early */
+		return LOOP_IN | LOOP_RDHUP;	/* the peer leaving early */
 	case SRV_CONN_DEAD:
 		break;
 	}
@@ -195,7 +195,7 @@ srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
 	 * The first bytes are often there already: look now, which spares
 	 * an epoll registration and a wake-up for most visitors.
 	 */
-	conn_cb(s->loop, &c->h, EPOLLIN);
+	conn_cb(s->loop, &c->h, LOOP_IN);
 }
 
 /* Hands c over as a public visitor, replaying what was consumed. */
@@ -373,7 +373,7 @@ on_hello(struct srv_conn *c, const struct proto_hello *hello)
 		srv_conn_close(c, "cannot make a salt");
 		return;
 	}
-	if (auth_random(m.u.challenge.nonce, PROTO_NONCE_LEN) == -1) {
+	if (sys_random(m.u.challenge.nonce, PROTO_NONCE_LEN) == -1) {
 		srv_conn_close(c, "no random bytes");
 		return;
 	}
@@ -751,13 +751,13 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("conn: bad magic");
 	if (c->state == SRV_CONN_DEAD)
 		return;
-	if ((events & EPOLLOUT) && c->state == SRV_CONN_TLS)
+	if ((events & LOOP_OUT) && c->state == SRV_CONN_TLS)
 		conn_tls(c);	/* a handshake that waited to write */
-	else if (events & EPOLLOUT)
+	else if (events & LOOP_OUT)
 		conn_flush(c);
 	if (c->state == SRV_CONN_DEAD)
 		return;
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+	if (events & (LOOP_IN | LOOP_ERR | LOOP_HUP)) {
 		if (c->state == SRV_CONN_SNIFF)
 			conn_sniff(c);	/* reads on if the peer is ours */
 		else if (c->state == SRV_CONN_TLS)
@@ -767,11 +767,11 @@ conn_cb(struct loop *l, struct handler *h, uint32_t events)
 		    c->state == SRV_CONN_PROOF_WAIT)
 			conn_read(c, 0);
 		else if (c->state == SRV_CONN_FLUSH &&
-		    (events & (EPOLLERR | EPOLLHUP)))
+		    (events & (LOOP_ERR | LOOP_HUP)))
 			srv_conn_close(c, NULL);
 	}
 	if (c->state == SRV_CONN_FAIL_DELAY &&
-	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
+	    (events & (LOOP_IN | LOOP_RDHUP | LOOP_ERR | LOOP_HUP)))
 		conn_fail_delay_event(c);
 	if (c->state != SRV_CONN_DEAD)
 		conn_update(c);

@@ -17,6 +17,7 @@
 #include "server.h"
 #include "tls.h"
 #include "tty.h"
+#include "sys.h"
 
 #define GENERATED_PASSWORD_LEN	20
 
@@ -91,7 +92,7 @@ write_first_config(const char *path)
 	uint8_t rnd[GENERATED_PASSWORD_LEN];
 	size_t i;
 
-	if (auth_random(rnd, sizeof(rnd)) == -1)
+	if (sys_random(rnd, sizeof(rnd)) == -1)
 		return -1;
 	for (i = 0; i < GENERATED_PASSWORD_LEN; i++)
 		pw[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
@@ -241,8 +242,9 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-			printf("tunnel-server %s (protocol %d)\n", TUNNEL_VERSION,
-			    PROTO_VERSION);
+			printf("tunnel-server %s (protocol %d, %s, %s)\n",
+			    TUNNEL_VERSION, PROTO_VERSION, loop_backend_name(),
+			    sys_can_splice() ? "splice" : "copy");
 			return 0;
 		} else {
 			fprintf(stderr, "tunnel-server: unknown argument '%s' "
@@ -325,7 +327,7 @@ main(int argc, char **argv)
 			    "above)" : "");
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
-	log_info("fd limit %ld", net_raise_nofile());
+	log_info("fd limit %ld", sys_raise_nofile());
 	if (srv_secret_load(path, secret, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		cfg_server_free(&cfg);
@@ -350,7 +352,8 @@ main(int argc, char **argv)
 	log_info("tunnel-server %s listening on port %d (IPv4 and IPv6), "
 	    "%zu user(s), pool %d, connect timeout %d s%s", TUNNEL_VERSION,
 	    s.main.port, s.nusers, cfg.pool_size, cfg.connect_timeout,
-	    no_splice ? ", splice OFF" : "");
+	    no_splice ? ", splice OFF" : sys_can_splice() ? "" :
+	    ", copy path (no splice here)");
 	if (cfg.transport == CFG_TRANSPORT_TLS)
 		log_info("transport: tls, key fingerprint %s (%s)", fp,
 		    cfg.tls_cert);

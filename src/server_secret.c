@@ -27,6 +27,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "server.h"
+#include "sys.h"
 
 #define SECRET_PATH_MAX	4096
 
@@ -81,7 +82,7 @@ secret_create(const char *dir, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (auth_random(rnd, sizeof(rnd)) == -1 ||
+	if (sys_random(rnd, sizeof(rnd)) == -1 ||
 	    fd_write_all(fd, rnd, sizeof(rnd)) == -1 || fsync(fd) == -1) {
 		e = errno;
 		(void)close(fd);

@@ -14,7 +14,6 @@
  * clean-up checks that the user still points at it before unlinking, so it
  * never touches its successor; its waiting visitors are routed again.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -26,6 +25,7 @@
 #include "frameio.h"
 #include "log.h"
 #include "server.h"
+#include "sys.h"
 
 static void	session_cb(struct loop *, struct handler *, uint32_t);
 static void	session_heartbeat(struct loop *, struct timer *);
@@ -34,7 +34,7 @@ static void	proxy_cb(struct loop *, struct handler *, uint32_t);
 static void
 session_update(struct srv_session *ss)
 {
-	uint32_t mask = EPOLLIN | (ss->out.len ? EPOLLOUT : 0);
+	uint32_t mask = LOOP_IN | (ss->out.len ? LOOP_OUT : 0);
 
 	if (loop_update(ss->srv->loop, &ss->h, mask) == -1) {
 		log_warn("session %llu: epoll", (unsigned long long)ss->id);
@@ -107,7 +107,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
 	loop_handler_init(&ss->h, fd, session_cb);
 	ss->tls = t;
 	loop_timer_init(&ss->heartbeat, session_heartbeat);
-	if (auth_random(ss->sid, sizeof(ss->sid)) == -1) {
+	if (sys_random(ss->sid, sizeof(ss->sid)) == -1) {
 		tls_free(t);
 		(void)close(fd);
 		free(ss);
@@ -145,7 +145,7 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
 		    "from %s", peer);
 		srv_session_close(old, PROTO_FAIL_REPLACED, why);
 	}
-	(void)net_user_timeout(fd, 30000);
+	(void)sys_tcp_user_timeout(fd, 30000);
 	loop_timer_set(s->loop, &ss->heartbeat,
 	    SRV_HEARTBEAT_S * 1000);
 	if (srv_session_send(ss, &m) == -1)
@@ -383,9 +383,9 @@ session_cb(struct loop *l, struct handler *h, uint32_t events)
 		fatalx("session: bad magic");
 	if (ss->state != SRV_SESSION_READY)
 		return;
-	if ((events & EPOLLOUT) && session_flush(ss) == -1)
+	if ((events & LOOP_OUT) && session_flush(ss) == -1)
 		return;
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (LOOP_IN | LOOP_ERR | LOOP_HUP))
 		session_read(ss);
 	if (ss->state == SRV_SESSION_READY)
 		session_update(ss);
@@ -460,7 +460,7 @@ srv_session_ack_ms(const struct srv_session *ss)
 	 * control connection if larger: there is no PING yet in a session's
 	 * first 10 s, and one idle-time sample misses a queue that grew.
 	 */
-	uint64_t rtt = ss->rtt_ms, krtt = net_rtt_ms(ss->h.fd);
+	uint64_t rtt = ss->rtt_ms, krtt = sys_tcp_rtt_ms(ss->h.fd);
 
 	return SRV_ACK_MS + 2 * (krtt > rtt ? krtt : rtt);
 }
@@ -523,7 +523,7 @@ srv_session_register(struct srv *s, struct handler *from, struct tls *t,
 	p->counter = r->counter;
 	p->tls = t;
 	loop_handler_init(&p->h, from->fd, proxy_cb);
-	if (loop_handover(s->loop, from, &p->h, EPOLLIN | EPOLLRDHUP) == -1) {
+	if (loop_handover(s->loop, from, &p->h, LOOP_IN | LOOP_RDHUP) == -1) {
 		free(p);
 		*code = PROTO_FAIL_BUSY;
 		*why = "epoll failed";

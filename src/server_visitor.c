@@ -3,7 +3,7 @@
  *
  * WAIT_PROXY: queued on the session routing chose, until the session has an
  * idle proxy connection or connect_timeout runs out. While queued only
- * EPOLLRDHUP is watched, so a visitor that already sent its request does
+ * LOOP_RDHUP is watched, so a visitor that already sent its request does
  * not wake the loop, but one that leaves is dropped at once.
  *
  * BRIDGED: START (and any sniffed bytes) go to the proxy connection ahead of
@@ -35,7 +35,6 @@
  * DRAIN: after a 502, the rest of the request is read and dropped for a
  * moment, so the close does not turn into a reset that eats the answer.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -47,6 +46,7 @@
 #include "frameio.h"
 #include "log.h"
 #include "server.h"
+#include "sys.h"
 
 static void	visitor_cb(struct loop *, struct handler *, uint32_t);
 static void	visitor_timer(struct loop *, struct timer *);
@@ -182,14 +182,14 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 
 /*
  * While v waits, only a reset or an error ends it: edge-triggered with
- * EPOLLRDHUP, a FIN is reported once and ignored, since a visitor that
+ * LOOP_RDHUP, a FIN is reported once and ignored, since a visitor that
  * shut its writing side (even with nothing sent) still waits for its
- * answer. EPOLLHUP and EPOLLERR always come.
+ * answer. LOOP_HUP and LOOP_ERR always come.
  */
 static void
 visitor_park(struct srv_visitor *v)
 {
-	if (loop_update(v->srv->loop, &v->h, EPOLLET | EPOLLRDHUP) == -1)
+	if (loop_update(v->srv->loop, &v->h, LOOP_ET | LOOP_RDHUP) == -1)
 		srv_visitor_close(v, "epoll failed");
 }
 
@@ -757,7 +757,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 			    reason);
 		v->state = SRV_VISITOR_PEEK;
 		loop_timer_set(s->loop, &v->timer, SRV_SNIFF_MS);
-		if (loop_update(s->loop, &v->h, EPOLLIN | EPOLLRDHUP) == -1)
+		if (loop_update(s->loop, &v->h, LOOP_IN | LOOP_RDHUP) == -1)
 			srv_visitor_close(v, reason);
 		return;
 	}
@@ -769,7 +769,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\ntunnel: %s\n",
 	    strlen(reason) + 9, reason);
-	(void)send(v->h.fd, resp, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)send(v->h.fd, resp, (size_t)len, SYS_NOSIGNAL | MSG_DONTWAIT);
 	(void)shutdown(v->h.fd, SHUT_WR);
 	v->state = SRV_VISITOR_DRAIN;
 	if (reason == v->reason) {
@@ -783,7 +783,7 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 		    reason);
 	}
 	loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
-	if (loop_update(s->loop, &v->h, EPOLLIN) == -1)
+	if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
 		srv_visitor_close(v, reason);
 }
 
@@ -802,7 +802,7 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 	case SRV_VISITOR_WAIT_PROXY:
 	case SRV_VISITOR_RECALL:
 		/* Parked (visitor_park): a FIN is not a departure. */
-		if (events & (EPOLLHUP | EPOLLERR))
+		if (events & (LOOP_HUP | LOOP_ERR))
 			srv_visitor_close(v, "visitor left while waiting");
 		break;
 	case SRV_VISITOR_PEEK:

@@ -24,7 +24,6 @@
  * an idle pool connection or a quiet bridged visitor holds no record
  * buffers, only its SSL state.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -45,6 +44,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "loop.h"
 #include "tls.h"
 
 #define TLS_EXPORTER_LABEL	"EXPORTER-Channel-Binding"
@@ -63,7 +63,7 @@ struct tls_ctx {
 struct tls {
 	struct tls_ctx	*x;
 	SSL		*ssl;
-	uint32_t	 want;		/* EPOLLIN/EPOLLOUT after EAGAIN */
+	uint32_t	 want;		/* LOOP_IN/LOOP_OUT after EAGAIN */
 	int		 trusted;
 	SSL_SESSION	*session;	/* received before tls_trust() */
 	char		 err[160];
@@ -556,11 +556,11 @@ io_fail(struct tls *t, int r, const char *what)
 
 	switch (e) {
 	case SSL_ERROR_WANT_READ:
-		t->want = EPOLLIN;
+		t->want = LOOP_IN;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_WANT_WRITE:
-		t->want = EPOLLOUT;
+		t->want = LOOP_OUT;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:

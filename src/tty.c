@@ -25,6 +25,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sys.h"
 #include "tty.h"
 
 static const int	 tty_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
@@ -189,7 +190,7 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 		tty_write("\n", 1);
 	}
 	if (r == -1)
-		explicit_bzero(buf, buflen);
+		sys_wipe(buf, buflen);
 	errno = e;
 	return r;
 }

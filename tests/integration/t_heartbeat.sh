@@ -38,7 +38,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
 first = s.recv(65536)
 time.sleep(38)
-data = first
+data = bytearray(first)  # bytes += would copy it all per chunk
 while True:
     d = s.recv(1 << 20)
     if not d:

@@ -36,8 +36,13 @@ done
 kill -TERM "$SERVER_PID" "$CLIENT_PID"; wait "$SERVER_PID" "$CLIENT_PID" 2>/dev/null || true
 spliced=$(sed -n 's/.*stopped: .* \([0-9]*\) bytes spliced, \([0-9]*\) copied.*/\1 \2/p' "$T/server.log")
 set -- $spliced
-[ "${1:-0}" -ge $((4 * BIG)) ] || fail "splice mode spliced only ${1:-0} bytes"
-[ "${2:-1}" -eq 0 ] || fail "splice mode copied $2 bytes through user space"
+if [ "$SPLICE" = 1 ]; then
+	[ "${1:-0}" -ge $((4 * BIG)) ] || fail "splice mode spliced only ${1:-0} bytes"
+	[ "${2:-1}" -eq 0 ] || fail "splice mode copied $2 bytes through user space"
+else	# the portable build copies every byte
+	[ "${1:-1}" -eq 0 ] || fail "the copy-only build spliced $1 bytes"
+	[ "${2:-0}" -ge $((4 * BIG)) ] || fail "the copy-only build copied only ${2:-0} bytes"
+fi
 
 # Copy mode, same matrix.
 mv "$T/server.log" "$T/server-splice.log"

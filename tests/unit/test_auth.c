@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "crypt_policy.h"
 #include "test.h"
+#include "sys.h"
 
 #define PW		"correct horse battery staple"
 
@@ -657,9 +658,9 @@ test_exchange(void)
 	auth_derive_keys(stored, NULL, &srv.keys);
 
 	/* HELLO and CHALLENGE. */
-	ASSERT_EQ(auth_random(cn, sizeof(cn)), 0);
-	ASSERT_EQ(auth_random(sn, sizeof(sn)), 0);
-	ASSERT_EQ(auth_random(bind, sizeof(bind)), 0);
+	ASSERT_EQ(sys_random(cn, sizeof(cn)), 0);
+	ASSERT_EQ(sys_random(sn, sizeof(sn)), 0);
+	ASSERT_EQ(sys_random(bind, sizeof(bind)), 0);
 	memcpy(bind2, bind, sizeof(bind2));
 	bind2[7] ^= 0x10;	/* another TLS connection's exporter */
 	amlen = auth_message(am, sizeof(am), "alice", cn, sn, setting, bind,
@@ -681,7 +682,7 @@ test_exchange(void)
 	auth_session_key(ck, am, amlen, sess_s);
 	auth_session_key(cli.client_key, am, amlen, sess_c);
 	ASSERT_MEM_EQ(sess_s, sess_c, PROTO_KEY_LEN);
-	ASSERT_EQ(auth_random(sid, sizeof(sid)), 0);
+	ASSERT_EQ(sys_random(sid, sizeof(sid)), 0);
 	auth_proxy_mac(sess_c, sid, 1, bind, sizeof(bind), mac_c);
 	auth_proxy_mac(sess_s, sid, 1, bind, sizeof(bind), mac_s);
 	ASSERT_MEM_EQ(mac_s, mac_c, PROTO_KEY_LEN);
@@ -986,12 +987,12 @@ test_random(void)
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	memset(zero, 0, sizeof(zero));
-	ASSERT_EQ(auth_random(a, sizeof(a)), 0);
-	ASSERT_EQ(auth_random(b, sizeof(b)), 0);
+	ASSERT_EQ(sys_random(a, sizeof(a)), 0);
+	ASSERT_EQ(sys_random(b, sizeof(b)), 0);
 	ASSERT(memcmp(a, b, sizeof(a)) != 0);
 	ASSERT(memcmp(a, zero, sizeof(a)) != 0);
-	ASSERT_EQ(auth_random(a, 0), 0);
-	ASSERT_EQ(auth_random(big, sizeof(big)), 0);
+	ASSERT_EQ(sys_random(a, 0), 0);
+	ASSERT_EQ(sys_random(big, sizeof(big)), 0);
 	ASSERT(memcmp(big + sizeof(big) - 32, zero, 32) != 0);
 	return TEST_PASS;
 }

@@ -10,14 +10,19 @@
  * malloc made to fail (interposed below) or, under ASan, whose allocator
  * cannot be interposed, with a counting hook.
  *
+ * Both backends (epoll, and poll in `make BACKEND=poll`) run the same
+ * tests: a parked connection (LOOP_ET) hears of a FIN once, not at every
+ * wait, and hears again once its mask changes; a signal reaches its
+ * callback from the loop.
+ *
  * Deadlines come from the real clock: a test arms timers a few ms ahead,
  * sleeps past them and lets loop_run() sweep them in one iteration (every
  * timer callback here calls loop_stop()).
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -64,7 +69,7 @@ closer_cb(struct loop *l, struct handler *h, uint32_t events)
 		return;
 	loop_handler_init(&p->heir->h, p->heir->pair[0], probe_cb);
 	if (p->heir->pair[0] == fd)
-		(void)loop_update(l, &p->heir->h, EPOLLIN | EPOLLOUT);
+		(void)loop_update(l, &p->heir->h, LOOP_IN | LOOP_OUT);
 	p->heir = NULL;
 }
 
@@ -88,8 +93,8 @@ test_stale_event_not_delivered(void)
 	a.victim = &b;
 	b.victim = &a;
 	a.heir = b.heir = &heir;
-	ASSERT_EQ(loop_update(l, &a.h, EPOLLIN), 0);
-	ASSERT_EQ(loop_update(l, &b.h, EPOLLIN), 0);
+	ASSERT_EQ(loop_update(l, &a.h, LOOP_IN), 0);
+	ASSERT_EQ(loop_update(l, &b.h, LOOP_IN), 0);
 	ASSERT_EQ(loop_run(l), 0);
 	/* Whichever ran first closed the other; the other's event is stale. */
 	ASSERT_EQ(a.calls + b.calls, 1);
@@ -99,7 +104,7 @@ test_stale_event_not_delivered(void)
 	/* The heir's own events do arrive, from the next epoll_wait on. */
 	ASSERT_EQ(loop_run(l), 0);
 	ASSERT_EQ(heir.calls, 1);
-	ASSERT(heir.events & EPOLLOUT);
+	ASSERT(heir.events & LOOP_OUT);
 	loop_close(l, &heir.h);
 	loop_close(l, a.calls ? &a.h : &b.h);
 	(void)close(pa[1]);
@@ -130,7 +135,7 @@ handover(uint32_t from_mask, uint32_t to_mask, uint32_t want)
 	ASSERT_EQ(loop_run(l), 0);
 	ASSERT_EQ(from.calls, 0);
 	ASSERT_EQ(to.calls, 1);
-	ASSERT_EQ(to.events & (EPOLLIN | EPOLLOUT), want);
+	ASSERT_EQ(to.events & (LOOP_IN | LOOP_OUT), want);
 	/* Asking for nothing takes it out of epoll: no more events. */
 	ASSERT_EQ(loop_update(l, &to.h, 0), 0);
 	ASSERT_EQ(to.h.registered, 0);
@@ -143,20 +148,20 @@ handover(uint32_t from_mask, uint32_t to_mask, uint32_t want)
 static int
 test_handover_same_events(void)
 {
-	return handover(EPOLLIN | EPOLLRDHUP, EPOLLIN | EPOLLRDHUP, EPOLLIN);
+	return handover(LOOP_IN | LOOP_RDHUP, LOOP_IN | LOOP_RDHUP, LOOP_IN);
 }
 
 static int
 test_handover_new_events(void)
 {
-	return handover(EPOLLIN, EPOLLOUT, EPOLLOUT);
+	return handover(LOOP_IN, LOOP_OUT, LOOP_OUT);
 }
 
 static int
 test_handover_unregistered(void)
 {
 	/* Never registered (mask 0 registers nothing): the handover ADDs. */
-	return handover(0, EPOLLIN, EPOLLIN);
+	return handover(0, LOOP_IN, LOOP_IN);
 }
 
 /* --- allocation failure ------------------------------------------------- */
@@ -652,11 +657,99 @@ test_timer_no_alloc(void)
 	return TEST_PASS;
 }
 
+static void
+stop_cb(struct loop *l, struct timer *t)
+{
+	(void)t;
+	loop_stop(l);
+}
+
+/* Runs l for about ms: every event in that time is dispatched. */
+static void
+run_for(struct loop *l, int ms)
+{
+	struct timer t;
+	uint64_t end = loop_clock(l) + (uint64_t)ms;
+
+	loop_timer_init(&t, stop_cb);
+	while (loop_clock(l) < end) {
+		loop_timer_set(l, &t, end - loop_now(l));
+		(void)loop_run(l);
+	}
+	loop_timer_cancel(l, &t);
+}
+
+static void
+count_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct probe *p = container_of(h, struct probe, h);
+
+	(void)l;
+	p->calls++;
+	p->events |= events;
+}
+
+static int
+test_parked_once(void)
+{
+	struct loop *l = loop_new();
+	struct probe a = { 0 };
+	int sv[2];
+
+	ASSERT(l != NULL);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	loop_handler_init(&a.h, sv[0], count_cb);
+	ASSERT_EQ(loop_update(l, &a.h, LOOP_ET | LOOP_RDHUP), 0);
+	run_for(l, 20);
+	ASSERT_EQ(a.calls, 0);
+	/* A FIN: said once, then silence however often the loop waits. */
+	ASSERT_EQ(shutdown(sv[1], SHUT_WR), 0);
+	run_for(l, 50);
+	ASSERT_EQ(a.calls, 1);
+	/* Asked to read again: the FIN is there, level-triggered. */
+	ASSERT_EQ(loop_update(l, &a.h, LOOP_IN), 0);
+	a.events = 0;
+	run_for(l, 5);
+	ASSERT(a.calls > 1);
+	ASSERT(a.events & LOOP_IN);
+	loop_close(l, &a.h);
+	(void)close(sv[1]);
+	loop_free(l);
+	return TEST_PASS;
+}
+
+static int	got_signal;
+
+static void
+signal_cb(struct loop *l, int signo, void *arg)
+{
+	(void)arg;
+	got_signal = signo;
+	loop_stop(l);
+}
+
+static int
+test_signal_delivered(void)
+{
+	struct loop *l = loop_new();
+	const int sigs[] = { SIGUSR1 };
+
+	ASSERT(l != NULL);
+	ASSERT_EQ(loop_signals(l, sigs, 1, signal_cb, NULL), 0);
+	ASSERT_EQ(raise(SIGUSR1), 0);
+	run_for(l, 50);
+	ASSERT_EQ(got_signal, SIGUSR1);
+	loop_free(l);
+	return TEST_PASS;
+}
+
 static const struct test tests[] = {
 	{ "loop_stale_event_not_delivered", test_stale_event_not_delivered },
 	{ "loop_handover_same_events", test_handover_same_events },
 	{ "loop_handover_new_events", test_handover_new_events },
 	{ "loop_handover_unregistered", test_handover_unregistered },
+	{ "loop_parked_once", test_parked_once },
+	{ "loop_signal_delivered", test_signal_delivered },
 	{ "timer_model", test_timer_model },
 	{ "timer_rearm_in_callback", test_timer_rearm_in_callback },
 	{ "timer_cancel_in_callback", test_timer_cancel_in_callback },

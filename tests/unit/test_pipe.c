@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pipe.h"
+#include "sys.h"
 #include "test.h"
 
 /* Bytes waiting in the pipe read from fd, or -1 if fd is not open. */
@@ -326,4 +327,5 @@ static const struct test tests[] = {
 	{ "pipe_above_max", test_above_max },
 };
 
-TEST_MAIN(tests)
+/* The pool serves splice alone: a build that copies never makes one. */
+TEST_MAIN_WHEN(tests, sys_can_splice())
