@@ -305,6 +305,9 @@ build-dist/bin/%-cc: $(ZIG)
 	    >$(@D)/$*-$$t; chmod +x $(@D)/$*-$$t; done
 	@chmod +x $@
 
+# Kept: the deps built with them are newer only while they stay.
+.PRECIOUS: build-dist/bin/%-cc
+
 deps-npm:
 	$(call apt_install,npm)
 
