@@ -21,6 +21,7 @@
 #endif
 
 #include "sys.h"
+#include "sys_impl.h"
 
 int
 sys_random(void *buf, size_t len)
@@ -46,10 +47,7 @@ sys_random(void *buf, size_t len)
 static int
 own_socket(int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+	if (sys_fd_own(fd) == -1)
 		return -1;
 #ifdef SO_NOSIGPIPE
 	{
@@ -97,14 +95,12 @@ sys_accept(int lfd, struct sockaddr *addr, socklen_t *len)
 int
 sys_pipe(int fds[2])
 {
-	int i, fl;
+	int i;
 
 	if (pipe(fds) == -1)
 		return -1;
 	for (i = 0; i < 2; i++) {
-		if ((fl = fcntl(fds[i], F_GETFL)) == -1 ||
-		    fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) == -1 ||
-		    fcntl(fds[i], F_SETFD, FD_CLOEXEC) == -1) {
+		if (sys_fd_own(fds[i]) == -1) {
 			(void)give_up(fds[1 - i]);
 			return give_up(fds[i]);
 		}

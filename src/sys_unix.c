@@ -23,6 +23,7 @@
 #endif
 
 #include "sys.h"
+#include "sys_impl.h"
 
 uint64_t
 sys_clock_ms(void)
@@ -87,9 +88,9 @@ on_signal(int signo)
 	errno = saved;
 }
 
-/* Non-blocking and close-on-exec, by fcntl (no pipe2 on macOS). */
-static int
-fd_flags(int fd)
+/* By fcntl, where there is no pipe2 or SOCK_NONBLOCK (macOS). */
+int
+sys_fd_own(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -112,7 +113,7 @@ sys_signal_pipe(const int *signals, size_t n)
 	}
 	if (pipe(fds) == -1)
 		return -1;
-	if (fd_flags(fds[0]) == -1 || fd_flags(fds[1]) == -1)
+	if (sys_fd_own(fds[0]) == -1 || sys_fd_own(fds[1]) == -1)
 		goto fail;
 	sig_wfd = fds[1];
 	memset(&sa, 0, sizeof(sa));
