@@ -7,6 +7,16 @@
 
 #include <stddef.h>
 
+/*
+ * The printf-like functions' format checking: C99's printf (%zu, %lld).
+ * The Windows build says gnu_printf (compat.h), since mingw's "printf"
+ * means the old Microsoft one there, and it prints through mingw's C99
+ * printf (__USE_MINGW_ANSI_STDIO).
+ */
+#ifndef TUNNEL_PRINTF
+#define TUNNEL_PRINTF	printf
+#endif
+
 enum log_level {
 	LOG_ERROR = 0,
 	LOG_WARN,
@@ -55,19 +65,19 @@ void	log_flush(void);
 char	*log_escape(char *dst, size_t dstlen, const void *src, size_t len);
 
 void	log_warn(const char *fmt, ...)		/* appends ": strerror(errno)" */
-	    __attribute__((format(printf, 1, 2)));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2)));
 void	log_warnx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2)));
 void	log_error(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2)));
 void	log_info(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2)));
 void	log_debug(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2)));
 int	log_debug_enabled(void);
 void	fatal(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+	    __attribute__((format(TUNNEL_PRINTF, 1, 2), noreturn));
 
 #endif

@@ -16,6 +16,79 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+/*
+ * Sets the process up for the rest of this layer, first thing in main():
+ * SIGPIPE ignored (Unix); Winsock started and fds 0 to 2 in binary mode
+ * (Windows). Return: 0, or -1 with errno.
+ */
+int	sys_init(void);
+
+/*
+ * The user's own configuration directory, where tunnel keeps its files
+ * under "tunnel": $XDG_CONFIG_HOME or $HOME/.config (Unix), %APPDATA%
+ * (Windows). Return: 0, or -1 when the environment names none or it does
+ * not fit in len.
+ */
+int	sys_config_dir(char *buf, size_t len);
+
+/*
+ * The socket calls the tunnel makes, on sockets the loop holds. On Unix
+ * they are the calls themselves; on Windows they set errno from Winsock's
+ * own error (a non-blocking connect's WSAEWOULDBLOCK is EINPROGRESS), and
+ * SO_ERROR's value is turned into an errno value as well. sys_read() is
+ * read(2) on any fd the loop holds: a pipe on Unix, a socket on Windows.
+ */
+#ifdef _WIN32
+ssize_t	sys_recv(int fd, void *buf, size_t len, int flags);
+ssize_t	sys_send(int fd, const void *buf, size_t len, int flags);
+ssize_t	sys_read(int fd, void *buf, size_t len);
+int	sys_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int	sys_shutdown(int fd, int how);
+int	sys_getsockopt(int fd, int level, int name, void *val,
+	    socklen_t *len);
+int	sys_setsockopt(int fd, int level, int name, const void *val,
+	    socklen_t len);
+#else
+static inline ssize_t
+sys_recv(int fd, void *buf, size_t len, int flags)
+{
+	return recv(fd, buf, len, flags);
+}
+static inline ssize_t
+sys_send(int fd, const void *buf, size_t len, int flags)
+{
+	return send(fd, buf, len, flags);
+}
+static inline ssize_t
+sys_read(int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+static inline int
+sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return connect(fd, addr, len);
+}
+static inline int
+sys_shutdown(int fd, int how)
+{
+	return shutdown(fd, how);
+}
+static inline int
+sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	return getsockopt(fd, level, name, val, len);
+}
+static inline int
+sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return setsockopt(fd, level, name, val, len);
+}
+#endif
 
 /* Monotonic milliseconds. */
 uint64_t sys_clock_ms(void);
@@ -27,7 +100,11 @@ int	sys_close(int fd);
  * poll(2) as the portable loop uses it. Parked places hold SYS_POLL_SKIP,
  * which poll skips. Return: ready count, or -1 with errno (EINTR).
  */
+#ifdef _WIN32
+typedef SOCKET sys_pollfd_t;	/* WSAPOLLFD's layout */
+#else
 typedef int sys_pollfd_t;
+#endif
 struct sys_pollfd {
 	sys_pollfd_t	fd;
 	short		events;
@@ -43,7 +120,7 @@ struct sys_pollfd {
 #else
 #define SYS_POLLRDHUP	0	/* a FIN shows as readable */
 #endif
-#define SYS_POLL_SKIP	(-1)
+#define SYS_POLL_SKIP	((sys_pollfd_t)-1)
 int	sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms);
 
 /*
@@ -140,8 +217,12 @@ ssize_t	sys_tcp_unacked(int fd);
  */
 ssize_t	sys_tcp_unsent(int fd);
 
-/* A helper child process (sys_helper_spawn). */
+/* A helper child process (sys_helper_spawn): its handle on Windows. */
+#ifdef _WIN32
+typedef intptr_t sys_pid_t;
+#else
 typedef pid_t sys_pid_t;
+#endif
 
 /*
  * Runs this program again as "tunnel-client --helper MODE" (its own

@@ -421,7 +421,7 @@ flush_pending(struct bridge *b, struct dir *d, int more)
 	while (d->pending_off < d->pending_len) {
 		ssize_t n = t != NULL ? tls_send(t, d->pending +
 		    d->pending_off, d->pending_len - d->pending_off) :
-		    send(fd, d->pending + d->pending_off,
+		    sys_send(fd, d->pending + d->pending_off,
 		    d->pending_len - d->pending_off, SYS_NOSIGNAL | more);
 
 		if (n == -1) {
@@ -464,7 +464,7 @@ drain(struct bridge *b, struct dir *d)
 		if (t != NULL)
 			n = tls_send(t, d->buf + d->buf_off, d->in_pipe);
 		else if (d->flags & DIR_COPY)
-			n = send(fd, d->buf + d->buf_off, d->in_pipe,
+			n = sys_send(fd, d->buf + d->buf_off, d->in_pipe,
 			    SYS_NOSIGNAL);
 		else
 			n = sys_splice(d->pipe[0], fd, d->in_pipe);
@@ -688,7 +688,7 @@ fill(struct bridge *b, struct dir *d)
 		if (t != NULL)
 			n = tls_recv(t, d->buf, d->asked);
 		else if (d->flags & DIR_COPY)
-			n = recv(fd, d->buf, d->asked, 0);
+			n = sys_recv(fd, d->buf, d->asked, 0);
 		else
 			n = sys_splice(fd, d->pipe[1], d->asked);
 		if (n >= 0 || errno != EINTR)
@@ -802,7 +802,7 @@ pump(struct bridge *b, struct dir *d, int src_fin)
 		 * the same FIN, as every byte from that socket was read.
 		 */
 		if (!(b->dir[d->dst].flags & DIR_WR_SHUT) &&
-		    shutdown(b->side[d->dst].h.fd, SHUT_WR) == -1 &&
+		    sys_shutdown(b->side[d->dst].h.fd, SHUT_WR) == -1 &&
 		    errno != ENOTCONN)
 			log_debug("shutdown: %s", strerror(errno));
 		d->flags |= DIR_WR_SHUT;

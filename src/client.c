@@ -153,7 +153,7 @@ ctl_close_socket(struct cli *c)
 	loop_remove(c->loop, &c->h);
 	tls_free(c->tls);
 	c->tls = NULL;
-	(void)close(c->h.fd);
+	(void)sys_close(c->h.fd);
 	c->h.fd = -1;
 	c->inlen = 0;
 	c->bindlen = 0;
@@ -311,7 +311,7 @@ plain_fail(struct cli *c)
 	size_t used;
 	ssize_t n;
 
-	n = recv(c->h.fd, buf, sizeof(buf), MSG_PEEK);
+	n = sys_recv(c->h.fd, buf, sizeof(buf), MSG_PEEK);
 	if (n == 0) {
 		ctl_backoff(c, "the server closed the connection during the "
 		    "TLS handshake");
@@ -445,7 +445,7 @@ void
 cli_connected(struct cli *c, int fd)
 {
 	if (c->state != CLI_CONNECTING) {
-		(void)close(fd);
+		(void)sys_close(fd);
 		return;
 	}
 	loop_handler_init(&c->h, fd, ctl_cb);

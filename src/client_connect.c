@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "sys.h"
 
 static void	attempt_cb(struct loop *, struct handler *, uint32_t);
 static void	stagger_cb(struct loop *, struct timer *);
@@ -107,7 +108,7 @@ launch_next(struct cli *c)
 		loop_handler_init(&a->h, fd, attempt_cb);
 		if (loop_update(c->loop, &a->h, LOOP_OUT) == -1) {
 			c->connect_err = errno;
-			(void)close(fd);
+			(void)sys_close(fd);
 			a->h.fd = -1;
 			continue;
 		}

@@ -103,7 +103,7 @@ helper_cb(struct loop *l, struct handler *h, uint32_t events)
 	(void)events;
 	if (h->fd == -1)
 		return;
-	n = read(h->fd, hp->buf + hp->len, sizeof(hp->buf) - hp->len);
+	n = sys_read(h->fd, hp->buf + hp->len, sizeof(hp->buf) - hp->len);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0) {

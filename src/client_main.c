@@ -274,6 +274,10 @@ main(int argc, char **argv)
 	struct cli c;
 	char err[1024];
 
+	if (sys_init() == -1) {
+		fprintf(stderr, "tunnel-client: %s\n", strerror(errno));
+		return 1;
+	}
 	/* A helper process (client_helper.c): this binary, run again. */
 	if ((rc = cli_helper_main(argc, argv)) != -1)
 		return rc;
@@ -432,7 +436,6 @@ main(int argc, char **argv)
 	if (cfg.log_level != NULL)
 		(void)log_level_parse(cfg.log_level, &level);
 	log_init("tunnel-client", debug ? LOG_DEBUG : level);
-	(void)signal(SIGPIPE, SIG_IGN);
 	(void)sys_raise_nofile();
 	if ((l = loop_new()) == NULL)
 		fatal("epoll");

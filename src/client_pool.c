@@ -141,7 +141,7 @@ proxy_dial(struct cli *c)
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		(void)close(fd);
+		(void)sys_close(fd);
 		cli_pool_failed(c);
 		return;
 	}
@@ -311,7 +311,7 @@ proxy_register(struct cli_proxy *p, uint32_t events)
 		    PROTO_TRANSPORT_PLAIN), NULL, 0);
 		return;
 	}
-	if (send(p->h.fd, pre, proto_preamble(pre, PROTO_TRANSPORT_TLS),
+	if (sys_send(p->h.fd, pre, proto_preamble(pre, PROTO_TRANSPORT_TLS),
 	    SYS_NOSIGNAL) != PROTO_PREAMBLE_LEN) {
 		proxy_failed(p, "preamble", strerror(errno));
 		return;
@@ -404,10 +404,10 @@ local_connected(struct cli_proxy *p, int err)
 		 */
 		if (p->tls != NULL)
 			(void)tls_close_notify(p->tls);
-		(void)shutdown(p->h.fd, SHUT_WR);
+		(void)sys_shutdown(p->h.fd, SHUT_WR);
 		if (p->local.fd != -1) {
 			loop_remove(c->loop, &p->local);
-			(void)close(p->local.fd);
+			(void)sys_close(p->local.fd);
 			p->local.fd = -1;
 		}
 		p->state = CLI_PROXY_DRAIN;

@@ -134,7 +134,8 @@ resolve_done(struct cli_helper *hp, int ok)
 	while (off + sizeof(alen) <= hp->len && c->naddrs < CLI_MAX_ADDRS) {
 		memcpy(&alen, hp->buf + off, sizeof(alen));
 		off += sizeof(alen);
-		if (alen > sizeof(c->addrs[0]) || off + alen > hp->len)
+		if ((size_t)alen > sizeof(c->addrs[0]) ||
+		    off + (size_t)alen > hp->len)
 			break;
 		memset(&c->addrs[c->naddrs], 0, sizeof(c->addrs[0]));
 		memcpy(&c->addrs[c->naddrs], hp->buf + off, alen);

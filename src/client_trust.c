@@ -36,24 +36,22 @@
 #include "client.h"
 #include "crypt_policy.h"
 #include "log.h"
+#include "sys.h"
 #include "tty.h"
 
 #define KNOWN_DIR	"tunnel"
 #define KNOWN_FILE	"known_servers"
 
-/* $XDG_CONFIG_HOME/tunnel/known_servers, or under $HOME/.config. */
+/* known_servers in tunnel's directory under the user's configuration one. */
 static int
 known_path(char *out, size_t len, char *dir, size_t dirlen)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char base[4096];
 	int n;
 
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(dir, dirlen, "%s/%s", xdg, KNOWN_DIR);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(dir, dirlen, "%s/.config/%s", home, KNOWN_DIR);
-	else
+	if (sys_config_dir(base, sizeof(base)) == -1)
 		return -1;
+	n = snprintf(dir, dirlen, "%s/%s", base, KNOWN_DIR);
 	if (n < 0 || (size_t)n >= dirlen ||
 	    (n = snprintf(out, len, "%s/%s", dir, KNOWN_FILE)) < 0 ||
 	    (size_t)n >= len)
@@ -145,8 +143,8 @@ known_append(struct cli *c, const char *what, char *err, size_t errlen)
 	int fd, n;
 
 	if (known_path(path, sizeof(path), dir, sizeof(dir)) == -1) {
-		(void)snprintf(err, errlen, "no $HOME to keep known_servers "
-		    "in");
+		(void)snprintf(err, errlen, "no $HOME (%%APPDATA%% on "
+		    "Windows) to keep known_servers in");
 		return -1;
 	}
 	/* ~/.config, then ~/.config/tunnel: private, as ssh keeps ~/.ssh. */

@@ -46,6 +46,7 @@
 #include "config.h"
 #include "crypt_policy.h"
 #include "fdio.h"
+#include "log.h"
 #include "proto.h"
 #include "sys.h"
 #include "tls.h"
@@ -294,11 +295,11 @@ cfg_client_free(struct cfg_client *c)
  */
 
 static void	walk_verr(struct walk *, int, size_t, size_t, const char *,
-		    va_list) __attribute__((format(printf, 5, 0)));
+		    va_list) __attribute__((format(TUNNEL_PRINTF, 5, 0)));
 static int	walk_err(struct walk *, yaml_mark_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+		    __attribute__((format(TUNNEL_PRINTF, 3, 4)));
 static int	walk_err_file(struct walk *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+		    __attribute__((format(TUNNEL_PRINTF, 2, 3)));
 
 static void
 walk_verr(struct walk *w, int with_pos, size_t line, size_t col,
@@ -1359,7 +1360,7 @@ sb_add(struct sbuf *b, const char *s, size_t n)
 }
 
 static void	sb_printf(struct sbuf *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+		    __attribute__((format(TUNNEL_PRINTF, 2, 3)));
 
 static void
 sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -1476,7 +1477,7 @@ sync_dir(const char *path)
 }
 
 static void	set_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+		    __attribute__((format(TUNNEL_PRINTF, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)

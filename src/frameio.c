@@ -14,14 +14,14 @@
 ssize_t
 link_recv(int fd, struct tls *t, void *buf, size_t len)
 {
-	return t != NULL ? tls_recv(t, buf, len) : recv(fd, buf, len, 0);
+	return t != NULL ? tls_recv(t, buf, len) : sys_recv(fd, buf, len, 0);
 }
 
 ssize_t
 link_send(int fd, struct tls *t, const void *buf, size_t len, int flags)
 {
 	return t != NULL ? tls_send(t, buf, len) :
-	    send(fd, buf, len, SYS_NOSIGNAL | flags);
+	    sys_send(fd, buf, len, SYS_NOSIGNAL | flags);
 }
 
 void

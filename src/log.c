@@ -315,7 +315,7 @@ err_final(void)
 
 /* fmt comes from the callers, whose own attributes check it. */
 static void	vlog(enum log_level, int, const char *, va_list)
-		    __attribute__((format(printf, 3, 0)));
+		    __attribute__((format(TUNNEL_PRINTF, 3, 0)));
 
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
@@ -323,6 +323,7 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	char line[2048];
 	struct timeval tv;
 	struct tm tm;
+	time_t now;
 	int saved = errno;
 	size_t n;
 	int r;
@@ -330,7 +331,8 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	if (level > log_lvl)
 		return;
 	(void)gettimeofday(&tv, NULL);
-	(void)localtime_r(&tv.tv_sec, &tm);
+	now = tv.tv_sec;	/* a long, not a time_t, on Windows */
+	(void)localtime_r(&now, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 	r = snprintf(line + n, sizeof(line) - n, ".%03ld %-5s %s: ",
 	    (long)(tv.tv_usec / 1000), level_names[level], log_prog);

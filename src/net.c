@@ -54,10 +54,10 @@ listen_family(int family, const char *host, int port, int backlog)
 	fd = sys_socket(family);
 	if (fd == -1)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+	if (sys_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		goto fail;
 	if (family == AF_INET6 && (host == NULL || *host == '\0') &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+	    sys_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 	    sizeof(zero)) == -1)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
@@ -67,7 +67,7 @@ listen_family(int family, const char *host, int port, int backlog)
 	return fd;
 fail:
 	saved = errno;
-	(void)close(fd);
+	(void)sys_close(fd);
 	errno = saved;
 	return -1;
 }
@@ -106,10 +106,10 @@ net_connect(const struct sockaddr_storage *addr, socklen_t len)
 	fd = sys_socket(addr->ss_family);
 	if (fd == -1)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)addr, len) == -1 &&
+	if (sys_connect(fd, (const struct sockaddr *)addr, len) == -1 &&
 	    errno != EINPROGRESS) {
 		saved = errno;
-		(void)close(fd);
+		(void)sys_close(fd);
 		errno = saved;
 		return -1;
 	}
@@ -122,7 +122,7 @@ net_connect_again(int fd, const struct sockaddr_storage *addr, socklen_t len)
 	int r;
 
 	do {
-		r = connect(fd, (const struct sockaddr *)addr, len);
+		r = sys_connect(fd, (const struct sockaddr *)addr, len);
 	} while (r == -1 && errno == EINTR);
 	if (r == -1 && errno == EISCONN)
 		r = 0;
@@ -151,7 +151,7 @@ net_connect_result(int fd)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+	if (sys_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		return errno;
 	return err;
 }
@@ -161,7 +161,7 @@ net_nodelay(int fd)
 {
 	int one = 1;
 
-	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return sys_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 int
@@ -181,7 +181,7 @@ net_linger_reset(int fd, int on)
 {
 	struct linger lg = { .l_onoff = on ? 1 : 0, .l_linger = 0 };
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	(void)sys_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 char *

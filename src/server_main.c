@@ -326,7 +326,8 @@ main(int argc, char **argv)
 			    cfg.tls_key, fp, fresh ? " (with the password "
 			    "above)" : "");
 	}
-	(void)signal(SIGPIPE, SIG_IGN);
+	if (sys_init() == -1)
+		fatal("sys_init");
 	log_info("fd limit %ld", sys_raise_nofile());
 	if (srv_secret_load(path, secret, err, sizeof(err)) == -1) {
 		log_error("%s", err);

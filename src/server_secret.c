@@ -32,7 +32,7 @@
 #define SECRET_PATH_MAX	4096
 
 static void	secret_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+		    __attribute__((format(TUNNEL_PRINTF, 3, 4)));
 
 static void
 secret_err(char *err, size_t errlen, const char *fmt, ...)

@@ -108,45 +108,6 @@ sys_pipe(int fds[2])
 	return 0;
 }
 
-int
-sys_can_splice(void)
-{
-	return 0;
-}
-
-ssize_t
-sys_splice(int fd_in, int fd_out, size_t len)
-{
-	(void)fd_in;
-	(void)fd_out;
-	(void)len;
-	errno = ENOSYS;
-	return -1;
-}
-
-ssize_t
-sys_tee(int fd_in, int fd_out, size_t len)
-{
-	return sys_splice(fd_in, fd_out, len);
-}
-
-int
-sys_pipe_resize(int fd, int size)
-{
-	(void)fd;
-	(void)size;
-	errno = ENOSYS;
-	return -1;
-}
-
-int
-sys_pipe_size(int fd)
-{
-	(void)fd;
-	errno = ENOSYS;
-	return -1;
-}
-
 /* The idle time's option: TCP_KEEPIDLE (Linux, BSDs) or TCP_KEEPALIVE. */
 #if defined(TCP_KEEPIDLE)
 #define KEEPIDLE_OPT	TCP_KEEPIDLE

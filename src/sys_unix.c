@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,29 @@
 
 #include "sys.h"
 #include "sys_impl.h"
+
+int
+sys_init(void)
+{
+	/* A write to a reset socket or pipe fails with EPIPE instead. */
+	return signal(SIGPIPE, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
+int
+sys_config_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+
+	/* Relative values are ignored, as the XDG base directory spec says. */
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(buf, len, "%s", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(buf, len, "%s/.config", home);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
 
 uint64_t
 sys_clock_ms(void)

@@ -27,6 +27,7 @@
 
 #include "sys.h"
 #include "tty.h"
+#include "tty_impl.h"
 
 static const int	 tty_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 			    SIGTSTP };
@@ -93,47 +94,6 @@ tty_on_signal(int sig)
 	errno = saved_errno;
 }
 
-/*
- * Reads one line from fd 0 into buf. Return: its length, or -1: errno 0
- * on EOF (also EOF in the middle of a line), EMSGSIZE when the line did
- * not fit (the rest of it has been read and dropped), another errno on a
- * read error.
- */
-static int
-tty_read_raw(char *buf, size_t buflen)
-{
-	size_t len = 0;
-	ssize_t n;
-	char ch;
-	int toolong = 0;
-
-	for (;;) {
-		n = read(STDIN_FILENO, &ch, 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = 0;
-			return -1;
-		}
-		if (ch == '\n')
-			break;
-		if (len + 1 >= buflen)
-			toolong = 1;
-		else if (!toolong)
-			buf[len++] = ch;
-	}
-	if (toolong) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	return (int)len;
-}
-
 int
 tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 {
@@ -173,7 +133,7 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 	}
 	if (prompt != NULL)
 		tty_write(prompt, strlen(prompt));
-	r = tty_read_raw(buf, buflen);
+	r = tty_read_fd(buf, buflen);
 	e = errno;
 	if (hide) {
 		/*
