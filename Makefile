@@ -82,17 +82,28 @@ endif
 # or the portable backend that macOS and Windows run: poll and the copy
 # path. `make BACKEND=poll` builds it here, into build-poll unless BUILD
 # says otherwise, and `make test BACKEND=poll` runs the suite against it.
+# BACKEND=win is the Windows client's: the portable loop on WSAPoll, with
+# sys_win.c and tty_win.c, built by mingw-w64 (make dist-windows-x86_64);
+# include/win/ maps the POSIX headers the code names onto Winsock.
 BACKEND	?= epoll
-PLATFORM_SRC = $(wildcard src/loop_*.c src/sys_*.c)
+PLATFORM_SRC = $(wildcard src/loop_*.c src/sys_*.c src/tty.c src/tty_win.c)
+EXE	 =
 ifeq ($(BACKEND),epoll)
-BACKEND_SRC = src/loop_epoll.c src/sys_unix.c src/sys_linux.c
+BACKEND_SRC = src/loop_epoll.c src/sys_unix.c src/sys_linux.c src/tty.c
 else ifeq ($(BACKEND),poll)
-BACKEND_SRC = src/loop_poll.c src/sys_unix.c src/sys_posix.c
+BACKEND_SRC = src/loop_poll.c src/sys_unix.c src/sys_posix.c \
+	    src/sys_nosplice.c src/tty.c
 ifeq ($(origin BUILD),file)
 BUILD	 = build-poll
 endif
+else ifeq ($(BACKEND),win)
+BACKEND_SRC = src/loop_poll.c src/sys_win.c src/sys_nosplice.c \
+	    src/tty_win.c
+EXE	 = .exe
+override CFLAGS += -Iinclude/win -include include/win/compat.h \
+	   -D__USE_MINGW_ANSI_STDIO=1
 else
-$(error BACKEND is epoll or poll, not $(BACKEND))
+$(error BACKEND is epoll, poll or win, not $(BACKEND))
 endif
 SHARED_SRC = $(filter-out src/server%.c src/client%.c $(PLATFORM_SRC),\
 	    $(wildcard src/*.c)) $(BACKEND_SRC)
@@ -111,7 +122,7 @@ TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables \
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
 	valgrind install clean run deps deps-test deps-cross deps-dist deps-npm \
-	bench soak mutate dist
+	bench soak mutate dist dist-windows-x86_64 deps-win deps-wine
 
 all: tunnel-server tunnel-client
 
@@ -123,7 +134,7 @@ tunnel-client: $(BUILD)/tunnel-client
 
 $(BUILD)/tunnel-server: $(SERVER_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SERVER_LDFLAGS) -o $@ $^ $(SERVER_LDLIBS)
-$(BUILD)/tunnel-client: $(CLIENT_OBJ) $(SHARED_OBJ)
+$(BUILD)/tunnel-client$(EXE): $(CLIENT_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
@@ -165,10 +176,15 @@ integration: all
 # The default build's run also cross-builds the arm64 release pair and runs
 # the suite's core on it under qemu-user (tests/run.sh); ARM64=0 leaves it
 # out.
+# Likewise the Windows client, built with mingw-w64, under Wine (WINDOWS=0
+# leaves it out).
 ARM64	?= $(if $(filter epoll,$(BACKEND)),1,0)
-test: deps-test $(if $(filter 1,$(ARM64)),dist-linux-arm64)
+WINDOWS	?= $(if $(filter epoll,$(BACKEND)),1,0)
+test: deps-test $(if $(filter 1,$(ARM64)),dist-linux-arm64) \
+    $(if $(filter 1,$(WINDOWS)),deps-wine dist-windows-x86_64)
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@BUILD=$(BUILD) $(if $(filter 1,$(ARM64)),ARM64_BUILD=build-dist/linux-arm64) \
+	    $(if $(filter 1,$(WINDOWS)),WIN_CLIENT=build-dist/windows-x86_64/tunnel-client.exe) \
 	    sh tests/run.sh
 
 check: test
@@ -329,7 +345,33 @@ dist-macos-%: build-dist/deps/macos-%/lib/libcrypto.a
 	    PKG_LIBS="$(DEPS_A:%=$(CURDIR)/build-dist/deps/macos-$*/lib/%)" \
 	    CRYPTO_A= STATIC=0 build-dist/macos-$*/tunnel-client
 
-dist: $(DIST_LINUX:%=dist-linux-%) $(DIST_MACOS:%=dist-macos-%)
+# The Windows client (PE32+, importing only system DLLs) is built with
+# Debian's mingw-w64 and the same three libraries built from their sources
+# for it; `make test` runs it under Wine (tests/integration/t_windows.sh).
+WIN_HOST	 = x86_64-w64-mingw32
+WIN_PKGS	 = gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64
+WIN_LIBS	 = -lws2_32 -lbcrypt -lcrypt32 -ladvapi32 -luser32
+WIN_DEPS	 = build-dist/deps/windows-x86_64
+
+deps-win: deps
+	$(call apt_install,$(WIN_PKGS))
+deps-wine:
+	$(call apt_install,wine64)
+
+$(WIN_DEPS)/lib/libcrypto.a: | deps-win deps-dist
+	@CC=$(WIN_HOST)-gcc AR=$(WIN_HOST)-ar RANLIB=$(WIN_HOST)-ranlib \
+	    HOST=$(WIN_HOST) OPENSSL_TARGET=mingw64 OPENSSL_FLAGS= \
+	    sh cross/deps.sh build-dist/src $(WIN_DEPS)
+
+dist-windows-x86_64: $(WIN_DEPS)/lib/libcrypto.a
+	@$(MAKE) --no-print-directory BUILD=build-dist/windows-x86_64 \
+	    BACKEND=win CC=$(WIN_HOST)-gcc WERROR=1 LDFLAGS="-static -s" \
+	    PKG_CFLAGS="-I$(CURDIR)/$(WIN_DEPS)/include" \
+	    PKG_LIBS="$(DEPS_A:%=$(CURDIR)/$(WIN_DEPS)/lib/%) $(WIN_LIBS)" \
+	    CRYPTO_A= STATIC=0 build-dist/windows-x86_64/tunnel-client.exe
+
+dist: $(DIST_LINUX:%=dist-linux-%) $(DIST_MACOS:%=dist-macos-%) \
+    dist-windows-x86_64
 	@rm -rf dist && mkdir -p dist
 	@for a in $(DIST_LINUX); do for b in server client; do \
 	    cp build-dist/linux-$$a/tunnel-$$b dist/tunnel-$$b-linux-$$a; \
@@ -337,6 +379,8 @@ dist: $(DIST_LINUX:%=dist-linux-%) $(DIST_MACOS:%=dist-macos-%)
 	@for a in $(DIST_MACOS); do \
 	    cp build-dist/macos-$$a/tunnel-client dist/tunnel-client-macos-$$a; \
 	done
+	@cp build-dist/windows-x86_64/tunnel-client.exe \
+	    dist/tunnel-client-windows-x86_64.exe
 	@python3 cross/check.py dist/tunnel-*
 	@cd dist && sha256sum tunnel-* >SHA256SUMS && cat SHA256SUMS
 

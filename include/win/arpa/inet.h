@@ -1,0 +1,2 @@
+/* arpa/inet.h on Windows: Winsock (compat.h). */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* netdb.h on Windows: Winsock (compat.h). */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* netinet/in.h on Windows: Winsock (compat.h). */
+#include "compat.h"

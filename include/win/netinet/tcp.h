@@ -1,0 +1,2 @@
+/* netinet/tcp.h on Windows: Winsock (compat.h). */
+#include "compat.h"

@@ -1,0 +1,2 @@
+/* sys/socket.h on Windows: Winsock (compat.h). */
+#include "compat.h"
