@@ -96,6 +96,41 @@ if [ -n "${ARM64_BUILD:-}" ]; then
 	fi
 fi
 
+# The Windows client (make dist-windows-x86_64, WIN_CLIENT names it) under
+# Wine against this build's server: the suite's core, then what is
+# Windows's own (win_client.sh). t_tls is left out: half of it checks
+# POSIX file modes, owners and a read-only mount, which Windows has as
+# ACLs; the TLS link itself is what every one of these runs over. Wine starts with a prefix of its own in a fresh
+# directory, made here once for the whole run (its first start, about
+# 10 s); the client is stopped with SIGINT, which Wine hands it as Ctrl-C.
+WIN_CORE="t_http_basic t_bulk t_halfclose t_protocols t_auth t_restart
+	  t_at_most_once t_shutdown win_client"
+if [ -n "${WIN_CLIENT:-}" ]; then
+	WINE=${WINE:-/usr/lib/wine/wine64}
+	WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-wine.XXXXXX")
+	export WINE WINEPREFIX WIN_CLIENT
+	if WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+	    "$WINE" "$top/$WIN_CLIENT" --version >"$out" 2>&1 &&
+	    grep -q '^tunnel-client .*(.*poll, copy)' "$out"; then
+		export CLIENT_BIN="$top/tests/integration/wine_client.sh"
+		export CLIENT_STOP=INT WIN_CLIENT="$top/$WIN_CLIENT"
+		for name in $WIN_CORE; do
+			if [ -n "${ONLY:-}" ] &&
+			    ! echo "$name" | grep -q "$ONLY"; then
+				continue
+			fi
+			script windows "$name"
+		done
+		unset CLIENT_BIN CLIENT_STOP
+	else
+		fail=$((fail + 1)); failed_names="$failed_names windows"
+		echo "FAIL windows: $WIN_CLIENT does not run under $WINE:"
+		sed 's/^/    /' "$out"
+	fi
+	WINEPREFIX="$WINEPREFIX" "${WINE%64}server" -k 2>/dev/null || true
+	rm -rf "$WINEPREFIX"
+fi
+
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -13,6 +13,10 @@ CLIENT_BIN=${CLIENT_BIN:-"$TOP/$BUILD/tunnel-client"}
 [ -x "$SERVER_BIN" ] || SERVER_BIN="$TOP/tunnel-server"
 [ -x "$CLIENT_BIN" ] || CLIENT_BIN="$TOP/tunnel-client"
 HELP="$TOP/tests/integration/helpers.py"
+# The signal that asks the client to stop: SIGTERM, or SIGINT for the
+# Windows client under Wine (tests/run.sh), where it is Ctrl-C: Windows
+# has no SIGTERM, and Wine ends a process on it without a word.
+CLIENT_STOP=${CLIENT_STOP:-TERM}
 T=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-test.XXXXXX")
 # Keys the client trusts on first contact (known_servers) stay in here.
 export XDG_CONFIG_HOME="$T/.config"

@@ -52,7 +52,7 @@ start_server "$T/server.yaml"
 wait_for client_up "$before" || fail "client did not reconnect"
 sleep 0.5
 download cli
-kill -TERM "$CLIENT_PID"
+kill -"$CLIENT_STOP" "$CLIENT_PID"
 sleep 0.5
 kill -0 "$CLIENT_PID" 2>/dev/null || fail "client exited without waiting for the bridged download"
 curl -s "http://127.0.0.1:$SPORT/" | grep -q "no tunnel client" ||
@@ -60,8 +60,8 @@ curl -s "http://127.0.0.1:$SPORT/" | grep -q "no tunnel client" ||
 wait "$DL_PID" || fail "download through a stopping client failed (curl $?)"
 body_ok cli || fail "download through a stopping client: wrong SHA-256"
 exit_within "$CLIENT_PID" 3 || fail "client still running after its last visitor left"
-[ "$RC" = 0 ] || fail "client exit status $RC after SIGTERM, want 0"
-log "client: SIGTERM keeps the download, new visitors refused, exit 0"
+[ "$RC" = 0 ] || fail "client exit status $RC after SIG$CLIENT_STOP, want 0"
+log "client: SIG$CLIENT_STOP keeps the download, new visitors refused, exit 0"
 
 # 3. A second SIGTERM during the grace stops the server at once.
 start_client "$SPORT" "$LPORT"

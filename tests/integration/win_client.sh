@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The Windows client under Wine, for what the shared suite does not cover
+# (tests/run.sh runs this with CLIENT_BIN=wine_client.sh, after the suite's
+# core): the config file mode, with the lines the client appends to it;
+# a server name resolved by the resolver helper; no helper left behind;
+# known_servers under %APPDATA%; no busy loop while idle or while a
+# visitor's half-closed connection still downloads.
+. "$(dirname "$0")/lib.sh"
+case "$CLIENT_BIN" in
+*wine_client.sh) ;;
+*) skip "runs the Windows client (tests/run.sh sets CLIENT_BIN)" ;;
+esac
+
+SPORT=$(free_port)
+LPORT=$(free_port)
+start_helper http http-server "$LPORT"
+wait_for port_open "$LPORT" || fail "local service did not start"
+write_server_config "$T/server.yaml" "$SPORT"
+start_server "$T/server.yaml"
+FP=$("$SERVER_BIN" -c "$T/server.yaml" --fingerprint) || fail "--fingerprint"
+
+# 1. Config file mode: tunnel-client-config.yaml in the working directory,
+# the server named "localhost" (the resolver helper runs getaddrinfo).
+mkdir "$T/laptop"
+cat >"$T/laptop/tunnel-client-config.yaml" <<YAML
+server_addr: "localhost:$SPORT"
+local_port: $LPORT
+username: admin
+password: "$PASSWORD"
+transport: $TRANSPORT
+YAML
+(cd "$T/laptop" && exec "$CLIENT_BIN") >>"$T/client.log" 2>&1 &
+CLIENT_PID=$!
+PIDS="$PIDS $CLIENT_PID"
+wait_for client_up 0 || fail "config file mode: the client did not come up"
+sleep 0.3
+visit_ok || fail "config file mode: GET through the tunnel"
+grep -qx "server_fingerprint: \"$FP\"" "$T/laptop/tunnel-client-config.yaml" ||
+    fail "the key was not appended to the config file: $(cat "$T/laptop/tunnel-client-config.yaml")"
+grep -q "^login_setting: " "$T/laptop/tunnel-client-config.yaml" ||
+    fail "login_setting not appended: $(cat "$T/laptop/tunnel-client-config.yaml")"
+[ "$(grep -c $'\r' "$T/laptop/tunnel-client-config.yaml")" = 0 ] ||
+    fail "the appended lines end in CRLF"
+log "config file mode: up, key and login setting appended (LF)"
+
+# 2. The helpers (crypt, resolve) are gone once the tunnel is up.
+helpers=$(pgrep -fc -- '--helper' || true)
+[ "$helpers" = 0 ] || fail "$helpers helper process(es) left: $(pgrep -fa -- --helper)"
+
+# 3. Idle: the loop sleeps (WSAPoll with nothing to do costs nothing).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+t0=$(ticks "$CLIENT_PID"); sleep 3; t1=$(ticks "$CLIENT_PID")
+[ $((t1 - t0)) -le 10 ] || fail "idle client used $((t1 - t0)) ticks in 3 s"
+log "idle: $((t1 - t0)) ticks in 3 s"
+kill -INT "$CLIENT_PID"
+wait "$CLIENT_PID" 2>/dev/null || fail "Ctrl-C: exit status $?, want 0"
+
+# 4. Flags mode, first contact: known_servers is written under %APPDATA%
+# (wine_client.sh links its tunnel directory to the test's), and the log
+# names the Windows path.
+rm -rf "$XDG_CONFIG_HOME/tunnel"
+start_client "$SPORT" "$LPORT"
+grep -q "in C:.*AppData.Roaming/tunnel/known_servers" "$T/client.log" ||
+    fail "known_servers not recorded under %APPDATA%: $(tail -n 3 "$T/client.log")"
+grep -q "$FP" "$XDG_CONFIG_HOME/tunnel/known_servers" ||
+    fail "known_servers lacks the key"
+
+# 5. A visitor that half-closes at once, then reads 10 MB slowly (about
+# 3 s): the server passes its FIN on, and from then on WSAPoll says
+# POLLHUP for the client's end for as long as it lives. The client must
+# neither end the download early nor spin on it (a spin is 100 ticks a
+# second).
+t0=$(ticks "$CLIENT_PID")
+python3 - "$SPORT" <<'PY' || fail "slow download after the visitor's FIN"
+import hashlib, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.sendall(b"GET /bytes/10000000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+    time.sleep(0.02)
+head, _, body = data.partition(b"\r\n\r\n")
+want = [l.split(b": ")[1].decode() for l in head.split(b"\r\n") if l.lower().startswith(b"x-sha256")]
+assert len(body) == 10000000, len(body)
+assert want and hashlib.sha256(body).hexdigest() == want[0], "sha256 differs"
+PY
+t1=$(ticks "$CLIENT_PID")
+[ $((t1 - t0)) -le 150 ] || fail "the client used $((t1 - t0)) ticks for a 10 MB download read slowly after the visitor's FIN: a spin"
+log "10 MB read slowly after the visitor's FIN: intact, client $((t1 - t0)) ticks"
