@@ -9,6 +9,10 @@ system is needed to read them):
                    CPU named in the file name, and for arm64 an
                    LC_CODE_SIGNATURE (macOS refuses arm64 code without one;
                    ad hoc is enough; x86_64 code needs none).
+  PE (Windows)     PE32+ for the machine in the file name, importing only
+                   DLLs that every Windows has (SYSTEM_DLLS): the C
+                   runtime msvcrt.dll, kernel32, ws2_32 and the like; no
+                   mingw runtime (libwinpthread, libgcc_s) beside it.
 
 Prints one line per file and exits non-zero if any check fails."""
 import struct
@@ -19,6 +23,9 @@ MACHO_CPUS = {0x01000007: "x86_64", 0x0100000C: "arm64"}
 LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB = 0xC, 0x80000018, 0x8000001F
 LC_CODE_SIGNATURE = 0x1D
 SYSTEM_DYLIBS = {"/usr/lib/libSystem.B.dylib"}
+PE_MACHINES = {0x8664: "x86_64", 0xAA64: "arm64"}
+SYSTEM_DLLS = {"kernel32.dll", "advapi32.dll", "user32.dll", "ws2_32.dll",
+               "bcrypt.dll", "crypt32.dll", "msvcrt.dll", "ntdll.dll"}
 
 
 def want_arch(path):
@@ -76,6 +83,46 @@ def check_macho(data):
             "libSystem only" + (", signed" if signed else ", unsigned"))
 
 
+def check_pe(data):
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    if data[pe:pe + 4] != b"PE\0\0":
+        return "no PE signature"
+    machine, nsect, _, _, _, optsize, _ = struct.unpack_from(
+        "<HHIIIHH", data, pe + 4)
+    opt = pe + 24
+    if struct.unpack_from("<H", data, opt)[0] != 0x20B:
+        return "not PE32+"
+    # Data directory 1: the import table (RVA, size).
+    imp_rva = struct.unpack_from("<I", data, opt + 112 + 8)[0]
+    sections = []
+    for i in range(nsect):
+        s_off = opt + optsize + i * 40
+        vsize, vaddr, rawsize, rawptr = struct.unpack_from(
+            "<IIII", data, s_off + 8)
+        sections.append((vaddr, max(vsize, rawsize), rawptr))
+
+    def at(rva):
+        for vaddr, size, rawptr in sections:
+            if vaddr <= rva < vaddr + size:
+                return rva - vaddr + rawptr
+        raise ValueError("RVA %#x outside the sections" % rva)
+
+    dlls = []
+    off = at(imp_rva) if imp_rva else None
+    while off is not None:
+        name_rva = struct.unpack_from("<I", data, off + 12)[0]
+        if name_rva == 0:
+            break
+        name = data[at(name_rva):].split(b"\0")[0].decode().lower()
+        dlls.append(name)
+        off += 20
+    extra = [d for d in dlls if d not in SYSTEM_DLLS]
+    if extra:
+        return "imports " + ", ".join(extra)
+    return ("ok", PE_MACHINES.get(machine, "machine %#x" % machine),
+            "imports " + ", ".join(sorted(dlls)))
+
+
 def check(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -83,6 +130,8 @@ def check(path):
         r = check_elf(data)
     elif data[:4] == b"\xcf\xfa\xed\xfe":
         r = check_macho(data)
+    elif data[:2] == b"MZ":
+        r = check_pe(data)
     else:
         r = "unknown format"
     if isinstance(r, str):
