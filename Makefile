@@ -347,7 +347,7 @@ dist-macos-%: build-dist/deps/macos-%/lib/libcrypto.a
 
 # The Windows client (PE32+, importing only system DLLs) is built with
 # Debian's mingw-w64 and the same three libraries built from their sources
-# for it; `make test` runs it under Wine (tests/integration/t_windows.sh).
+# for it; `make test` runs it under Wine (tests/run.sh, tests/integration/win_client.sh).
 WIN_HOST	 = x86_64-w64-mingw32
 WIN_PKGS	 = gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64
 WIN_LIBS	 = -lws2_32 -lbcrypt -lcrypt32 -ladvapi32 -luser32

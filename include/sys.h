@@ -90,6 +90,14 @@ sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 }
 #endif
 
+/*
+ * fd (opened for writing) again, in a new open file description of its
+ * own, non-blocking: O_NONBLOCK set on it touches nobody else's. Return:
+ * the new fd (close-on-exec), or -1 with errno where the system has no
+ * way (only Linux has: /proc/self/fd).
+ */
+int	sys_reopen_nonblock(int fd);
+
 /* Monotonic milliseconds. */
 uint64_t sys_clock_ms(void);
 

@@ -61,7 +61,7 @@ cli_helper_start(struct cli_helper *hp, const char *mode, const void *input,
 	/* Smaller than a pipe's buffer: this write never blocks. */
 	if (write(to, input, inlen) != (ssize_t)inlen) {
 		(void)close(to);
-		(void)close(from);
+		(void)sys_close(from);
 		cli_helper_cancel(hp);
 		return -1;
 	}
@@ -115,7 +115,8 @@ helper_cb(struct loop *l, struct handler *h, uint32_t events)
 	loop_close(hp->loop, &hp->h);
 	exited_ok = sys_helper_reap(hp->pid, 0);
 	hp->pid = 0;
-	hp->done(hp, n <= 0 && exited_ok && hp->len < sizeof(hp->buf));
+	/* An error reading may have lost the end of the answer. */
+	hp->done(hp, n == 0 && exited_ok && hp->len < sizeof(hp->buf));
 }
 
 /* --- the helper's side: runs in the child, after exec. --- */

@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,8 +85,7 @@ err_setup(void)
 		err_kind = ERR_SOCKET;
 		return;
 	}
-	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY);
+	fd = sys_reopen_nonblock(STDERR_FILENO);
 	if (fd == -1)
 		return;		/* no /proc: blocking writes, as before */
 	err_fd = fd;
@@ -299,14 +297,14 @@ err_lines(const char *buf, size_t len)
 static void
 err_final(void)
 {
-	struct pollfd p;
+	struct sys_pollfd p;
 	int waited = 0;
 
 	err_drain();
 	while (err_qlen > 0 && waited < ERR_EXIT_MS) {
 		p.fd = err_fd;
-		p.events = POLLOUT;
-		(void)poll(&p, 1, 100);
+		p.events = SYS_POLLOUT;
+		(void)sys_poll(&p, 1, 100);
 		waited += 100;
 		err_drain();
 	}

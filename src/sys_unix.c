@@ -124,6 +124,19 @@ sys_fd_own(int fd)
 	return 0;
 }
 
+/*
+ * Through /proc (Linux): a description of fd's own. Elsewhere (macOS)
+ * the open fails, as nobody but root can make /proc there.
+ */
+int
+sys_reopen_nonblock(int fd)
+{
+	char path[64];
+
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
 int
 sys_signal_pipe(const int *signals, size_t n)
 {

@@ -16,6 +16,7 @@
 #include <mstcpip.h>
 #include <bcrypt.h>
 #include <psapi.h>
+#include <sddl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -143,6 +144,18 @@ win_fail(void)
 	case ERROR_INVALID_PARAMETER:
 		errno = EINVAL;
 		break;
+	case ERROR_FILE_EXISTS:
+	case ERROR_ALREADY_EXISTS:
+		errno = EEXIST;
+		break;
+	case ERROR_BROKEN_PIPE:
+	case ERROR_NO_DATA:
+		errno = EPIPE;
+		break;
+	case ERROR_DISK_FULL:
+	case ERROR_HANDLE_DISK_FULL:
+		errno = ENOSPC;
+		break;
 	default:
 		errno = EIO;
 		break;
@@ -180,6 +193,7 @@ sys_win_strerror(int e)
 		{ EOPNOTSUPP, "Operation not supported" },
 		{ ENOPROTOOPT, "Protocol not available" },
 		{ ENOSYS, "Function not implemented" },
+		{ ENOTSUP, "Not supported" },
 		{ EIO, "Input/output error" },
 	};
 	size_t i;
@@ -229,13 +243,54 @@ strndup(const char *s, size_t n)
 	return p;
 }
 
+/*
+ * A security descriptor that lets the current user and SYSTEM alone at a
+ * file, inheriting nothing from its folder: what mode 0600 means on Unix.
+ * A folder made under C:\ lets every signed-in user change what is in it.
+ * Return: it (LocalFree it), or NULL with errno.
+ */
+static PSECURITY_DESCRIPTOR
+private_sd(void)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	TOKEN_USER *tu = NULL;
+	HANDLE tok = NULL;
+	DWORD need = 0;
+	char *sid = NULL, sddl[256];
+
+	if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+		goto fail;
+	(void)GetTokenInformation(tok, TokenUser, NULL, 0, &need);
+	if (need == 0 || (tu = malloc(need)) == NULL ||
+	    !GetTokenInformation(tok, TokenUser, tu, need, &need) ||
+	    !ConvertSidToStringSidA(tu->User.Sid, &sid))
+		goto fail;
+	if (snprintf(sddl, sizeof(sddl), "D:P(A;;FA;;;%s)(A;;FA;;;SY)", sid) >=
+	    (int)sizeof(sddl) ||
+	    !ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl,
+	    SDDL_REVISION_1, &sd, NULL))
+		sd = NULL;
+fail:
+	if (sd == NULL)
+		errno = EACCES;
+	if (sid != NULL)
+		LocalFree(sid);
+	free(tu);
+	if (tok != NULL)
+		(void)CloseHandle(tok);
+	return sd;
+}
+
+/* Made private (private_sd): the client's config, password and all. */
 int
 mkostemp(char *template, int flags)
 {
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
 	size_t len = strlen(template);
 	char *x = template + len - 6;
 	uint8_t r[6];
 	int tries, i, fd;
+	HANDLE h;
 	static const char set[] =
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -243,17 +298,35 @@ mkostemp(char *template, int flags)
 		errno = EINVAL;
 		return -1;
 	}
+	if ((sa.lpSecurityDescriptor = private_sd()) == NULL)
+		return -1;
 	for (tries = 0; tries < 100; tries++) {
 		if (sys_random(r, sizeof(r)) == -1)
-			return -1;
+			break;
 		for (i = 0; i < 6; i++)
 			x[i] = set[r[i] % (sizeof(set) - 1)];
-		fd = _open(template, _O_RDWR | _O_CREAT | _O_EXCL | _O_BINARY |
-		    flags, _S_IREAD | _S_IWRITE);
-		if (fd != -1 || errno != EEXIST)
-			return fd;
+		h = CreateFileA(template, GENERIC_READ | GENERIC_WRITE,
+		    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
+		    CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+		if (h == INVALID_HANDLE_VALUE) {
+			if (GetLastError() == ERROR_FILE_EXISTS)
+				continue;
+			(void)win_fail();
+			break;
+		}
+		LocalFree(sa.lpSecurityDescriptor);
+		fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY |
+		    (flags & _O_NOINHERIT));
+		if (fd == -1) {
+			(void)CloseHandle(h);
+			(void)DeleteFileA(template);
+			errno = EMFILE;
+		}
+		return fd;
 	}
-	errno = EEXIST;
+	if (tries == 100)
+		errno = EEXIST;
+	LocalFree(sa.lpSecurityDescriptor);
 	return -1;
 }
 
@@ -347,7 +420,8 @@ sys_read(int fd, void *buf, size_t len)
 
 /*
  * A connect() asked again after a non-blocking one failed says
- * WSAECONNABORTED under Wine, not why it failed: that is SO_ERROR's.
+ * WSAECONNABORTED under Wine, WSAEINVAL on Windows, not why it failed:
+ * that is SO_ERROR's.
  */
 int
 sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -360,16 +434,16 @@ sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	case WSAEWOULDBLOCK:		/* a non-blocking connect began */
 		errno = EINPROGRESS;
 		return -1;
-	case WSAEINVAL:			/* asked again while in progress */
-		errno = EALREADY;
-		return -1;
-	case WSAEALREADY:
 	case WSAEISCONN:
 		break;
 	default:
+		/* Asked again: WSAEINVAL or WSAEALREADY while it is still in
+		 * progress, unless it failed meanwhile. */
 		if (getsockopt(S(fd), SOL_SOCKET, SO_ERROR, (char *)&err,
 		    &elen) == 0 && err != 0)
 			wsa = err;
+		else if (wsa == WSAEINVAL)
+			wsa = WSAEALREADY;
 		break;
 	}
 	errno = errno_of_wsa(wsa);
@@ -765,6 +839,15 @@ sys_mapped_bytes(void)
 	if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof(pmc)))
 		return 0;
 	return pmc.PagefileUsage;
+}
+
+/* No /proc: stderr is written as it is (blocking, on a console). */
+int
+sys_reopen_nonblock(int fd)
+{
+	(void)fd;
+	errno = ENOSYS;
+	return -1;
 }
 
 /* Sockets are handles: no descriptor table to raise. */

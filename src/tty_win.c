@@ -58,7 +58,7 @@ tty_write(const char *s, size_t len)
 static BOOL WINAPI
 tty_on_console(DWORD type)
 {
-	if (InterlockedExchange(&tty_hidden, 0)) {
+	if (tty_hidden) {
 		(void)SetConsoleMode(tty_in, tty_saved);
 		tty_write("\n", 1);
 	}
@@ -159,8 +159,10 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 	}
 	e = errno;
 	if (hide) {
-		if (InterlockedExchange(&tty_hidden, 0))
-			(void)SetConsoleMode(tty_in, tty_saved);
+		/* Restored before the flag drops: a Ctrl-C between the two
+		 * restores it again, which does no harm. */
+		(void)SetConsoleMode(tty_in, tty_saved);
+		InterlockedExchange(&tty_hidden, 0);
 		(void)SetConsoleCtrlHandler(tty_on_console, FALSE);
 		tty_write("\n", 1);
 	}

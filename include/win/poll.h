@@ -1,3 +1,2 @@
-/* poll.h on Windows: WSAPoll, which takes sockets alone (compat.h). */
+/* poll.h on Windows: WSAPoll's names (compat.h); sys_poll() calls it. */
 #include "compat.h"
-#define poll(fds, n, timeout)	WSAPoll((fds), (n), (timeout))

@@ -43,6 +43,44 @@ grep -q "^login_setting: " "$T/laptop/tunnel-client-config.yaml" ||
     fail "the appended lines end in CRLF"
 log "config file mode: up, key and login setting appended (LF)"
 
+# The file holds the password, and the client wrote it anew (a temporary
+# file renamed over it): its DACL must let the user and SYSTEM alone in,
+# whatever the folder's would give (what mode 0600 is on Unix). Read back
+# with GetNamedSecurityInfo by a program built here.
+cat >"$T/sddl.c" <<'C'
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+	PSECURITY_DESCRIPTOR sd;
+	PACL dacl;
+	char *s;
+
+	if (argc != 2 || GetNamedSecurityInfoA(argv[1], SE_FILE_OBJECT,
+	    DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd) != 0 ||
+	    !ConvertSecurityDescriptorToStringSecurityDescriptorA(sd,
+	    SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &s, NULL))
+		return 1;
+	printf("%s\n", s);
+	return 0;
+}
+C
+x86_64-w64-mingw32-gcc -o "$T/sddl.exe" "$T/sddl.c" -ladvapi32 ||
+    fail "cannot build the DACL reader"
+winpath="Z:$(printf '%s' "$T/laptop/tunnel-client-config.yaml" | tr / '\\')"
+sddl=$(WINEDEBUG=-all "${WINE:-/usr/lib/wine/wine64}" "$T/sddl.exe" "$winpath") ||
+    fail "cannot read the config's DACL"
+sddl=$(printf '%s' "$sddl" | tr -d '\r')
+aces=$(printf '%s' "$sddl" | grep -o '(A;' | wc -l)
+case "$sddl" in
+*";;;SY)"*) ;;
+*) fail "config DACL without SYSTEM: $sddl" ;;
+esac
+[ "$aces" = 2 ] && ! printf '%s' "$sddl" | grep -qE ';;;(WD|BU|AU|BA)\)' ||
+    fail "the config is not private to its user: $sddl"
+log "config DACL: $sddl"
+
 # 2. The helpers (crypt, resolve) are gone once the tunnel is up.
 helpers=$(pgrep -fc -- '--helper' || true)
 [ "$helpers" = 0 ] || fail "$helpers helper process(es) left: $(pgrep -fa -- --helper)"
