@@ -48,13 +48,21 @@ script() {
 	esac
 }
 
+# scripts PREFIX NAME...: script PREFIX NAME for each NAME that ONLY, a
+# pattern, selects (all when it is unset).
+scripts() {
+	prefix=$1; shift
+	for name in "$@"; do
+		if [ -n "${ONLY:-}" ] && ! echo "$name" | grep -q "$ONLY"; then
+			continue
+		fi
+		script "$prefix" "$name"
+	done
+}
+
 for t in tests/integration/t_*.sh; do
 	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
-	if [ -n "${ONLY:-}" ] && ! echo "$name" | grep -q "$ONLY"; then
-		continue
-	fi
-	script "" "$name"
+	scripts "" "$(basename "$t" .sh)"
 done
 
 # The suite's core again on the arm64 release build (make dist-linux-arm64,
@@ -81,13 +89,7 @@ if [ -n "${ARM64_BUILD:-}" ]; then
 	if arm64_runs; then
 		export SERVER_BIN="$top/$ARM64_BUILD/tunnel-server"
 		export CLIENT_BIN="$top/$ARM64_BUILD/tunnel-client"
-		for name in $CORE; do
-			if [ -n "${ONLY:-}" ] &&
-			    ! echo "$name" | grep -q "$ONLY"; then
-				continue
-			fi
-			script arm64 "$name"
-		done
+		scripts arm64 $CORE
 		unset SERVER_BIN CLIENT_BIN
 	else
 		fail=$((fail + 1)); failed_names="$failed_names arm64"
@@ -100,9 +102,10 @@ fi
 # Wine against this build's server: the suite's core, then what is
 # Windows's own (win_client.sh). t_tls is left out: half of it checks
 # POSIX file modes, owners and a read-only mount, which Windows has as
-# ACLs; the TLS link itself is what every one of these runs over. Wine starts with a prefix of its own in a fresh
-# directory, made here once for the whole run (its first start, about
-# 10 s); the client is stopped with SIGINT, which Wine hands it as Ctrl-C.
+# ACLs; the TLS link itself is what every one of these runs over. Wine
+# starts with a prefix of its own in a fresh directory, made here once for
+# the whole run (its first start, about 10 s); the client is stopped with
+# SIGINT, which Wine hands it as Ctrl-C.
 WIN_CORE="t_http_basic t_bulk t_halfclose t_protocols t_auth t_restart
 	  t_at_most_once t_shutdown win_client"
 if [ -n "${WIN_CLIENT:-}" ]; then
@@ -114,13 +117,7 @@ if [ -n "${WIN_CLIENT:-}" ]; then
 	    grep -q '^tunnel-client .*(.*poll, copy)' "$out"; then
 		export CLIENT_BIN="$top/tests/integration/wine_client.sh"
 		export CLIENT_STOP=INT WIN_CLIENT="$top/$WIN_CLIENT"
-		for name in $WIN_CORE; do
-			if [ -n "${ONLY:-}" ] &&
-			    ! echo "$name" | grep -q "$ONLY"; then
-				continue
-			fi
-			script windows "$name"
-		done
+		scripts windows $WIN_CORE
 		unset CLIENT_BIN CLIENT_STOP
 	else
 		fail=$((fail + 1)); failed_names="$failed_names windows"
