@@ -27,6 +27,9 @@ enum log_level {
 /* Sets the level and the program name shown in lines. */
 void	log_init(const char *progname, enum log_level level);
 
+/* Changes the level (a reloaded configuration). */
+void	log_set_level(enum log_level level);
+
 /* Parses "error", "warn", "info", "debug". Return: 0 or -1. */
 int	log_level_parse(const char *s, enum log_level *out);
 
@@ -41,6 +44,10 @@ int	log_open_file(const char *dir);
  * (the old file stays in use).
  */
 int	log_reopen(void);
+/* Stops writing to the file (stderr goes on); a no-op without one. */
+void	log_close_file(void);
+/* The directory of the file written to, or NULL without one. */
+const char *log_file_dir(void);
 /*
  * Flushes buffered lines (waiting at most about 1 s for a stalled
  * stderr), then closes the file.

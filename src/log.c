@@ -103,6 +103,12 @@ log_init(const char *progname, enum log_level level)
 	err_fd = STDERR_FILENO;
 }
 
+void
+log_set_level(enum log_level level)
+{
+	log_lvl = level;
+}
+
 int
 log_level_parse(const char *s, enum log_level *out)
 {
@@ -153,6 +159,22 @@ log_reopen(void)
 	if (log_fd == -1)
 		return 0;
 	return log_open_file(log_dir);
+}
+
+void
+log_close_file(void)
+{
+	if (log_fd == -1)
+		return;
+	log_flush();
+	(void)close(log_fd);
+	log_fd = -1;
+}
+
+const char *
+log_file_dir(void)
+{
+	return log_fd != -1 ? log_dir : NULL;
 }
 
 void

@@ -34,11 +34,64 @@ static void	sweep_cb(struct loop *, struct timer *);
 static void	trim_cb(struct loop *, struct timer *);
 static void	grace_cb(struct loop *, struct timer *);
 
+/*
+ * Derives u's login material from cu (whose password is wiped once
+ * used: from here on only the derived keys are needed). path names the
+ * config in messages. Return: 0 or -1 after logging why.
+ */
+int
+srv_user_prepare(struct srv *s, struct srv_user *u, struct cfg_user *cu,
+    const char *path)
+{
+	char err[256], hash[AUTH_HASH_MAX];
+	const char *stored;
+
+	u->cfg = cu;
+	if (cu->is_plaintext) {
+		log_warnx("%s:%d: user '%s' has a plaintext password; store a "
+		    "hash instead (tunnel-server --hash-password)", path,
+		    cu->line, cu->username);
+		/*
+		 * Its salt comes from the server secret, not from chance:
+		 * the same at every start, as a stored hash is, so clients
+		 * that remember the setting of their first login
+		 * (client_trust.c) are not refused after a restart, and a
+		 * reload that leaves the password alone leaves the user
+		 * alone. The space keeps it apart from the fake salts: no
+		 * username holds one.
+		 */
+		char name[PROTO_MAX_USER + 16];
+
+		(void)snprintf(name, sizeof(name), " plaintext %s",
+		    cu->username);
+		if (auth_fake_setting(s->secret, s->fake_template, name,
+		    u->setting, sizeof(u->setting)) == -1 ||
+		    auth_crypt(cu->password, u->setting, hash,
+		    sizeof(hash)) == -1) {
+			log_warn("hashing the password of '%s'", cu->username);
+			auth_wipe(hash, sizeof(hash));
+			return -1;
+		}
+		stored = hash;
+	} else {
+		stored = cu->password;
+	}
+	if (auth_setting_from_hash(stored, u->setting, sizeof(u->setting),
+	    err, sizeof(err)) == -1) {
+		log_error("user '%s': %s", cu->username, err);
+		auth_wipe(hash, sizeof(hash));
+		return -1;
+	}
+	auth_derive_keys(stored, NULL, &u->keys);
+	auth_wipe(hash, sizeof(hash));
+	auth_wipe(cu->password, strlen(cu->password));
+	return 0;
+}
+
 /* Derives the login material of every user once, at start-up. */
 static int
 prepare_users(struct srv *s)
 {
-	char err[256], hash[AUTH_HASH_MAX];
 	size_t i;
 
 	/*
@@ -51,68 +104,29 @@ prepare_users(struct srv *s)
 		log_warn("making the unknown users' setting");
 		return -1;
 	}
-	s->nusers = s->cfg->nusers;
-	s->users = calloc(s->nusers, sizeof(*s->users));
+	s->users = calloc(s->cfg->nusers, sizeof(*s->users));
 	if (s->users == NULL)
 		return -1;
-	for (i = 0; i < s->nusers; i++) {
-		struct srv_user *u = &s->users[i];
-		const char *stored;
-
-		u->cfg = &s->cfg->users[i];
-		if (u->cfg->is_plaintext) {
-			log_warnx("%s:%d: user '%s' has a plaintext password; "
-			    "store a hash instead (tunnel-server "
-			    "--hash-password)", s->cfg->path ? s->cfg->path :
-			    "config", u->cfg->line, u->cfg->username);
-			/*
-			 * Its salt comes from the server secret, not from
-			 * chance: the same at every start, as a stored hash
-			 * is, so clients that remember the setting of their
-			 * first login (client_trust.c) are not refused after
-			 * a restart. The space keeps it apart from the fake
-			 * salts: no username holds one.
-			 */
-			char name[PROTO_MAX_USER + 16];
-
-			(void)snprintf(name, sizeof(name), " plaintext %s",
-			    u->cfg->username);
-			if (auth_fake_setting(s->secret, s->fake_template, name,
-			    u->setting, sizeof(u->setting)) == -1 ||
-			    auth_crypt(u->cfg->password, u->setting, hash,
-			    sizeof(hash)) == -1) {
-				log_warn("hashing the password of '%s'",
-				    u->cfg->username);
-				return -1;
-			}
-			stored = hash;
-		} else {
-			stored = u->cfg->password;
-		}
-		if (auth_setting_from_hash(stored, u->setting,
-		    sizeof(u->setting), err, sizeof(err)) == -1) {
-			log_error("user '%s': %s", u->cfg->username, err);
+	for (i = 0; i < s->cfg->nusers; i++) {
+		if ((s->users[i] = calloc(1, sizeof(*s->users[i]))) == NULL)
 			return -1;
-		}
-		auth_derive_keys(stored, NULL, &u->keys);
-		auth_wipe(hash, sizeof(hash));
-		/* From here on only the derived keys are needed. */
-		auth_wipe(u->cfg->password, strlen(u->cfg->password));
+		s->nusers++;
+		if (srv_user_prepare(s, s->users[i], &s->cfg->users[i],
+		    s->cfg->path != NULL ? s->cfg->path : "config") == -1)
+			return -1;
 	}
 	return 0;
 }
 
-static int
-listener_open(struct srv *s, struct srv_listener *li, int port,
+int
+srv_listener_open(struct srv *s, struct srv_listener *li, int port,
     struct srv_user *u)
 {
 	int fd;
 
 	fd = net_listen(NULL, port, SRV_BACKLOG);
-	if (fd == -1) {
-		log_warn("cannot listen on port %d", port);
+	if (fd == -1)
 		return -1;
-	}
 	/*
 	 * Accepted sockets inherit TCP_NODELAY and the keepalive settings
 	 * from the listener: set once here instead of 6 calls per visitor.
@@ -126,16 +140,18 @@ listener_open(struct srv *s, struct srv_listener *li, int port,
 	loop_handler_init(&li->h, fd, listener_cb);
 	loop_timer_init(&li->pause, listener_resume);
 	if (loop_update(s->loop, &li->h, LOOP_IN) == -1) {
-		log_warn("epoll");
+		int e = errno;
+
 		(void)close(fd);
 		li->h.fd = -1;
+		errno = e;
 		return -1;
 	}
 	return 0;
 }
 
-static void
-listener_close(struct srv *s, struct srv_listener *li)
+void
+srv_listener_close(struct srv *s, struct srv_listener *li)
 {
 	if (li->h.fd == -1)
 		return;
@@ -155,6 +171,9 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	s->loop = l;
 	s->cfg = cfg;
 	s->main.h.fd = -1;
+	s->orphan.h.fd = -1;
+	s->orphan.srv = s;
+	s->orphan.gone = 1;
 	LIST_INIT(&s->sessions);
 	LIST_INIT(&s->conns);
 	TAILQ_INIT(&s->addrs);
@@ -188,18 +207,24 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	addrmap_init(&s->visitor_addrs, s->rng);
 	if (prepare_users(s) == -1)
 		return -1;
-	if (listener_open(s, &s->main, cfg->port, NULL) == -1)
+	if (srv_listener_open(s, &s->main, cfg->port, NULL) == -1) {
+		log_error("cannot listen on port %d: %s", cfg->port,
+		    strerror(errno));
 		return -1;
+	}
 	for (i = 0; i < s->nusers; i++) {
-		struct srv_user *u = &s->users[i];
+		struct srv_user *u = s->users[i];
 
 		if (u->cfg->port == 0)
 			continue;
 		if ((u->listener = calloc(1, sizeof(*u->listener))) == NULL)
 			return -1;
 		u->listener->h.fd = -1;
-		if (listener_open(s, u->listener, u->cfg->port, u) == -1)
+		if (srv_listener_open(s, u->listener, u->cfg->port, u) == -1) {
+			log_error("cannot listen on port %d (user '%s'): %s",
+			    u->cfg->port, u->cfg->username, strerror(errno));
 			return -1;
+		}
 	}
 	loop_timer_init(&s->sweep, sweep_cb);
 	loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
@@ -284,6 +309,8 @@ srv_route(struct srv *s, struct srv_listener *li)
 {
 	struct srv_session *ss, *best = NULL;
 
+	if (li->gone)
+		return NULL;
 	if (li->user != NULL)
 		return li->user->session;
 	LIST_FOREACH(ss, &s->sessions, entry) {
@@ -302,8 +329,8 @@ srv_user_find(struct srv *s, const char *name)
 	size_t i;
 
 	for (i = 0; i < s->nusers; i++)
-		if (strcmp(s->users[i].cfg->username, name) == 0)
-			return &s->users[i];
+		if (strcmp(s->users[i]->cfg->username, name) == 0)
+			return s->users[i];
 	return NULL;
 }
 
@@ -443,10 +470,10 @@ stop_accepting(struct srv *s)
 	size_t i;
 
 	s->stopping = 1;
-	listener_close(s, &s->main);
+	srv_listener_close(s, &s->main);
 	for (i = 0; i < s->nusers; i++)
-		if (s->users[i].listener != NULL)
-			listener_close(s, s->users[i].listener);
+		if (s->users[i]->listener != NULL)
+			srv_listener_close(s, s->users[i]->listener);
 	while (!LIST_EMPTY(&s->conns))
 		srv_conn_close(LIST_FIRST(&s->conns), "server stopping");
 	/*
@@ -473,8 +500,9 @@ srv_drain(struct srv *s)
 		srv_shutdown(s);
 		return 1;
 	}
-	log_info("no longer accepting; %zu bridged visitor(s) may finish "
-	    "within %d s", s->nvisitors, s->cfg->shutdown_grace);
+	log_info("no longer accepting; %zu bridged visitor%s may finish "
+	    "within %d s", s->nvisitors, s->nvisitors == 1 ? "" : "s",
+	    s->cfg->shutdown_grace);
 	loop_timer_set(s->loop, &s->grace,
 	    (uint64_t)s->cfg->shutdown_grace * 1000);
 	return 0;
@@ -486,7 +514,8 @@ grace_cb(struct loop *l, struct timer *t)
 	struct srv *s = container_of(t, struct srv, grace);
 
 	log_info("shutdown_grace of %d s is over: resetting %zu bridged "
-	    "visitor(s)", s->cfg->shutdown_grace, s->nvisitors);
+	    "visitor%s", s->cfg->shutdown_grace, s->nvisitors,
+	    s->nvisitors == 1 ? "" : "s");
 	srv_shutdown(s);
 	loop_stop(l);
 }
@@ -513,9 +542,14 @@ srv_free(struct srv *s)
 		free(a);
 	}
 	s->naddrs = 0;
-	for (i = 0; i < s->nusers; i++)
-		free(s->users[i].listener);
+	for (i = 0; i < s->nusers; i++) {
+		free(s->users[i]->listener);
+		auth_wipe(&s->users[i]->keys, sizeof(s->users[i]->keys));
+		free(s->users[i]);
+	}
 	free(s->users);
+	s->users = NULL;
+	s->nusers = 0;
 	addrmap_free(&s->visitor_addrs);
 	pipe_pool_free(s->bctx.pipes);
 	tls_ctx_free(s->tls);

@@ -82,6 +82,8 @@ struct srv_listener {
 	struct srv		*srv;
 	struct srv_user		*user;		/* NULL: the main port */
 	int			 port;
+	int			 gone;		/* its user was removed by a
+						   reload: routes nowhere */
 	struct timer		 pause;		/* EMFILE back-off */
 };
 
@@ -256,9 +258,12 @@ struct srv {
 	struct cfg_server	*cfg;
 	struct bridge_ctx	 bctx;
 	struct tls_ctx		*tls;		/* NULL with transport: plain */
-	struct srv_user		*users;
+	struct srv_user		**users;	/* each its own allocation:
+						   sessions point at them */
 	size_t			 nusers;
 	struct srv_listener	 main;
+	struct srv_listener	 orphan;	/* visitors of a removed
+						   user's port point here */
 	uint8_t			 secret[PROTO_KEY_LEN];
 	char			 fake_template[PROTO_MAX_SETTING + 1];
 	struct srv_session_list	 sessions;
@@ -307,6 +312,20 @@ void	srv_shutdown(struct srv *s);
 void	srv_free(struct srv *s);
 struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
 /*
+ * Listens on port for li (u: the user it serves, NULL for the main port).
+ * Return: 0, or -1 with errno set and nothing open.
+ */
+int	srv_listener_open(struct srv *s, struct srv_listener *li, int port,
+	    struct srv_user *u);
+void	srv_listener_close(struct srv *s, struct srv_listener *li);
+/*
+ * Derives u's setting and keys from cu (u->cfg = cu) and wipes cu's
+ * password. path names the config in messages. Return: 0, or -1 after
+ * logging why.
+ */
+int	srv_user_prepare(struct srv *s, struct srv_user *u,
+	    struct cfg_user *cu, const char *path);
+/*
  * The record of peer's address (IPv4, or IPv6 by /64), created if need be
  * and marked most recently used. A full table forgets its least recently
  * used record with no login in progress. Return: NULL only when out of
@@ -319,6 +338,17 @@ void	srv_addr_release(struct srv *s, struct srv_addr *a);
 struct srv_user *srv_user_find(struct srv *s, const char *name);
 /* Counts a visitor gone; after a crowd, hands freed memory back. */
 void	srv_visitor_gone(struct srv *s);
+
+/*
+ * server_reload.c: applies next, a configuration loaded after SIGHUP (its
+ * default TLS paths filled in), to the running daemon: users added,
+ * removed or changed, ports opened and closed, the TLS key read again,
+ * the live settings. Keys that cannot change live keep their running
+ * value and are reported. Everything that can fail is done before
+ * anything changes. Return: 0 with next's contents moved into s->cfg
+ * (next is left empty), or -1 after logging why, with nothing changed.
+ */
+int	srv_reload(struct srv *s, struct cfg_server *next);
 
 /*
  * server_secret.c: reads SRV_SECRET_FILE from the directory of

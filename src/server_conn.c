@@ -426,7 +426,7 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 		ok = auth_verify_proof(&c->user->keys, c->am, c->amlen,
 		    p->proof, client_key);
 	else
-		(void)auth_verify_proof(&s->users[0].keys, c->am, c->amlen,
+		(void)auth_verify_proof(&s->users[0]->keys, c->am, c->amlen,
 		    p->proof, client_key);
 	(void)log_escape(esc, sizeof(esc), c->username, strlen(c->username));
 	if (ok == -1) {
@@ -445,9 +445,10 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 			delay = 250ull << shift;
 		}
 		log_warnx("conn %llu %s: login failed for user '%s' "
-		    "(bad credentials; %u recent failures from this address)",
+		    "(bad credentials; %u recent failure%s from this address)",
 		    (unsigned long long)c->id, c->peer, esc,
-		    a != NULL ? a->failures : 0);
+		    a != NULL ? a->failures : 0,
+		    a != NULL && a->failures == 1 ? "" : "s");
 		conn_set_state(c, SRV_CONN_FAIL_DELAY);
 		c->answer_ms = loop_now(s->loop) + delay;
 		loop_timer_set(s->loop, &c->deadline, delay);

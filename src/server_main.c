@@ -131,6 +131,29 @@ next_to(const char *path, const char *name)
 }
 
 /*
+ * Fills in the default TLS paths, next to the config, unless the file
+ * names both. Return: 0, or -1 with the reason in err.
+ */
+static int
+tls_paths(const char *path, struct cfg_server *cfg, char *err, size_t errlen)
+{
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		(void)snprintf(err, errlen, "%s: tls_cert and tls_key go "
+		    "together", path);
+		return -1;
+	}
+	if (cfg->tls_cert != NULL)
+		return 0;
+	cfg->tls_cert = next_to(path, CFG_DEFAULT_TLS_CERT);
+	cfg->tls_key = next_to(path, CFG_DEFAULT_TLS_KEY);
+	if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The TLS key and certificate: the configured ones, or the defaults next
  * to the config, made on first run. *fp gets the key's fingerprint.
  * Return: 1 if made now, 0 if they existed, -1 after saying why.
@@ -139,20 +162,13 @@ static int
 tls_files(const char *path, struct cfg_server *cfg, char *fp)
 {
 	char err[512];
-	int made = 0;
+	int made = 0, ours = cfg->tls_cert == NULL;
 
-	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
-		fprintf(stderr, "tunnel-server: %s: tls_cert and tls_key go "
-		    "together\n", path);
+	if (tls_paths(path, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "tunnel-server: %s\n", err);
 		return -1;
 	}
-	if (cfg->tls_cert == NULL) {
-		cfg->tls_cert = next_to(path, CFG_DEFAULT_TLS_CERT);
-		cfg->tls_key = next_to(path, CFG_DEFAULT_TLS_KEY);
-		if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
-			fprintf(stderr, "tunnel-server: out of memory\n");
-			return -1;
-		}
+	if (ours) {
 		/* Ours to make; a certbot pair is never made up. */
 		made = tls_make_server_key(cfg->tls_cert, cfg->tls_key, err,
 		    sizeof(err));
@@ -168,24 +184,100 @@ tls_files(const char *path, struct cfg_server *cfg, char *fp)
 	return made;
 }
 
+/* What the signal handler needs. */
+struct daemon {
+	struct srv	*srv;
+	const char	*path;
+	int		 debug;		/* -d: the level stays debug */
+	char		 fp[TLS_FP_LEN];
+};
+
+/* The log settings of a reloaded file (after it was applied). */
+static void
+reload_log(struct daemon *d, const struct cfg_server *cfg)
+{
+	enum log_level level = LOG_INFO;
+	const char *dir = log_file_dir();
+
+	if (!d->debug && cfg->log_level != NULL &&
+	    log_level_parse(cfg->log_level, &level) == 0)
+		log_set_level(level);
+	if (!cfg->log_enable) {
+		if (dir != NULL) {
+			log_info("reload: log file off");
+			log_close_file();
+		}
+		return;
+	}
+	if (dir != NULL && strcmp(dir, cfg->log_path) == 0)
+		return;
+	if (log_open_file(cfg->log_path) == -1)
+		log_warn("reload: cannot write %s/info.log (logging goes on "
+		    "as before)", cfg->log_path);
+	else
+		log_info("reload: logging to %s/info.log", cfg->log_path);
+}
+
 /*
- * SIGHUP reopens the log file (logrotate without copytruncate). TERM and
- * INT stop gracefully (srv_drain); a second one during the grace stops at
- * once, as a second Ctrl-C is expected to.
+ * SIGHUP: the log file is reopened (logrotate without copytruncate), then
+ * the config file is read again and applied (server_reload.c). A file
+ * with an error changes nothing.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct srv *s = d->srv;
+	struct cfg_server next;
+	char err[1024], fp[TLS_FP_LEN];
+
+	if (s->cfg->log_enable) {
+		if (log_reopen() == -1)
+			log_warn("SIGHUP: cannot reopen the log file");
+		else
+			log_info("SIGHUP: log file reopened");
+	}
+	log_info("SIGHUP: reading %s again", d->path);
+	cfg_server_init(&next);
+	if (cfg_server_load(d->path, &next, err, sizeof(err)) == -1) {
+		log_error("reload: %s; the running configuration stays", err);
+		cfg_server_free(&next);
+		return;
+	}
+	if (s->tls != NULL) {
+		if (tls_paths(d->path, &next, err, sizeof(err)) == -1 ||
+		    tls_file_fingerprint(next.tls_cert, fp, err,
+		    sizeof(err)) == -1) {
+			log_error("reload: %s; the running configuration stays",
+			    err);
+			cfg_server_free(&next);
+			return;
+		}
+	}
+	if (srv_reload(s, &next) == 0) {
+		reload_log(d, s->cfg);
+		if (s->tls != NULL && strcmp(fp, d->fp) != 0) {
+			log_warnx("reload: the TLS key changed: fingerprint %s "
+			    "(%s); clients that pinned the old one refuse it",
+			    fp, s->cfg->tls_cert);
+			memcpy(d->fp, fp, sizeof(d->fp));
+		}
+	}
+	cfg_server_free(&next);
+}
+
+/*
+ * HUP reloads. TERM and INT stop gracefully (srv_drain); a second one
+ * during the grace stops at once, as a second Ctrl-C is expected to.
  */
 static void
 on_signal(struct loop *l, int signo, void *arg)
 {
-	struct srv *s = arg;
+	struct daemon *d = arg;
+	struct srv *s = d->srv;
 
 	switch (signo) {
 	case SIGHUP:
-		if (!s->cfg->log_enable)
-			log_info("SIGHUP: no log file to reopen");
-		else if (log_reopen() == -1)
-			log_warn("SIGHUP: cannot reopen the log file");
-		else
-			log_info("SIGHUP: log file reopened");
+		reload(d);
 		return;
 	default:
 		if (s->stopping) {
@@ -210,6 +302,7 @@ main(int argc, char **argv)
 	enum log_level level = LOG_INFO;
 	struct loop *l;
 	struct srv s;
+	struct daemon d;
 	uint8_t secret[PROTO_KEY_LEN];
 	char err[1024], fp[TLS_FP_LEN];
 	int i, debug = 0, check = 0, no_splice = 0, rc = 0, hashpw = 0;
@@ -347,12 +440,18 @@ main(int argc, char **argv)
 		log_close();
 		return 1;
 	}
+	memset(&d, 0, sizeof(d));
+	d.srv = &s;
+	d.path = path;
+	d.debug = debug;
+	if (cfg.transport == CFG_TRANSPORT_TLS)
+		memcpy(d.fp, fp, sizeof(d.fp));
 	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
-	    &s) == -1)
+	    &d) == -1)
 		fatal("signalfd");
 	log_info("tunnel-server %s listening on port %d (IPv4 and IPv6), "
-	    "%zu user(s), pool %d, connect timeout %d s%s", TUNNEL_VERSION,
-	    s.main.port, s.nusers, cfg.pool_size, cfg.connect_timeout,
+	    "%zu user%s, pool %d, connect timeout %d s%s", TUNNEL_VERSION,
+	    s.main.port, s.nusers, s.nusers == 1 ? "" : "s", cfg.pool_size, cfg.connect_timeout,
 	    no_splice ? ", splice OFF" : sys_can_splice() ? "" :
 	    ", copy path (no splice here)");
 	if (cfg.transport == CFG_TRANSPORT_TLS)
@@ -362,9 +461,9 @@ main(int argc, char **argv)
 		log_warnx("transport: plain: the tunnel link is NOT encrypted "
 		    "(only for a link inside a VPN or WireGuard)");
 	for (i = 0; i < (int)s.nusers; i++)
-		if (s.users[i].listener != NULL)
+		if (s.users[i]->listener != NULL)
 			log_info("user '%s' has its own port %d",
-			    s.users[i].cfg->username, s.users[i].listener->port);
+			    s.users[i]->cfg->username, s.users[i]->listener->port);
 	if (loop_run(l) == -1)
 		rc = 1;
 	srv_shutdown(&s);

@@ -1,0 +1,369 @@
+/*
+ * server_reload: a configuration re-read on SIGHUP, applied to the running
+ * daemon without touching what did not change. It works in two phases:
+ *
+ *   prepare  everything that can fail, on the side: each user's login
+ *            material, the listeners of new ports, the TLS key. A failure
+ *            undoes what was prepared and the daemon runs on unchanged.
+ *   commit   cannot fail: removed users' sessions end with FAIL, changed
+ *            passwords end their sessions, ports move to their new
+ *            owners, the new file becomes the running configuration.
+ *
+ * Sessions of unchanged users, and every bridged visitor (its proxy
+ * connection left the session when it was bridged), are not touched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+/* What the new file says of one user, and what it will take. */
+struct plan {
+	struct srv_user		*old;	/* running user of that name */
+	struct srv_user		*user;	/* old, or a new allocation */
+	struct srv_user		 fresh;	/* setting and keys from the file */
+	struct srv_listener	*li;	/* its port's listener, or NULL */
+	int			 li_opened; /* li is new: undo closes it */
+	int			 password_changed;
+};
+
+struct reload {
+	struct srv		*s;
+	struct cfg_server	*next;
+	struct plan		*plans;
+	size_t			 nplans;
+	struct srv_user		**users;	/* the new s->users */
+	struct tls_ctx		*tls;		/* the new one, or NULL */
+	struct cfg_server	*retired;	/* the running one's contents,
+						   freed once the loop turns */
+};
+
+/* Keys that stay as they are until a restart. */
+static void
+keep_fixed(struct srv *s, struct cfg_server *next)
+{
+	if (next->port != s->cfg->port) {
+		log_warnx("reload: port stays %d until a restart (the file "
+		    "now says %d)", s->cfg->port, next->port);
+		next->port = s->cfg->port;
+	}
+	if (next->transport != s->cfg->transport) {
+		log_warnx("reload: transport stays %s until a restart (the "
+		    "file now says %s)", cfg_transport_str(s->cfg->transport),
+		    cfg_transport_str(next->transport));
+		next->transport = s->cfg->transport;
+	}
+}
+
+static struct srv_listener *
+running_listener(struct srv *s, int port)
+{
+	size_t i;
+
+	for (i = 0; i < s->nusers; i++)
+		if (s->users[i]->listener != NULL &&
+		    s->users[i]->listener->port == port)
+			return s->users[i]->listener;
+	return NULL;
+}
+
+static void
+undo(struct reload *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nplans; i++) {
+		struct plan *p = &r->plans[i];
+
+		if (p->li_opened) {
+			srv_listener_close(r->s, p->li);
+			free(p->li);
+		}
+		if (p->user != NULL && p->user != p->old)
+			free(p->user);
+		auth_wipe(&p->fresh.keys, sizeof(p->fresh.keys));
+	}
+	free(r->plans);
+	free(r->users);
+	free(r->retired);
+	tls_ctx_free(r->tls);
+}
+
+static int
+prepare(struct reload *r)
+{
+	struct srv *s = r->s;
+	struct cfg_server *next = r->next;
+	const char *path = next->path != NULL ? next->path : "config";
+	char err[512];
+	size_t i;
+
+	r->nplans = next->nusers;
+	r->plans = calloc(r->nplans, sizeof(*r->plans));
+	r->users = calloc(r->nplans, sizeof(*r->users));
+	r->retired = calloc(1, sizeof(*r->retired));
+	if (r->plans == NULL || r->users == NULL || r->retired == NULL) {
+		log_warn("reload");
+		return -1;
+	}
+	for (i = 0; i < r->nplans; i++) {
+		struct plan *p = &r->plans[i];
+		struct cfg_user *cu = &next->users[i];
+
+		p->old = srv_user_find(s, cu->username);
+		if (srv_user_prepare(s, &p->fresh, cu, path) == -1)
+			return -1;
+		if (p->old != NULL) {
+			p->user = p->old;
+			p->password_changed =
+			    strcmp(p->old->setting, p->fresh.setting) != 0 ||
+			    memcmp(&p->old->keys, &p->fresh.keys,
+			    sizeof(p->fresh.keys)) != 0;
+		} else if ((p->user = calloc(1, sizeof(*p->user))) == NULL) {
+			log_warn("reload");
+			return -1;
+		}
+		if (cu->port == 0)
+			continue;
+		/* A port keeps its socket, whoever owns it now. */
+		if ((p->li = running_listener(s, cu->port)) != NULL)
+			continue;
+		if ((p->li = calloc(1, sizeof(*p->li))) == NULL) {
+			log_warn("reload");
+			return -1;
+		}
+		if (srv_listener_open(s, p->li, cu->port, NULL) == -1) {
+			log_error("reload: cannot listen on port %d (user '%s'): "
+			    "%s; the running configuration stays", cu->port,
+			    cu->username, strerror(errno));
+			free(p->li);
+			p->li = NULL;
+			return -1;
+		}
+		p->li_opened = 1;
+	}
+	/* certbot renews the files in place: read them on every reload. */
+	if (s->tls != NULL) {
+		r->tls = tls_server_ctx(next->tls_cert, next->tls_key, err,
+		    sizeof(err));
+		if (r->tls == NULL) {
+			log_error("reload: %s; the running configuration stays",
+			    err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static struct plan *
+plan_of(struct reload *r, const struct srv_user *u)
+{
+	size_t i;
+
+	for (i = 0; i < r->nplans; i++)
+		if (r->plans[i].old == u)
+			return &r->plans[i];
+	return NULL;
+}
+
+/* Ends u's session and logins in progress: the client must log in anew. */
+static void
+disconnect(struct srv *s, struct srv_user *u, const char *why)
+{
+	struct srv_conn *c, *cnext;
+
+	for (c = LIST_FIRST(&s->conns); c != NULL; c = cnext) {
+		cnext = LIST_NEXT(c, entry);
+		if (c->user == u)
+			srv_conn_close(c, why);
+	}
+	if (u->session != NULL)
+		srv_session_close(u->session, PROTO_FAIL_CREDENTIALS, why);
+}
+
+/*
+ * Visitors that came in on li, a port going away, are pointed at to (they
+ * are only routed again if their proxy connection fails).
+ */
+static void
+repoint_visitors(struct srv *s, struct srv_listener *li,
+    struct srv_listener *to)
+{
+	struct srv_visitor *v;
+
+	LIST_FOREACH(v, &s->visitors, all)
+		if (v->listener == li)
+			v->listener = to;
+}
+
+static void
+free_cfg(void *arg)
+{
+	cfg_server_free(arg);
+	free(arg);
+}
+
+static void
+free_user(void *arg)
+{
+	struct srv_user *u = arg;
+
+	auth_wipe(&u->keys, sizeof(u->keys));
+	free(u);
+}
+
+static void
+log_setting(const char *key, int was, int now)
+{
+	if (was != now)
+		log_info("reload: %s %d -> %d", key, was, now);
+}
+
+static void
+commit(struct reload *r)
+{
+	struct srv *s = r->s;
+	struct cfg_server *next = r->next;
+	char why[PROTO_MAX_REASON + 1];
+	size_t i, added = 0, removed = 0, changed = 0;
+
+	/* Users that are gone, and the ports nobody takes over. */
+	for (i = 0; i < s->nusers; i++) {
+		struct srv_user *u = s->users[i];
+		struct plan *p = plan_of(r, u);
+		struct srv_listener *li = u->listener;
+		size_t k;
+		int reused = 0;
+
+		if (p == NULL) {
+			/* No quotes: the client's log escapes them. */
+			(void)snprintf(why, sizeof(why), "user %s was "
+			    "removed from the server configuration",
+			    u->cfg->username);
+			log_info("reload: %s", why);
+			disconnect(s, u, why);
+			removed++;
+		}
+		if (li == NULL)
+			continue;
+		for (k = 0; k < r->nplans; k++)
+			if (r->plans[k].li == li)
+				reused = 1;
+		if (reused)
+			continue;
+		log_info("reload: port %d closed", li->port);
+		repoint_visitors(s, li, p == NULL ? &s->orphan :
+		    p->li != NULL ? p->li : &s->main);
+		srv_listener_close(s, li);
+		free(li);
+		u->listener = NULL;
+	}
+	for (i = 0; i < r->nplans; i++) {
+		struct plan *p = &r->plans[i];
+		struct srv_user *u = p->user;
+		struct cfg_user *cu = &next->users[i];
+		int was_port = p->old != NULL ? p->old->cfg->port : 0;
+
+		if (p->old == NULL) {
+			*u = p->fresh;
+			u->cfg = cu;
+			log_info("reload: user '%s' added (%s %d)",
+			    cu->username, cu->port != 0 ? "own port" :
+			    "main port", cu->port != 0 ? cu->port :
+			    s->cfg->port);
+			added++;
+		} else {
+			u->cfg = cu;
+			if (p->password_changed) {
+				memcpy(u->setting, p->fresh.setting,
+				    sizeof(u->setting));
+				u->keys = p->fresh.keys;
+				(void)snprintf(why, sizeof(why), "the password "
+				    "of user %s changed in the server "
+				    "configuration", cu->username);
+				log_info("reload: %s", why);
+				disconnect(s, u, why);
+			}
+			if (was_port != cu->port)
+				log_info("reload: user '%s' moves from port "
+				    "%d to %d%s", cu->username, was_port != 0 ?
+				    was_port : s->cfg->port, cu->port != 0 ?
+				    cu->port : s->cfg->port, u->session !=
+				    NULL ? " (its client shows the old port "
+				    "until it logs in again)" : "");
+			if (p->password_changed || was_port != cu->port)
+				changed++;
+		}
+		auth_wipe(&p->fresh.keys, sizeof(p->fresh.keys));
+		u->listener = p->li;
+		if (p->li != NULL) {
+			p->li->user = u;
+			if (p->li_opened)
+				log_info("reload: port %d opened for user "
+				    "'%s'", p->li->port, cu->username);
+		}
+		r->users[i] = u;
+	}
+	/* A removed user's struct may still be read until the loop turns. */
+	for (i = 0; i < s->nusers; i++)
+		if (plan_of(r, s->users[i]) == NULL &&
+		    loop_defer(s->loop, free_user, s->users[i]) == -1)
+			log_warn("reload: a removed user's memory is kept");
+	free(s->users);
+	s->users = r->users;
+	s->nusers = r->nplans;
+	r->users = NULL;
+
+	log_setting("pool_size", s->cfg->pool_size, next->pool_size);
+	log_setting("connect_timeout", s->cfg->connect_timeout,
+	    next->connect_timeout);
+	log_setting("idle_timeout", s->cfg->idle_timeout, next->idle_timeout);
+	log_setting("visitors_per_address", s->cfg->visitors_per_address,
+	    next->visitors_per_address);
+	log_setting("pipe_memory_mb", s->cfg->pipe_memory_mb,
+	    next->pipe_memory_mb);
+	log_setting("shutdown_grace", s->cfg->shutdown_grace,
+	    next->shutdown_grace);
+	s->bctx.budget = (size_t)next->pipe_memory_mb << 20;
+	if (r->tls != NULL) {
+		/* Connections made with the old key keep it (refcounted). */
+		tls_ctx_free(s->tls);
+		s->tls = r->tls;
+		r->tls = NULL;
+	}
+	/* Removed users and ended sessions name themselves from it. */
+	*r->retired = *s->cfg;
+	*s->cfg = *next;
+	cfg_server_init(next);
+	(void)loop_defer(s->loop, free_cfg, r->retired);
+	r->retired = NULL;
+	free(r->plans);
+	r->plans = NULL;
+	log_info("reload: done: %zu user%s (%zu added, %zu removed, %zu "
+	    "changed)", s->nusers, s->nusers == 1 ? "" : "s", added, removed,
+	    changed);
+}
+
+int
+srv_reload(struct srv *s, struct cfg_server *next)
+{
+	struct reload r;
+
+	if (s->stopping) {
+		log_warnx("reload: the server is stopping; nothing changed");
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	r.next = next;
+	keep_fixed(s, next);
+	if (prepare(&r) == -1) {
+		undo(&r);
+		return -1;
+	}
+	commit(&r);
+	return 0;
+}
