@@ -87,6 +87,23 @@ ctl_mask(const struct cli *c)
 }
 
 int
+cli_set_local(struct cli *c, const char *host, int port, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+
+	if (cli_resolve(host, port, &addr, &addrlen, err, errlen) == -1)
+		return -1;
+	c->local_addr = addr;
+	c->local_addrlen = addrlen;
+	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d", host,
+	    port);
+	c->local_loopback = net_is_loopback(&c->local_addr);
+	return 0;
+}
+
+int
 cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
     const char *cfg_path, int ask, int no_splice, char *err, size_t errlen)
 {
@@ -126,12 +143,9 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 		    cfg->server_addr);
 		return -1;
 	}
-	if (cli_resolve(cfg->local_host, cfg->local_port, &c->local_addr,
-	    &c->local_addrlen, err, errlen) == -1)
+	if (cli_set_local(c, cfg->local_host, cfg->local_port, err,
+	    errlen) == -1)
 		return -1;
-	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d",
-	    cfg->local_host, cfg->local_port);
-	c->local_loopback = net_is_loopback(&c->local_addr);
 	if (cfg->transport == CFG_TRANSPORT_TLS &&
 	    (c->tls_ctx = tls_client_ctx(c->server_host, err, errlen)) ==
 	    NULL)
@@ -877,8 +891,8 @@ cli_drain(struct cli *c)
 		cli_stop(c);
 		return 1;
 	}
-	log_info("%zu bridged visitor(s) may finish within %d s", n,
-	    c->cfg->shutdown_grace);
+	log_info("%zu bridged visitor%s may finish within %d s", n,
+	    n == 1 ? "" : "s", c->cfg->shutdown_grace);
 	loop_timer_set(c->loop, &c->grace,
 	    (uint64_t)c->cfg->shutdown_grace * 1000);
 	return 0;

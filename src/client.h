@@ -242,6 +242,13 @@ int	cli_drain(struct cli *c);
 /* client_pool.c calls this when the last bridged visitor has gone. */
 void	cli_bridges_done(struct cli *c);
 void	cli_free(struct cli *c);
+/*
+ * The local service visitors are carried to from now on (resolved here:
+ * a name may block in getaddrinfo). Bridged visitors keep theirs.
+ * Return: 0, or -1 with the reason in err and nothing changed.
+ */
+int	cli_set_local(struct cli *c, const char *host, int port, char *err,
+	    size_t errlen);
 
 /* client_helper.c: helper processes (this binary in a hidden mode). */
 void	cli_helper_init(struct cli_helper *hp, struct loop *l,

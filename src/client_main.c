@@ -231,15 +231,109 @@ read_password_file(const char *file, struct cfg_client *cfg)
 	return cfg->password != NULL ? 0 : -1;
 }
 
+/* What the signal handler needs: the file, and what flags override. */
+struct daemon {
+	struct cli	*cli;
+	const char	*path;		/* NULL: flags mode, no file */
+	int		 debug;		/* -d: the level stays debug */
+	int		 o_port, o_host, o_grace;	/* set by flags */
+};
+
+/* A key only a restart changes: said, not applied. */
+static void
+restart_only(const char *key, const char *was, const char *now)
+{
+	if ((was == NULL) != (now == NULL) ||
+	    (was != NULL && strcmp(was, now) != 0))
+		log_warnx("reload: %s changed; it takes effect when "
+		    "tunnel-client restarts", key);
+}
+
 /*
- * TERM and INT stop gracefully (cli_drain); a second one during the grace
- * stops at once, as a second Ctrl-C is expected to.
+ * SIGHUP: the config file is read again. The local service (local_host,
+ * local_port), the log level and the timeouts change live; the server,
+ * the account and the transport belong to the running session and wait
+ * for a restart. Flags given at start keep winning over the file.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct cli *c = d->cli;
+	struct cfg_client *run = c->cfg, next;
+	enum log_level level = LOG_INFO;
+	char err[1024];
+	const char *host;
+	int port;
+
+	if (d->path == NULL) {
+		log_info("SIGHUP: no configuration file (flags mode): nothing "
+		    "to reload");
+		return;
+	}
+	log_info("SIGHUP: reading %s again", d->path);
+	cfg_client_init(&next);
+	if (cfg_client_load(d->path, &next, err, sizeof(err)) == -1) {
+		log_error("reload: %s; the running configuration stays", err);
+		cfg_client_free(&next);
+		return;
+	}
+	restart_only("server_addr", run->server_addr, next.server_addr);
+	restart_only("username", run->username, next.username);
+	restart_only("password", run->password, next.password);
+	restart_only("transport", cfg_transport_str(run->transport),
+	    cfg_transport_str(next.transport));
+	restart_only("server_fingerprint", run->server_fingerprint,
+	    next.server_fingerprint);
+	host = d->o_host ? run->local_host : next.local_host;
+	port = d->o_port ? run->local_port : next.local_port;
+	if ((d->o_host && strcmp(next.local_host, run->local_host) != 0) ||
+	    (d->o_port && next.local_port != run->local_port))
+		log_warnx("reload: the local service stays %s (set by a flag "
+		    "at start)", c->local_desc);
+	if (strcmp(host, run->local_host) != 0 || port != run->local_port) {
+		if (cli_set_local(c, host, port, err, sizeof(err)) == -1) {
+			log_error("reload: %s; the running configuration stays",
+			    err);
+			cfg_client_free(&next);
+			return;
+		}
+		if (host != run->local_host) {
+			char *t = run->local_host;
+
+			run->local_host = next.local_host;
+			next.local_host = t;
+		}
+		run->local_port = port;
+		log_info("reload: new visitors go to %s (bridged ones stay "
+		    "where they are)", c->local_desc);
+	}
+	if (run->connect_timeout != next.connect_timeout)
+		log_info("reload: connect_timeout %d -> %d",
+		    run->connect_timeout, next.connect_timeout);
+	run->connect_timeout = next.connect_timeout;
+	if (!d->o_grace)
+		run->shutdown_grace = next.shutdown_grace;
+	if (!d->debug && next.log_level != NULL &&
+	    log_level_parse(next.log_level, &level) == 0)
+		log_set_level(level);
+	log_info("reload: done");
+	cfg_client_free(&next);
+}
+
+/*
+ * HUP reloads. TERM and INT stop gracefully (cli_drain); a second one
+ * during the grace stops at once, as a second Ctrl-C is expected to.
  */
 static void
 on_signal(struct loop *l, int signo, void *arg)
 {
-	struct cli *c = arg;
+	struct daemon *d = arg;
+	struct cli *c = d->cli;
 
+	if (signo == SIGHUP) {
+		reload(d);
+		return;
+	}
 	if (loop_timer_armed(&c->grace)) {
 		log_info("%s again: stopping now", strsignal(signo));
 		cli_stop(c);
@@ -266,12 +360,14 @@ main(int argc, char **argv)
 	const char *o_server = NULL, *o_user = NULL, *o_host = NULL;
 	const char *o_fp = NULL, *cfg_path = NULL;
 	int o_transport = -1;
-	static const int sigs[] = { SIGINT, SIGTERM };
+	/* Windows has no SIGHUP (compat.h): it never comes there. */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
 	struct cfg_client cfg;
 	enum log_level level = LOG_INFO;
 	struct loop *l;
 	struct cli c;
+	struct daemon d;
 	char err[1024];
 
 	if (sys_init() == -1) {
@@ -448,8 +544,15 @@ main(int argc, char **argv)
 	}
 	if (o_fp != NULL)
 		c.pin_from = "--fingerprint";
+	memset(&d, 0, sizeof(d));
+	d.cli = &c;
+	d.path = cfg_path;
+	d.debug = debug;
+	d.o_port = o_port != 0;
+	d.o_host = o_host != NULL;
+	d.o_grace = o_grace != -1;
 	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
-	    &c) == -1)
+	    &d) == -1)
 		fatal("signalfd");
 	log_info("tunnel-client %s: connecting to %s as '%s', local service "
 	    "%s", TUNNEL_VERSION, cfg.server_addr, cfg.username, c.local_desc);

@@ -91,7 +91,8 @@ visitor_log_close(struct srv_visitor *v, const char *reason)
 	uint64_t ms = loop_now(v->srv->loop) - v->started_ms;
 
 	log_info("visitor %llu %s user '%s': closed after %llu.%03llu s, "
-	    "%llu bytes in, %llu bytes out: %s (spliced total %llu)",
+	    "%llu bytes in, %llu bytes out: %s (server-wide spliced total "
+	    "%llu)",
 	    (unsigned long long)v->id, v->peer, v->user[0] ? v->user : "-",
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
 	    (unsigned long long)v->bytes_in, (unsigned long long)v->bytes_out,

@@ -46,6 +46,15 @@ typedef int		uid_t;
 typedef int		gid_t;
 
 /* Socket shutdown and flags POSIX names. */
+#include <signal.h>
+/*
+ * No SIGHUP on Windows: defined so the client can ask for it like
+ * everywhere; the console handler (sys_win.c) never sends it.
+ */
+#ifndef SIGHUP
+#define SIGHUP		1
+#endif
+
 #define SHUT_RD		SD_RECEIVE
 #define SHUT_WR		SD_SEND
 #define SHUT_RDWR	SD_BOTH
