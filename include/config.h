@@ -34,6 +34,13 @@
 /* Made on first run next to the server's config unless tls_cert/tls_key. */
 #define CFG_DEFAULT_TLS_CERT		"tunnel-server.crt"
 #define CFG_DEFAULT_TLS_KEY		"tunnel-server.key"
+/*
+ * The password of tunnel-server-config.yaml.example and its hash there:
+ * refused at load, so a copied example never opens a server to everyone.
+ */
+#define CFG_EXAMPLE_PASSWORD		"change-me"
+#define CFG_EXAMPLE_HASH \
+	"$y$j9T$M/s7xxNy7RLPB8kV6aNHU.$5Di7Z9hm1NmA9cdAvB57a/IKvf6MXyQjavDWcCErMi5"
 /* server_fingerprint: any key whose certificate a trusted CA signed. */
 #define CFG_FP_CA			"ca"
 

@@ -27,7 +27,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: tunnel-client [-c FILE] [-d] [--no-splice]\n"
+"usage: tunnel-client [-c FILE] [-d] [-n] [--no-splice]\n"
 "       tunnel-client -s HOST:PORT -u USER [-p LOCAL_PORT] [-l LOCAL_HOST]\n"
 "                     (password from $TUNNEL_PASSWORD or --password-file)\n"
 "\n"
@@ -49,6 +49,9 @@ usage(FILE *f)
 "                        it the first key seen is trusted and remembered\n"
 "  --transport T         tls (default) or plain, as the server's config\n"
 "  -d, --debug           log at debug level\n"
+"  -n, --check           check the configuration (file or flags), print\n"
+"                        \"configuration OK\" and exit; nothing is asked\n"
+"                        or written, no connection is made\n"
 "  --no-splice           copy bytes through user space (diagnosis only)\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version\n", CFG_DEFAULT_CLIENT_FILE);
@@ -363,6 +366,7 @@ main(int argc, char **argv)
 	/* Windows has no SIGHUP (compat.h): it never comes there. */
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
+	int check = 0;
 	struct cfg_client cfg;
 	enum log_level level = LOG_INFO;
 	struct loop *l;
@@ -434,6 +438,9 @@ main(int argc, char **argv)
 			takes = 0;
 			if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0)
 				debug = 1;
+			else if (strcmp(a, "-n") == 0 ||
+			    strcmp(a, "--check") == 0)
+				check = 1;
 			else if (strcmp(a, "--no-splice") == 0)
 				no_splice = 1;
 			else if (strcmp(a, "-h") == 0 ||
@@ -502,7 +509,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "tunnel-client: %s\n", err);
 			goto usage_error;
 		}
-		if (!tty_is_interactive()) {
+		if (check || !tty_is_interactive()) {
 			fprintf(stderr, "tunnel-client: %s not found%s. Run "
 			    "tunnel-client from a terminal once to answer a "
 			    "few questions, write the file by hand (see "
@@ -529,6 +536,21 @@ main(int argc, char **argv)
 	if (o_fp != NULL && set_string(&cfg.server_fingerprint, o_fp) == -1)
 		goto fail;
 
+	if (check) {
+		/* What cli_init() would refuse, short of connecting. */
+		char host[256];
+		int port;
+
+		if (cfg_split_hostport(cfg.server_addr, host, sizeof(host),
+		    &port) == -1) {
+			fprintf(stderr, "tunnel-client: bad server address "
+			    "'%s'\n", cfg.server_addr);
+			goto usage_error;
+		}
+		printf("configuration OK\n");
+		cfg_client_free(&cfg);
+		return 0;
+	}
 	if (cfg.log_level != NULL)
 		(void)log_level_parse(cfg.log_level, &level);
 	log_init("tunnel-client", debug ? LOG_DEBUG : level);

@@ -882,6 +882,16 @@ set_password(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 
 	if ((s = scalar(w, k, v)) == NULL)
 		return -1;
+	/*
+	 * The example file's password is public: copied to /etc as it
+	 * is, it would let anyone in. Its hash, or the word itself.
+	 */
+	if (strcmp(s, CFG_EXAMPLE_HASH) == 0 ||
+	    strcmp(s, CFG_EXAMPLE_PASSWORD) == 0)
+		return walk_err(w, v->start_mark, "%s: this is the example's "
+		    "password \"%s\", which everyone can read; set your own "
+		    "with tunnel-server --hash-password", k->name,
+		    CFG_EXAMPLE_PASSWORD);
 	u->is_plaintext = !auth_looks_like_hash(s);
 	if (u->is_plaintext)
 		return set_secret(w, k, v, obj);
