@@ -240,6 +240,7 @@ struct daemon {
 	const char	*path;		/* NULL: flags mode, no file */
 	int		 debug;		/* -d: the level stays debug */
 	int		 o_port, o_host, o_grace;	/* set by flags */
+	int		 o_transport, o_fp;
 };
 
 /* A key only a restart changes: said, not applied. */
@@ -283,16 +284,21 @@ reload(struct daemon *d)
 	restart_only("server_addr", run->server_addr, next.server_addr);
 	restart_only("username", run->username, next.username);
 	restart_only("password", run->password, next.password);
-	restart_only("transport", cfg_transport_str(run->transport),
-	    cfg_transport_str(next.transport));
-	restart_only("server_fingerprint", run->server_fingerprint,
-	    next.server_fingerprint);
+	/* A flag given at start wins again at a restart: nothing to say. */
+	if (!d->o_transport)
+		restart_only("transport", cfg_transport_str(run->transport),
+		    cfg_transport_str(next.transport));
+	if (!d->o_fp)
+		restart_only("server_fingerprint", run->server_fingerprint,
+		    next.server_fingerprint);
 	host = d->o_host ? run->local_host : next.local_host;
 	port = d->o_port ? run->local_port : next.local_port;
-	if ((d->o_host && strcmp(next.local_host, run->local_host) != 0) ||
-	    (d->o_port && next.local_port != run->local_port))
-		log_warnx("reload: the local service stays %s (set by a flag "
-		    "at start)", c->local_desc);
+	if (d->o_host && strcmp(next.local_host, run->local_host) != 0)
+		log_warnx("reload: local_host stays %s (set by -l at start)",
+		    run->local_host);
+	if (d->o_port && next.local_port != run->local_port)
+		log_warnx("reload: local_port stays %d (set by -p at start)",
+		    run->local_port);
 	if (strcmp(host, run->local_host) != 0 || port != run->local_port) {
 		if (cli_set_local(c, host, port, err, sizeof(err)) == -1) {
 			log_error("reload: %s; the running configuration stays",
@@ -573,6 +579,8 @@ main(int argc, char **argv)
 	d.o_port = o_port != 0;
 	d.o_host = o_host != NULL;
 	d.o_grace = o_grace != -1;
+	d.o_transport = o_transport != -1;
+	d.o_fp = o_fp != NULL;
 	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
 	    &d) == -1)
 		fatal("signalfd");

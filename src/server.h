@@ -181,6 +181,7 @@ struct srv_session {
 	struct srv_visitor_queue waiting;
 	struct srv_visitor_list	 recalls;	/* WITHDRAW sent, no answer */
 	uint64_t		 served;
+	int			 pool_size;	/* told in its WELCOME */
 	LIST_ENTRY(srv_session)	 entry;
 };
 
@@ -248,6 +249,15 @@ struct srv_visitor {
 	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
 };
 
+/* Which files the TLS key was read from, to see certbot replace them. */
+struct srv_file_id {
+	uint64_t		 dev, ino, size;
+	int64_t			 mtime_s, mtime_ns;
+};
+struct srv_tls_files {
+	struct srv_file_id	 cert, key;
+};
+
 LIST_HEAD(srv_session_list, srv_session);
 LIST_HEAD(srv_conn_list, srv_conn);
 TAILQ_HEAD(srv_addr_list, srv_addr);
@@ -258,6 +268,7 @@ struct srv {
 	struct cfg_server	*cfg;
 	struct bridge_ctx	 bctx;
 	struct tls_ctx		*tls;		/* NULL with transport: plain */
+	struct srv_tls_files	 tls_files;	/* tls was read from these */
 	struct srv_user		**users;	/* each its own allocation:
 						   sessions point at them */
 	size_t			 nusers;
@@ -349,6 +360,13 @@ void	srv_visitor_gone(struct srv *s);
  * (next is left empty), or -1 after logging why, with nothing changed.
  */
 int	srv_reload(struct srv *s, struct cfg_server *next);
+/*
+ * Fills *now with what cert and key are at present. Return: 1 if they are
+ * not the files *was describes (or cannot be read: reading them will say
+ * why), 0 if they are the same.
+ */
+int	srv_tls_files_changed(const struct srv_tls_files *was,
+	    const char *cert, const char *key, struct srv_tls_files *now);
 
 /*
  * server_secret.c: reads SRV_SECRET_FILE from the directory of

@@ -12,6 +12,8 @@
  * Sessions of unchanged users, and every bridged visitor (its proxy
  * connection left the session when it was bridged), are not touched.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ struct plan {
 	struct srv_listener	*li;	/* its port's listener, or NULL */
 	int			 li_opened; /* li is new: undo closes it */
 	int			 password_changed;
+	int			 was_port;	/* its running port, 0: main */
 };
 
 struct reload {
@@ -37,6 +40,7 @@ struct reload {
 	size_t			 nplans;
 	struct srv_user		**users;	/* the new s->users */
 	struct tls_ctx		*tls;		/* the new one, or NULL */
+	struct srv_tls_files	 tls_files;	/* what it was read from */
 	struct cfg_server	*retired;	/* the running one's contents,
 						   freed once the loop turns */
 };
@@ -135,7 +139,7 @@ prepare(struct reload *r)
 			log_warn("reload");
 			return -1;
 		}
-		if (srv_listener_open(s, p->li, cu->port, NULL) == -1) {
+		if (srv_listener_open(s, p->li, cu->port, p->user) == -1) {
 			log_error("reload: cannot listen on port %d (user '%s'): "
 			    "%s; the running configuration stays", cu->port,
 			    cu->username, strerror(errno));
@@ -145,8 +149,15 @@ prepare(struct reload *r)
 		}
 		p->li_opened = 1;
 	}
-	/* certbot renews the files in place: read them on every reload. */
-	if (s->tls != NULL) {
+	/*
+	 * certbot renews the files in place: read them again when they
+	 * changed. Not otherwise: a new context has new ticket keys, and
+	 * every pool refill would pay a full handshake after logrotate's
+	 * daily SIGHUP.
+	 */
+	if (s->tls != NULL &&
+	    srv_tls_files_changed(&s->tls_files, next->tls_cert, next->tls_key,
+	    &r->tls_files)) {
 		r->tls = tls_server_ctx(next->tls_cert, next->tls_key, err,
 		    sizeof(err));
 		if (r->tls == NULL) {
@@ -156,6 +167,32 @@ prepare(struct reload *r)
 		}
 	}
 	return 0;
+}
+
+static int
+file_id(const char *path, struct srv_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) == -1)
+		return -1;
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	id->size = (uint64_t)st.st_size;
+	id->mtime_s = (int64_t)st.st_mtim.tv_sec;
+	id->mtime_ns = (int64_t)st.st_mtim.tv_nsec;
+	return 0;
+}
+
+int
+srv_tls_files_changed(const struct srv_tls_files *was, const char *cert,
+    const char *key, struct srv_tls_files *now)
+{
+	if (file_id(cert, &now->cert) == -1 || file_id(key, &now->key) == -1)
+		return 1;
+	return memcmp(&was->cert, &now->cert, sizeof(now->cert)) != 0 ||
+	    memcmp(&was->key, &now->key, sizeof(now->key)) != 0;
 }
 
 static struct plan *
@@ -222,36 +259,35 @@ log_setting(const char *key, int was, int now)
 		log_info("reload: %s %d -> %d", key, was, now);
 }
 
+/*
+ * Order matters: every port gets its final owner before any session ends,
+ * since ending one routes its waiting visitors again by their port; done
+ * the other way, a visitor could reach another user's client.
+ */
 static void
 commit(struct reload *r)
 {
 	struct srv *s = r->s;
 	struct cfg_server *next = r->next;
 	char why[PROTO_MAX_REASON + 1];
-	size_t i, added = 0, removed = 0, changed = 0;
+	size_t i, k, added = 0, removed = 0, changed = 0;
 
-	/* Users that are gone, and the ports nobody takes over. */
+	/* 1. Ports nobody keeps close; what came in on them follows the user. */
 	for (i = 0; i < s->nusers; i++) {
 		struct srv_user *u = s->users[i];
 		struct plan *p = plan_of(r, u);
 		struct srv_listener *li = u->listener;
-		size_t k;
 		int reused = 0;
 
-		if (p == NULL) {
-			/* No quotes: the client's log escapes them. */
-			(void)snprintf(why, sizeof(why), "user %s was "
-			    "removed from the server configuration",
-			    u->cfg->username);
-			log_info("reload: %s", why);
-			disconnect(s, u, why);
-			removed++;
-		}
+		if (p != NULL)
+			p->was_port = u->cfg->port;
 		if (li == NULL)
 			continue;
+		u->listener = NULL;
 		for (k = 0; k < r->nplans; k++)
 			if (r->plans[k].li == li)
 				reused = 1;
+		/* A port taken over: its visitors go to its new owner. */
 		if (reused)
 			continue;
 		log_info("reload: port %d closed", li->port);
@@ -259,44 +295,26 @@ commit(struct reload *r)
 		    p->li != NULL ? p->li : &s->main);
 		srv_listener_close(s, li);
 		free(li);
-		u->listener = NULL;
 	}
+	/* 2. Users and ports as the file says; no session touched yet. */
 	for (i = 0; i < r->nplans; i++) {
 		struct plan *p = &r->plans[i];
 		struct srv_user *u = p->user;
 		struct cfg_user *cu = &next->users[i];
-		int was_port = p->old != NULL ? p->old->cfg->port : 0;
 
 		if (p->old == NULL) {
 			*u = p->fresh;
-			u->cfg = cu;
 			log_info("reload: user '%s' added (%s %d)",
 			    cu->username, cu->port != 0 ? "own port" :
 			    "main port", cu->port != 0 ? cu->port :
 			    s->cfg->port);
 			added++;
-		} else {
-			u->cfg = cu;
-			if (p->password_changed) {
-				memcpy(u->setting, p->fresh.setting,
-				    sizeof(u->setting));
-				u->keys = p->fresh.keys;
-				(void)snprintf(why, sizeof(why), "the password "
-				    "of user %s changed in the server "
-				    "configuration", cu->username);
-				log_info("reload: %s", why);
-				disconnect(s, u, why);
-			}
-			if (was_port != cu->port)
-				log_info("reload: user '%s' moves from port "
-				    "%d to %d%s", cu->username, was_port != 0 ?
-				    was_port : s->cfg->port, cu->port != 0 ?
-				    cu->port : s->cfg->port, u->session !=
-				    NULL ? " (its client shows the old port "
-				    "until it logs in again)" : "");
-			if (p->password_changed || was_port != cu->port)
-				changed++;
+		} else if (p->password_changed) {
+			memcpy(u->setting, p->fresh.setting,
+			    sizeof(u->setting));
+			u->keys = p->fresh.keys;
 		}
+		u->cfg = cu;
 		auth_wipe(&p->fresh.keys, sizeof(p->fresh.keys));
 		u->listener = p->li;
 		if (p->li != NULL) {
@@ -305,19 +323,50 @@ commit(struct reload *r)
 				log_info("reload: port %d opened for user "
 				    "'%s'", p->li->port, cu->username);
 		}
+		if (p->old != NULL && p->was_port != cu->port)
+			log_info("reload: user '%s' moves from port %d to %d%s",
+			    cu->username, p->was_port != 0 ? p->was_port :
+			    s->cfg->port, cu->port != 0 ? cu->port :
+			    s->cfg->port, u->session != NULL ? " (its client "
+			    "shows the old port until it logs in again)" : "");
+		if (p->old != NULL && (p->password_changed ||
+		    p->was_port != cu->port))
+			changed++;
 		r->users[i] = u;
 	}
-	/* A removed user's struct may still be read until the loop turns. */
-	for (i = 0; i < s->nusers; i++)
-		if (plan_of(r, s->users[i]) == NULL &&
-		    loop_defer(s->loop, free_user, s->users[i]) == -1)
-			log_warn("reload: a removed user's memory is kept");
+	/* 3. Now sessions may end: removed users, changed passwords. */
+	for (i = 0; i < s->nusers; i++) {
+		struct srv_user *u = s->users[i];
+
+		if (plan_of(r, u) != NULL)
+			continue;
+		/* No quotes: the client's log escapes them. */
+		(void)snprintf(why, sizeof(why), "user %s was removed from "
+		    "the server configuration", u->cfg->username);
+		log_info("reload: %s", why);
+		disconnect(s, u, why);
+		removed++;
+		/* Read until the loop turns (freed now if out of memory). */
+		(void)loop_defer(s->loop, free_user, u);
+	}
+	for (i = 0; i < r->nplans; i++) {
+		struct plan *p = &r->plans[i];
+
+		if (p->old == NULL || !p->password_changed)
+			continue;
+		(void)snprintf(why, sizeof(why), "the password of user %s "
+		    "changed in the server configuration",
+		    p->user->cfg->username);
+		log_info("reload: %s", why);
+		disconnect(s, p->user, why);
+	}
 	free(s->users);
 	s->users = r->users;
 	s->nusers = r->nplans;
 	r->users = NULL;
 
-	log_setting("pool_size", s->cfg->pool_size, next->pool_size);
+	log_setting("pool_size (new logins)", s->cfg->pool_size,
+	    next->pool_size);
 	log_setting("connect_timeout", s->cfg->connect_timeout,
 	    next->connect_timeout);
 	log_setting("idle_timeout", s->cfg->idle_timeout, next->idle_timeout);
@@ -333,6 +382,8 @@ commit(struct reload *r)
 		tls_ctx_free(s->tls);
 		s->tls = r->tls;
 		r->tls = NULL;
+		s->tls_files = r->tls_files;
+		log_info("reload: TLS key and certificate read again");
 	}
 	/* Removed users and ended sessions name themselves from it. */
 	*r->retired = *s->cfg;

@@ -119,7 +119,9 @@ srv_session_new(struct srv *s, struct srv_user *u, int fd, struct tls *t,
 	m.type = PROTO_WELCOME;
 	auth_server_signature(&u->keys, am, amlen, m.u.welcome.signature);
 	memcpy(m.u.welcome.session_id, ss->sid, PROTO_SID_LEN);
-	m.u.welcome.pool_size = (uint16_t)s->cfg->pool_size;
+	/* Kept: a reload's new pool_size is for logins after it. */
+	ss->pool_size = s->cfg->pool_size;
+	m.u.welcome.pool_size = (uint16_t)ss->pool_size;
 	m.u.welcome.heartbeat_s = SRV_HEARTBEAT_S;
 	port = u->listener != NULL ? u->listener->port : s->main.port;
 	m.u.welcome.public_port = (uint16_t)port;
@@ -507,7 +509,7 @@ srv_session_register(struct srv *s, struct handler *from, struct tls *t,
 		*why = "replayed registration";
 		return -1;
 	}
-	if (ss->nidle >= (size_t)s->cfg->pool_size) {
+	if (ss->nidle >= (size_t)ss->pool_size) {
 		*code = PROTO_FAIL_POOL_FULL;
 		*why = "pool is full";
 		return -1;

@@ -22,7 +22,7 @@ start_xfer_service "$XPORT"
 conf() {
 	cat >"$T/server.yaml" <<YAML
 port: ${MAIN:-$SPORT}
-pool_size: 8
+pool_size: ${POOL_SIZE:-8}
 connect_timeout: 10
 transport: $TRANSPORT
 users:
@@ -68,8 +68,10 @@ DL=$!
 sleep 1
 kill -0 "$DL" 2>/dev/null || fail "the download ended before the reload: $(cat "$T/download.out")"
 
-# Reload 1: bob moves to B2, carol is added, the main port "changes".
-MAIN=$(free_port) conf "$(bob "$B2")
+# Reload 1: bob moves to B2, carol is added, the main port "changes", the
+# pool shrinks (for new logins: the running ones keep the size they were
+# told, or their refills would be refused for ever).
+POOL_SIZE=4 MAIN=$(free_port) conf "$(bob "$B2")
   - username: carol
     password: \"carol-Pass-1\""
 kill -HUP "$SERVER_PID"
@@ -86,6 +88,8 @@ wait "$DL" || true
 [ "$(cat "$T/download.out")" = ok ] || fail "the download across SIGHUP: $(cat "$T/download.out")"
 grep -q "user 'admin' session ended" "$T/server.log" && fail "admin's session was ended by the reload"
 [ "$(ups)" = 1 ] || fail "admin's client logged in again ($(ups) times)"
+grep -q "pool is full" "$T/server.log" && fail "a smaller pool_size refused the running sessions' refills"
+grep -q "reload: pool_size (new logins) 8 -> 4" "$T/server.log" || fail "pool_size change not reported"
 log "a 24 MiB download ran across SIGHUP (SHA-256 right), admin's session kept; bob moved $B1 -> $B2; carol added"
 
 # carol logs in.
@@ -108,7 +112,7 @@ log "a file with an error: reported as $T/server.yaml:$LINE:1, nothing changed"
 
 # Reload 2: bob removed, admin's password changed.
 cp "$T/good.yaml" "$T/server.yaml"
-ADMIN_PW=new-Admin-Pass conf "  - username: carol
+POOL_SIZE=4 ADMIN_PW=new-Admin-Pass conf "  - username: carol
     password: \"carol-Pass-1\""
 kill -HUP "$SERVER_PID"
 reloads() { [ "$(grep -c 'reload: done' "$T/server.log")" = "$1" ]; }
