@@ -5,6 +5,7 @@ CC	?= cc
 PKGS	 = yaml-0.1 libxcrypt libssl libcrypto
 BUILD	?= build
 PREFIX	?= /usr/local
+STRIP	?= strip
 VERSION	 = 0.1.0
 
 WARN	 = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
@@ -114,6 +115,9 @@ SERVER_OBJ = $(SERVER_SRC:src/%.c=$(BUILD)/%.o)
 CLIENT_OBJ = $(CLIENT_SRC:src/%.c=$(BUILD)/%.o)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
+# Kept, not deleted as intermediates: make test would compile them again
+# on every run.
+.SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%.o)
 
 # Debian packages: to build, and to run the tests with real clients.
 BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
@@ -121,7 +125,7 @@ TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables \
 	     netcat-openbsd qemu-user
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
-	valgrind install clean run deps deps-test deps-cross deps-dist deps-npm \
+	valgrind install uninstall clean run deps deps-test deps-cross deps-dist deps-npm \
 	bench soak mutate dist dist-windows-x86_64 deps-win deps-wine
 
 all: tunnel-server tunnel-client
@@ -247,9 +251,15 @@ $(BUILD)/bench-floor: bench/floor.c | $(BUILD)
 $(BUILD)/bench-poolfloor: bench/poolfloor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# Installed stripped: the debug info (most of the 1.7 MB) stays in build/.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 tunnel-server tunnel-client $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 -s --strip-program=$(STRIP) tunnel-server \
+	    tunnel-client $(DESTDIR)$(PREFIX)/bin/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tunnel-server \
+	    $(DESTDIR)$(PREFIX)/bin/tunnel-client
 
 clean:
 	rm -rf build build-asan build-valgrind build-poll build-dist dist \
