@@ -68,7 +68,8 @@ srv_user_prepare(struct srv *s, struct srv_user *u, struct cfg_user *cu,
 		    u->setting, sizeof(u->setting)) == -1 ||
 		    auth_crypt(cu->password, u->setting, hash,
 		    sizeof(hash)) == -1) {
-			log_warn("hashing the password of '%s'", cu->username);
+			log_error("hashing the password of '%s': %s",
+			    cu->username, strerror(errno));
 			auth_wipe(hash, sizeof(hash));
 			return -1;
 		}
@@ -101,15 +102,20 @@ prepare_users(struct srv *s)
 	 */
 	if (auth_default_setting(s->fake_template,
 	    sizeof(s->fake_template)) == -1) {
-		log_warn("making the unknown users' setting");
+		log_error("making the unknown users' setting: %s",
+		    strerror(errno));
 		return -1;
 	}
 	s->users = calloc(s->cfg->nusers, sizeof(*s->users));
-	if (s->users == NULL)
+	if (s->users == NULL) {
+		log_error("out of memory");
 		return -1;
+	}
 	for (i = 0; i < s->cfg->nusers; i++) {
-		if ((s->users[i] = calloc(1, sizeof(*s->users[i]))) == NULL)
+		if ((s->users[i] = calloc(1, sizeof(*s->users[i]))) == NULL) {
+			log_error("out of memory");
 			return -1;
+		}
 		s->nusers++;
 		if (srv_user_prepare(s, s->users[i], &s->cfg->users[i],
 		    s->cfg->path != NULL ? s->cfg->path : "config") == -1)
@@ -185,12 +191,12 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	s->bctx.budget = (size_t)cfg->pipe_memory_mb << 20;
 	s->bctx.pipes = pipe_pool_new(SRV_PIPES_SPARE, PIPE_SIZE);
 	if (s->bctx.pipes == NULL) {
-		log_warn("pipe pool");
+		log_error("pipe pool: %s", strerror(errno));
 		return -1;
 	}
 	memcpy(s->secret, secret, sizeof(s->secret));
 	if (sys_random(&s->rng, sizeof(s->rng)) == -1) {
-		log_warnx("no random bytes");
+		log_error("no random bytes: %s", strerror(errno));
 		return -1;
 	}
 	s->rng |= 1;	/* xorshift must not start at 0 */
@@ -222,8 +228,10 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 
 		if (u->cfg->port == 0)
 			continue;
-		if ((u->listener = calloc(1, sizeof(*u->listener))) == NULL)
+		if ((u->listener = calloc(1, sizeof(*u->listener))) == NULL) {
+			log_error("out of memory");
 			return -1;
+		}
 		u->listener->h.fd = -1;
 		if (srv_listener_open(s, u->listener, u->cfg->port, u) == -1) {
 			log_error("cannot listen on port %d (user '%s'): %s",
