@@ -230,12 +230,12 @@ reload(struct daemon *d)
 	struct cfg_server next;
 	char err[1024], fp[TLS_FP_LEN];
 
-	if (s->cfg->log_enable) {
-		if (log_reopen() == -1)
-			log_warn("SIGHUP: cannot reopen the log file");
-		else
-			log_info("SIGHUP: log file reopened");
-	}
+	if (!s->cfg->log_enable)
+		log_info("SIGHUP: no log file to reopen");
+	else if (log_reopen() == -1)
+		log_warn("SIGHUP: cannot reopen the log file");
+	else
+		log_info("SIGHUP: log file reopened");
 	log_info("SIGHUP: reading %s again", d->path);
 	cfg_server_init(&next);
 	if (cfg_server_load(d->path, &next, err, sizeof(err)) == -1) {
@@ -467,8 +467,9 @@ main(int argc, char **argv)
 	if (loop_run(l) == -1)
 		rc = 1;
 	srv_shutdown(&s);
-	log_info("stopped: %llu visitors (%llu bridged), %llu bytes spliced, "
+	log_info("stopped: %llu visitor%s (%llu bridged), %llu bytes spliced, "
 	    "%llu copied", (unsigned long long)s.visitors_total,
+	    s.visitors_total == 1 ? "" : "s",
 	    (unsigned long long)s.visitors_bridged,
 	    (unsigned long long)s.bctx.spliced,
 	    (unsigned long long)s.bctx.copied);

@@ -132,6 +132,15 @@ prepare(struct reload *r)
 		}
 		if (cu->port == 0)
 			continue;
+		if (cu->port == s->cfg->port) {
+			/* The file moved the main port, which waits for a
+			   restart, and gave its number to a user. */
+			log_error("reload: %s:%d: user '%s': port %d is the "
+			    "running main port until a restart; the running "
+			    "configuration stays", path, cu->line,
+			    cu->username, cu->port);
+			return -1;
+		}
 		/* A port keeps its socket, whoever owns it now. */
 		if ((p->li = running_listener(s, cu->port)) != NULL)
 			continue;

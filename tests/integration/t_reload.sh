@@ -110,6 +110,16 @@ wait_for grep -q "reload: $T/server.yaml:$LINE:1: .*the running configuration st
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$B2/")" = "hello from local" ] || fail "bob's port after the bad file"
 log "a file with an error: reported as $T/server.yaml:$LINE:1, nothing changed"
 
+# The file moves the main port (which waits for a restart) and gives its
+# number to a user: refused as such, nothing changed.
+MAIN=$(free_port) conf "$(bob "$SPORT")"
+kill -HUP "$SERVER_PID"
+wait_for grep -q "reload: .*server.yaml:[0-9]*: user 'bob': port $SPORT is the running main port until a restart; the running configuration stays" "$T/server.log" ||
+    fail "a user given the running main port: $(grep 'reload:' "$T/server.log" | tail -n 2)"
+[ "$(grep -c 'reload: done' "$T/server.log")" = 1 ] || fail "the main port clash was applied"
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$B2/")" = "hello from local" ] || fail "bob's port after the refused reload"
+log "a user given the running main port: refused, nothing changed"
+
 # Reload 2: bob removed, admin's password changed.
 cp "$T/good.yaml" "$T/server.yaml"
 POOL_SIZE=4 ADMIN_PW=new-Admin-Pass conf "  - username: carol
