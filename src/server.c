@@ -203,10 +203,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	if (cfg->transport == CFG_TRANSPORT_TLS) {
 		char err[512];
 
-		struct srv_tls_files none;
-
-		memset(&none, 0, sizeof(none));
-		(void)srv_tls_files_changed(&none, cfg->tls_cert, cfg->tls_key,
+		/* Unreadable files fail just below, with the reason. */
+		(void)srv_tls_files_get(cfg->tls_cert, cfg->tls_key,
 		    &s->tls_files);
 		s->tls = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err,
 		    sizeof(err));

@@ -361,12 +361,11 @@ void	srv_visitor_gone(struct srv *s);
  */
 int	srv_reload(struct srv *s, struct cfg_server *next);
 /*
- * Fills *now with what cert and key are at present. Return: 1 if they are
- * not the files *was describes (or cannot be read: reading them will say
- * why), 0 if they are the same.
+ * Fills *now with which files cert and key are at present (zeros for one
+ * that cannot be read). Return: 0, or -1 if one cannot be read.
  */
-int	srv_tls_files_changed(const struct srv_tls_files *was,
-	    const char *cert, const char *key, struct srv_tls_files *now);
+int	srv_tls_files_get(const char *cert, const char *key,
+	    struct srv_tls_files *now);
 
 /*
  * server_secret.c: reads SRV_SECRET_FILE from the directory of

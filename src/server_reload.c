@@ -165,8 +165,9 @@ prepare(struct reload *r)
 	 * daily SIGHUP.
 	 */
 	if (s->tls != NULL &&
-	    srv_tls_files_changed(&s->tls_files, next->tls_cert, next->tls_key,
-	    &r->tls_files)) {
+	    (srv_tls_files_get(next->tls_cert, next->tls_key,
+	    &r->tls_files) == -1 ||
+	    memcmp(&s->tls_files, &r->tls_files, sizeof(r->tls_files)) != 0)) {
 		r->tls = tls_server_ctx(next->tls_cert, next->tls_key, err,
 		    sizeof(err));
 		if (r->tls == NULL) {
@@ -195,13 +196,12 @@ file_id(const char *path, struct srv_file_id *id)
 }
 
 int
-srv_tls_files_changed(const struct srv_tls_files *was, const char *cert,
-    const char *key, struct srv_tls_files *now)
+srv_tls_files_get(const char *cert, const char *key,
+    struct srv_tls_files *now)
 {
-	if (file_id(cert, &now->cert) == -1 || file_id(key, &now->key) == -1)
-		return 1;
-	return memcmp(&was->cert, &now->cert, sizeof(now->cert)) != 0 ||
-	    memcmp(&was->key, &now->key, sizeof(now->key)) != 0;
+	int rc = file_id(cert, &now->cert);
+
+	return file_id(key, &now->key) == -1 ? -1 : rc;
 }
 
 static struct plan *

@@ -137,3 +137,22 @@ wait_for sh -c "! python3 -c 'import socket,sys; socket.create_connection((\"127
 grep -q "user 'carol' session ended" "$T/server.log" && fail "carol's session was ended"
 log "bob removed: his session ended with a FAIL his client showed; admin's password change ended hers"
 kill -0 "$SERVER_PID" || fail "server died"
+
+# The TLS key: read again only when its files changed (logrotate's daily
+# HUP must not throw the ticket keys away), and then the new one is used.
+if [ "$TRANSPORT" = tls ]; then
+	grep -q "TLS key and certificate read again" "$T/server.log" &&
+	    fail "the TLS key was read again though its files did not change"
+	mkdir "$T/other"
+	cp "$T/server.yaml" "$T/other/server.yaml"
+	NEWFP=$("$SERVER_BIN" --fingerprint -c "$T/other/server.yaml" 2>/dev/null)
+	cp "$T/other/tunnel-server.crt" "$T/tunnel-server.crt.new"
+	cp "$T/other/tunnel-server.key" "$T/tunnel-server.key.new"
+	mv "$T/tunnel-server.crt.new" "$T/tunnel-server.crt"
+	mv "$T/tunnel-server.key.new" "$T/tunnel-server.key"
+	kill -HUP "$SERVER_PID"
+	wait_for reloads 3 || fail "third reload not done"
+	grep -q "reload: TLS key and certificate read again" "$T/server.log" || fail "new key files not read"
+	grep -q "reload: the TLS key changed: fingerprint $NEWFP" "$T/server.log" || fail "new fingerprint not reported"
+	log "TLS key files replaced: read again on SIGHUP, new fingerprint $NEWFP reported; unchanged files were not re-read"
+fi

@@ -14,11 +14,15 @@ time.sleep(60)
 ' "$SPORT" >"$T/holder.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for port_open "$SPORT" || fail "port holder"
+# start_fails CONFIG OUT: runs the server on CONFIG into OUT; sets rc.
+start_fails() {
+	set +e
+	(cd "$T" && "$SERVER_BIN" -c "$1") >"$2" 2>&1
+	rc=$?
+	set -e
+}
 write_server_config "$T/server.yaml" "$SPORT"
-set +e
-(cd "$T" && "$SERVER_BIN" -c "$T/server.yaml") >"$T/start.out" 2>&1
-rc=$?
-set -e
+start_fails "$T/server.yaml" "$T/start.out"
 [ $rc = 1 ] || fail "exit $rc with the main port taken"
 grep -q "ERROR .*cannot listen on port $SPORT: Address already in use" "$T/start.out" ||
     fail "main port taken: $(cat "$T/start.out")"
@@ -27,10 +31,7 @@ log "main port taken: ERROR line, exit 1"
 P2=$(free_port)
 write_server_config "$T/server2.yaml" "$P2"
 sed -i "s/^    password: .*/&\n    port: $SPORT/" "$T/server2.yaml"
-set +e
-(cd "$T" && "$SERVER_BIN" -c "$T/server2.yaml") >"$T/start2.out" 2>&1
-rc=$?
-set -e
+start_fails "$T/server2.yaml" "$T/start2.out"
 [ $rc = 1 ] || fail "exit $rc with a user's port taken"
 grep -q "ERROR .*cannot listen on port $SPORT (user 'admin'): Address already in use" "$T/start2.out" ||
     fail "user's port taken: $(cat "$T/start2.out")"
