@@ -1059,19 +1059,57 @@ def cmd_mitm(lport, tport, log):
         with lock, open(log, "a") as f:
             f.write(msg + "\n")
 
-    def pipe(a, b, who):
+    def relay(c, u):
+        """Both directions in this one thread: an SSL object must never be
+        read in one thread while another writes it (OpenSSL's rule; two
+        threads here once garbled the stream into an EOF now and then)."""
+        peer = {c: (u, "client"), u: (c, "server")}
+        buf = {c: b"", u: b""}
+        for x in (c, u):
+            x.setblocking(False)
+
+        def send(b, data):
+            while data:
+                try:
+                    data = data[b.send(data):]
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                        BlockingIOError):
+                    select.select([b], [b], [], 1)
         try:
             while True:
-                t, p = read_frame(a)
-                say("%s %s" % (who, names.get(t, str(t))))
-                b.sendall(frame(t, p))
-        except (OSError, EOFError, ssl.SSLError) as e:
-            say("%s ended: %s" % (who, e.__class__.__name__))
-        for x in (a, b):
-            try:
-                x.close()
-            except OSError:
-                pass
+                ready = [x for x in (c, u)
+                         if isinstance(x, ssl.SSLSocket) and x.pending()]
+                if not ready:
+                    ready = select.select([c, u], [], [])[0]
+                for a in ready:
+                    b, who = peer[a]
+                    try:
+                        d = a.recv(65536)
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
+                            BlockingIOError):
+                        continue
+                    except (OSError, ssl.SSLError) as e:
+                        say("%s ended: %s" % (who, e.__class__.__name__))
+                        return
+                    if not d:
+                        say("%s ended: EOFError" % who)
+                        return
+                    buf[a] += d
+                    while len(buf[a]) >= 3:
+                        t, ln = struct.unpack("!BH", buf[a][:3])
+                        if len(buf[a]) < 3 + ln:
+                            break
+                        say("%s %s" % (who, names.get(t, str(t))))
+                        send(b, buf[a][:3 + ln])
+                        buf[a] = buf[a][3 + ln:]
+        except (OSError, ssl.SSLError) as e:
+            say("relay ended: %s" % e.__class__.__name__)
+        finally:
+            for x in (c, u):
+                try:
+                    x.close()
+                except OSError:
+                    pass
 
     def conn(c):
         try:
@@ -1083,8 +1121,7 @@ def cmd_mitm(lport, tport, log):
             say("client refused: %s" % e.__class__.__name__)
             c.close()
             return
-        threading.Thread(target=pipe, args=(u, c, "server"), daemon=True).start()
-        pipe(c, u, "client")
+        relay(c, u)
     while True:
         c, _ = ls.accept()
         threading.Thread(target=conn, args=(c,), daemon=True).start()
