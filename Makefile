@@ -121,11 +121,12 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
 
 # Debian packages: to build, and to run the tests with real clients.
 BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
-TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables \
+TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables prometheus \
+	     nginx-light haproxy mandoc lintian dpkg-dev \
 	     netcat-openbsd qemu-user
 
 .PHONY: all tunnel-server tunnel-client unit integration test check asan \
-	valgrind install uninstall clean run deps deps-test deps-cross deps-dist deps-npm \
+	valgrind install uninstall deb clean run deps deps-test deps-cross deps-dist deps-npm \
 	bench soak mutate dist dist-windows-x86_64 deps-win deps-wine
 
 all: tunnel-server tunnel-client

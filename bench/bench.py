@@ -540,6 +540,17 @@ http {
                                ("bulk", self.iperf_port)):
                 self.tun_plain[svc] = self.start_tunnel(svc, lport,
                                                         "tunnel-plain")
+        # the tunnel again with metrics_listen on and scraped every second
+        # (Prometheus' default is every 15 s): metrics on vs off, side by
+        # side in the same run
+        self.tun_metrics = None
+        self.scrapes = {"ok": 0, "failed": 0, "bytes": 0}
+        if "tunnel-metrics" in a.targets:
+            self.tun_metrics = {}
+            for svc, lport in (("http", self.nginx_port),
+                               ("bulk", self.iperf_port)):
+                self.tun_metrics[svc] = self.start_tunnel(svc, lport,
+                                                          "tunnel-metrics")
         # the baseline's pairs, started exactly like the tunnel's
         self.base = None
         if "base" in a.targets:
@@ -658,6 +669,12 @@ defaults
                 "bulk": self.tun_plain["bulk"]["port"],
                 "pids": {"http": self.tun_plain["http"]["pids"],
                          "bulk": self.tun_plain["bulk"]["pids"]}}
+        if self.tun_metrics:
+            self.targets["tunnel-metrics"] = {
+                "http": self.tun_metrics["http"]["port"],
+                "bulk": self.tun_metrics["bulk"]["port"],
+                "pids": {"http": self.tun_metrics["http"]["pids"],
+                         "bulk": self.tun_metrics["bulk"]["pids"]}}
         if self.base:
             self.targets["base"] = {
                 "http": self.base["http"]["port"],
@@ -708,14 +725,17 @@ defaults
         # HAProxy's chain has none. A baseline from before the key existed
         # rejects it (and has no such cap): it gets the config without it.
         plain = name == "tunnel-plain"
+        mport = self.free_port() if name == "tunnel-metrics" else 0
         for cap in ("visitors_per_address: 0\n", ""):
             with open(cfg, "w") as f:
                 f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
-                        "%s%susers:\n"
+                        "%s%s%susers:\n"
                         "  - username: admin\n    password: \"%s\"\n"
                         "log:\n  enable: false\n" % (
                             port, self.args.pool, cap,
-                            "transport: plain\n" if plain else "", PASSWORD))
+                            "transport: plain\n" if plain else "",
+                            "metrics_listen: \"%s:%d\"\n" % (HOST, mport)
+                            if mport else "", PASSWORD))
             if name != "base":
                 break
             rc, out, err = self.run([server, "-n", "-c", cfg], 10)
@@ -753,7 +773,31 @@ defaults
                 self.die("%stunnel-client (%s) did not come up" % (what, svc))
             time.sleep(0.05)
         time.sleep(0.5)      # let the pool fill
+        if mport:
+            self.wait_port(mport, "tunnel-server metrics", srv)
+            threading.Thread(target=self.scraper, args=(mport,),
+                             daemon=True).start()
         return {"port": port, "pids": [srv.pid, cli.pid]}
+
+    def scraper(self, mport):
+        """GET /metrics every second for as long as the bench runs."""
+        while True:
+            try:
+                with socket.create_connection((HOST, mport), 5) as c:
+                    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n"
+                              b"\r\n")
+                    got = b""
+                    while True:
+                        b = c.recv(65536)
+                        if not b:
+                            break
+                        got += b
+                ok = got.startswith(b"HTTP/1.1 200")
+                self.scrapes["ok" if ok else "failed"] += 1
+                self.scrapes["bytes"] += len(got)
+            except OSError:
+                self.scrapes["failed"] += 1
+            time.sleep(1.0)
 
     # -- recording
     def record(self, rnd, wl, target, metrics):
@@ -963,7 +1007,8 @@ defaults
         a = self.args
         wl = []
         # The pool floor serves only the HTTP service, for per-request rows.
-        bulk = ("direct", "tunnel", "tunnel-plain", "base", "floor",
+        bulk = ("direct", "tunnel", "tunnel-plain", "tunnel-metrics", "base",
+                "floor",
                 "haproxy-1t", "haproxy-mt", "haproxy-tls")
         if "bulk" in a.only:
             for streams in (1, 4):
@@ -976,7 +1021,8 @@ defaults
                            lambda t, s=streams: self.w_http_bulk(t, s), bulk))
         # A thread per direction is a floor for bulk bytes only: with
         # many connections it measures thread creation, not forwarding.
-        nf = ("direct", "tunnel", "tunnel-plain", "base", "haproxy-1t",
+        nf = ("direct", "tunnel", "tunnel-plain", "tunnel-metrics", "base",
+              "haproxy-1t",
               "haproxy-mt", "haproxy-tls")
         pf = nf + ("poolfloor",)
         if "ka" in a.only:
@@ -1168,7 +1214,8 @@ def _who(self, ref):
 
 def _report(self):
     summary = _summarise(self)
-    cols = [t for t in ("direct", "tunnel", "tunnel-plain", "base", "floor",
+    cols = [t for t in ("direct", "tunnel", "tunnel-plain", "tunnel-metrics",
+                        "base", "floor",
                         "poolfloor", "haproxy-1t", "haproxy-mt",
                         "haproxy-tls") if t in self.targets]
     refs = [t for t in ("direct", "base", "floor", "poolfloor", "haproxy-1t",
@@ -1310,6 +1357,21 @@ def _report(self):
             st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
             tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
     checks += tls_checks
+    # Issue 14: the metrics endpoint, on and scraped every second, against
+    # the same tunnel with it off, in the same rounds.
+    if "tunnel-metrics" in self.targets and "tunnel" in self.targets:
+        tl.append("")
+        tl.append("Metrics (issue 14): tunnel-metrics (metrics_listen on, "
+                  "scraped every 1 s: %d ok, %d failed, %s bytes) vs tunnel "
+                  "(off):" % (self.scrapes["ok"], self.scrapes["failed"],
+                              fmt(self.scrapes["bytes"])))
+        for wl, met, lab in (("iperf1", "mbps", "bulk 1 stream up"),
+                             ("iperf1R", "mbps", "bulk 1 stream down"),
+                             ("http1", "mbps", "bulk 1 stream HTTP"),
+                             ("ka", "rps", "keep-alive req/s"),
+                             ("close", "rps", "Connection: close req/s")):
+            q = rat(wl, met, "tunnel", "tunnel-metrics")
+            tl.append("  %-34s on/off %s" % (lab, "%.3fx" % q if q else "-"))
     # What the floor says about the bulk targets: if even a bare splice
     # chain cannot reach 1.1x haproxy-1t or 0.4 s/GB, neither can we.
     floor = {}
@@ -1505,16 +1567,17 @@ def parse_args(argv):
     a.large_mib = a.large_mib or (256 if q else 1024)
     # The baseline is one target more: about a fifth more time.
     a.time_limit = a.time_limit or (
-        (260 if q else 700 + 560 * a.rounds) if a.base else
-        (220 if q else 700 + 490 * a.rounds))
+        (300 if q else 700 + 640 * a.rounds) if a.base else
+        (260 if q else 700 + 570 * a.rounds))
     # Quick stays under 2 minutes: fewer idle visitors, a shorter wait
     # for them, and no second HAProxy chain.
     a.idle = a.idle or (2000 if q else 5000)
     a.idle_wait = a.idle_wait or (20 if q else 60)
     a.targets = a.targets or (
-        "direct,tunnel,tunnel-plain,floor,poolfloor,haproxy-1t,haproxy-tls"
-        if q else "direct,tunnel,tunnel-plain,floor,poolfloor,haproxy-1t,"
-        "haproxy-mt,haproxy-tls")
+        "direct,tunnel,tunnel-plain,tunnel-metrics,floor,poolfloor,"
+        "haproxy-1t,haproxy-tls" if q else
+        "direct,tunnel,tunnel-plain,tunnel-metrics,floor,poolfloor,"
+        "haproxy-1t,haproxy-mt,haproxy-tls")
     if a.base and "base" not in a.targets.split(","):
         a.targets += ",base"
     a.only = a.only.split(",")

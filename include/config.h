@@ -64,6 +64,7 @@ struct cfg_server {
 	int		 transport;	/* CFG_TRANSPORT_*, default TLS */
 	char		*tls_cert;	/* NULL: CFG_DEFAULT_TLS_CERT by path */
 	char		*tls_key;	/* NULL: CFG_DEFAULT_TLS_KEY by path */
+	char		*metrics_listen; /* "ip:port", "[v6]:port"; NULL: off */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;
@@ -84,6 +85,7 @@ struct cfg_client {
 	int		 transport;	/* CFG_TRANSPORT_*, default TLS */
 	char		*server_fingerprint; /* pinned key, CFG_FP_CA, or NULL */
 	char		*login_setting;	/* the first login's crypt setting */
+	int		 proxy_protocol; /* PROXYPROTO_*, default off */
 };
 
 /*
@@ -151,6 +153,9 @@ const char *cfg_transport_str(int transport);
  */
 int	cfg_split_hostport(const char *s, char *host, size_t hostlen,
 	    int *port);
+
+/* "v1", "v2" or "off" into PROXYPROTO_*. Return: 0, or -1 for others. */
+int	cfg_proxy_protocol_parse(const char *s, int *out);
 
 void	cfg_server_free(struct cfg_server *c);
 void	cfg_client_free(struct cfg_client *c);

@@ -22,7 +22,7 @@
 
 #define PROTO_MAGIC		"\x8eTUN"
 #define PROTO_MAGIC_LEN		4
-#define PROTO_VERSION		2
+#define PROTO_VERSION		3
 #define PROTO_PREAMBLE_LEN	6
 #define PROTO_TRANSPORT_PLAIN	0	/* frames in the clear follow */
 #define PROTO_TRANSPORT_TLS	1	/* a TLS 1.3 handshake follows */
@@ -108,7 +108,9 @@ struct proto_register {
 
 struct proto_start {
 	uint64_t visitor_id;
-	char	 peer[PROTO_MAX_ADDR + 1];	/* visitor's address, for logs */
+	char	 peer[PROTO_MAX_ADDR + 1];	/* visitor's address "ip:port" */
+	char	 dst[PROTO_MAX_ADDR + 1];	/* the server address it
+						   reached, "ip:port", or "" */
 };
 
 /*

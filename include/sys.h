@@ -266,6 +266,16 @@ const char *sys_self_path(void);
 uint64_t sys_mapped_bytes(void);
 
 /*
+ * What a monitor asks of the process: its open descriptors, the soft
+ * limit on them, and its resident memory in bytes; each 0 where the
+ * system does not tell.
+ */
+struct sys_proc {
+	uint64_t	 open_fds, max_fds, rss_bytes;
+};
+void	sys_proc_stats(struct sys_proc *p);
+
+/*
  * Raises the descriptor limit's soft value to the hard one.
  * Return: the new soft limit, or -1.
  */

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
+#include "proxyproto.h"
 #include "sys.h"
 #include "tls.h"
 
@@ -103,6 +104,8 @@ struct cli_proxy {
 	size_t			 inlen;
 	uint64_t		 visitor_id;
 	char			 visitor[PROTO_MAX_ADDR * 4 + 1];
+	uint8_t			 pp[PROXYPROTO_MAX]; /* PROXY header, or none */
+	size_t			 pplen;
 	uint64_t		 started_ms;
 	int			 accepted;	/* ACCEPTED sent */
 	int			 keepalive;	/* TCP keepalive is on */

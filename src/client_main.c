@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "proxyproto.h"
 #include "tls.h"
 #include "tty.h"
 #include "sys.h"
@@ -48,6 +49,10 @@ usage(FILE *f)
 "                        tunnel-server --fingerprint), or \"ca\"; without\n"
 "                        it the first key seen is trusted and remembered\n"
 "  --transport T         tls (default) or plain, as the server's config\n"
+"  --proxy-protocol V    v1 or v2: tell the local service each visitor's\n"
+"                        address in a PROXY protocol header (nginx's\n"
+"                        proxy_protocol, HAProxy's accept-proxy); off\n"
+"                        (default) sends none\n"
 "  -d, --debug           log at debug level\n"
 "  -n, --check           check the configuration (file or flags), print\n"
 "                        \"configuration OK\" and exit; nothing is asked\n"
@@ -240,7 +245,7 @@ struct daemon {
 	const char	*path;		/* NULL: flags mode, no file */
 	int		 debug;		/* -d: the level stays debug */
 	int		 o_port, o_host, o_grace;	/* set by flags */
-	int		 o_transport, o_fp;
+	int		 o_transport, o_fp, o_pp;
 };
 
 /* A key only a restart changes: said, not applied. */
@@ -320,6 +325,16 @@ reload(struct daemon *d)
 		log_info("reload: connect_timeout %d -> %d",
 		    run->connect_timeout, next.connect_timeout);
 	run->connect_timeout = next.connect_timeout;
+	if (d->o_pp && next.proxy_protocol != run->proxy_protocol)
+		log_warnx("reload: proxy_protocol stays %s (set by "
+		    "--proxy-protocol at start)",
+		    proxyproto_str(run->proxy_protocol));
+	else if (next.proxy_protocol != run->proxy_protocol) {
+		log_info("reload: proxy_protocol %s -> %s (for new visitors)",
+		    proxyproto_str(run->proxy_protocol),
+		    proxyproto_str(next.proxy_protocol));
+		run->proxy_protocol = next.proxy_protocol;
+	}
 	if (!d->o_grace)
 		run->shutdown_grace = next.shutdown_grace;
 	if (!d->debug && next.log_level != NULL &&
@@ -368,7 +383,7 @@ main(int argc, char **argv)
 	const char *path = CFG_DEFAULT_CLIENT_FILE, *pwfile = NULL;
 	const char *o_server = NULL, *o_user = NULL, *o_host = NULL;
 	const char *o_fp = NULL, *cfg_path = NULL;
-	int o_transport = -1;
+	int o_transport = -1, o_pp = -1;
 	/* Windows has no SIGHUP (compat.h): it never comes there. */
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
@@ -425,7 +440,14 @@ main(int argc, char **argv)
 				return 2;
 			}
 		}
-		else if (strcmp(a, "-p") == 0 ||
+		else if (strcmp(a, "--proxy-protocol") == 0) {
+			if (v != NULL &&
+			    cfg_proxy_protocol_parse(v, &o_pp) == -1) {
+				fprintf(stderr, "tunnel-client: %s: '%s' is not "
+				    "v1, v2 or off\n", a, v);
+				return 2;
+			}
+		} else if (strcmp(a, "-p") == 0 ||
 		    strcmp(a, "--local-port") == 0) {
 			if (v != NULL && parse_int(v, 1, 65535, &o_port) == -1) {
 				fprintf(stderr, "tunnel-client: %s: '%s' is not "
@@ -539,6 +561,8 @@ main(int argc, char **argv)
 		goto fail;
 	if (o_transport != -1)
 		cfg.transport = o_transport;
+	if (o_pp != -1)
+		cfg.proxy_protocol = o_pp;
 	if (o_fp != NULL && set_string(&cfg.server_fingerprint, o_fp) == -1)
 		goto fail;
 
@@ -581,6 +605,7 @@ main(int argc, char **argv)
 	d.o_grace = o_grace != -1;
 	d.o_transport = o_transport != -1;
 	d.o_fp = o_fp != NULL;
+	d.o_pp = o_pp != -1;
 	if (loop_signals(l, sigs, sizeof(sigs) / sizeof(sigs[0]), on_signal,
 	    &d) == -1)
 		fatal("signalfd");

@@ -384,7 +384,7 @@ local_connected(struct cli_proxy *p, int err)
 	struct cli_visitor *cv;
 	struct bridge *b;
 	size_t n;
-	int pfd, lfd;
+	int pfd, lfd, pp;
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_STATUS;
@@ -466,8 +466,10 @@ local_connected(struct cli_proxy *p, int err)
 	 * bytes, to travel in their segment: one packet less per visitor.
 	 */
 	bridge_cork(b, BRIDGE_BA);
+	/* The PROXY header goes first, before any byte of the visitor's. */
+	pp = p->pplen != 0 ? bridge_pending(b, BRIDGE_AB, p->pp, p->pplen) : 0;
 	proxy_close(p);
-	if (bridge_pending(b, BRIDGE_BA, frame, n) == -1) {
+	if (pp == -1 || bridge_pending(b, BRIDGE_BA, frame, n) == -1) {
 		bridge_close(b, "out of memory");
 		return;
 	}
@@ -502,6 +504,13 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 	p->visitor_id = st->visitor_id;
 	(void)log_escape(p->visitor, sizeof(p->visitor), st->peer,
 	    strlen(st->peer));
+	p->pplen = 0;
+	if (c->cfg->proxy_protocol != PROXYPROTO_OFF) {
+		int n = proxyproto_header(c->cfg->proxy_protocol, st->peer,
+		    st->dst, p->pp, sizeof(p->pp));
+
+		p->pplen = n > 0 ? (size_t)n : 0;
+	}
 	p->started_ms = loop_now(c->loop);
 	c->visitors++;
 	c->refill_failures = 0;

@@ -26,8 +26,11 @@
  * every string as a YAML double-quoted scalar and parses the text back
  * before it touches the disk, so what is written always loads.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <arpa/inet.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -48,6 +51,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "proto.h"
+#include "proxyproto.h"
 #include "sys.h"
 #include "tls.h"
 
@@ -75,6 +79,7 @@ struct walk {
 	yaml_document_t		*doc;
 	struct user_marks	*marks;	/* server: one per user */
 	size_t			 cur;	/* user being read */
+	yaml_mark_t		 metrics; /* server: metrics_listen's value */
 };
 
 struct cfg_key {
@@ -114,6 +119,10 @@ static int	set_addr(struct walk *, const struct cfg_key *, yaml_node_t *,
 		    void *);
 static int	set_transport(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
+static int	set_listen(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_proxy_protocol(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 static int	set_fingerprint(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_login_setting(struct walk *, const struct cfg_key *,
@@ -145,6 +154,8 @@ static const struct cfg_key server_keys[] = {
 	    0, 0, 0 },
 	{ "tls_key", STRING, set_str, offsetof(struct cfg_server, tls_key),
 	    0, 0, 0 },
+	{ "metrics_listen", STRING, set_listen,
+	    offsetof(struct cfg_server, metrics_listen), 0, 0, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -189,6 +200,9 @@ static const struct cfg_key client_keys[] = {
 	    offsetof(struct cfg_client, log_level), 0, 0, 0 },
 	{ "transport", YAML_SCALAR_NODE, TRANSPORTS, set_transport,
 	    offsetof(struct cfg_client, transport), 0, 0, 0 },
+	{ "proxy_protocol", YAML_SCALAR_NODE, "v1, v2 or off",
+	    set_proxy_protocol, offsetof(struct cfg_client, proxy_protocol),
+	    0, 0, 0 },
 	{ "server_fingerprint", STRING, set_fingerprint,
 	    offsetof(struct cfg_client, server_fingerprint), 0, 0, 0 },
 	{ "login_setting", STRING, set_login_setting,
@@ -269,6 +283,7 @@ cfg_server_free(struct cfg_server *c)
 	free(c->path);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->metrics_listen);
 	free(c->log_path);
 	free(c->log_level);
 	memset(c, 0, sizeof(*c));
@@ -769,6 +784,37 @@ cfg_transport_str(int transport)
 	return transport == CFG_TRANSPORT_PLAIN ? "plain" : "tls";
 }
 
+int
+cfg_proxy_protocol_parse(const char *s, int *out)
+{
+	if (strcmp(s, "v1") == 0)
+		*out = PROXYPROTO_V1;
+	else if (strcmp(s, "v2") == 0)
+		*out = PROXYPROTO_V2;
+	else if (strcmp(s, "off") == 0)
+		*out = PROXYPROTO_OFF;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+set_proxy_protocol(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (cfg_proxy_protocol_parse(s, field_int(k, obj)) == -1)
+		return walk_err(w, v->start_mark, "%s: '%s' is not v1, v2 or "
+		    "off (the PROXY protocol version the local service "
+		    "expects)", k->name, show(shown, sizeof(shown), s,
+		    v->data.scalar.length));
+	return 0;
+}
+
 static int
 set_transport(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
     void *obj)
@@ -976,6 +1022,33 @@ set_addr(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
 	return store_str(w, k, obj, s);
 }
 
+/*
+ * An address to listen on: a numeric IP (the server resolves no names)
+ * and a port.
+ */
+static int
+set_listen(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char host[256], shown[SHOWBUF];
+	unsigned char bin[16];
+	const char *s;
+	int port;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (cfg_split_hostport(s, host, sizeof(host), &port) == -1 ||
+	    (inet_pton(AF_INET, host, bin) != 1 &&
+	    inet_pton(AF_INET6, host, bin) != 1))
+		return walk_err(w, v->start_mark,
+		    "%s: '%s' is not IP:port or [IPv6]:port with a numeric "
+		    "address and a port 1..65535 (e.g. 127.0.0.1:9339)",
+		    k->name, show(shown, sizeof(shown), s,
+		    v->data.scalar.length));
+	w->metrics = v->start_mark;
+	return store_str(w, k, obj, s);
+}
+
 /* Cross-field checks of a server config. */
 static int
 server_validate(struct walk *w, const struct cfg_server *c)
@@ -983,6 +1056,23 @@ server_validate(struct walk *w, const struct cfg_server *c)
 	const struct cfg_user *u, *o;
 	size_t i, j;
 
+	if (c->metrics_listen != NULL) {
+		char host[256];
+		int port;
+
+		(void)cfg_split_hostport(c->metrics_listen, host,
+		    sizeof(host), &port);
+		if (port == c->port)
+			return walk_err(w, w->metrics, "metrics_listen: port "
+			    "%d is already the main port", port);
+		for (i = 0; i < c->nusers; i++)
+			if (c->users[i].port == port)
+				return walk_err(w, w->metrics,
+				    "metrics_listen: port %d is already the "
+				    "port of user '%s' (line %zu)", port,
+				    c->users[i].username,
+				    w->marks[i].port.line + 1);
+	}
 	for (i = 0; i < c->nusers; i++) {
 		u = &c->users[i];
 		if (u->port != 0 && u->port == c->port)
@@ -1709,6 +1799,9 @@ cfg_client_save(const char *path, const struct cfg_client *c, char *err,
 	if (c->transport != CFG_TRANSPORT_TLS)
 		sb_printf(&b, "transport: %s\n",
 		    cfg_transport_str(c->transport));
+	if (c->proxy_protocol != PROXYPROTO_OFF)
+		sb_printf(&b, "proxy_protocol: %s\n",
+		    proxyproto_str(c->proxy_protocol));
 	if (put_str(&b, path, "server_fingerprint", c->server_fingerprint, 0,
 	    err, errlen) == -1 ||
 	    put_str(&b, path, "login_setting", c->login_setting, 0, err,

@@ -49,8 +49,8 @@ _Static_assert(sizeof(PROTO_MAGIC) - 1 == PROTO_MAGIC_LEN &&
 #define PROTO_WITHDRAW_LEN	8
 #define PROTO_WITHDRAWN_LEN	9
 #define PROTO_REGISTER_LEN	(PROTO_SID_LEN + 8 + PROTO_KEY_LEN)
-#define PROTO_START_MIN		(8 + PROTO_STR(0))
-#define PROTO_START_MAX		(8 + PROTO_STR(PROTO_MAX_ADDR))
+#define PROTO_START_MIN		(8 + 2 * PROTO_STR(0))
+#define PROTO_START_MAX		(8 + 2 * PROTO_STR(PROTO_MAX_ADDR))
 #define PROTO_STATUS_MIN	(1 + PROTO_STR(0))
 #define PROTO_STATUS_MAX	(1 + PROTO_STR(PROTO_MAX_REASON))
 
@@ -415,6 +415,8 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap)
 		proto_put_u64(&w, m->u.start.visitor_id);
 		proto_put_str(&w, m->u.start.peer, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
+		proto_put_str(&w, m->u.start.dst, 0, PROTO_MAX_ADDR,
+		    proto_char_any);
 		break;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
@@ -536,6 +538,8 @@ proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 	case PROTO_START:
 		m->u.start.visitor_id = proto_get_u64(&r);
 		proto_get_str(&r, m->u.start.peer, 0, PROTO_MAX_ADDR,
+		    proto_char_any);
+		proto_get_str(&r, m->u.start.dst, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
 		break;
 	case PROTO_REFRESH:

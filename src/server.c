@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "sys.h"
 
@@ -236,6 +238,13 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 			    u->cfg->port, u->cfg->username, strerror(errno));
 			return -1;
 		}
+	}
+	s->stats.started_s = (int64_t)time(NULL);
+	if (cfg->metrics_listen != NULL &&
+	    srv_metrics_open(s, cfg->metrics_listen, &s->metrics) == -1) {
+		log_error("cannot listen on %s (metrics_listen): %s",
+		    cfg->metrics_listen, strerror(errno));
+		return -1;
 	}
 	loop_timer_init(&s->sweep, sweep_cb);
 	loop_timer_set(l, &s->sweep, SRV_SWEEP_MS);
@@ -540,6 +549,8 @@ srv_shutdown(struct srv *s)
 	while (!LIST_EMPTY(&s->visitors))
 		srv_visitor_close(LIST_FIRST(&s->visitors), "server stopping");
 	loop_timer_cancel(s->loop, &s->trim);
+	metrics_http_free(s->metrics);
+	s->metrics = NULL;
 }
 
 void

@@ -68,6 +68,40 @@
 
 struct srv;
 struct srv_session;
+struct metrics_http;
+
+/*
+ * Why a visitor was turned away (a 502 for HTTP): the reason label of
+ * tunnel_visitor_failures_total, srv_fail_str() names them.
+ */
+enum srv_fail {
+	SRV_FAIL_NONE = 0,
+	SRV_FAIL_ADDRESS_LIMIT,	/* visitors_per_address reached */
+	SRV_FAIL_NO_CLIENT,	/* no session for the port */
+	SRV_FAIL_QUEUE_FULL,	/* SRV_MAX_WAITING visitors waiting */
+	SRV_FAIL_NO_PROXY,	/* no proxy connection served it in time */
+	SRV_FAIL_CLIENT_GONE,	/* the session or proxy ended under it */
+	SRV_FAIL_LOCAL,		/* the client could not reach its service */
+	SRV_FAIL_TIMEOUT,	/* the client did not answer in time */
+	SRV_FAIL_PROTOCOL,	/* the client's answer was malformed */
+	SRV_FAIL_RESOURCES,	/* out of memory or descriptors */
+	SRV_FAIL_COUNT
+};
+
+/* How a login ended: the result label of tunnel_logins_total. */
+enum srv_login {
+	SRV_LOGIN_OK = 0,
+	SRV_LOGIN_BAD_CREDENTIALS,	/* unknown user or wrong password */
+	SRV_LOGIN_BUSY,			/* refused: too many at once, or held */
+	SRV_LOGIN_COUNT
+};
+
+/* What the server counts beyond what its objects already hold. */
+struct srv_stats {
+	uint64_t		 fails[SRV_FAIL_COUNT];
+	uint64_t		 logins[SRV_LOGIN_COUNT];
+	int64_t			 started_s;	/* wall clock, Unix seconds */
+};
 
 struct srv_user {
 	struct cfg_user		*cfg;
@@ -75,6 +109,12 @@ struct srv_user {
 	struct auth_keys	 keys;
 	struct srv_session	*session;	/* live login, or NULL */
 	struct srv_listener	*listener;	/* dedicated port, or NULL */
+	/* counters of tunnel_visitors_total and tunnel_bytes_total; they
+	   live as long as the user (a reload keeps them) */
+	uint64_t		 visitors;
+	uint64_t		 bytes_in, bytes_out;
+	/* a scrape's tally of its sessions and their idle proxies */
+	uint64_t		 nsessions, nidle;
 };
 
 struct srv_listener {
@@ -245,6 +285,11 @@ struct srv_visitor {
 	int			 peeked;	/* waited for first bytes once */
 	char			 reason[PROTO_MAX_REASON + 64]; /* of a 502 */
 	uint64_t		 bytes_in, bytes_out;
+	/* of those, already added to the counters of owner, the user it
+	   was dispatched to (NULL before, or once a reload removed it) */
+	uint64_t		 counted_in, counted_out;
+	struct srv_user		*owner;
+	enum srv_fail		 fail;		/* why it was turned away */
 	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue */
 	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
 };
@@ -301,6 +346,8 @@ struct srv {
 	struct timer		 trim;
 	int			 stopping;	/* listeners closed */
 	struct timer		 grace;		/* bridges finishing: the end */
+	struct srv_stats	 stats;
+	struct metrics_http	*metrics;	/* metrics_listen's, or NULL */
 };
 
 /*
@@ -368,12 +415,29 @@ int	srv_tls_files_get(const char *cert, const char *key,
 	    struct srv_tls_files *now);
 
 /*
- * server_secret.c: reads SRV_SECRET_FILE from the directory of
- * config_path into secret, making it first if it does not exist.
+ * server_secret.c: reads SRV_SECRET_FILE from its directory (see
+ * srv_state_dir) into secret, making it first if it does not exist.
  * Return: 0, or -1 with a one-line reason in err.
  */
 int	srv_secret_load(const char *config_path,
 	    uint8_t secret[PROTO_KEY_LEN], char *err, size_t errlen);
+/*
+ * The directory of a file the server makes itself (name: the secret, the
+ * TLS key and certificate): beside config_path, unless systemd gave a
+ * StateDirectory ($STATE_DIRECTORY, absolute) and no such file is beside
+ * the config yet, in which case the first state directory. Return: 0 with
+ * dir filled, or -1 if it does not fit in len.
+ */
+int	srv_state_dir(const char *config_path, const char *name, char *dir,
+	    size_t len);
+
+/*
+ * server_metrics.c: the figures of GET /metrics. Opens the endpoint at
+ * addr ("ip:port") into *out. Return: 0, or -1 with errno set.
+ */
+int	srv_metrics_open(struct srv *s, const char *addr,
+	    struct metrics_http **out);
+const char *srv_fail_str(enum srv_fail f);
 
 /* server_conn.c: sniffing and the login and registration handshakes. */
 void	srv_conn_accept(struct srv *s, struct srv_listener *li, int fd,
@@ -436,6 +500,8 @@ void	srv_visitor_reroute(struct srv *s, struct srv_visitor *v);
  */
 void	srv_visitor_withdrawn(struct srv_visitor *v, int taken);
 void	srv_visitor_close(struct srv_visitor *v, const char *reason);
+/* Adds what v moved since the last call to its user's byte counters. */
+void	srv_visitor_sync(struct srv_visitor *v);
 size_t	srv_visitor_shed(struct srv *s, size_t n);
 
 #endif

@@ -334,6 +334,7 @@ conn_start_login(struct srv_conn *c)
 	if (why != NULL) {
 		log_info("conn %llu %s: login refused: %s",
 		    (unsigned long long)c->id, c->peer, why);
+		s->stats.logins[SRV_LOGIN_BUSY]++;
 		if (a != NULL)
 			srv_addr_release(s, a);
 		conn_fail(c, PROTO_FAIL_BUSY, why);
@@ -433,6 +434,7 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 		struct srv_addr *a = c->addr;
 
 		auth_wipe(client_key, sizeof(client_key));
+		s->stats.logins[SRV_LOGIN_BAD_CREDENTIALS]++;
 		if (a != NULL) {
 			a->failures++;
 			a->last_failure_ms = loop_now(s->loop);
@@ -472,6 +474,8 @@ on_proof(struct srv_conn *c, const struct proto_proof *p)
 	    client_key, c->am, c->amlen);
 	c->tls = NULL;
 	auth_wipe(client_key, sizeof(client_key));
+	if (ss != NULL)
+		s->stats.logins[SRV_LOGIN_OK]++;
 	srv_conn_close(c, ss == NULL ? "cannot start a session" : NULL);
 }
 
@@ -584,8 +588,8 @@ conn_preamble(struct srv_conn *c)
 		return;
 	case PROTO_PRE_BAD_VERSION:
 		(void)snprintf(msg, sizeof(msg), "client speaks protocol "
-		    "version %u, this server speaks %u", version,
-		    PROTO_VERSION);
+		    "version %u, this server speaks %u: run a client of the "
+		    "server's release", version, PROTO_VERSION);
 		log_info("conn %llu %s: %s", (unsigned long long)c->id,
 		    c->peer, msg);
 		conn_fail(c, PROTO_FAIL_VERSION, msg);

@@ -464,6 +464,8 @@ main(int argc, char **argv)
 		if (s.users[i]->listener != NULL)
 			log_info("user '%s' has its own port %d",
 			    s.users[i]->cfg->username, s.users[i]->listener->port);
+	if (s.metrics != NULL)
+		log_info("metrics: http://%s/metrics", cfg.metrics_listen);
 	if (loop_run(l) == -1)
 		rc = 1;
 	srv_shutdown(&s);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 
 /* What the new file says of one user, and what it will take. */
@@ -43,6 +44,8 @@ struct reload {
 	struct srv_tls_files	 tls_files;	/* what it was read from */
 	struct cfg_server	*retired;	/* the running one's contents,
 						   freed once the loop turns */
+	int			 metrics_moved;	/* metrics_listen changed */
+	struct metrics_http	*metrics;	/* ... its new endpoint */
 };
 
 /* Keys that stay as they are until a restart. */
@@ -94,6 +97,13 @@ undo(struct reload *r)
 	free(r->users);
 	free(r->retired);
 	tls_ctx_free(r->tls);
+	metrics_http_free(r->metrics);
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
 static int
@@ -157,6 +167,22 @@ prepare(struct reload *r)
 			return -1;
 		}
 		p->li_opened = 1;
+	}
+	/*
+	 * The new metrics address opens beside the old one, which closes
+	 * at commit: a move to the same port on another address is refused
+	 * here (the port is taken) and needs a restart.
+	 */
+	if (!same_str(next->metrics_listen, s->cfg->metrics_listen)) {
+		r->metrics_moved = 1;
+		if (next->metrics_listen != NULL &&
+		    srv_metrics_open(s, next->metrics_listen,
+		    &r->metrics) == -1) {
+			log_error("reload: cannot listen on %s "
+			    "(metrics_listen): %s; the running configuration "
+			    "stays", next->metrics_listen, strerror(errno));
+			return -1;
+		}
 	}
 	/*
 	 * certbot renews the files in place: read them again when they
@@ -243,6 +269,17 @@ repoint_visitors(struct srv *s, struct srv_listener *li,
 	LIST_FOREACH(v, &s->visitors, all)
 		if (v->listener == li)
 			v->listener = to;
+}
+
+/* Bytes of u's visitors still open count nowhere once u is gone. */
+static void
+forget_owner(struct srv *s, struct srv_user *u)
+{
+	struct srv_visitor *v;
+
+	LIST_FOREACH(v, &s->visitors, all)
+		if (v->owner == u)
+			v->owner = NULL;
 }
 
 static void
@@ -354,6 +391,7 @@ commit(struct reload *r)
 		    "the server configuration", u->cfg->username);
 		log_info("reload: %s", why);
 		disconnect(s, u, why);
+		forget_owner(s, u);
 		removed++;
 		/* Read until the loop turns (freed now if out of memory). */
 		(void)loop_defer(s->loop, free_user, u);
@@ -393,6 +431,16 @@ commit(struct reload *r)
 		r->tls = NULL;
 		s->tls_files = r->tls_files;
 		log_info("reload: TLS key and certificate read again");
+	}
+	if (r->metrics_moved) {
+		metrics_http_free(s->metrics);
+		s->metrics = r->metrics;
+		r->metrics = NULL;
+		if (s->metrics != NULL)
+			log_info("reload: metrics now at http://%s/metrics",
+			    next->metrics_listen);
+		else
+			log_info("reload: metrics endpoint closed");
 	}
 	/* Removed users and ended sessions name themselves from it. */
 	*r->retired = *s->cfg;

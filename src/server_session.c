@@ -227,9 +227,9 @@ srv_session_close(struct srv_session *ss, int fail_code, const char *reason)
 	}
 	ss->state = SRV_SESSION_DEAD;
 	log_info("session %llu %s: user '%s' session ended: %s (served %llu "
-	    "visitors)", (unsigned long long)ss->id, ss->peer,
+	    "visitor%s)", (unsigned long long)ss->id, ss->peer,
 	    ss->user->cfg->username, reason,
-	    (unsigned long long)ss->served);
+	    (unsigned long long)ss->served, ss->served == 1 ? "" : "s");
 	LIST_REMOVE(ss, entry);
 	if (ss->user->session == ss)
 		ss->user->session = NULL;

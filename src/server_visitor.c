@@ -51,8 +51,10 @@
 static void	visitor_cb(struct loop *, struct handler *, uint32_t);
 static void	visitor_timer(struct loop *, struct timer *);
 static void	visitor_dispatch(struct srv_visitor *, struct srv_session *);
-static void	visitor_reject(struct srv_visitor *, const char *);
-static void	visitor_failed(struct srv_visitor *, const char *);
+static void	visitor_reject(struct srv_visitor *, enum srv_fail,
+		    const char *);
+static void	visitor_failed(struct srv_visitor *, enum srv_fail,
+		    const char *);
 
 static const char *const http_methods[] = {
 	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
@@ -124,6 +126,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 	LIST_REMOVE(v, all);
 	addrmap_put(&s->visitor_addrs, v->counted);
 	v->counted = NULL;
+	srv_visitor_sync(v);
 	srv_visitor_gone(v->srv);
 	visitor_log_close(v, reason);
 	(void)loop_defer(s->loop, free_visitor, v);
@@ -160,6 +163,8 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	if (++s->nvisitors > s->visitors_peak)
 		s->visitors_peak = s->nvisitors;
 	s->visitors_total++;
+	if (li->user != NULL)
+		li->user->visitors++;
 	/*
 	 * One address (an IPv6 /64) may hold only so many visitors at once:
 	 * the rest are turned away like any visitor the tunnel cannot serve.
@@ -170,14 +175,17 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 		(void)snprintf(v->reason, sizeof(v->reason), "too many "
 		    "connections from your address (at most %d at once)",
 		    s->cfg->visitors_per_address);
-		visitor_reject(v, v->reason);
+		visitor_reject(v, SRV_FAIL_ADDRESS_LIMIT, v->reason);
 		return;
 	}
 	ss = s->stopping ? NULL : srv_route(s, li);
 	if (ss == NULL) {
-		visitor_reject(v, "no tunnel client is online");
+		visitor_reject(v, SRV_FAIL_NO_CLIENT,
+		    "no tunnel client is online");
 		return;
 	}
+	if (li->user == NULL)
+		ss->user->visitors++;
 	visitor_dispatch(v, ss);
 }
 
@@ -211,7 +219,8 @@ visitor_queue(struct srv_visitor *v, struct srv_session *ss)
 	struct srv *s = v->srv;
 
 	if (s->nwaiting >= SRV_MAX_WAITING) {
-		visitor_reject(v, "too many visitors waiting");
+		visitor_reject(v, SRV_FAIL_QUEUE_FULL,
+		    "too many visitors waiting");
 		return;
 	}
 	v->session = ss;
@@ -237,6 +246,34 @@ visitor_count(struct srv_visitor *v, const struct bridge_info *info)
 	v->bytes_out = info->bytes[BRIDGE_BA];
 }
 
+void
+srv_visitor_sync(struct srv_visitor *v)
+{
+	struct srv_user *u;
+	uint64_t in = v->bytes_in, out = v->bytes_out;
+
+	if (v->state == SRV_VISITOR_BRIDGED && v->bridge != NULL) {
+		in = bridge_bytes(v->bridge, BRIDGE_AB) + v->nsniffed +
+		    v->nreplay;
+		out = bridge_bytes(v->bridge, BRIDGE_BA);
+	}
+	/*
+	 * A counter never goes back, whatever a re-dispatch does to the
+	 * visitor's own figures; a user removed by a reload takes its
+	 * counters with it.
+	 */
+	if ((u = v->owner) != NULL) {
+		if (in > v->counted_in)
+			u->bytes_in += in - v->counted_in;
+		if (out > v->counted_out)
+			u->bytes_out += out - v->counted_out;
+	}
+	if (in > v->counted_in)
+		v->counted_in = in;
+	if (out > v->counted_out)
+		v->counted_out = out;
+}
+
 /* Called once a bridge of v's ends by itself or by srv_visitor_close. */
 static void
 bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
@@ -256,6 +293,7 @@ bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
 	LIST_REMOVE(v, all);
 	addrmap_put(&v->srv->visitor_addrs, v->counted);
 	v->counted = NULL;
+	srv_visitor_sync(v);
 	srv_visitor_gone(v->srv);
 	switch (info->end) {
 	case BRIDGE_END_CLOSED:
@@ -330,10 +368,10 @@ visitor_unbridge(struct srv_visitor *v, const char *reason)
 
 /* The client could not reach its local service (or never answered). */
 static void
-visitor_failed(struct srv_visitor *v, const char *reason)
+visitor_failed(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 {
 	(void)visitor_unbridge(v, reason);
-	visitor_reject(v, reason);
+	visitor_reject(v, fail, reason);
 }
 
 /*
@@ -345,7 +383,8 @@ static void
 visitor_redispatch(struct srv_visitor *v, const char *why)
 {
 	if (v->retries >= SRV_MAX_RETRIES) {
-		visitor_reject(v, "the tunnel client's proxy connections "
+		visitor_reject(v, SRV_FAIL_NO_PROXY,
+		    "the tunnel client's proxy connections "
 		    "kept failing");
 		return;
 	}
@@ -381,13 +420,14 @@ visitor_lost_proxy(struct srv_visitor *v, int closed)
 	    "answered";
 
 	if (v->taken) {
-		visitor_failed(v, closed ? "tunnel client closed the "
+		visitor_failed(v, SRV_FAIL_CLIENT_GONE,
+		    closed ? "tunnel client closed the "
 		    "connection without answering" : "tunnel connection "
 		    "failed");
 		return;
 	}
 	if (visitor_unbridge(v, why) == -1) {
-		visitor_reject(v, "out of memory");
+		visitor_reject(v, SRV_FAIL_RESOURCES, "out of memory");
 		return;
 	}
 	v->state = SRV_VISITOR_RECALL;
@@ -397,7 +437,8 @@ visitor_lost_proxy(struct srv_visitor *v, int closed)
 	 */
 	if ((v->asked && v->recall_ss == NULL) ||
 	    (!v->asked && visitor_ask(v) == -1)) {
-		visitor_reject(v, "the tunnel client went away");
+		visitor_reject(v, SRV_FAIL_CLIENT_GONE,
+		    "the tunnel client went away");
 		return;
 	}
 	log_info("visitor %llu %s: %s; asking the client whether it took "
@@ -426,7 +467,8 @@ visitor_silent(struct srv_visitor *v)
 	int reached;
 
 	if (v->taken || v->asked || loop_now(s->loop) >= v->deadline_ms) {
-		visitor_failed(v, v->taken ? "the tunnel client did not "
+		visitor_failed(v, SRV_FAIL_TIMEOUT,
+		    v->taken ? "the tunnel client did not "
 		    "answer in time" : "the tunnel connection stopped "
 		    "answering");
 		return;
@@ -484,13 +526,14 @@ srv_visitor_withdrawn(struct srv_visitor *v, int taken)
 		 * reached the client's host: no STATUS will come either.
 		 */
 		if (taken == -1 && !v->taken && !start_reached(v)) {
-			visitor_failed(v, "the tunnel client went away");
+			visitor_failed(v, SRV_FAIL_CLIENT_GONE,
+			    "the tunnel client went away");
 			return;
 		}
 		if (taken != 0)
 			return;		/* STATUS until the deadline */
 		if (visitor_unbridge(v, "withdrawn") == -1) {
-			visitor_reject(v, "out of memory");
+			visitor_reject(v, SRV_FAIL_RESOURCES, "out of memory");
 			return;
 		}
 		visitor_redispatch(v, "proxy connection silent after START, "
@@ -500,10 +543,12 @@ srv_visitor_withdrawn(struct srv_visitor *v, int taken)
 			visitor_redispatch(v, "the client never took the "
 			    "visitor from its closed proxy connection");
 		else if (taken == 1)
-			visitor_reject(v, "the tunnel connection failed after "
+			visitor_reject(v, SRV_FAIL_CLIENT_GONE,
+			    "the tunnel connection failed after "
 			    "the client took the visitor");
 		else
-			visitor_reject(v, "the tunnel client went away");
+			visitor_reject(v, SRV_FAIL_CLIENT_GONE,
+			    "the tunnel client went away");
 	}
 }
 
@@ -529,7 +574,8 @@ again:
 	case FRAME_MORE:
 		return 0;
 	case FRAME_BAD:
-		visitor_failed(v, "tunnel client sent a bad answer");
+		visitor_failed(v, SRV_FAIL_PROTOCOL,
+		    "tunnel client sent a bad answer");
 		return -1;
 	case FRAME_EOF:
 		visitor_lost_proxy(v, 1);
@@ -553,7 +599,8 @@ again:
 		goto again;
 	}
 	if (r != PROTO_OK || m.type != PROTO_STATUS) {
-		visitor_failed(v, "tunnel client sent a bad answer");
+		visitor_failed(v, SRV_FAIL_PROTOCOL,
+		    "tunnel client sent a bad answer");
 		return -1;
 	}
 	if (!m.u.status.ok) {
@@ -562,7 +609,7 @@ again:
 		(void)snprintf(reason, sizeof(reason), "tunnel client: %s",
 		    log_escape(esc, sizeof(esc), m.u.status.reason,
 		    strlen(m.u.status.reason)));
-		visitor_failed(v, reason);
+		visitor_failed(v, SRV_FAIL_LOCAL, reason);
 		return -1;
 	}
 	v->ok = 1;
@@ -599,10 +646,19 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 		return;
 	}
 	(void)snprintf(v->user, sizeof(v->user), "%s", ss->user->cfg->username);
+	if (v->owner != ss->user) {
+		/* What moved so far stays with the user it moved for. */
+		srv_visitor_sync(v);
+		v->owner = ss->user;
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_START;
 	m.u.start.visitor_id = v->id;
 	(void)snprintf(m.u.start.peer, sizeof(m.u.start.peer), "%s", v->peer);
+	/* Where the visitor came in, for the client's PROXY protocol header. */
+	if (strcmp(net_local_str(v->h.fd, m.u.start.dst,
+	    sizeof(m.u.start.dst)), "?") == 0)
+		m.u.start.dst[0] = '\0';
 	n = proto_encode(&m, frame, sizeof(frame));
 	loop_timer_cancel(s->loop, &v->timer);
 	v->bridge = bridge_new(&s->bctx, v->h.fd, pfd, bridge_closed, v);
@@ -623,6 +679,10 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 		} else {
 			tls_free(pt);
 			(void)close(pfd);
+		}
+		if (v->fail == SRV_FAIL_NONE) {
+			v->fail = SRV_FAIL_RESOURCES;
+			v->srv->stats.fails[SRV_FAIL_RESOURCES]++;
 		}
 		srv_visitor_close(v, "out of memory");
 		return;
@@ -673,7 +733,8 @@ srv_visitor_shed(struct srv *s, size_t n)
 	LIST_FOREACH(ss, &s->sessions, entry) {
 		while (shed < n &&
 		    (v = TAILQ_LAST(&ss->waiting, srv_visitor_queue)) != NULL) {
-			visitor_reject(v, "server out of file descriptors");
+			visitor_reject(v, SRV_FAIL_RESOURCES,
+			    "server out of file descriptors");
 			shed++;
 		}
 	}
@@ -705,7 +766,8 @@ srv_visitor_reroute(struct srv *s, struct srv_visitor *v)
 	}
 	ss = s->stopping ? NULL : srv_route(s, v->listener);
 	if (ss == NULL) {
-		visitor_reject(v, "the tunnel client went away");
+		visitor_reject(v, SRV_FAIL_CLIENT_GONE,
+		    "the tunnel client went away");
 		return;
 	}
 	visitor_dispatch(v, ss);
@@ -716,7 +778,7 @@ srv_visitor_reroute(struct srv *s, struct srv_visitor *v)
  * a plain close.
  */
 static void
-visitor_reject(struct srv_visitor *v, const char *reason)
+visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 {
 	struct srv *s = v->srv;
 	uint8_t first[sizeof(v->sniffed)];
@@ -724,6 +786,12 @@ visitor_reject(struct srv_visitor *v, const char *reason)
 	size_t n = 0;
 	ssize_t r;
 	int len;
+
+	/* Counted once: a visitor given a sniff window comes back here. */
+	if (v->fail == SRV_FAIL_NONE && fail != SRV_FAIL_NONE) {
+		v->fail = fail;
+		s->stats.fails[fail]++;
+	}
 
 	if (v->session != NULL) {
 		TAILQ_REMOVE(&v->session->waiting, v, entry);
@@ -808,7 +876,7 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 		break;
 	case SRV_VISITOR_PEEK:
 		loop_timer_cancel(v->srv->loop, &v->timer);
-		visitor_reject(v, v->reason);
+		visitor_reject(v, v->fail, v->reason);
 		break;
 	case SRV_VISITOR_DRAIN:
 		for (i = 0; i < 16; i++) {
@@ -841,14 +909,15 @@ visitor_timer(struct loop *l, struct timer *t)
 			(void)snprintf(why, sizeof(why), "no free tunnel "
 			    "connection within %d s",
 			    v->srv->cfg->connect_timeout);
-		visitor_reject(v, why);
+		visitor_reject(v, SRV_FAIL_NO_PROXY, why);
 	} else if (v->state == SRV_VISITOR_BRIDGED && !v->ok) {
 		visitor_silent(v);
 	} else if (v->state == SRV_VISITOR_RECALL) {
-		visitor_reject(v, "the tunnel client did not say whether it "
+		visitor_reject(v, SRV_FAIL_TIMEOUT,
+		    "the tunnel client did not say whether it "
 		    "took the visitor");
 	} else if (v->state == SRV_VISITOR_PEEK) {
-		visitor_reject(v, v->reason);
+		visitor_reject(v, v->fail, v->reason);
 	} else if (v->state == SRV_VISITOR_DRAIN) {
 		srv_visitor_close(v, v->reason);
 	}

@@ -2,12 +2,13 @@
  * sys_unix: the parts of the platform layer every Unix build shares
  * (Linux with either backend, macOS): the clock, the descriptor limit,
  * poll, the signal pipe of the portable loop and the client's helper
- * processes, with the two things about the process that Linux and
- * macOS tell differently (sys_self_path, sys_mapped_bytes).
+ * processes, with the things about the process that Linux and macOS tell
+ * differently (sys_self_path, sys_mapped_bytes, sys_proc_stats' memory).
  */
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -198,6 +199,13 @@ sys_self_path(void)
 	return _NSGetExecutablePath(path, &len) == 0 ? path : NULL;
 }
 
+/* The resident size is a Mach task_info away: not told here. */
+static uint64_t
+rss_bytes(void)
+{
+	return 0;
+}
+
 /* setrlimit(RLIMIT_AS) is accepted and not enforced there. */
 uint64_t
 sys_mapped_bytes(void)
@@ -209,6 +217,24 @@ const char *
 sys_self_path(void)
 {
 	return "/proc/self/exe";
+}
+
+/* statm's second field: resident pages. */
+static uint64_t
+rss_bytes(void)
+{
+	unsigned long size = 0, pages = 0;
+	long pagesize = sysconf(_SC_PAGESIZE);
+	FILE *f;
+	int n;
+
+	if ((f = fopen("/proc/self/statm", "re")) == NULL)
+		return 0;
+	n = fscanf(f, "%lu %lu", &size, &pages);
+	(void)fclose(f);
+	if (n != 2 || pagesize <= 0)
+		return 0;
+	return (uint64_t)pages * (uint64_t)pagesize;
 }
 
 uint64_t
@@ -357,4 +383,30 @@ sys_helper_limits(uint64_t bytes, unsigned int secs)
 	rl.rlim_cur = secs;		/* SIGXCPU */
 	rl.rlim_max = secs + 1;		/* SIGKILL */
 	return setrlimit(RLIMIT_CPU, &rl);
+}
+
+/*
+ * /dev/fd lists the process's descriptors on Linux (a link to
+ * /proc/self/fd) and macOS alike; the one the listing holds open is not
+ * counted.
+ */
+void
+sys_proc_stats(struct sys_proc *p)
+{
+	struct rlimit rl;
+	struct dirent *e;
+	uint64_t n = 0;
+	DIR *d;
+
+	memset(p, 0, sizeof(*p));
+	if ((d = opendir("/dev/fd")) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				n++;
+		(void)closedir(d);
+		p->open_fds = n > 0 ? n - 1 : 0;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		p->max_fds = (uint64_t)rl.rlim_cur;
+	p->rss_bytes = rss_bytes();
 }

@@ -52,7 +52,7 @@ fp_range(int type, size_t *min, size_t *max)
 		{ PROTO_PROOF, 32, 32 }, { PROTO_WELCOME, 55, 135 },
 		{ PROTO_FAIL, 2, 202 }, { PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 }, { PROTO_REGISTER, 56, 56 },
-		{ PROTO_START, 9, 89 }, { PROTO_STATUS, 2, 202 },
+		{ PROTO_START, 10, 170 }, { PROTO_STATUS, 2, 202 },
 		{ PROTO_REFRESH, 0, 0 }, { PROTO_ACCEPTED, 0, 0 },
 		{ PROTO_WITHDRAW, 8, 8 }, { PROTO_WITHDRAWN, 9, 9 },
 	};
@@ -129,6 +129,7 @@ fp_check_fields(const struct proto_msg *m)
 		break;
 	case PROTO_START:
 		FUZZ_CHECK(fp_str_ok(m->u.start.peer, 0, PROTO_MAX_ADDR, 0));
+		FUZZ_CHECK(fp_str_ok(m->u.start.dst, 0, PROTO_MAX_ADDR, 0));
 		break;
 	case PROTO_STATUS:
 		FUZZ_CHECK(m->u.status.ok <= 1);
@@ -194,7 +195,8 @@ fp_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		    memcmp(a->u.reg.mac, b->u.reg.mac, PROTO_KEY_LEN) == 0;
 	case PROTO_START:
 		return a->u.start.visitor_id == b->u.start.visitor_id &&
-		    strcmp(a->u.start.peer, b->u.start.peer) == 0;
+		    strcmp(a->u.start.peer, b->u.start.peer) == 0 &&
+		    strcmp(a->u.start.dst, b->u.start.dst) == 0;
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;

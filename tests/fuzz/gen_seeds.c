@@ -175,6 +175,8 @@ make_msg(struct proto_msg *m, int t, size_t n)
 		m->u.start.visitor_id = 17 + n;
 		fill_str(m->u.start.peer, n > PROTO_MAX_ADDR ? PROTO_MAX_ADDR :
 		    n, "203.0.113.9:37278");
+		fill_str(m->u.start.dst, n > PROTO_MAX_ADDR ? PROTO_MAX_ADDR :
+		    n, "[2001:db8::1]:443");
 		break;
 	case PROTO_STATUS:
 		m->u.status.ok = n == 0;

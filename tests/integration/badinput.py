@@ -50,14 +50,14 @@ from tunnelproto import (  # noqa: E402
 
 # Frames in the clear (transport: plain): the codec is what is attacked
 # here; TLS around it is t_tls's.
-PREAMBLE = MAGIC + b"\x02\x00"
+PREAMBLE = MAGIC + b"\x03\x00"
 NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
          WELCOME: "WELCOME", FAIL: "FAIL", PING: "PING", PONG: "PONG",
          REGISTER: "REGISTER", START: "START", STATUS: "STATUS"}
 # docs/protocol.md section 7: payload length range per type.
 RANGES = {HELLO: (26, 89), CHALLENGE: (26, 153), PROOF: (32, 32),
           WELCOME: (55, 135), FAIL: (2, 202), PING: (8, 8), PONG: (8, 8),
-          REGISTER: (56, 56), START: (9, 89), STATUS: (2, 202)}
+          REGISTER: (56, 56), START: (10, 170), STATUS: (2, 202)}
 MAX_PAYLOAD = 512
 SLOW = 1.0  # time limits are multiplied by this (ASan, valgrind)
 
@@ -202,7 +202,7 @@ def sample(t):
         PING: struct.pack("!Q", 7),
         PONG: struct.pack("!Q", 7),
         REGISTER: os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32),
-        START: struct.pack("!Q", 1) + s8(b"192.0.2.1:1234"),
+        START: struct.pack("!Q", 1) + s8(b"192.0.2.1:1234") + s8(b"198.51.100.1:443"),
         STATUS: b"\x01" + s8(b""),
     }[t]
 
@@ -291,7 +291,7 @@ def cmd_wire(port, user, pw, slow="1"):
         "HELLO with a 65-byte username": frame(HELLO, s8(b"a" * 65) + os.urandom(23)),
         "STATUS ok=2": frame(STATUS, b"\x02\x00"),
         "FAIL whose rlen overruns": frame(FAIL, b"\x04\x09ab"),
-        "START whose plen overruns": frame(START, struct.pack("!Q", 1) + b"\x50" + b"1.2.3.4:5"),
+        "START whose plen overruns": frame(START, struct.pack("!Q", 1) + b"\x50" + b"1.2.3.4:5" + b"\x00"),
         "CHALLENGE with a bad setting character": frame(CHALLENGE, s8(b"$y$j9T$ab cd") + os.urandom(24)),
     }
     for name, data in garbage.items():
@@ -299,6 +299,7 @@ def cmd_wire(port, user, pw, slow="1"):
     c.check("garbage: preamble version 0xff gets FAIL 2", expect_fail_close, port, MAGIC + b"\xff", (2,), 1.0)
     c.check("garbage: preamble version 0 gets FAIL 2", expect_fail_close, port, MAGIC + b"\x00", (2,), 1.0)
     c.check("garbage: preamble version 1 (an older client) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x01", (2,), 1.0)
+    c.check("garbage: preamble version 2 (the release before START carried dst) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x02\x00", (2,), 1.0)
     c.check("garbage: transport byte 7 gets FAIL 10", expect_fail_close, port, MAGIC + b"\x02\x07", (10,), 1.0)
     c.check("garbage: a ClientHello to a plain server gets FAIL 10 in the clear", expect_fail_close, port,
             MAGIC + b"\x02\x01" + b"\x16\x03\x01\x00\x05hello", (10,), 1.0)

@@ -56,7 +56,7 @@ import threading
 import time
 
 MAGIC = b"\x8eTUN"
-VERSION = 2
+VERSION = 3
 TRANSPORT = os.environ.get("TUNNEL_TRANSPORT", "tls")
 HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
 REGISTER, START, STATUS = 0x10, 0x11, 0x12

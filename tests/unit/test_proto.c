@@ -163,7 +163,8 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		    memcmp(a->u.reg.mac, b->u.reg.mac, PROTO_KEY_LEN) == 0;
 	case PROTO_START:
 		return a->u.start.visitor_id == b->u.start.visitor_id &&
-		    strcmp(a->u.start.peer, b->u.start.peer) == 0;
+		    strcmp(a->u.start.peer, b->u.start.peer) == 0 &&
+		    strcmp(a->u.start.dst, b->u.start.dst) == 0;
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
@@ -245,7 +246,7 @@ test_preamble_bytes(void)
 	    PROTO_VERSION, PROTO_TRANSPORT_PLAIN };
 
 	ASSERT_EQ(PROTO_PREAMBLE_LEN, 6);
-	ASSERT_EQ(PROTO_VERSION, 2);
+	ASSERT_EQ(PROTO_VERSION, 3);
 	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_TLS), PROTO_PREAMBLE_LEN);
 	ASSERT_MEM_EQ(p, want_tls, sizeof(want_tls));
 	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_PLAIN),
@@ -338,7 +339,7 @@ static int
 test_preamble_bad_version(void)
 {
 	/* 1: the 5-byte preamble of older clients, its HELLO behind it. */
-	static const uint8_t versions[] = { 0, 1, 3, 0x7f, 0xff };
+	static const uint8_t versions[] = { 0, 1, 2, 4, 0x7f, 0xff };
 	uint8_t buf[PROTO_PREAMBLE_LEN], v;
 	size_t i;
 
@@ -534,8 +535,10 @@ test_start_status_roundtrip(void)
 		m.type = PROTO_START;
 		m.u.start.visitor_id = i == 3 ? UINT64_MAX : i * 1000003;
 		fill_str(m.u.start.peer, alens[i], "203.0.113.7:51234");
+		fill_str(m.u.start.dst, alens[3 - i], "[2001:db8::1]:443");
 		CHECK_FRAME(&m);
 		fill_any(m.u.start.peer, alens[i]);
+		fill_any(m.u.start.dst, alens[i]);
 		CHECK_FRAME(&m);
 
 		for (ok = 0; ok <= 1; ok++) {
@@ -633,6 +636,7 @@ rand_msg(struct proto_msg *m, int type)
 	case PROTO_START:
 		m->u.start.visitor_id = rng();
 		rand_str(m->u.start.peer, rand_len(0, PROTO_MAX_ADDR), 0);
+		rand_str(m->u.start.dst, rand_len(0, PROTO_MAX_ADDR), 0);
 		break;
 	case PROTO_STATUS:
 		m->u.status.ok = (uint8_t)(rng() & 1);
@@ -915,7 +919,7 @@ test_impossible_length(void)
 		{ PROTO_PROOF, 32, 32 },	{ PROTO_WELCOME, 55, 135 },
 		{ PROTO_FAIL, 2, 202 },		{ PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 },		{ PROTO_REGISTER, 56, 56 },
-		{ PROTO_START, 9, 89 },		{ PROTO_STATUS, 2, 202 },
+		{ PROTO_START, 10, 170 },		{ PROTO_STATUS, 2, 202 },
 	};
 	uint8_t buf[PROTO_HDR_LEN];
 	size_t i;
@@ -970,11 +974,18 @@ test_malformed_strings(void)
 	n = raw_frame(f, PROTO_HELLO, p, 1 + 5 + PROTO_NONCE_LEN);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 
-	/* START's peer claims 50 bytes, 10 follow. */
+	/* START's peer claims 50 bytes, 10 follow (and a dst length). */
 	memset(p, 0, 8);
 	p[8] = 50;
 	memset(p + 9, 'p', 10);
-	n = raw_frame(f, PROTO_START, p, 8 + 1 + 10);
+	p[19] = 0;
+	n = raw_frame(f, PROTO_START, p, 8 + 1 + 10 + 1);
+	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
+	/* ... its dst claims 20 bytes, 5 follow. */
+	p[8] = 3;
+	p[12] = 20;
+	memset(p + 13, 'd', 5);
+	n = raw_frame(f, PROTO_START, p, 8 + 1 + 3 + 1 + 5);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 
 	/* FAIL's reason claims 200 bytes, 1 follows. */
@@ -1183,10 +1194,13 @@ test_trailing_bytes(void)
 	n = raw_frame(f, PROTO_STATUS, p, 3);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 
-	memset(p, 0, sizeof(p));	/* START id 0, peer "" */
-	n = raw_frame(f, PROTO_START, p, 9);
-	ASSERT_EQ(dec_r(f, n), PROTO_OK);
+	memset(p, 0, sizeof(p));	/* START id 0, peer "", dst "" */
 	n = raw_frame(f, PROTO_START, p, 10);
+	ASSERT_EQ(dec_r(f, n), PROTO_OK);
+	n = raw_frame(f, PROTO_START, p, 11);
+	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
+	/* Version 2's START (no dst) is short now. */
+	n = raw_frame(f, PROTO_START, p, 9);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 
 	n = raw_frame(f, PROTO_FAIL, p, 2);	/* code 0, reason "" */
