@@ -253,17 +253,61 @@ $(BUILD)/bench-poolfloor: bench/poolfloor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # Installed stripped: the debug info (most of the 1.7 MB) stays in build/.
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 -s --strip-program=$(STRIP) tunnel-server \
-	    tunnel-client $(DESTDIR)$(PREFIX)/bin/
+# With the man pages, the systemd unit (its ExecStart naming the installed
+# binary) and the examples. INSTALL_BIN names other binaries (make deb's
+# dynamically linked pair); UNITDIR, where the unit goes.
+INSTALL_BIN ?= tunnel-server tunnel-client
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/tunnel
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+MAN_PAGES = man/tunnel-client.1 man/tunnel-server-config.yaml.5 \
+	    man/tunnel-server.8
+EXAMPLES = tunnel-server-config.yaml.example tunnel-client-config.yaml.example
+
+install: $(if $(filter tunnel-server tunnel-client,$(INSTALL_BIN)),all)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 -s --strip-program=$(STRIP) $(INSTALL_BIN) \
+	    $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/tunnel-client.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/tunnel-server-config.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/tunnel-server.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/tunnel-server.service \
+	    >$(DESTDIR)$(UNITDIR)/tunnel-server.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tunnel-server.service
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/tunnel-server \
-	    $(DESTDIR)$(PREFIX)/bin/tunnel-client
+	    $(DESTDIR)$(PREFIX)/bin/tunnel-client \
+	    $(DESTDIR)$(MANDIR)/man1/tunnel-client.1 \
+	    $(DESTDIR)$(MANDIR)/man5/tunnel-server-config.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man8/tunnel-server.8 \
+	    $(DESTDIR)$(UNITDIR)/tunnel-server.service \
+	    $(EXAMPLES:%=$(DESTDIR)$(DOCDIR)/%)
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package, dist/tunnel_$(VERSION)_<arch>.deb. Debian wants its
+# binaries linked to the shared libraries, with Depends computed from them
+# (dpkg-shlibdeps), not the static release build: they are built apart,
+# in build-deb/, with STATIC=0 and no static libssl. packaging/deb/mkdeb.sh
+# lays out the package (man pages compressed, copyright, changelog,
+# maintainer scripts that create the system user) and builds it.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+deb: deps
+	$(call apt_install,dpkg-dev)
+	$(MAKE) --no-print-directory BUILD=build-deb STATIC=0 CRYPTO_A= \
+	    LDFLAGS="-Wl,-z,relro -Wl,-z,now" \
+	    build-deb/tunnel-server build-deb/tunnel-client
+	rm -rf build-deb/root
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/build-deb/root \
+	    PREFIX=/usr UNITDIR=/lib/systemd/system \
+	    INSTALL_BIN="build-deb/tunnel-server build-deb/tunnel-client"
+	sh packaging/deb/mkdeb.sh $(VERSION) $(DEB_ARCH) build-deb/root dist
 
 clean:
-	rm -rf build build-asan build-valgrind build-poll build-dist dist \
+	rm -rf build build-asan build-valgrind build-poll build-dist build-deb dist \
 	    tunnel-server tunnel-client
 
 # Release builds. `make dist` writes dist/: both binaries for Linux x86_64

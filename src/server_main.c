@@ -116,23 +116,32 @@ write_first_config(const char *path)
 	return 0;
 }
 
-/* path's directory with name appended, into a new string (NULL: no memory). */
+/*
+ * name in the directory srv_state_dir() picks for the key (the key and
+ * its certificate stay together), or NULL when out of memory.
+ */
 static char *
-next_to(const char *path, const char *name)
+state_file(const char *path, const char *name)
 {
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash != NULL ? (int)(slash - path) + 1 : 0;
-	size_t n = (size_t)dirlen + strlen(name) + 1;
-	char *out = malloc(n);
+	char dir[4096], *out;
+	size_t n;
 
-	if (out != NULL)
-		(void)snprintf(out, n, "%.*s%s", dirlen, path, name);
+	if (srv_state_dir(path, CFG_DEFAULT_TLS_KEY, dir, sizeof(dir)) == -1)
+		return NULL;
+	/* A config named without a directory: names stay as short. */
+	if (strchr(path, '/') == NULL && strcmp(dir, ".") == 0)
+		return strdup(name);
+	n = strlen(dir) + 1 + strlen(name) + 1;
+	if ((out = malloc(n)) != NULL)
+		(void)snprintf(out, n, "%s%s%s", dir,
+		    strcmp(dir, "/") == 0 ? "" : "/", name);
 	return out;
 }
 
 /*
- * Fills in the default TLS paths, next to the config, unless the file
- * names both. Return: 0, or -1 with the reason in err.
+ * Fills in the default TLS paths (beside the config, or in systemd's
+ * StateDirectory) unless the file names both. Return: 0, or -1 with the
+ * reason in err.
  */
 static int
 tls_paths(const char *path, struct cfg_server *cfg, char *err, size_t errlen)
@@ -144,8 +153,8 @@ tls_paths(const char *path, struct cfg_server *cfg, char *err, size_t errlen)
 	}
 	if (cfg->tls_cert != NULL)
 		return 0;
-	cfg->tls_cert = next_to(path, CFG_DEFAULT_TLS_CERT);
-	cfg->tls_key = next_to(path, CFG_DEFAULT_TLS_KEY);
+	cfg->tls_cert = state_file(path, CFG_DEFAULT_TLS_CERT);
+	cfg->tls_key = state_file(path, CFG_DEFAULT_TLS_KEY);
 	if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		return -1;

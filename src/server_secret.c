@@ -60,6 +60,35 @@ dir_of(const char *path, char *dir, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+int
+srv_state_dir(const char *config_path, const char *name, char *dir,
+    size_t len)
+{
+	const char *state = getenv("STATE_DIRECTORY");
+	char beside[SECRET_PATH_MAX];
+	struct stat st;
+	size_t n;
+	int r;
+
+	if (dir_of(config_path, dir, len) == -1)
+		return -1;
+	if (state == NULL || state[0] != '/')
+		return 0;
+	r = snprintf(beside, sizeof(beside), "%s/%s", dir, name);
+	if (r < 0 || (size_t)r >= sizeof(beside))
+		return -1;
+	/* A file already beside the config keeps being used there. */
+	if (lstat(beside, &st) == 0 || errno != ENOENT)
+		return 0;
+	/* systemd lists several directories with ':': the first is ours. */
+	n = strcspn(state, ":");
+	if (n >= len)
+		return -1;
+	memcpy(dir, state, n);
+	dir[n] = '\0';
+	return 0;
+}
+
 /*
  * Makes path with fresh random bytes, unless it exists by the time the
  * link is made. Return: 0 (made, or someone else made it), or -1 with a
@@ -121,7 +150,8 @@ srv_secret_load(const char *config_path, uint8_t secret[PROTO_KEY_LEN],
 	size_t got = 0;
 	int fd, created = 0;
 
-	if (dir_of(config_path, dir, sizeof(dir)) == -1 ||
+	if (srv_state_dir(config_path, SRV_SECRET_FILE, dir,
+	    sizeof(dir)) == -1 ||
 	    snprintf(path, sizeof(path), "%s/%s", dir, SRV_SECRET_FILE) >=
 	    (int)sizeof(path)) {
 		secret_err(err, errlen, "%s: path too long", config_path);
