@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Soak: SOAK_SECS (default 300; `make soak` runs 1800) of mixed traffic:
+# Soak: SOAK_SECS (default 180; `make soak` runs 1800) of mixed traffic:
 # short requests, long-lived WebSockets, bulk transfers checked by SHA-256,
 # with a client restart at one third and a server restart at two thirds.
 # Every minute: fds and RSS of both daemons, pooled connections on the
 # server side, the driver's ok/error/mismatch/hung counts. Mismatches and
 # hung operations must be 0, and fds must come back to their baseline.
 . "$(dirname "$0")/lib.sh"
-SECS=${SOAK_SECS:-300}
+SECS=${SOAK_SECS:-180}
 SPORT=$(free_port); LPORT=$(free_port)
 start_helper http http-server "$LPORT"
 wait_for port_open "$LPORT" || fail "local service"
