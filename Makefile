@@ -449,8 +449,9 @@ FUZZ_CC		?= clang
 FUZZ_BUILD	?= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_PKGS	?= clang libclang-rt-dev
-FUZZ_NAMES	 = fuzz_proto fuzz_login fuzz_config
+FUZZ_NAMES	 = fuzz_proto fuzz_login fuzz_config fuzz_front
 FUZZ_LIBSRC	 = src/proto.c src/auth.c src/config.c src/crypt_policy.c src/fdio.c \
+		   src/front_sniff.c \
 		   src/sys_unix.c src/sys_linux.c
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -Iinclude -Itests/fuzz $(WARN) -g -O1 \
 		   -fno-omit-frame-pointer $(PKG_CFLAGS)

@@ -39,6 +39,9 @@
 #define LLVMFuzzerTestOneInput fuzz_config_one
 #include "../fuzz/fuzz_config.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_front_one
+#include "../fuzz/fuzz_front.c"
+#undef LLVMFuzzerTestOneInput
 
 #define REPLAY_TIMEOUT_S	120	/* per harness; valgrind is slow */
 #define REPLAY_MAX_FILES	10000
@@ -50,6 +53,7 @@ static const struct harness {
 	{ "fuzz_proto", fuzz_proto_one },
 	{ "fuzz_login", fuzz_login_one },
 	{ "fuzz_config", fuzz_config_one },
+	{ "fuzz_front", fuzz_front_one },
 };
 #define NHARNESSES	(sizeof(harnesses) / sizeof(harnesses[0]))
 
