@@ -73,7 +73,8 @@ int	auth_looks_like_hash(const char *s);
  * crypt(3) hash: for "$2b$"-style bcrypt the first 29 characters, for other
  * "$id$" families everything before the last '$'. Then checks that
  * crypt(x, setting) works, reproduces the setting as its prefix and is as
- * long as hash (a hash cut short could never match). Costs one crypt(3).
+ * long as hash (a hash cut short could never match). Costs one crypt(3)
+ * the first time a given hash passes, none after (a cache of what passed).
  * Return: 0, or -1 with a one-line reason in err.
  */
 int	auth_setting_from_hash(const char *hash, char *setting, size_t len,

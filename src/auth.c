@@ -261,10 +261,34 @@ auth_looks_like_hash(const char *s)
  * per user at load. Return: 0, or -1 with setting empty and the reason in
  * err.
  */
+/*
+ * Hashes whose probe passed, by their SHA-256: a crypt(3) run gives the
+ * same answer for the same hash every time, and each costs tens of ms of
+ * yescrypt. The config loader and the server's user set-up both probe
+ * every hash, at start and again at each SIGHUP reload, in the one event
+ * loop: with the cache a hash is probed once per process, and a reload of
+ * unchanged users costs no crypt(3) at all. Full, it stops remembering.
+ */
+#define AUTH_PROBED_MAX		2048
+static uint8_t	auth_probed[AUTH_PROBED_MAX][PROTO_KEY_LEN];
+static size_t	auth_nprobed;
+
+static int
+probed_before(const uint8_t id[PROTO_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < auth_nprobed; i++)
+		if (memcmp(auth_probed[i], id, PROTO_KEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 int
 auth_setting_from_hash(const char *hash, char *setting, size_t len,
     char *err, size_t errlen)
 {
+	uint8_t id[PROTO_KEY_LEN];
 	const struct auth_family *fam;
 	char probe[AUTH_HASH_MAX];
 	const char *p;
@@ -311,6 +335,9 @@ auth_setting_from_hash(const char *hash, char *setting, size_t len,
 	memcpy(setting, hash, slen);
 	setting[slen] = '\0';
 
+	auth_sha256(hash, hlen, id);
+	if (probed_before(id))
+		return 0;
 	if (auth_crypt(AUTH_PROBE, setting, probe, sizeof(probe)) == -1)
 		auth_err(err, errlen, "not a crypt(3) hash libxcrypt supports "
 		    "(bad parameters or salt)");
@@ -325,6 +352,8 @@ auth_setting_from_hash(const char *hash, char *setting, size_t len,
 		rc = 0;
 	if (rc == -1)
 		setting[0] = '\0';
+	else if (auth_nprobed < AUTH_PROBED_MAX)
+		memcpy(auth_probed[auth_nprobed++], id, PROTO_KEY_LEN);
 	return rc;
 }
 

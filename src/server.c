@@ -43,16 +43,28 @@ static void	grace_cb(struct loop *, struct timer *);
  */
 int
 srv_user_prepare(struct srv *s, struct srv_user *u, struct cfg_user *cu,
-    const char *path)
+    const struct srv_user *old, const char *path)
 {
 	char err[256], hash[AUTH_HASH_MAX];
 	const char *stored;
 
 	u->cfg = cu;
+	u->plain = 0;
 	if (cu->is_plaintext) {
 		log_warnx("%s:%d: user '%s' has a plaintext password; store a "
 		    "hash instead (tunnel-server --hash-password)", path,
 		    cu->line, cu->username);
+		auth_hmac_sha256(s->secret, sizeof(s->secret), cu->password,
+		    strlen(cu->password), u->plain_id);
+		u->plain = 1;
+		if (old != NULL && old->plain &&
+		    auth_ct_equal(old->plain_id, u->plain_id,
+		    sizeof(u->plain_id))) {
+			memcpy(u->setting, old->setting, sizeof(u->setting));
+			u->keys = old->keys;
+			auth_wipe(cu->password, strlen(cu->password));
+			return 0;
+		}
 		/*
 		 * Its salt comes from the server secret, not from chance:
 		 * the same at every start, as a stored hash is, so clients
@@ -119,7 +131,7 @@ prepare_users(struct srv *s)
 			return -1;
 		}
 		s->nusers++;
-		if (srv_user_prepare(s, s->users[i], &s->cfg->users[i],
+		if (srv_user_prepare(s, s->users[i], &s->cfg->users[i], NULL,
 		    s->cfg->path != NULL ? s->cfg->path : "config") == -1)
 			return -1;
 	}

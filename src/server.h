@@ -115,6 +115,10 @@ struct srv_user {
 	uint64_t		 bytes_in, bytes_out;
 	/* a scrape's tally of its sessions and their idle proxies */
 	uint64_t		 nsessions, nidle;
+	/* a plaintext password's HMAC under the server secret: a reload
+	   that finds the same one reuses setting and keys, no crypt(3) */
+	uint8_t			 plain_id[PROTO_KEY_LEN];
+	int			 plain;
 };
 
 struct srv_listener {
@@ -378,11 +382,14 @@ int	srv_listener_open(struct srv *s, struct srv_listener *li, int port,
 void	srv_listener_close(struct srv *s, struct srv_listener *li);
 /*
  * Derives u's setting and keys from cu (u->cfg = cu) and wipes cu's
- * password. path names the config in messages. Return: 0, or -1 after
- * logging why.
+ * password. old, the running user of that name on a reload (or NULL),
+ * lends its setting and keys when its plaintext password is the same,
+ * sparing a crypt(3) in the loop. path names the config in messages.
+ * Return: 0, or -1 after logging why.
  */
 int	srv_user_prepare(struct srv *s, struct srv_user *u,
-	    struct cfg_user *cu, const char *path);
+	    struct cfg_user *cu, const struct srv_user *old,
+	    const char *path);
 /*
  * The record of peer's address (IPv4, or IPv6 by /64), created if need be
  * and marked most recently used. A full table forgets its least recently

@@ -92,6 +92,7 @@ undo(struct reload *r)
 		if (p->user != NULL && p->user != p->old)
 			free(p->user);
 		auth_wipe(&p->fresh.keys, sizeof(p->fresh.keys));
+		auth_wipe(p->fresh.plain_id, sizeof(p->fresh.plain_id));
 	}
 	free(r->plans);
 	free(r->users);
@@ -128,7 +129,7 @@ prepare(struct reload *r)
 		struct cfg_user *cu = &next->users[i];
 
 		p->old = srv_user_find(s, cu->username);
-		if (srv_user_prepare(s, &p->fresh, cu, path) == -1)
+		if (srv_user_prepare(s, &p->fresh, cu, p->old, path) == -1)
 			return -1;
 		if (p->old != NULL) {
 			p->user = p->old;
@@ -355,13 +356,20 @@ commit(struct reload *r)
 			    "main port", cu->port != 0 ? cu->port :
 			    s->cfg->port);
 			added++;
-		} else if (p->password_changed) {
-			memcpy(u->setting, p->fresh.setting,
-			    sizeof(u->setting));
-			u->keys = p->fresh.keys;
+		} else {
+			if (p->password_changed) {
+				memcpy(u->setting, p->fresh.setting,
+				    sizeof(u->setting));
+				u->keys = p->fresh.keys;
+			}
+			/* A hash now where a plaintext was, or another one. */
+			u->plain = p->fresh.plain;
+			memcpy(u->plain_id, p->fresh.plain_id,
+			    sizeof(u->plain_id));
 		}
 		u->cfg = cu;
 		auth_wipe(&p->fresh.keys, sizeof(p->fresh.keys));
+		auth_wipe(p->fresh.plain_id, sizeof(p->fresh.plain_id));
 		u->listener = p->li;
 		if (p->li != NULL) {
 			p->li->user = u;
