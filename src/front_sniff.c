@@ -28,7 +28,7 @@
 #define TLS_HANDSHAKE		22
 #define TLS_CLIENT_HELLO	1
 #define TLS_EXT_SERVER_NAME	0
-#define TLS_MAX_RECORD		(16384 + 2048)	/* a ciphertext's bound */
+#define TLS_MAX_RECORD		16384	/* a plaintext record, RFC 8446 5.1 */
 
 const char *
 front_sniff_str(enum front_sniff r)
@@ -260,11 +260,17 @@ host_value(const uint8_t *v, size_t n, char name[FRONT_MAX_NAME + 1])
 			break;
 		}
 	if (end < n) {
+		unsigned long port = 0;
+
 		if (end + 1 == n || n - end - 1 > 5)
 			return FRONT_BAD;
-		for (i = end + 1; i < n; i++)
+		for (i = end + 1; i < n; i++) {
 			if (v[i] < '0' || v[i] > '9')
 				return FRONT_BAD;
+			port = port * 10 + (unsigned long)(v[i] - '0');
+		}
+		if (port > 65535)
+			return FRONT_BAD;
 	}
 	/* A final dot names the same host: "alice.example.com." */
 	if (end > 1 && v[end - 1] == '.')
@@ -304,9 +310,10 @@ front_http_host(const uint8_t *buf, size_t len,
 		;
 	if (p == buf || *p != ' ')
 		return FRONT_BAD;
-	for (p++; p < eol && *p > ' ' && *p < 0x7f; p++)
+	v = ++p;
+	for (; p < eol && *p > ' ' && *p < 0x7f; p++)
 		;
-	if (*p != ' ' || eol - p != 9 || memcmp(p + 1, "HTTP/1.", 7) != 0 ||
+	if (p == v || *p != ' ' || eol - p != 9 || memcmp(p + 1, "HTTP/1.", 7) != 0 ||
 	    (p[8] != '0' && p[8] != '1'))
 		return FRONT_BAD;
 	v11 = p[8] == '1';

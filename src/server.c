@@ -579,6 +579,8 @@ srv_free(struct srv *s)
 	for (i = 0; i < s->nusers; i++) {
 		free(s->users[i]->listener);
 		auth_wipe(&s->users[i]->keys, sizeof(s->users[i]->keys));
+		auth_wipe(s->users[i]->plain_id,
+		    sizeof(s->users[i]->plain_id));
 		free(s->users[i]);
 	}
 	free(s->users);

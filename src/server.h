@@ -59,6 +59,9 @@
 #define SRV_TRIM_VISITORS	256	/* this many gone: give memory back */
 #define SRV_TRIM_DELAY_MS	1000	/* after the first of them left */
 #define SRV_OUTBUF		4096
+/* The shipped unit's directories, below / or a test root. */
+#define SRV_PACKAGED_CONFIG_DIR	"etc/tunnel"
+#define SRV_PACKAGED_STATE_DIR	"var/lib/tunnel"
 #define SRV_SECRET_FILE		"tunnel-server.secret"	/* beside the
 							   config */
 #define SRV_MAGIC_CONN		0x434f4e4eu
@@ -430,13 +433,22 @@ int	srv_secret_load(const char *config_path,
 	    uint8_t secret[PROTO_KEY_LEN], char *err, size_t errlen);
 /*
  * The directory of a file the server makes itself (name: the secret, the
- * TLS key and certificate): beside config_path, unless systemd gave a
- * StateDirectory ($STATE_DIRECTORY, absolute) and no such file is beside
- * the config yet, in which case the first state directory. Return: 0 with
- * dir filled, or -1 if it does not fit in len.
+ * TLS key and certificate): beside config_path, unless a state directory
+ * applies and no such file is beside the config yet. The state directory
+ * is systemd's StateDirectory ($STATE_DIRECTORY, its first entry), or,
+ * for a config in <root>/etc/tunnel (the shipped unit's layout),
+ * <root>/var/lib/tunnel. Return: 0 with dir filled, or -1 if it does not
+ * fit in len.
  */
 int	srv_state_dir(const char *config_path, const char *name, char *dir,
 	    size_t len);
+/*
+ * A file root just made, in a directory another user owns (the service's
+ * state directory), goes to that user and group: root running the server
+ * by hand must not leave a key the service cannot read. Return: 0, or -1
+ * with errno set.
+ */
+int	srv_give_to_dir_owner(const char *path);
 
 /*
  * server_metrics.c: the figures of GET /metrics. Opens the endpoint at

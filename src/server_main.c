@@ -185,6 +185,14 @@ tls_files(const char *path, struct cfg_server *cfg, char *fp)
 			fprintf(stderr, "tunnel-server: %s\n", err);
 			return -1;
 		}
+		if (made == 1 &&
+		    (srv_give_to_dir_owner(cfg->tls_cert) == -1 ||
+		    srv_give_to_dir_owner(cfg->tls_key) == -1)) {
+			fprintf(stderr, "tunnel-server: cannot give %s and %s to "
+			    "the owner of their directory: %s\n",
+			    cfg->tls_cert, cfg->tls_key, strerror(errno));
+			return -1;
+		}
 	}
 	if (tls_file_fingerprint(cfg->tls_cert, fp, err, sizeof(err)) == -1) {
 		fprintf(stderr, "tunnel-server: %s\n", err);

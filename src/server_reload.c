@@ -296,6 +296,7 @@ free_user(void *arg)
 	struct srv_user *u = arg;
 
 	auth_wipe(&u->keys, sizeof(u->keys));
+	auth_wipe(u->plain_id, sizeof(u->plain_id));
 	free(u);
 }
 

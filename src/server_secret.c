@@ -61,17 +61,46 @@ dir_of(const char *path, char *dir, size_t len)
 }
 
 int
+srv_give_to_dir_owner(const char *path)
+{
+	char dir[SECRET_PATH_MAX];
+	struct stat st;
+
+	if (geteuid() != 0 || dir_of(path, dir, sizeof(dir)) == -1 ||
+	    stat(dir, &st) == -1 || st.st_uid == 0)
+		return 0;
+	return chown(path, st.st_uid, st.st_gid);
+}
+
+int
 srv_state_dir(const char *config_path, const char *name, char *dir,
     size_t len)
 {
+	static const char etc[] = "/" SRV_PACKAGED_CONFIG_DIR;
 	const char *state = getenv("STATE_DIRECTORY");
-	char beside[SECRET_PATH_MAX];
+	char beside[SECRET_PATH_MAX], packaged[SECRET_PATH_MAX];
 	struct stat st;
-	size_t n;
+	size_t n, dl;
 	int r;
 
 	if (dir_of(config_path, dir, len) == -1)
 		return -1;
+	/*
+	 * The shipped unit's layout, whoever starts the server: a config in
+	 * <root>/etc/tunnel keeps what the server makes in
+	 * <root>/var/lib/tunnel, so `tunnel-server --fingerprint` run by
+	 * hand finds (or makes) the key the service uses.
+	 */
+	dl = strlen(dir);
+	if ((state == NULL || state[0] != '/') && dl >= sizeof(etc) - 1 &&
+	    strcmp(dir + dl - (sizeof(etc) - 1), etc) == 0) {
+		r = snprintf(packaged, sizeof(packaged), "%.*s/%s",
+		    (int)(dl - (sizeof(etc) - 1)), dir,
+		    SRV_PACKAGED_STATE_DIR);
+		if (r < 0 || (size_t)r >= sizeof(packaged))
+			return -1;
+		state = packaged;
+	}
 	if (state == NULL || state[0] != '/')
 		return 0;
 	r = snprintf(beside, sizeof(beside), "%s/%s", dir, name);
@@ -161,6 +190,11 @@ srv_secret_load(const char *config_path, uint8_t secret[PROTO_KEY_LEN],
 	if (fd == -1 && errno == ENOENT) {
 		if (secret_create(dir, path, err, errlen) == -1)
 			return -1;
+		if (srv_give_to_dir_owner(path) == -1) {
+			secret_err(err, errlen, "cannot give %s to the owner of "
+			    "its directory: %s", path, strerror(errno));
+			return -1;
+		}
 		created = 1;
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	}

@@ -39,7 +39,7 @@ deps=$(cd "$tmp" && dpkg-shlibdeps -O -e"$root/usr/bin/tunnel-server" \
 [ -n "$deps" ] || { echo "mkdeb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 install -d -m 0755 "$root/DEBIAN"
-install -m 0755 "$here/postinst" "$here/postrm" "$root/DEBIAN/"
+install -m 0755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 cat >"$root/DEBIAN/control" <<CONTROL
 Package: tunnel
 Version: $version

@@ -6,8 +6,10 @@
 #  - dpkg -i into a test root (--root, maintainer scripts run chrootless)
 #    puts the binaries, the unit, the man pages and the examples where the
 #    unit and Debian look, and the unit's paths are those files;
-#  - run as the unit runs it (StateDirectory), the installed server makes
-#    its key and secret in /var/lib/tunnel, not beside its configuration;
+#  - `tunnel-server --fingerprint` run by hand (root, no StateDirectory)
+#    makes the key in /var/lib/tunnel and gives it to that directory's
+#    owner; run as the unit runs it, the installed server uses that same
+#    key and makes its secret there too, not beside its configuration;
 #  - dpkg --purge takes every file away.
 . "$(dirname "$0")/lib.sh"
 [ "$BUILD" = build ] || skip "make deb builds its own binaries: once is enough"
@@ -57,10 +59,20 @@ MANPATH="$R/usr/share/man" systemd-analyze verify "$T/tunnel-server.service" >"$
 [ -s "$T/verify.out" ] && fail "systemd-analyze verify said: $(cat "$T/verify.out")"
 log "installed: Depends: $dep"
 
-# As the unit runs it: config in /etc/tunnel, STATE_DIRECTORY for the rest.
+# By hand first, as an administrator following the client's advice:
+# the key lands where the service will look, owned by the service's user.
 SPORT=$(free_port)
 write_server_config "$R/etc/tunnel/tunnel-server-config.yaml" "$SPORT" 4
-mkdir -p "$R/var/lib/tunnel"
+[ -d "$R/var/lib/tunnel" ] || fail "postinst did not make /var/lib/tunnel"
+chown 65534:65534 "$R/var/lib/tunnel"
+FP=$(env -u STATE_DIRECTORY "$R/usr/bin/tunnel-server" --fingerprint \
+    -c "$R/etc/tunnel/tunnel-server-config.yaml" 2>/dev/null | grep -o 'SHA256:[A-Za-z0-9+/]*' | head -n 1)
+[ -n "$FP" ] || fail "--fingerprint printed no fingerprint"
+[ -f "$R/var/lib/tunnel/tunnel-server.key" ] || fail "--fingerprint did not make the key in /var/lib/tunnel"
+[ -e "$R/etc/tunnel/tunnel-server.key" ] && fail "--fingerprint made a key beside the configuration"
+[ "$(stat -c %u:%g "$R/var/lib/tunnel/tunnel-server.key")" = 65534:65534 ] ||
+    fail "the key made by root is $(stat -c %U:%G "$R/var/lib/tunnel/tunnel-server.key"), not the state directory's owner's"
+# As the unit runs it: config in /etc/tunnel, STATE_DIRECTORY for the rest.
 (cd "$R/var/lib/tunnel" && STATE_DIRECTORY="$R/var/lib/tunnel" exec "$R/usr/bin/tunnel-server" \
     -c "$R/etc/tunnel/tunnel-server-config.yaml") >>"$T/server.log" 2>&1 &
 SERVER_PID=$!
@@ -69,9 +81,10 @@ wait_for port_open "$SPORT" || fail "the installed server did not start"
 for f in tunnel-server.key tunnel-server.crt tunnel-server.secret; do
 	[ -f "$R/var/lib/tunnel/$f" ] || fail "$f not made in the state directory: $(ls "$R/var/lib/tunnel")"
 	[ -e "$R/etc/tunnel/$f" ] && fail "$f made beside the configuration"
+	[ "$(stat -c %u "$R/var/lib/tunnel/$f")" = 65534 ] || fail "$f is not the state directory owner's"
 done
-start_client "$SPORT" 9 --fingerprint "$(STATE_DIRECTORY="$R/var/lib/tunnel" "$R/usr/bin/tunnel-server" \
-    --fingerprint -c "$R/etc/tunnel/tunnel-server-config.yaml" 2>/dev/null | grep -o 'SHA256:[A-Za-z0-9+/]*')"
+grep -q "key fingerprint $FP" "$T/server.log" || fail "the service uses another key than --fingerprint named: $(grep fingerprint "$T/server.log")"
+start_client "$SPORT" 9 --fingerprint "$FP"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 log "the installed server keeps its key and secret in /var/lib/tunnel"
 

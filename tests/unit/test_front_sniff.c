@@ -214,6 +214,10 @@ test_malformed_hellos(void)
 	x[3] = 0x50;				/* record of 20 KiB */
 	ASSERT_EQ(sni(x, hn), FRONT_BAD);
 	memcpy(x, h, hn);
+	x[3] = 0x40;				/* 16 KiB + 1 */
+	x[4] = 0x01;
+	ASSERT_EQ(sni(x, hn), FRONT_BAD);
+	memcpy(x, h, hn);
 	x[3] = x[4] = 0;			/* empty record */
 	ASSERT_EQ(sni(x, hn), FRONT_BAD);
 	memcpy(x, h, hn);
@@ -315,6 +319,12 @@ test_http_host(void)
 	    FRONT_BAD);
 	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: a.example:123456\r\n\r\n"),
 	    FRONT_BAD);
+	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: a.example:65536\r\n\r\n"),
+	    FRONT_BAD);
+	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: a.example:65535\r\n\r\n"),
+	    FRONT_FOUND);
+	ASSERT_EQ(host("GET  HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+	    FRONT_BAD);				/* no target */
 	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: a_b.example\r\n\r\n"),
 	    FRONT_BAD);
 	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: -a.example\r\n\r\n"),
