@@ -46,11 +46,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The protocol basics are shared with the other test peers.
 from tunnelproto import (  # noqa: E402
     CHALLENGE, FAIL, HELLO, LABEL, MAGIC, PING, PONG, PROOF, REGISTER, START,
-    STATUS, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
+    STATUS, VERSION, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
 
 # Frames in the clear (transport: plain): the codec is what is attacked
 # here; TLS around it is t_tls's.
-PREAMBLE = MAGIC + b"\x03\x00"
+PREAMBLE = MAGIC + bytes([VERSION, 0])
 NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
          WELCOME: "WELCOME", FAIL: "FAIL", PING: "PING", PONG: "PONG",
          REGISTER: "REGISTER", START: "START", STATUS: "STATUS"}
@@ -300,9 +300,9 @@ def cmd_wire(port, user, pw, slow="1"):
     c.check("garbage: preamble version 0 gets FAIL 2", expect_fail_close, port, MAGIC + b"\x00", (2,), 1.0)
     c.check("garbage: preamble version 1 (an older client) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x01", (2,), 1.0)
     c.check("garbage: preamble version 2 (the release before START carried dst) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x02\x00", (2,), 1.0)
-    c.check("garbage: transport byte 7 gets FAIL 10", expect_fail_close, port, MAGIC + b"\x02\x07", (10,), 1.0)
+    c.check("garbage: transport byte 7 gets FAIL 10", expect_fail_close, port, MAGIC + bytes([VERSION, 7]), (10,), 1.0)
     c.check("garbage: a ClientHello to a plain server gets FAIL 10 in the clear", expect_fail_close, port,
-            MAGIC + b"\x02\x01" + b"\x16\x03\x01\x00\x05hello", (10,), 1.0)
+            MAGIC + bytes([VERSION, 1]) + b"\x16\x03\x01\x00\x05hello", (10,), 1.0)
     c.check("garbage: a REGISTER for no session gets FAIL 6", expect_fail_close, port,
             PREAMBLE + frame(REGISTER, sample(REGISTER)), (6,), 1.0)
     c.check("garbage in PROOF_WAIT", expect_fail_close, port, b"\xee" * 40, (4,), 1.0, None, user)
