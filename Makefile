@@ -262,7 +262,8 @@ DOCDIR	?= $(PREFIX)/share/doc/tunnel
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 MAN_PAGES = man/tunnel-client.1 man/tunnel-server-config.yaml.5 \
 	    man/tunnel-server.8
-EXAMPLES = tunnel-server-config.yaml.example tunnel-client-config.yaml.example
+EXAMPLES = tunnel-server-config.yaml.example tunnel-client-config.yaml.example \
+	   packaging/grafana/tunnel-server-dashboard.json
 
 install: $(if $(filter tunnel-server tunnel-client,$(INSTALL_BIN)),all)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
@@ -285,7 +286,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/tunnel-server-config.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man8/tunnel-server.8 \
 	    $(DESTDIR)$(UNITDIR)/tunnel-server.service \
-	    $(EXAMPLES:%=$(DESTDIR)$(DOCDIR)/%)
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(EXAMPLES)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # The Debian package, dist/tunnel_$(VERSION)_<arch>.deb. Debian wants its

@@ -21,7 +21,8 @@ readelf -S "$TOP/$BUILD/tunnel-server" | grep -q '\.debug_info' || log "(the bui
 log "installed stripped: server $(stat -c %s "$D/usr/local/bin/tunnel-server") bytes, client $(stat -c %s "$D/usr/local/bin/tunnel-client") bytes"
 for f in share/man/man8/tunnel-server.8 share/man/man1/tunnel-client.1 \
     share/man/man5/tunnel-server-config.yaml.5 lib/systemd/system/tunnel-server.service \
-    share/doc/tunnel/tunnel-server-config.yaml.example share/doc/tunnel/tunnel-client-config.yaml.example; do
+    share/doc/tunnel/tunnel-server-config.yaml.example share/doc/tunnel/tunnel-client-config.yaml.example \
+    share/doc/tunnel/tunnel-server-dashboard.json; do
 	[ -f "$D/usr/local/$f" ] || fail "$f not installed"
 	[ "$(stat -c %a "$D/usr/local/$f")" = 644 ] || fail "$f mode $(stat -c %a "$D/usr/local/$f")"
 done

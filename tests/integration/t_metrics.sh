@@ -9,7 +9,9 @@
 #    slow client cut at its deadline, 16 idle connections do not lock
 #    a scraper out for longer than that deadline;
 #  - a reload moves the endpoint and keeps the counters; a bad address is
-#    refused at load with file:line:col.
+#    refused at load with file:line:col;
+#  - the shipped Grafana dashboard asks only for metrics the server serves,
+#    in PromQL that promtool accepts.
 . "$(dirname "$0")/lib.sh"
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus: make deps-test)"
 SPORT=$(free_port)
@@ -217,6 +219,27 @@ port_open "$MPORT" && fail "old metrics port $MPORT still open"
 MPORT=$M2
 is 'tunnel_visitors_total{user="admin"}' "$VBEFORE" || fail "counters lost across the reload"
 is 'tunnel_sessions{user="admin"}' 1 || fail "admin's session after the reload"
+
+# The dashboard: every metric it names is served, every query parses.
+scrape >"$T/m2.txt" || fail "scrape for the dashboard check"
+python3 - "$TOP/packaging/grafana/tunnel-server-dashboard.json" "$T/m2.txt" >"$T/dash-rules.yml" 2>"$T/dash.err" <<'PY' ||
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+served = {l.split("{")[0].split(" ")[0] for l in open(sys.argv[2]) if l[0] != "#"}
+exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+assert len(exprs) >= 10, "too few queries"
+print("groups:\n  - name: dashboard\n    rules:")
+for i, e in enumerate(exprs):
+    for m in re.findall(r"\b((?:tunnel|process)_[a-z_]+)", e):
+        if m not in served:
+            sys.exit("the dashboard asks for %s, which /metrics does not serve" % m)
+    e = e.replace("$job", "tunnel").replace("$__rate_interval", "1m")
+    print("      - record: dashboard:q%d\n        expr: %s" % (i, json.dumps(e)))
+PY
+    fail "dashboard: $(cat "$T/dash.err")"
+promtool check rules "$T/dash-rules.yml" >"$T/dash-promtool.out" 2>&1 ||
+    fail "promtool check rules on the dashboard's queries: $(cat "$T/dash-promtool.out")"
+log "dashboard: $(grep -c 'record:' "$T/dash-rules.yml") queries, their metrics served, PromQL accepted"
 # A reload to an address that cannot be used changes nothing.
 conf "127.0.0.1:$SPORT"
 kill -HUP "$SERVER_PID"
