@@ -84,6 +84,7 @@ log "exact: in +$IN, out +$OUT"
 
 # A download still running shows its bytes, and one visitor open.
 N=$((16 * 1024 * 1024))
+IN1=$(m 'tunnel_bytes_total{user="admin",direction="in"}')
 python3 - "$SPORT" "$N" >"$T/slow.out" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -110,6 +111,10 @@ wait "$DL" || true
 wait_for is tunnel_visitors_active 0 || fail "download visitor still open"
 OUT3=$(m 'tunnel_bytes_total{user="admin",direction="out"}')
 [ "$((OUT3 - OUT1))" -eq "$N" ] || fail "the download counted $((OUT3 - OUT1)) bytes, sent $N"
+# Its request, counted once however many scrapes read it while it ran.
+IN3=$(m 'tunnel_bytes_total{user="admin",direction="in"}')
+[ "$((IN3 - IN1))" -eq $((${#N} + 6)) ] ||
+    fail "bytes in: the download's request counted $((IN3 - IN1)) bytes, sent $((${#N} + 6))"
 log "running download: out $OUT1 -> $OUT2 -> $OUT3"
 
 # Failures by reason: bob's port with no client, then bob's client whose
@@ -185,7 +190,10 @@ if not s.recv(64).startswith(b"HTTP/1.1 200"):
 s = socket.create_connection(("127.0.0.1", port), 10)
 s.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n")
 t0 = time.time()
-b = s.recv(64)
+try:
+    b = s.recv(64)
+except socket.timeout:
+    sys.exit("slow client: still connected after 10 s")
 dt = time.time() - t0
 if b != b"" or not 4 <= dt <= 8:
     sys.exit("slow client: %r after %.1f s" % (b, dt))
