@@ -274,6 +274,19 @@ srv_visitor_sync(struct srv_visitor *v)
 		v->counted_out = out;
 }
 
+/*
+ * Counts v as turned away for reason fail (tunnel_visitor_failures_total),
+ * once: a visitor given a sniff window comes back to visitor_reject.
+ */
+static void
+visitor_fail_count(struct srv_visitor *v, enum srv_fail fail)
+{
+	if (v->fail != SRV_FAIL_NONE || fail == SRV_FAIL_NONE)
+		return;
+	v->fail = fail;
+	v->srv->stats.fails[fail]++;
+}
+
 /* Called once a bridge of v's ends by itself or by srv_visitor_close. */
 static void
 bridge_closed(struct bridge *b, void *arg, const struct bridge_info *info)
@@ -680,10 +693,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 			tls_free(pt);
 			(void)close(pfd);
 		}
-		if (v->fail == SRV_FAIL_NONE) {
-			v->fail = SRV_FAIL_RESOURCES;
-			v->srv->stats.fails[SRV_FAIL_RESOURCES]++;
-		}
+		visitor_fail_count(v, SRV_FAIL_RESOURCES);
 		srv_visitor_close(v, "out of memory");
 		return;
 	}
@@ -787,11 +797,7 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 	ssize_t r;
 	int len;
 
-	/* Counted once: a visitor given a sniff window comes back here. */
-	if (v->fail == SRV_FAIL_NONE && fail != SRV_FAIL_NONE) {
-		v->fail = fail;
-		s->stats.fails[fail]++;
-	}
+	visitor_fail_count(v, fail);
 
 	if (v->session != NULL) {
 		TAILQ_REMOVE(&v->session->waiting, v, entry);
