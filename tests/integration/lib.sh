@@ -111,7 +111,16 @@ wait_for() {
 	done
 }
 
-port_open() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$1"; }
+# port_open PORT: something accepts connections on 127.0.0.1:PORT (quiet:
+# a closed port is an answer, not an error to print).
+port_open() {
+	python3 -c '
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+except OSError:
+    sys.exit(1)' "$1"
+}
 log_has() { grep -q -- "$2" "$1"; }
 
 PASSWORD=${PASSWORD:-s3cret-Pass}

@@ -256,34 +256,38 @@ scrape >/dev/null || fail "metrics gone after a refused reload"
 
 # Out of descriptors: the endpoint pauses its accepts instead of spinning
 # on a connection it cannot take (level-triggered, it would wake at once).
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-conf "127.0.0.1:$MPORT"
-(cd "$T" && exec prlimit --nofile=40:40 "$SERVER_BIN" -c "$T/server.yaml") >"$T/emfile.log" 2>&1 &
-EPID=$!
-PIDS="$PIDS $EPID"
-wait_for port_open "$SPORT" || fail "server under a 40-fd limit did not start"
-python3 - "$SPORT" "$MPORT" >"$T/fill.out" 2>&1 <<'PY' &
+# The running server's limit is lowered so that exactly 4 descriptors are
+# free, and 16 scrapers connect and stay silent: 4 are taken, the 5th
+# fails, and nothing else in the server can free a slot before the held
+# ones reach their 5 s deadline.
+kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+sleep 0.5
+LIMIT=$(python3 - "$SERVER_PID" <<'PY'
+import os, sys
+used = {int(f) for f in os.listdir("/proc/%s/fd" % sys.argv[1])}
+limit = free = 0
+while free < 4:
+    free += limit not in used
+    limit += 1
+print(limit)
+PY
+)
+OLDLIM=$(prlimit --pid "$SERVER_PID" --nofile --noheadings --output=SOFT,HARD --raw | tr ' ' ':')
+L0=$(wc -l <"$T/server.log")
+cpu0=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
+prlimit --pid "$SERVER_PID" --nofile="$LIMIT:${OLDLIM#*:}" || fail "prlimit on the server"
+python3 - "$MPORT" >"$T/fill.out" 2>&1 <<'PY'
 import socket, sys, time
-held = []
-for _ in range(60):
-    try:
-        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2))
-    except OSError:
-        break
-time.sleep(1)
-for _ in range(2):
-    held.append(socket.create_connection(("127.0.0.1", int(sys.argv[2])), 2))
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2) for _ in range(16)]
 time.sleep(3)
 PY
-FILL=$!
-PIDS="$PIDS $FILL"
-wait "$FILL" || true
-n=$(grep -c "metrics: accept" "$T/emfile.log" || true)
+cpu=$(( $(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat") - cpu0 ))
+n=$(tail -n +$((L0 + 1)) "$T/server.log" | grep -c "metrics: accept" || true)
+prlimit --pid "$SERVER_PID" --nofile="$OLDLIM" || fail "prlimit back on the server"
 [ "$n" -ge 1 ] && [ "$n" -le 10 ] || fail "EMFILE on the metrics port: $n 'metrics: accept' lines in 3 s (want a few: paused, not spinning)"
-cpu=$(awk '{ print $14 + $15 }' "/proc/$EPID/stat")
-[ "$cpu" -lt $((100 * SLOW)) ] || fail "the server spent $cpu ticks out of descriptors"
-kill "$EPID" 2>/dev/null || true
-log "EMFILE: $n accept warnings in 3 s, $cpu ticks of CPU"
+[ "$cpu" -lt $((100 * SLOW)) ] || fail "the server spent $cpu ticks of 3 s out of descriptors"
+wait_for scrape || fail "no scrape once descriptors were back"
+log "EMFILE: $n accept warnings, $cpu ticks of CPU in 3 s with $LIMIT descriptors"
 
 # Load-time checks, file:line:col.
 for bad in "localhost:9339" "127.0.0.1" "127.0.0.1:0" "[::1]9339" "1.2.3.4.5:80"; do

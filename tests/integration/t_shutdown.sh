@@ -81,16 +81,40 @@ before=$(ups)
 start_server "$T/server.yaml"
 wait_for client_up "$before" || fail "client did not reconnect"
 sleep 0.5
-# 96 MB: more than every queue between the service and curl can hold
-# (loopback autotunes each socket's to several MB), so the server cannot
-# have handed the whole body to the kernel before the grace runs out.
+# 96 MB: more than every queue between the service and the visitor can
+# hold, so the server cannot have handed the whole body to the kernel
+# before the grace runs out. The visitor is not curl here: after a reset,
+# Linux still hands out what the receive queue holds, and loopback grows
+# that queue to tcp_rmem's maximum (32 MB on some kernels), which curl at
+# 4 MB/s would take seconds to drain. A small SO_RCVBUF keeps it short.
 BIG=$((96 * 1024 * 1024))
-download short "$BIG"
+python3 - "$SPORT" "$BIG" >"$T/short.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /bytes/%s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+got, t0 = 0, time.time()
+while True:
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:
+        sys.exit("reset after %d bytes" % got)
+    if not b:
+        sys.exit("end of stream after %d bytes" % got)
+    got += len(b)
+    time.sleep(max(0.0, t0 + got / 4e6 - time.time()))  # 4 MB/s
+PY
+DL_PID=$!
+PIDS="$PIDS $DL_PID"
+sleep 1
+kill -0 "$DL_PID" 2>/dev/null || fail "short: download over before the signal: $(cat "$T/short.out")"
 kill -TERM "$SERVER_PID"
 exit_within "$SERVER_PID" 3 || fail "shutdown_grace 1 did not stop the server within 3 s"
 [ "$RC" = 0 ] || fail "server exit status $RC after the grace ran out"
 # Reset, not left to trickle on: curl ends at once, with an error.
 exit_within "$DL_PID" 3 || fail "download outlived shutdown_grace: 1"
 [ "$RC" != 0 ] || fail "download of $BIG bytes completed after the grace ran out"
+grep -q "^reset after" "$T/short.out" || fail "the visitor was not reset: $(cat "$T/short.out")"
 log_has "$T/server.log" "shutdown_grace of 1 s is over" || fail "no 'grace is over' line"
 log "shutdown_grace 1: the rest is reset after 1 s"
