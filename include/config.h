@@ -28,6 +28,7 @@
 #define CFG_DEFAULT_CLIENT_FILE		"tunnel-client-config.yaml"
 #define CFG_MAX_FILE_SIZE		(1024 * 1024)
 #define CFG_MAX_USERS			1000
+#define CFG_MAX_HOSTS			32	/* per user, and per client */
 /* transport: what the tunnel link speaks (the preamble's transport byte). */
 #define CFG_TRANSPORT_PLAIN		0
 #define CFG_TRANSPORT_TLS		1
@@ -49,7 +50,19 @@ struct cfg_user {
 	char		*password;	/* as written: plaintext or crypt hash */
 	int		 is_plaintext;	/* password is not a crypt hash */
 	int		 port;		/* dedicated public port, 0 = main port */
+	char		**hosts;	/* full host names it may claim,
+					   lowercase (a bare label was put
+					   under domain at load) */
+	size_t		 nhosts;
 	int		 line;		/* 1-based line of the entry, for logs */
+};
+
+/* A client's service by host name: visitors asking for host go to it. */
+struct cfg_service {
+	char		*host;		/* a label under the server's domain,
+					   or a full name; lowercase */
+	char		*local_host;	/* default "127.0.0.1" */
+	int		 local_port;	/* 1..65535 */
 };
 
 struct cfg_server {
@@ -65,6 +78,9 @@ struct cfg_server {
 	char		*tls_cert;	/* NULL: CFG_DEFAULT_TLS_CERT by path */
 	char		*tls_key;	/* NULL: CFG_DEFAULT_TLS_KEY by path */
 	char		*metrics_listen; /* "ip:port", "[v6]:port"; NULL: off */
+	char		*domain;	/* users' bare host labels go under it;
+					   NULL: no front */
+	int		 http_port;	/* 0: off; Host-routed HTTP */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;
@@ -76,7 +92,9 @@ struct cfg_client {
 	char		*path;
 	char		*server_addr;	/* "host:port", "[v6]:port" */
 	char		*local_host;	/* default "127.0.0.1" */
-	int		 local_port;	/* 1..65535, default 8000 */
+	int		 local_port;	/* 1..65535, default 8000; 0: none (the
+					   raw port serves nothing), the
+					   default when services are set */
 	int		 connect_timeout; /* 1..3600 seconds, default 30 */
 	int		 shutdown_grace; /* 0..3600 seconds, default 10 */
 	char		*username;
@@ -86,6 +104,9 @@ struct cfg_client {
 	char		*server_fingerprint; /* pinned key, CFG_FP_CA, or NULL */
 	char		*login_setting;	/* the first login's crypt setting */
 	int		 proxy_protocol; /* PROXYPROTO_*, default off */
+	struct cfg_service *services;	/* by host name, in file order */
+	size_t		 nservices;	/* 0..CFG_MAX_HOSTS */
+	int		 local_port_set; /* local_port was in the file */
 };
 
 /*
@@ -157,6 +178,13 @@ int	cfg_split_hostport(const char *s, char *host, size_t hostlen,
 /* "v1", "v2" or "off" into PROXYPROTO_*. Return: 0, or -1 for others. */
 int	cfg_proxy_protocol_parse(const char *s, int *out);
 
+/*
+ * host as a user or client wrote it, as a full name into out (which holds
+ * 254 bytes): a bare label (no dot) goes under domain. Return: 0, or -1
+ * for a label with no domain, or a name too long.
+ */
+int	cfg_host_qualify(const char *host, const char *domain, char *out);
+void	cfg_hosts_free(char **hosts, size_t n);
 void	cfg_server_free(struct cfg_server *c);
 void	cfg_client_free(struct cfg_client *c);
 

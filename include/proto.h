@@ -22,7 +22,7 @@
 
 #define PROTO_MAGIC		"\x8eTUN"
 #define PROTO_MAGIC_LEN		4
-#define PROTO_VERSION		3
+#define PROTO_VERSION		4
 #define PROTO_PREAMBLE_LEN	6
 #define PROTO_TRANSPORT_PLAIN	0	/* frames in the clear follow */
 #define PROTO_TRANSPORT_TLS	1	/* a TLS 1.3 handshake follows */
@@ -37,6 +37,8 @@
 #define PROTO_MAX_ADDR		80
 #define PROTO_MAX_REASON	200
 #define PROTO_MAX_POOL		1000	/* a client refuses a larger pool size */
+#define PROTO_MAX_HOST		253	/* a DNS name, without the final dot */
+#define PROTO_MAX_SERVICES	32	/* SERVICE indexes 1..32 */
 
 enum proto_type {
 	PROTO_HELLO = 0x01,	/* C->S ctl: username, client nonce */
@@ -49,6 +51,8 @@ enum proto_type {
 	PROTO_REFRESH = 0x08,	/* S->C ctl: idle proxies look dead, redial */
 	PROTO_WITHDRAW = 0x09,	/* S->C ctl: did proxy N take its visitor? */
 	PROTO_WITHDRAWN = 0x0a,	/* C->S ctl: answer; if not, it never will */
+	PROTO_SERVICE = 0x0b,	/* C->S ctl: serve this host name as service i */
+	PROTO_ROUTE = 0x0c,	/* S->C ctl: service i's public URL, or why not */
 	PROTO_REGISTER = 0x10,	/* C->S proxy: session id, counter, HMAC */
 	PROTO_START = 0x11,	/* S->C proxy: a visitor is bridged */
 	PROTO_STATUS = 0x12,	/* C->S proxy: local dial OK or FAIL */
@@ -111,6 +115,31 @@ struct proto_start {
 	char	 peer[PROTO_MAX_ADDR + 1];	/* visitor's address "ip:port" */
 	char	 dst[PROTO_MAX_ADDR + 1];	/* the server address it
 						   reached, "ip:port", or "" */
+	uint8_t	 service;			/* 0: the raw TCP port; else
+						   the SERVICE index it asked
+						   for by name */
+};
+
+/*
+ * SERVICE: after WELCOME the client names, one frame each, the host names
+ * it serves besides its raw port, indexes 1, 2, ... in order. The server
+ * answers each with a ROUTE: ok and the public URL, or not ok and why.
+ */
+struct proto_service {
+	uint8_t	 index;				/* 1..PROTO_MAX_SERVICES */
+	char	 host[PROTO_MAX_HOST + 1];	/* as configured: a label
+						   under the server's domain,
+						   or a full name */
+};
+
+struct proto_route {
+	uint8_t	 index;				/* the SERVICE's */
+	uint8_t	 ok;				/* 0 or 1 */
+	uint16_t http_port;			/* ok: where http:// is served,
+						   0 if not */
+	uint16_t https_port;			/* ok: https://, 0 if not */
+	char	 host[PROTO_MAX_HOST + 1];	/* ok: the full name */
+	char	 reason[PROTO_MAX_REASON + 1];	/* not ok: why */
 };
 
 /*
@@ -142,6 +171,8 @@ struct proto_msg {
 		struct proto_start	start;
 		struct proto_status	status;
 		struct proto_withdraw	withdraw; /* WITHDRAW, WITHDRAWN */
+		struct proto_service	service;
+		struct proto_route	route;
 	} u;
 };
 

@@ -86,20 +86,51 @@ ctl_mask(const struct cli *c)
 	}
 }
 
-int
-cli_set_local(struct cli *c, const char *host, int port, char *err,
-    size_t errlen)
+/* Resolves host:port into l; port 0 leaves l serving nothing. */
+static int
+local_set(struct cli_local *l, const char *name, const char *host, int port,
+    char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 
+	if (port == 0) {
+		memset(l, 0, sizeof(*l));
+		(void)snprintf(l->desc, sizeof(l->desc), "nothing (no "
+		    "local_port)");
+		return 0;
+	}
 	if (cli_resolve(host, port, &addr, &addrlen, err, errlen) == -1)
 		return -1;
-	c->local_addr = addr;
-	c->local_addrlen = addrlen;
-	(void)snprintf(c->local_desc, sizeof(c->local_desc), "%s:%d", host,
-	    port);
-	c->local_loopback = net_is_loopback(&c->local_addr);
+	l->addr = addr;
+	l->addrlen = addrlen;
+	(void)snprintf(l->desc, sizeof(l->desc), "%s:%d", host, port);
+	(void)snprintf(l->host, sizeof(l->host), "%s", name);
+	l->loopback = net_is_loopback(&l->addr);
+	l->set = 1;
+	return 0;
+}
+
+int
+cli_set_local(struct cli *c, const char *host, int port, char *err,
+    size_t errlen)
+{
+	return local_set(&c->locals[0], "", host, port, err, errlen);
+}
+
+int
+cli_set_service(struct cli *c, size_t i, const char *name, const char *host,
+    int port, char *err, size_t errlen)
+{
+	if (i == 0 || i > CFG_MAX_HOSTS) {
+		(void)snprintf(err, errlen, "service %zu: at most %d", i,
+		    CFG_MAX_HOSTS);
+		return -1;
+	}
+	if (local_set(&c->locals[i], name, host, port, err, errlen) == -1)
+		return -1;
+	if (c->nlocals < i + 1)
+		c->nlocals = i + 1;
 	return 0;
 }
 
@@ -107,6 +138,8 @@ int
 cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
     const char *cfg_path, int ask, int no_splice, char *err, size_t errlen)
 {
+	size_t i;
+
 	memset(c, 0, sizeof(*c));
 	c->loop = l;
 	c->cfg = cfg;
@@ -143,9 +176,15 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 		    cfg->server_addr);
 		return -1;
 	}
+	c->nlocals = 1;
 	if (cli_set_local(c, cfg->local_host, cfg->local_port, err,
 	    errlen) == -1)
 		return -1;
+	for (i = 0; i < cfg->nservices; i++)
+		if (cli_set_service(c, i + 1, cfg->services[i].host,
+		    cfg->services[i].local_host, cfg->services[i].local_port,
+		    err, errlen) == -1)
+			return -1;
 	if (cfg->transport == CFG_TRANSPORT_TLS &&
 	    (c->tls_ctx = tls_client_ctx(c->server_host, err, errlen)) ==
 	    NULL)
@@ -538,10 +577,40 @@ on_challenge(struct cli *c, const struct proto_challenge *ch)
 	cli_set_state(c, CLI_HASHING);
 }
 
+/* ROUTE: where the server serves one of our names, or why it does not. */
+static void
+on_route(struct cli *c, const struct proto_route *r)
+{
+	char esc[PROTO_MAX_REASON * 4 + 1], url[PROTO_MAX_HOST + 32];
+
+	if (r->index >= c->nlocals) {
+		ctl_backoff(c, "protocol error: ROUTE for a service we did "
+		    "not ask for");
+		return;
+	}
+	if (!r->ok) {
+		log_warnx("service %s (-> %s) refused by the server: %s",
+		    c->locals[r->index].host, c->locals[r->index].desc,
+		    log_escape(esc, sizeof(esc), r->reason,
+		    strlen(r->reason)));
+		return;
+	}
+	if (r->https_port != 0)
+		(void)snprintf(url, sizeof(url), r->https_port == 443 ?
+		    "https://%s/" : "https://%s:%u/", r->host, r->https_port);
+	else if (r->http_port == 80)
+		(void)snprintf(url, sizeof(url), "http://%s/", r->host);
+	else
+		(void)snprintf(url, sizeof(url), "http://%s:%u/", r->host,
+		    r->http_port);
+	log_info("tunnel up: %s -> %s", url, c->locals[r->index].desc);
+}
+
 static void
 on_welcome(struct cli *c, const struct proto_welcome *w)
 {
 	uint8_t sig[PROTO_KEY_LEN];
+	size_t i;
 	char addr[PROTO_MAX_ADDR * 4 + 1];
 
 	auth_server_signature(&c->keys, c->am, c->amlen, sig);
@@ -582,7 +651,19 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 		(void)snprintf(addr, sizeof(addr), "%s:%u", c->server_host,
 		    w->public_port);
 	log_info("tunnel up: %s -> %s (user %s, pool %u)", addr,
-	    c->local_desc, c->cfg->username, c->pool_size);
+	    c->locals[0].desc, c->cfg->username, c->pool_size);
+	/* Then the names served besides the raw port: a ROUTE answers each. */
+	for (i = 1; i < c->nlocals; i++) {
+		struct proto_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_SERVICE;
+		m.u.service.index = (uint8_t)i;
+		(void)snprintf(m.u.service.host, sizeof(m.u.service.host),
+		    "%s", c->locals[i].host);
+		if (ctl_send(c, &m) == -1)
+			return;
+	}
 	/* The server has proven itself: what it showed is kept. */
 	cli_trust_save(c);
 	cli_setting_record(c);
@@ -691,6 +772,10 @@ ctl_frame(struct cli *c, const struct proto_msg *m)
 		}
 		if (m->type == PROTO_PONG)
 			return;
+		if (m->type == PROTO_ROUTE) {
+			on_route(c, &m->u.route);
+			return;
+		}
 		if (m->type == PROTO_WITHDRAW) {
 			memset(&reply, 0, sizeof(reply));
 			reply.type = PROTO_WITHDRAWN;

@@ -90,6 +90,17 @@ struct cli_attempt {
 	size_t			 addr;		/* index in cli's addrs */
 };
 
+/* Where one service's visitors are dialed. */
+struct cli_local {
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	char			 desc[128];	/* "host:port" as configured */
+	char			 host[PROTO_MAX_HOST + 1]; /* SERVICE's name,
+						   "" for the raw port */
+	int			 loopback;	/* dials finish in connect() */
+	int			 set;		/* 0: nothing served there */
+};
+
 struct cli_proxy {
 	uint32_t		 magic;
 	enum cli_proxy_state	 state;
@@ -103,6 +114,8 @@ struct cli_proxy {
 	uint8_t			 in[PROTO_MAX_FRAME];
 	size_t			 inlen;
 	uint64_t		 visitor_id;
+	uint8_t			 service;	/* START's: index in locals */
+	int			 unknown;	/* ... which was out of range */
 	char			 visitor[PROTO_MAX_ADDR * 4 + 1];
 	uint8_t			 pp[PROXYPROTO_MAX]; /* PROXY header, or none */
 	size_t			 pplen;
@@ -151,10 +164,9 @@ struct cli {
 	int			 server_port;
 	struct sockaddr_storage	 server_addr;
 	socklen_t		 server_addrlen;
-	struct sockaddr_storage	 local_addr;
-	socklen_t		 local_addrlen;
-	char			 local_desc[128];
-	int			 local_loopback; /* dials finish in connect() */
+	/* [0]: the raw port's local service; [i]: SERVICE i's */
+	struct cli_local	 locals[1 + CFG_MAX_HOSTS];
+	size_t			 nlocals;	/* 1 + services */
 	/* control connection */
 	struct handler		 h;
 	struct tls		*tls;		/* over it; NULL: plain */
@@ -246,12 +258,16 @@ int	cli_drain(struct cli *c);
 void	cli_bridges_done(struct cli *c);
 void	cli_free(struct cli *c);
 /*
- * The local service visitors are carried to from now on (resolved here:
- * a name may block in getaddrinfo). Bridged visitors keep theirs.
+ * The local service visitors of the raw port are carried to from now on
+ * (resolved here: a name may block in getaddrinfo); port 0: none, they
+ * are refused. Bridged visitors keep theirs.
  * Return: 0, or -1 with the reason in err and nothing changed.
  */
 int	cli_set_local(struct cli *c, const char *host, int port, char *err,
 	    size_t errlen);
+/* The same for service i (1..), which serves visitors asking for name. */
+int	cli_set_service(struct cli *c, size_t i, const char *name,
+	    const char *host, int port, char *err, size_t errlen);
 
 /* client_helper.c: helper processes (this binary in a hidden mode). */
 void	cli_helper_init(struct cli_helper *hp, struct loop *l,

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "client.h"
 #include "config.h"
+#include "front_sniff.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -30,6 +31,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: tunnel-client [-c FILE] [-d] [-n] [--no-splice]\n"
 "       tunnel-client -s HOST:PORT -u USER [-p LOCAL_PORT] [-l LOCAL_HOST]\n"
+"                     [--host NAME -p LOCAL_PORT]...\n"
 "                     (password from $TUNNEL_PASSWORD or --password-file)\n"
 "\n"
 "Carries connections that reach the tunnel-server to a local service.\n"
@@ -42,6 +44,11 @@ usage(FILE *f)
 "  -u, --user NAME       username\n"
 "  -p, --local-port N    local service port (default 8000)\n"
 "  -l, --local-host H    local service host (default 127.0.0.1)\n"
+"  --host NAME           serve the server's name NAME (a label under its\n"
+"                        domain, or a full name) with the local port of\n"
+"                        the -p that follows; repeatable. These replace\n"
+"                        the file's services, and the raw port then\n"
+"                        serves only a -p given before any --host\n"
 "  --password-file FILE  read the password from the first line of FILE\n"
 "  --shutdown-grace N    on SIGTERM/SIGINT, let bridged visitors finish\n"
 "                        for up to N seconds (default 10; 0 = reset them)\n"
@@ -245,10 +252,54 @@ struct daemon {
 	const char	*path;		/* NULL: flags mode, no file */
 	int		 debug;		/* -d: the level stays debug */
 	int		 o_port, o_host, o_grace;	/* set by flags */
+	int		 o_svc;				/* --host given */
 	int		 o_transport, o_fp, o_pp;
 };
 
 /* A key only a restart changes: said, not applied. */
+/*
+ * The services' local ports and hosts change live; their names were told
+ * to the server at login, so new, removed or renamed ones wait for a
+ * restart.
+ */
+static void
+reload_services(struct cli *c, struct cfg_client *run,
+    struct cfg_client *next)
+{
+	struct cfg_service *a, *b;
+	char err[512];
+	size_t i;
+	int same = next->nservices == run->nservices;
+
+	for (i = 0; same && i < run->nservices; i++)
+		same = strcmp(run->services[i].host, next->services[i].host) ==
+		    0;
+	if (!same) {
+		log_warnx("reload: the services' host names stay as they are "
+		    "until a restart (the server learns them at login); their "
+		    "ports and hosts may change");
+		return;
+	}
+	for (i = 0; i < run->nservices; i++) {
+		a = &run->services[i];
+		b = &next->services[i];
+		if (a->local_port == b->local_port &&
+		    strcmp(a->local_host, b->local_host) == 0)
+			continue;
+		if (cli_set_service(c, i + 1, b->host, b->local_host,
+		    b->local_port, err, sizeof(err)) == -1) {
+			log_error("reload: %s; service %s stays", err, a->host);
+			continue;
+		}
+		a->local_port = b->local_port;
+		free(a->local_host);
+		a->local_host = b->local_host;
+		b->local_host = NULL;
+		log_info("reload: new visitors of %s go to %s", a->host,
+		    c->locals[i + 1].desc);
+	}
+}
+
 static void
 restart_only(const char *key, const char *was, const char *now)
 {
@@ -319,8 +370,10 @@ reload(struct daemon *d)
 		}
 		run->local_port = port;
 		log_info("reload: new visitors go to %s (bridged ones stay "
-		    "where they are)", c->local_desc);
+		    "where they are)", c->locals[0].desc);
 	}
+	if (!d->o_svc)
+		reload_services(c, run, &next);
 	if (run->connect_timeout != next.connect_timeout)
 		log_info("reload: connect_timeout %d -> %d",
 		    run->connect_timeout, next.connect_timeout);
@@ -377,6 +430,59 @@ set_string(char **field, const char *v)
 	return *field != NULL ? 0 : -1;
 }
 
+/* A --host NAME -p PORT pair; port 0 until its -p comes. */
+struct flag_service {
+	char	name[FRONT_MAX_NAME + 1];
+	int	port;
+};
+
+/*
+ * The services of --host pairs replace the file's. Without a -p of its
+ * own, the raw port serves nothing unless the file's local_port says
+ * otherwise. Return: 0, or -1 after saying why.
+ */
+static int
+set_services(struct cfg_client *cfg, const struct flag_service *fs, size_t n,
+    const char *local_host, int raw_port)
+{
+	struct cfg_service *sv;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fs[i].port == 0) {
+			fprintf(stderr, "tunnel-client: --host %s needs a "
+			    "-p PORT after it\n", fs[i].name);
+			return -1;
+		}
+	if ((sv = calloc(n, sizeof(*sv))) == NULL) {
+		fprintf(stderr, "tunnel-client: out of memory\n");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		sv[i].local_port = fs[i].port;
+		sv[i].host = strdup(fs[i].name);
+		sv[i].local_host = strdup(local_host != NULL ? local_host :
+		    "127.0.0.1");
+		if (sv[i].host == NULL || sv[i].local_host == NULL) {
+			fprintf(stderr, "tunnel-client: out of memory\n");
+			n = i + 1;
+			break;
+		}
+	}
+	for (i = 0; i < cfg->nservices; i++) {
+		free(cfg->services[i].host);
+		free(cfg->services[i].local_host);
+	}
+	free(cfg->services);
+	cfg->services = sv;
+	cfg->nservices = n;
+	if (sv[n - 1].host == NULL || sv[n - 1].local_host == NULL)
+		return -1;
+	if (!raw_port && !cfg->local_port_set)
+		cfg->local_port = 0;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -388,6 +494,8 @@ main(int argc, char **argv)
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	int o_port = 0, o_grace = -1, i, debug = 0, no_splice = 0, rc, explicit = 0;
 	int check = 0;
+	struct flag_service o_svc[CFG_MAX_HOSTS];
+	size_t n_svc = 0;
 	struct cfg_client cfg;
 	enum log_level level = LOG_INFO;
 	struct loop *l;
@@ -447,9 +555,27 @@ main(int argc, char **argv)
 				    "v1, v2 or off\n", a, v);
 				return 2;
 			}
+		} else if (strcmp(a, "--host") == 0) {
+			if (v == NULL)
+				;
+			else if (n_svc == CFG_MAX_HOSTS) {
+				fprintf(stderr, "tunnel-client: --host: at most "
+				    "%d\n", CFG_MAX_HOSTS);
+				return 2;
+			} else if (!front_name_ok(v, strlen(v),
+			    o_svc[n_svc].name)) {
+				fprintf(stderr, "tunnel-client: --host: '%s' is "
+				    "not a host name\n", v);
+				return 2;
+			} else {
+				o_svc[n_svc++].port = 0;
+			}
 		} else if (strcmp(a, "-p") == 0 ||
 		    strcmp(a, "--local-port") == 0) {
-			if (v != NULL && parse_int(v, 1, 65535, &o_port) == -1) {
+			int *to = n_svc > 0 && o_svc[n_svc - 1].port == 0 ?
+			    &o_svc[n_svc - 1].port : &o_port;
+
+			if (v != NULL && parse_int(v, 1, 65535, to) == -1) {
 				fprintf(stderr, "tunnel-client: %s: '%s' is not "
 				    "a port (1..65535)\n", a, v);
 				return 2;
@@ -555,6 +681,9 @@ main(int argc, char **argv)
 	}
 	if (o_port != 0)
 		cfg.local_port = o_port;
+	if (n_svc > 0 && set_services(&cfg, o_svc, n_svc, o_host,
+	    o_port != 0) == -1)
+		goto usage_error;
 	if (o_grace != -1)
 		cfg.shutdown_grace = o_grace;
 	if (o_host != NULL && set_string(&cfg.local_host, o_host) == -1)
@@ -601,6 +730,7 @@ main(int argc, char **argv)
 	d.path = cfg_path;
 	d.debug = debug;
 	d.o_port = o_port != 0;
+	d.o_svc = n_svc > 0;
 	d.o_host = o_host != NULL;
 	d.o_grace = o_grace != -1;
 	d.o_transport = o_transport != -1;
@@ -610,7 +740,7 @@ main(int argc, char **argv)
 	    &d) == -1)
 		fatal("signalfd");
 	log_info("tunnel-client %s: connecting to %s as '%s', local service "
-	    "%s", TUNNEL_VERSION, cfg.server_addr, cfg.username, c.local_desc);
+	    "%s", TUNNEL_VERSION, cfg.server_addr, cfg.username, c.locals[0].desc);
 	cli_start(&c);
 	rc = loop_run(l) == -1 ? 1 : c.exit_code;
 	cli_stop(&c);

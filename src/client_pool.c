@@ -389,12 +389,24 @@ local_connected(struct cli_proxy *p, int err)
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_STATUS;
 	if (err != 0) {
-		log_warnx("visitor %llu from %s: local service %s: %s",
+		const struct cli_local *lo = &c->locals[p->service];
+
+		if (p->unknown)
+			(void)snprintf(m.u.status.reason,
+			    sizeof(m.u.status.reason), "this tunnel client "
+			    "has no such service");
+		else if (!lo->set)
+			(void)snprintf(m.u.status.reason,
+			    sizeof(m.u.status.reason), "this tunnel client "
+			    "serves only host names, nothing on this port");
+		else
+			(void)snprintf(m.u.status.reason,
+			    sizeof(m.u.status.reason), "local service %s: %s",
+			    lo->desc, strerror(err));
+		log_warnx("visitor %llu from %s: %s",
 		    (unsigned long long)p->visitor_id, p->visitor,
-		    c->local_desc, strerror(err));
+		    m.u.status.reason);
 		m.u.status.ok = 0;
-		(void)snprintf(m.u.status.reason, sizeof(m.u.status.reason),
-		    "local service %s: %s", c->local_desc, strerror(err));
 		n = proto_encode(&m, frame, sizeof(frame));
 		(void)link_send(p->h.fd, p->tls, frame, n, MSG_DONTWAIT);
 		/*
@@ -474,7 +486,8 @@ local_connected(struct cli_proxy *p, int err)
 		return;
 	}
 	log_debug("visitor %llu from %s: bridged to %s",
-	    (unsigned long long)p->visitor_id, p->visitor, c->local_desc);
+	    (unsigned long long)p->visitor_id, p->visitor,
+	    c->locals[p->service].desc);
 	(void)bridge_start(b);
 }
 
@@ -502,6 +515,9 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 	took_mark(c, p->counter, 1);
 	p->state = CLI_PROXY_DIAL_LOCAL;
 	p->visitor_id = st->visitor_id;
+	/* An index we never named gets "no such service" at the dial. */
+	p->service = st->service < c->nlocals ? st->service : 0;
+	p->unknown = st->service >= c->nlocals;
 	(void)log_escape(p->visitor, sizeof(p->visitor), st->peer,
 	    strlen(st->peer));
 	p->pplen = 0;
@@ -515,7 +531,8 @@ on_start(struct cli_proxy *p, const struct proto_start *st)
 	c->visitors++;
 	c->refill_failures = 0;
 	log_debug("visitor %llu from %s: dialing %s",
-	    (unsigned long long)p->visitor_id, p->visitor, c->local_desc);
+	    (unsigned long long)p->visitor_id, p->visitor,
+	    c->locals[p->service].desc);
 	dial_local(p);
 	/*
 	 * Replace it now, the visitor's bytes being on their way: the pool
@@ -529,9 +546,14 @@ static void
 dial_local(struct cli_proxy *p)
 {
 	struct cli *c = p->cli;
+	const struct cli_local *lo = &c->locals[p->service];
 	int fd;
 
-	fd = net_connect(&c->local_addr, c->local_addrlen);
+	if (!lo->set || p->unknown) {
+		local_connected(p, ENOENT);
+		return;
+	}
+	fd = net_connect(&lo->addr, lo->addrlen);
 	if (fd == -1) {
 		local_connected(p, errno);
 		return;
@@ -543,8 +565,8 @@ dial_local(struct cli_proxy *p)
 	 * inside connect(). Asking again costs one call and saves parking
 	 * the tunnel side, an epoll round and two epoll_ctl per visitor.
 	 */
-	if (c->local_loopback) {
-		if (net_connect_again(fd, &c->local_addr, c->local_addrlen) ==
+	if (lo->loopback) {
+		if (net_connect_again(fd, &lo->addr, lo->addrlen) ==
 		    0) {
 			local_connected(p, 0);
 			return;

@@ -49,6 +49,7 @@
 #include "config.h"
 #include "crypt_policy.h"
 #include "fdio.h"
+#include "front_sniff.h"
 #include "log.h"
 #include "proto.h"
 #include "proxyproto.h"
@@ -57,7 +58,7 @@
 
 #define CFG_MAX_DEPTH	32	/* our files nest 3 deep */
 #define CFG_MAX_NODES	100000	/* 1000 users need about 7000 */
-#define CFG_MAX_KEYS	16	/* longest key table (checked below) */
+#define CFG_MAX_KEYS	24	/* longest key table (checked below) */
 #define CFG_KEY_MAX	32	/* longer keys get no did-you-mean */
 #define CFG_MAX_SECRET	(CRYPT_MAX_PASSPHRASE_SIZE - 1)
 #define CFG_SHOW_MAX	48	/* bytes of a bad value quoted back */
@@ -69,6 +70,7 @@
 struct user_marks {
 	yaml_mark_t	 username;
 	yaml_mark_t	 port;
+	yaml_mark_t	 hosts;
 };
 
 struct walk {
@@ -80,6 +82,8 @@ struct walk {
 	struct user_marks	*marks;	/* server: one per user */
 	size_t			 cur;	/* user being read */
 	yaml_mark_t		 metrics; /* server: metrics_listen's value */
+	yaml_mark_t		 http;	/* server: http_port's value */
+	yaml_mark_t		 domain; /* server: domain's value */
 };
 
 struct cfg_key {
@@ -127,6 +131,18 @@ static int	set_fingerprint(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_login_setting(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
+static int	set_domain(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_http_port(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_hosts(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_host(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_local_port(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_services(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
 #define STRING	YAML_SCALAR_NODE, "a string"
@@ -156,6 +172,10 @@ static const struct cfg_key server_keys[] = {
 	    0, 0, 0 },
 	{ "metrics_listen", STRING, set_listen,
 	    offsetof(struct cfg_server, metrics_listen), 0, 0, 0 },
+	{ "domain", STRING, set_domain, offsetof(struct cfg_server, domain),
+	    0, 0, 0 },
+	{ "http_port", YAML_SCALAR_NODE, "a number", set_http_port,
+	    offsetof(struct cfg_server, http_port), 0, 65535, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -178,6 +198,17 @@ static const struct cfg_key user_keys[] = {
 	    offsetof(struct cfg_user, password), 0, 0, 1 },
 	{ "port", YAML_SCALAR_NODE, "a number", set_user_port,
 	    offsetof(struct cfg_user, port), 1, 65535, 0 },
+	{ "hosts", YAML_SEQUENCE_NODE, "a list of host names", set_hosts,
+	    0, 0, 0, 0 },
+};
+
+static const struct cfg_key service_keys[] = {
+	{ "host", STRING, set_host, offsetof(struct cfg_service, host),
+	    0, 0, 1 },
+	{ "local_port", NUMBER, offsetof(struct cfg_service, local_port),
+	    1, 65535, 1 },
+	{ "local_host", STRING, set_str,
+	    offsetof(struct cfg_service, local_host), 0, 0, 0 },
 };
 
 static const struct cfg_key client_keys[] = {
@@ -185,8 +216,10 @@ static const struct cfg_key client_keys[] = {
 	    offsetof(struct cfg_client, server_addr), 0, 0, 1 },
 	{ "local_host", STRING, set_str,
 	    offsetof(struct cfg_client, local_host), 0, 0, 0 },
-	{ "local_port", NUMBER, offsetof(struct cfg_client, local_port),
-	    1, 65535, 0 },
+	{ "local_port", YAML_SCALAR_NODE, "a number", set_local_port,
+	    offsetof(struct cfg_client, local_port), 1, 65535, 0 },
+	{ "services", YAML_SEQUENCE_NODE, "a list of services (host, "
+	    "local_port, local_host)", set_services, 0, 0, 0, 0 },
 	{ "connect_timeout", NUMBER,
 	    offsetof(struct cfg_client, connect_timeout), 1, 3600, 0 },
 	{ "shutdown_grace", NUMBER,
@@ -214,6 +247,7 @@ static const struct cfg_key client_keys[] = {
 _Static_assert(CFG_NKEYS(server_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(log_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(user_keys) <= CFG_MAX_KEYS &&
+    CFG_NKEYS(service_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(client_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -269,6 +303,30 @@ cfg_client_init(struct cfg_client *c)
 }
 
 void
+cfg_hosts_free(char **hosts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(hosts[i]);
+	free(hosts);
+}
+
+int
+cfg_host_qualify(const char *host, const char *domain, char *out)
+{
+	int n;
+
+	if (strchr(host, '.') != NULL)
+		n = snprintf(out, FRONT_MAX_NAME + 1, "%s", host);
+	else if (domain != NULL)
+		n = snprintf(out, FRONT_MAX_NAME + 1, "%s.%s", host, domain);
+	else
+		return -1;
+	return n < 0 || n > FRONT_MAX_NAME ? -1 : 0;
+}
+
+void
 cfg_server_free(struct cfg_server *c)
 {
 	size_t i;
@@ -278,12 +336,14 @@ cfg_server_free(struct cfg_server *c)
 	for (i = 0; i < c->nusers; i++) {
 		free(c->users[i].username);
 		free_secret(c->users[i].password);
+		cfg_hosts_free(c->users[i].hosts, c->users[i].nhosts);
 	}
 	free(c->users);
 	free(c->path);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->metrics_listen);
+	free(c->domain);
 	free(c->log_path);
 	free(c->log_level);
 	memset(c, 0, sizeof(*c));
@@ -292,8 +352,15 @@ cfg_server_free(struct cfg_server *c)
 void
 cfg_client_free(struct cfg_client *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
+	for (i = 0; i < c->nservices; i++) {
+		free(c->services[i].host);
+		free(c->services[i].local_host);
+	}
+	free(c->services);
 	free(c->path);
 	free(c->server_addr);
 	free(c->local_host);
@@ -1049,16 +1116,242 @@ set_listen(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 	return store_str(w, k, obj, s);
 }
 
+/*
+ * The items of sequence v, at most max of them ("more than max what" past
+ * it). Return: their number, or -1 with the message in w.
+ */
+static long
+seq_len(struct walk *w, const struct cfg_key *k, const yaml_node_t *v,
+    size_t max, const char *what)
+{
+	size_t n;
+
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > max)
+		return walk_err(w, v->start_mark, "%s: more than %zu %s",
+		    k->name, max, what);
+	return (long)n;
+}
+
+/* Item it of sequence v, of node type type, else an error saying must. */
+static yaml_node_t *
+seq_item(struct walk *w, const struct cfg_key *k, const yaml_node_t *v,
+    const yaml_node_item_t *it, yaml_node_type_t type, const char *must)
+{
+	yaml_node_t *e = yaml_document_get_node(w->doc, *it);
+
+	if (e == NULL || e->type != type) {
+		(void)walk_err(w, e != NULL ? e->start_mark : v->start_mark,
+		    "%s: each entry must be %s", k->name, must);
+		return NULL;
+	}
+	return e;
+}
+
+/* A host name as routing reads it (front_name_ok), lowercased into name. */
+static int
+host_value(struct walk *w, const char *key, const yaml_node_t *v,
+    char name[FRONT_MAX_NAME + 1])
+{
+	char shown[SHOWBUF];
+	const char *s = (const char *)v->data.scalar.value;
+	size_t len = v->data.scalar.length;
+
+	if (memchr(s, '\0', len) != NULL || !front_name_ok(s, len, name))
+		return walk_err(w, v->start_mark, "%s: '%s' is not a host "
+		    "name (letters, digits and '-' in dot-separated labels, "
+		    "at most %d bytes)", key, show(shown, sizeof(shown), s,
+		    len), FRONT_MAX_NAME);
+	return 0;
+}
+
+static int
+set_domain(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char name[FRONT_MAX_NAME + 1];
+
+	if (host_value(w, k->name, v, name) == -1)
+		return -1;
+	w->domain = v->start_mark;
+	return store_str(w, k, obj, name);
+}
+
+static int
+set_http_port(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	if (set_int(w, k, v, obj) == -1)
+		return -1;
+	w->http = v->start_mark;
+	return 0;
+}
+
+/* users[].hosts: names as written; server_validate() qualifies them. */
+static int
+set_hosts(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	struct cfg_user *u = obj;
+	char name[FRONT_MAX_NAME + 1];
+	yaml_node_item_t *it;
+	yaml_node_t *e;
+	long n;
+	size_t i;
+
+	if ((n = seq_len(w, k, v, CFG_MAX_HOSTS, "names")) == -1)
+		return -1;
+	if (n > 0 && (u->hosts = calloc((size_t)n, sizeof(*u->hosts))) ==
+	    NULL)
+		return walk_oom(w);
+	w->marks[w->cur].hosts = v->start_mark;
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		if ((e = seq_item(w, k, v, it, YAML_SCALAR_NODE,
+		    "a host name")) == NULL)
+			return -1;
+		if (host_value(w, k->name, e, name) == -1)
+			return -1;
+		for (i = 0; i < u->nhosts; i++)
+			if (strcmp(u->hosts[i], name) == 0)
+				return walk_err(w, e->start_mark,
+				    "%s: '%s' is listed twice", k->name, name);
+		if ((u->hosts[u->nhosts] = strdup(name)) == NULL)
+			return walk_oom(w);
+		u->nhosts++;
+	}
+	return 0;
+}
+
+static int
+set_host(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	char name[FRONT_MAX_NAME + 1];
+
+	if (host_value(w, k->name, v, name) == -1)
+		return -1;
+	return store_str(w, k, obj, name);
+}
+
+static int
+set_local_port(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	if (set_int(w, k, v, obj) == -1)
+		return -1;
+	((struct cfg_client *)obj)->local_port_set = 1;
+	return 0;
+}
+
+static int
+set_services(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	struct cfg_client *c = obj;
+	struct cfg_service *sv;
+	yaml_node_item_t *it;
+	yaml_node_t *e;
+	long n;
+	size_t i;
+
+	if ((n = seq_len(w, k, v, CFG_MAX_HOSTS, "services")) == -1)
+		return -1;
+	if (n > 0 && (c->services = calloc((size_t)n,
+	    sizeof(*c->services))) == NULL)
+		return walk_oom(w);
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		if ((e = seq_item(w, k, v, it, YAML_MAPPING_NODE, "a mapping "
+		    "with host and local_port")) == NULL)
+			return -1;
+		sv = &c->services[c->nservices++];
+		if (walk_mapping(w, e, service_keys, NELEM(service_keys),
+		    sv) == -1)
+			return -1;
+		if (sv->local_host == NULL &&
+		    (sv->local_host = strdup(CFG_DEFAULT_LOCAL_HOST)) == NULL)
+			return walk_oom(w);
+		for (i = 0; i + 1 < c->nservices; i++)
+			if (strcmp(c->services[i].host, sv->host) == 0)
+				return walk_err(w, e->start_mark, "%s: host "
+				    "'%s' is served twice", k->name, sv->host);
+	}
+	return 0;
+}
+
+/*
+ * The HTTP front: http_port needs a domain and a port of its own, and
+ * every user's host becomes a full name that no other user holds.
+ */
+static int
+front_validate(struct walk *w, struct cfg_server *c, int metrics_port)
+{
+	char name[FRONT_MAX_NAME + 1], *p;
+	struct cfg_user *u;
+	size_t i, j, k, l;
+
+	if (c->http_port != 0) {
+		if (c->domain == NULL)
+			return walk_err(w, w->http, "http_port: needs a "
+			    "domain (the name users' hosts go under)");
+		if (c->http_port == c->port)
+			return walk_err(w, w->http, "http_port: port %d is "
+			    "already the main port", c->http_port);
+		if (c->http_port == metrics_port)
+			return walk_err(w, w->http, "http_port: port %d is "
+			    "already metrics_listen's", c->http_port);
+		for (i = 0; i < c->nusers; i++)
+			if (c->users[i].port == c->http_port)
+				return walk_err(w, w->http, "http_port: port "
+				    "%d is already the port of user '%s' "
+				    "(line %zu)", c->http_port,
+				    c->users[i].username,
+				    w->marks[i].port.line + 1);
+	} else if (c->domain != NULL) {
+		return walk_err(w, w->domain, "domain: set http_port too, "
+		    "the port where visitors ask for names under it");
+	}
+	for (i = 0; i < c->nusers; i++) {
+		u = &c->users[i];
+		for (j = 0; j < u->nhosts; j++) {
+			if (cfg_host_qualify(u->hosts[j], c->domain,
+			    name) == -1)
+				return walk_err(w, w->marks[i].hosts,
+				    "hosts: '%s' is a bare label: it needs a "
+				    "domain to go under (or write the full "
+				    "name)", u->hosts[j]);
+			if (strcmp(name, u->hosts[j]) != 0) {
+				if ((p = strdup(name)) == NULL)
+					return walk_oom(w);
+				free(u->hosts[j]);
+				u->hosts[j] = p;
+			}
+			for (k = 0; k <= i; k++)
+				for (l = 0; l < (k == i ? j :
+				    c->users[k].nhosts); l++)
+					if (strcmp(c->users[k].hosts[l],
+					    name) == 0)
+						return walk_err(w,
+						    w->marks[i].hosts, "hosts: "
+						    "'%s' is already a host of "
+						    "user '%s' (line %d)", name,
+						    c->users[k].username,
+						    c->users[k].line);
+		}
+	}
+	return 0;
+}
+
 /* Cross-field checks of a server config. */
 static int
-server_validate(struct walk *w, const struct cfg_server *c)
+server_validate(struct walk *w, struct cfg_server *c)
 {
 	const struct cfg_user *u, *o;
 	size_t i, j;
+	int port = 0;
 
 	if (c->metrics_listen != NULL) {
 		char host[256];
-		int port;
 
 		(void)cfg_split_hostport(c->metrics_listen, host,
 		    sizeof(host), &port);
@@ -1092,7 +1385,7 @@ server_validate(struct walk *w, const struct cfg_server *c)
 				    w->marks[j].port.line + 1);
 		}
 	}
-	return 0;
+	return front_validate(w, c, port);
 }
 
 /*
@@ -1186,6 +1479,9 @@ cfg_client_load_mem(const char *name, const char *buf, size_t len,
 	walk_init(&w, name, err, errlen);
 	cfg_client_init(&tmp);
 	r = load_doc(&w, buf, len, client_keys, NELEM(client_keys), &tmp);
+	/* With services, the raw port serves only a local_port written out. */
+	if (r == 0 && tmp.nservices > 0 && !tmp.local_port_set)
+		tmp.local_port = 0;
 	if (r == 0 && (tmp.path = strdup(w.name)) == NULL)
 		r = walk_oom(&w);
 	cfg_client_free(c);

@@ -293,6 +293,14 @@ front_http_host(const uint8_t *buf, size_t len,
 	enum front_sniff r = FRONT_NO_NAME;
 	int hosts = 0, v11;
 
+	/*
+	 * What cannot begin a request line (a TLS ClientHello, a binary
+	 * protocol) is told at once, not after the head's deadline.
+	 */
+	for (p = buf; p < buf + scan && tchar(*p); p++)
+		;
+	if (p < buf + scan && (p == buf || *p != ' '))
+		return FRONT_BAD;
 	/* The head ends at the first empty line. */
 	end = NULL;
 	for (i = 0; i + 4 <= scan; i++)

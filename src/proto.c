@@ -49,8 +49,13 @@ _Static_assert(sizeof(PROTO_MAGIC) - 1 == PROTO_MAGIC_LEN &&
 #define PROTO_WITHDRAW_LEN	8
 #define PROTO_WITHDRAWN_LEN	9
 #define PROTO_REGISTER_LEN	(PROTO_SID_LEN + 8 + PROTO_KEY_LEN)
-#define PROTO_START_MIN		(8 + 2 * PROTO_STR(0))
-#define PROTO_START_MAX		(8 + 2 * PROTO_STR(PROTO_MAX_ADDR))
+#define PROTO_START_MIN		(8 + 2 * PROTO_STR(0) + 1)
+#define PROTO_START_MAX		(8 + 2 * PROTO_STR(PROTO_MAX_ADDR) + 1)
+#define PROTO_SERVICE_MIN	(1 + PROTO_STR(1))
+#define PROTO_SERVICE_MAX	(1 + PROTO_STR(PROTO_MAX_HOST))
+#define PROTO_ROUTE_MIN		(2 + 2 * 2 + 2 * PROTO_STR(0))
+#define PROTO_ROUTE_MAX		(2 + 2 * 2 + PROTO_STR(PROTO_MAX_HOST) + \
+				    PROTO_STR(PROTO_MAX_REASON))
 #define PROTO_STATUS_MIN	(1 + PROTO_STR(0))
 #define PROTO_STATUS_MAX	(1 + PROTO_STR(PROTO_MAX_REASON))
 
@@ -61,6 +66,8 @@ _Static_assert(PROTO_HELLO_MAX <= PROTO_MAX_PAYLOAD &&
     PROTO_FAIL_MAX <= PROTO_MAX_PAYLOAD &&
     PROTO_REGISTER_LEN <= PROTO_MAX_PAYLOAD &&
     PROTO_START_MAX <= PROTO_MAX_PAYLOAD &&
+    PROTO_SERVICE_MAX <= PROTO_MAX_PAYLOAD &&
+    PROTO_ROUTE_MAX <= PROTO_MAX_PAYLOAD &&
     PROTO_STATUS_MAX <= PROTO_MAX_PAYLOAD, "a layout exceeds the maximum");
 
 /* Bounds-checked read cursor over one payload. */
@@ -100,6 +107,14 @@ proto_char_setting(uint8_t c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '.' || c == '/' || c == '$' ||
 	    c == '=' || c == ',' || c == '-';
+}
+
+/* A host name as a client may configure it: DNS letters, digits, '-', '.'. */
+static int
+proto_char_host(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
 /*
@@ -153,6 +168,14 @@ proto_layout(int type, size_t *min, size_t *max)
 	case PROTO_STATUS:
 		*min = PROTO_STATUS_MIN;
 		*max = PROTO_STATUS_MAX;
+		return 0;
+	case PROTO_SERVICE:
+		*min = PROTO_SERVICE_MIN;
+		*max = PROTO_SERVICE_MAX;
+		return 0;
+	case PROTO_ROUTE:
+		*min = PROTO_ROUTE_MIN;
+		*max = PROTO_ROUTE_MAX;
 		return 0;
 	}
 	return -1;
@@ -417,6 +440,30 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap)
 		    proto_char_any);
 		proto_put_str(&w, m->u.start.dst, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
+		if (m->u.start.service > PROTO_MAX_SERVICES)
+			return 0;
+		proto_put_u8(&w, m->u.start.service);
+		break;
+	case PROTO_SERVICE:
+		if (m->u.service.index == 0 ||
+		    m->u.service.index > PROTO_MAX_SERVICES)
+			return 0;
+		proto_put_u8(&w, m->u.service.index);
+		proto_put_str(&w, m->u.service.host, 1, PROTO_MAX_HOST,
+		    proto_char_host);
+		break;
+	case PROTO_ROUTE:
+		if (m->u.route.index == 0 ||
+		    m->u.route.index > PROTO_MAX_SERVICES || m->u.route.ok > 1)
+			return 0;
+		proto_put_u8(&w, m->u.route.index);
+		proto_put_u8(&w, m->u.route.ok);
+		proto_put_u16(&w, m->u.route.http_port);
+		proto_put_u16(&w, m->u.route.https_port);
+		proto_put_str(&w, m->u.route.host, 0, PROTO_MAX_HOST,
+		    proto_char_host);
+		proto_put_str(&w, m->u.route.reason, 0, PROTO_MAX_REASON,
+		    proto_char_any);
 		break;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
@@ -541,6 +588,30 @@ proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		    proto_char_any);
 		proto_get_str(&r, m->u.start.dst, 0, PROTO_MAX_ADDR,
 		    proto_char_any);
+		m->u.start.service = proto_get_u8(&r);
+		if (m->u.start.service > PROTO_MAX_SERVICES)
+			r.bad = 1;
+		break;
+	case PROTO_SERVICE:
+		m->u.service.index = proto_get_u8(&r);
+		if (m->u.service.index == 0 ||
+		    m->u.service.index > PROTO_MAX_SERVICES)
+			r.bad = 1;
+		proto_get_str(&r, m->u.service.host, 1, PROTO_MAX_HOST,
+		    proto_char_host);
+		break;
+	case PROTO_ROUTE:
+		m->u.route.index = proto_get_u8(&r);
+		m->u.route.ok = proto_get_u8(&r);
+		if (m->u.route.index == 0 ||
+		    m->u.route.index > PROTO_MAX_SERVICES || m->u.route.ok > 1)
+			r.bad = 1;
+		m->u.route.http_port = proto_get_u16(&r);
+		m->u.route.https_port = proto_get_u16(&r);
+		proto_get_str(&r, m->u.route.host, 0, PROTO_MAX_HOST,
+		    proto_char_host);
+		proto_get_str(&r, m->u.route.reason, 0, PROTO_MAX_REASON,
+		    proto_char_any);
 		break;
 	case PROTO_REFRESH:
 	case PROTO_ACCEPTED:
@@ -611,6 +682,10 @@ proto_type_str(int type)
 		return "WITHDRAW";
 	case PROTO_WITHDRAWN:
 		return "WITHDRAWN";
+	case PROTO_SERVICE:
+		return "SERVICE";
+	case PROTO_ROUTE:
+		return "ROUTE";
 	}
 	return "unknown";
 }

@@ -170,6 +170,27 @@ srv_listener_open(struct srv *s, struct srv_listener *li, int port,
 	return 0;
 }
 
+int
+srv_listener_take(struct srv *s, struct srv_listener *to,
+    struct srv_listener *from)
+{
+	int fd = from->h.fd;
+
+	loop_timer_cancel(s->loop, &from->pause);
+	loop_remove(s->loop, &from->h);
+	from->h.fd = -1;
+	to->srv = s;
+	to->port = from->port;
+	loop_handler_init(&to->h, fd, listener_cb);
+	loop_timer_init(&to->pause, listener_resume);
+	if (loop_update(s->loop, &to->h, LOOP_IN) == -1) {
+		(void)close(fd);
+		to->h.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 void
 srv_listener_close(struct srv *s, struct srv_listener *li)
 {
@@ -192,6 +213,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	s->cfg = cfg;
 	s->main.h.fd = -1;
 	s->orphan.h.fd = -1;
+	s->http.h.fd = -1;
+	s->http.front = SRV_FRONT_HTTP;
 	s->orphan.srv = s;
 	s->orphan.gone = 1;
 	LIST_INIT(&s->sessions);
@@ -251,6 +274,15 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 			return -1;
 		}
 	}
+	if (cfg->http_port != 0 &&
+	    srv_listener_open(s, &s->http, cfg->http_port, NULL) == -1) {
+		log_error("cannot listen on port %d (http_port): %s",
+		    cfg->http_port, strerror(errno));
+		return -1;
+	}
+	if (cfg->http_port != 0)
+		log_info("http_port %d: visitors are routed by the names of "
+		    "*.%s they ask for", s->http.port, cfg->domain);
 	s->stats.started_s = (int64_t)time(NULL);
 	if (cfg->metrics_listen != NULL &&
 	    srv_metrics_open(s, cfg->metrics_listen, &s->metrics) == -1) {
@@ -318,7 +350,7 @@ listener_cb(struct loop *l, struct handler *h, uint32_t events)
 			continue;
 		}
 		(void)sys_tcp_keepidle(fd, net_jitter(SRV_KEEPIDLE_S, &s->rng));
-		if (li->user != NULL) {
+		if (li->user != NULL || li->front != SRV_FRONT_NONE) {
 			(void)net_addr_str(&addr, peer, sizeof(peer));
 			srv_visitor_new(s, li, fd, &addr, peer, NULL, 0, 0);
 		} else {
@@ -353,6 +385,50 @@ srv_route(struct srv *s, struct srv_listener *li)
 			best = ss;
 	}
 	return best;
+}
+
+struct srv_user *
+srv_route_host(struct srv *s, const char *host, struct srv_session **ssp,
+    char *why, size_t whylen)
+{
+	struct srv_user *u = NULL;
+	struct srv_session *ss;
+	size_t i, j;
+
+	*ssp = NULL;
+	for (i = 0; i < s->nusers && u == NULL; i++)
+		for (j = 0; j < s->users[i]->cfg->nhosts; j++)
+			if (strcmp(s->users[i]->cfg->hosts[j], host) == 0) {
+				u = s->users[i];
+				break;
+			}
+	if (u == NULL)
+		return NULL;
+	/*
+	 * Whether the session serves host is asked at dispatch: a client
+	 * that just logged in names its services right after WELCOME, and a
+	 * visitor routed meanwhile (its previous session was replaced) waits
+	 * for the new pool like any other.
+	 */
+	ss = u->session;
+	if (ss == NULL || ss->state != SRV_SESSION_READY)
+		(void)snprintf(why, whylen, "no tunnel client is online for "
+		    "%s", host);
+	else
+		*ssp = ss;
+	return u;
+}
+
+int
+srv_session_service(const struct srv_session *ss, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < ss->nservices; i++)
+		if (ss->services[i] != NULL && strcmp(ss->services[i],
+		    host) == 0)
+			return (int)i + 1;
+	return 0;
 }
 
 struct srv_user *
@@ -503,6 +579,7 @@ stop_accepting(struct srv *s)
 
 	s->stopping = 1;
 	srv_listener_close(s, &s->main);
+	srv_listener_close(s, &s->http);
 	for (i = 0; i < s->nusers; i++)
 		if (s->users[i]->listener != NULL)
 			srv_listener_close(s, s->users[i]->listener);

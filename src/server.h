@@ -24,6 +24,7 @@
 #include "bridge.h"
 #include "config.h"
 #include "frameio.h"
+#include "front_sniff.h"
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
@@ -59,6 +60,8 @@
 #define SRV_TRIM_VISITORS	256	/* this many gone: give memory back */
 #define SRV_TRIM_DELAY_MS	1000	/* after the first of them left */
 #define SRV_OUTBUF		4096
+#define SRV_FRONT_MS		10000	/* a front visitor's request head */
+#define SRV_FRONT_FIRST		1024	/* ... its first buffer, then x2 */
 /* The shipped unit's directories, below / or a test root. */
 #define SRV_PACKAGED_CONFIG_DIR	"etc/tunnel"
 #define SRV_PACKAGED_STATE_DIR	"var/lib/tunnel"
@@ -88,6 +91,8 @@ enum srv_fail {
 	SRV_FAIL_TIMEOUT,	/* the client did not answer in time */
 	SRV_FAIL_PROTOCOL,	/* the client's answer was malformed */
 	SRV_FAIL_RESOURCES,	/* out of memory or descriptors */
+	SRV_FAIL_UNKNOWN_HOST,	/* front: no user may claim the name (404) */
+	SRV_FAIL_BAD_REQUEST,	/* front: no usable request head (400) */
 	SRV_FAIL_COUNT
 };
 
@@ -124,10 +129,16 @@ struct srv_user {
 	int			 plain;
 };
 
+enum srv_front {
+	SRV_FRONT_NONE = 0,	/* the main port, or a user's own */
+	SRV_FRONT_HTTP,		/* http_port: routed by the Host header */
+};
+
 struct srv_listener {
 	struct handler		 h;
 	struct srv		*srv;
 	struct srv_user		*user;		/* NULL: the main port */
+	enum srv_front		 front;
 	int			 port;
 	int			 gone;		/* its user was removed by a
 						   reload: routes nowhere */
@@ -229,6 +240,9 @@ struct srv_session {
 	struct srv_visitor_list	 recalls;	/* WITHDRAW sent, no answer */
 	uint64_t		 served;
 	int			 pool_size;	/* told in its WELCOME */
+	/* host names it serves, by SERVICE index - 1; NULL: refused */
+	char			*services[PROTO_MAX_SERVICES];
+	size_t			 nservices;
 	LIST_ENTRY(srv_session)	 entry;
 };
 
@@ -249,6 +263,8 @@ enum srv_visitor_state {
 					   client take it? (WITHDRAW sent) */
 	SRV_VISITOR_PEEK,		/* to be turned away: HTTP or not? */
 	SRV_VISITOR_DRAIN,		/* answered, reading the rest */
+	SRV_VISITOR_FRONT,		/* front: reading the request head
+					   (into replay) for its Host */
 	SRV_VISITOR_DEAD,
 };
 
@@ -273,6 +289,7 @@ struct srv_visitor {
 	/* bytes sent into proxy connections that died before answering */
 	uint8_t			*replay;
 	size_t			 nreplay;
+	size_t			 headcap;	/* FRONT: replay's size */
 	int			 retries;
 	uint64_t		 session_id;	/* of the proxy while bridged */
 	uint64_t		 proxy_counter;	/* ... and its REGISTER counter */
@@ -297,6 +314,8 @@ struct srv_visitor {
 	uint64_t		 counted_in, counted_out;
 	struct srv_user		*owner;
 	enum srv_fail		 fail;		/* why it was turned away */
+	char			 host[FRONT_MAX_NAME + 1]; /* front: the name
+						   it asked for; "" else */
 	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue */
 	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
 };
@@ -327,6 +346,7 @@ struct srv {
 	struct srv_listener	 main;
 	struct srv_listener	 orphan;	/* visitors of a removed
 						   user's port point here */
+	struct srv_listener	 http;		/* http_port's; fd -1: off */
 	uint8_t			 secret[PROTO_KEY_LEN];
 	char			 fake_template[PROTO_MAX_SETTING + 1];
 	struct srv_session_list	 sessions;
@@ -377,12 +397,24 @@ void	srv_shutdown(struct srv *s);
 void	srv_free(struct srv *s);
 struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
 /*
+ * The front's routing: the user whose hosts hold host (NULL: nobody may
+ * claim it), and, through *ss, its live session (else NULL, with why
+ * filled for the 502).
+ */
+struct srv_user *srv_route_host(struct srv *s, const char *host,
+	    struct srv_session **ss, char *why, size_t whylen);
+/* The SERVICE index under which ss serves host, or 0. */
+int	srv_session_service(const struct srv_session *ss, const char *host);
+/*
  * Listens on port for li (u: the user it serves, NULL for the main port).
  * Return: 0, or -1 with errno set and nothing open.
  */
 int	srv_listener_open(struct srv *s, struct srv_listener *li, int port,
 	    struct srv_user *u);
 void	srv_listener_close(struct srv *s, struct srv_listener *li);
+/* to listens on from's socket from now on; from is left closed. */
+int	srv_listener_take(struct srv *s, struct srv_listener *to,
+	    struct srv_listener *from);
 /*
  * Derives u's setting and keys from cu (u->cfg = cu) and wipes cu's
  * password. old, the running user of that name on a reload (or NULL),

@@ -32,6 +32,8 @@ static const char *const fail_names[SRV_FAIL_COUNT] = {
 	[SRV_FAIL_TIMEOUT] = "timeout",
 	[SRV_FAIL_PROTOCOL] = "bad_answer",
 	[SRV_FAIL_RESOURCES] = "resources",
+	[SRV_FAIL_UNKNOWN_HOST] = "unknown_host",
+	[SRV_FAIL_BAD_REQUEST] = "bad_request",
 };
 
 static const char *const login_names[SRV_LOGIN_COUNT] = {

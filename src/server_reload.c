@@ -46,6 +46,8 @@ struct reload {
 						   freed once the loop turns */
 	int			 metrics_moved;	/* metrics_listen changed */
 	struct metrics_http	*metrics;	/* ... its new endpoint */
+	int			 http_moved;	/* http_port changed */
+	struct srv_listener	 http;		/* ... its new listener */
 };
 
 /* Keys that stay as they are until a restart. */
@@ -99,6 +101,7 @@ undo(struct reload *r)
 	free(r->retired);
 	tls_ctx_free(r->tls);
 	metrics_http_free(r->metrics);
+	srv_listener_close(r->s, &r->http);
 }
 
 static int
@@ -182,6 +185,17 @@ prepare(struct reload *r)
 			log_error("reload: cannot listen on %s "
 			    "(metrics_listen): %s; the running configuration "
 			    "stays", next->metrics_listen, strerror(errno));
+			return -1;
+		}
+	}
+	/* The same for http_port: the new port opens beside the old. */
+	if (next->http_port != s->cfg->http_port) {
+		r->http_moved = 1;
+		if (next->http_port != 0 && srv_listener_open(s, &r->http,
+		    next->http_port, NULL) == -1) {
+			log_error("reload: cannot listen on port %d "
+			    "(http_port): %s; the running configuration stays",
+			    next->http_port, strerror(errno));
 			return -1;
 		}
 	}
@@ -451,6 +465,15 @@ commit(struct reload *r)
 		else
 			log_info("reload: metrics endpoint closed");
 	}
+	if (r->http_moved) {
+		srv_listener_close(s, &s->http);
+		if (next->http_port == 0)
+			log_info("reload: http_port closed");
+		else if (srv_listener_take(s, &s->http, &r->http) == -1)
+			log_warn("reload: http_port %d", next->http_port);
+		else
+			log_info("reload: http_port now %d", s->http.port);
+	}
 	/* Removed users and ended sessions name themselves from it. */
 	*r->retired = *s->cfg;
 	*s->cfg = *next;
@@ -475,6 +498,7 @@ srv_reload(struct srv *s, struct cfg_server *next)
 	}
 	memset(&r, 0, sizeof(r));
 	r.s = s;
+	r.http.h.fd = -1;
 	r.next = next;
 	keep_fixed(s, next);
 	if (prepare(&r) == -1) {

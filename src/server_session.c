@@ -71,7 +71,10 @@ static void
 free_session(void *arg)
 {
 	struct srv_session *ss = arg;
+	size_t i;
 
+	for (i = 0; i < ss->nservices; i++)
+		free(ss->services[i]);
 	ss->magic = 0;
 	free(ss);
 }
@@ -296,6 +299,66 @@ session_withdrawn(struct srv_session *ss, const struct proto_withdraw *w)
 	srv_visitor_withdrawn(v, w->taken);
 }
 
+/*
+ * SERVICE: the client serves host as service index. Granted only for a
+ * name its user may claim, with the front on; either way a ROUTE says so.
+ * Return: 0, or -1 once the session is closed.
+ */
+static int
+session_service(struct srv_session *ss, const struct proto_service *sv)
+{
+	struct srv *s = ss->srv;
+	struct srv_user *u = ss->user;
+	char label[FRONT_MAX_NAME + 1], name[FRONT_MAX_NAME + 1];
+	struct proto_msg r;
+	size_t i;
+
+	if (sv->index != ss->nservices + 1) {
+		srv_session_close(ss, PROTO_FAIL_PROTOCOL, "protocol error: "
+		    "SERVICE out of order");
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.type = PROTO_ROUTE;
+	r.u.route.index = sv->index;
+	ss->nservices++;
+	if (s->http.h.fd == -1) {
+		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
+		    "this server has no HTTP front (no domain and http_port "
+		    "in its config)");
+	} else if (!front_name_ok(sv->host, strlen(sv->host), label) ||
+	    cfg_host_qualify(label, s->cfg->domain, name) == -1) {
+		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
+		    "'%.100s' is not a host name", sv->host);
+	} else {
+		for (i = 0; i < u->cfg->nhosts; i++)
+			if (strcmp(u->cfg->hosts[i], name) == 0)
+				break;
+		if (i == u->cfg->nhosts)
+			(void)snprintf(r.u.route.reason,
+			    sizeof(r.u.route.reason), "%.120s is not among "
+			    "the hosts of user %s", name, u->cfg->username);
+		else if ((ss->services[sv->index - 1] = strdup(name)) == NULL)
+			(void)snprintf(r.u.route.reason,
+			    sizeof(r.u.route.reason), "server out of memory");
+		else {
+			r.u.route.ok = 1;
+			r.u.route.http_port = (uint16_t)s->http.port;
+			(void)snprintf(r.u.route.host, sizeof(r.u.route.host),
+			    "%s", name);
+		}
+	}
+	if (r.u.route.ok)
+		log_info("session %llu %s: user '%s' serves %s on http_port "
+		    "%d", (unsigned long long)ss->id, ss->peer,
+		    u->cfg->username, name, s->http.port);
+	else
+		log_warnx("session %llu %s: user '%s': service %u refused: %s",
+		    (unsigned long long)ss->id, ss->peer, u->cfg->username,
+		    sv->index, r.u.route.reason);
+	return srv_session_send(ss, &r);
+}
+
 static void
 session_frame(struct srv_session *ss, const struct proto_msg *m)
 {
@@ -316,6 +379,9 @@ session_frame(struct srv_session *ss, const struct proto_msg *m)
 		break;
 	case PROTO_WITHDRAWN:
 		session_withdrawn(ss, &m->u.withdraw);
+		break;
+	case PROTO_SERVICE:
+		(void)session_service(ss, &m->u.service);
 		break;
 	case PROTO_FAIL:
 		srv_session_close(ss, 0, "client said goodbye");

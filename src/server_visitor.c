@@ -55,6 +55,9 @@ static void	visitor_reject(struct srv_visitor *, enum srv_fail,
 		    const char *);
 static void	visitor_failed(struct srv_visitor *, enum srv_fail,
 		    const char *);
+static void	visitor_respond(struct srv_visitor *, enum srv_fail,
+		    const char *, const char *);
+static void	visitor_fail_count(struct srv_visitor *, enum srv_fail);
 
 static const char *const http_methods[] = {
 	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
@@ -178,6 +181,13 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 		visitor_reject(v, SRV_FAIL_ADDRESS_LIMIT, v->reason);
 		return;
 	}
+	if (li->front != SRV_FRONT_NONE) {
+		v->state = SRV_VISITOR_FRONT;
+		loop_timer_set(s->loop, &v->timer, SRV_FRONT_MS);
+		if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
+			srv_visitor_close(v, "epoll failed");
+		return;
+	}
 	ss = s->stopping ? NULL : srv_route(s, li);
 	if (ss == NULL) {
 		visitor_reject(v, SRV_FAIL_NO_CLIENT,
@@ -187,6 +197,110 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 	if (li->user == NULL)
 		ss->user->visitors++;
 	visitor_dispatch(v, ss);
+}
+
+/*
+ * A front visitor's request named v->host: to the session serving it, a
+ * 404 when no user may claim the name, a 502 when its client is away.
+ */
+static void
+front_route(struct srv_visitor *v)
+{
+	struct srv *s = v->srv;
+	struct srv_session *ss;
+	struct srv_user *u;
+
+	loop_timer_cancel(s->loop, &v->timer);
+	u = srv_route_host(s, v->host, &ss, v->reason, sizeof(v->reason));
+	if (u == NULL) {
+		char text[FRONT_MAX_NAME + 64];
+
+		(void)snprintf(text, sizeof(text), "no service is named %s "
+		    "here", v->host);
+		visitor_respond(v, SRV_FAIL_UNKNOWN_HOST, "404 Not Found",
+		    text);
+		return;
+	}
+	u->visitors++;
+	if (ss == NULL || s->stopping) {
+		visitor_reject(v, SRV_FAIL_NO_CLIENT, v->reason);
+		return;
+	}
+	visitor_dispatch(v, ss);
+}
+
+/*
+ * FRONT: reads the request head into v->replay (it goes to the client
+ * ahead of everything else, and again on a re-dispatch) until its Host
+ * header routes it.
+ */
+static void
+front_read(struct srv_visitor *v)
+{
+	uint8_t *p;
+	ssize_t n;
+
+	for (;;) {
+		/*
+		 * The buffer grows as the head does: most are well under
+		 * 1 KiB, and a crowd of slow visitors should not hold 8 KiB
+		 * each.
+		 */
+		if (v->nreplay == v->headcap) {
+			size_t cap = v->headcap == 0 ? SRV_FRONT_FIRST :
+			    v->headcap * 2;
+
+			if (cap > FRONT_MAX_HEAD)
+				cap = FRONT_MAX_HEAD;
+			if ((p = realloc(v->replay, cap)) == NULL) {
+				visitor_fail_count(v, SRV_FAIL_RESOURCES);
+				srv_visitor_close(v, "out of memory");
+				return;
+			}
+			v->replay = p;
+			v->headcap = cap;
+		}
+		n = recv(v->h.fd, v->replay + v->nreplay,
+		    v->headcap - v->nreplay, 0);
+		if (n == 0) {
+			srv_visitor_close(v, "visitor left before the end of "
+			    "its request head");
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				srv_visitor_close(v, "visitor reset");
+			return;
+		}
+		v->nreplay += (size_t)n;
+		switch (front_http_host(v->replay, v->nreplay, v->host)) {
+		case FRONT_NEED_MORE:
+			if (v->nreplay < FRONT_MAX_HEAD)
+				continue;
+			/* A full buffer with no end of head: too long. */
+			/* FALLTHROUGH */
+		case FRONT_BAD:
+			if (v->nreplay >= FRONT_MAX_HEAD)
+				visitor_respond(v, SRV_FAIL_BAD_REQUEST,
+				    "431 Request Header Fields Too Large",
+				    "request head over 8 KiB");
+			else
+				visitor_respond(v, SRV_FAIL_BAD_REQUEST,
+				    "400 Bad Request", "malformed request "
+				    "head");
+			return;
+		case FRONT_NO_NAME:
+			visitor_respond(v, SRV_FAIL_BAD_REQUEST,
+			    "400 Bad Request", "the request names no host "
+			    "(a Host header with a name is needed here)");
+			return;
+		case FRONT_FOUND:
+			front_route(v);
+			return;
+		}
+	}
 }
 
 /*
@@ -653,6 +767,18 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	size_t n;
 	int pfd;
 
+	/*
+	 * Asked only once the session has a proxy: by then its client has
+	 * named its services (it does so before dialing its pool).
+	 */
+	if (v->host[0] != '\0' && ss->nidle > 0 &&
+	    srv_session_service(ss, v->host) == 0) {
+		(void)snprintf(v->reason, sizeof(v->reason), "the tunnel "
+		    "client of user '%s' does not serve %.150s",
+		    ss->user->cfg->username, v->host);
+		visitor_reject(v, SRV_FAIL_NO_CLIENT, v->reason);
+		return;
+	}
 	pfd = srv_session_take_proxy(ss, &proxy_id, &counter, &ph, &pt);
 	if (pfd == -1) {
 		visitor_queue(v, ss);
@@ -668,6 +794,8 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	m.type = PROTO_START;
 	m.u.start.visitor_id = v->id;
 	(void)snprintf(m.u.start.peer, sizeof(m.u.start.peer), "%s", v->peer);
+	if (v->host[0] != '\0')
+		m.u.start.service = (uint8_t)srv_session_service(ss, v->host);
 	/* Where the visitor came in, for the client's PROXY protocol header. */
 	if (strcmp(net_local_str(v->h.fd, m.u.start.dst,
 	    sizeof(m.u.start.dst)), "?") == 0)
@@ -774,7 +902,13 @@ srv_visitor_reroute(struct srv *s, struct srv_visitor *v)
 		s->nwaiting--;
 		v->session = NULL;
 	}
-	ss = s->stopping ? NULL : srv_route(s, v->listener);
+	if (s->stopping)
+		ss = NULL;
+	else if (v->host[0] != '\0')
+		(void)srv_route_host(s, v->host, &ss, v->reason,
+		    sizeof(v->reason));
+	else
+		ss = srv_route(s, v->listener);
 	if (ss == NULL) {
 		visitor_reject(v, SRV_FAIL_CLIENT_GONE,
 		    "the tunnel client went away");
@@ -792,10 +926,8 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 {
 	struct srv *s = v->srv;
 	uint8_t first[sizeof(v->sniffed)];
-	char resp[512];
 	size_t n = 0;
 	ssize_t r;
-	int len;
 
 	visitor_fail_count(v, fail);
 
@@ -840,26 +972,40 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 		srv_visitor_close(v, reason);
 		return;
 	}
-	len = snprintf(resp, sizeof(resp), "HTTP/1.1 502 Bad Gateway\r\n"
+	visitor_respond(v, fail, "502 Bad Gateway", reason);
+}
+
+/*
+ * Answers an HTTP visitor with status (e.g. "404 Not Found") and text as
+ * a plain-text body, then reads the rest of its request for a moment.
+ */
+static void
+visitor_respond(struct srv_visitor *v, enum srv_fail fail,
+    const char *status, const char *text)
+{
+	struct srv *s = v->srv;
+	char resp[PROTO_MAX_REASON + FRONT_MAX_NAME + 256];
+	char copy[sizeof(v->reason)];
+	int len;
+
+	visitor_fail_count(v, fail);
+	loop_timer_cancel(s->loop, &v->timer);
+	/* text may be v->reason, which is rewritten below. */
+	(void)snprintf(copy, sizeof(copy), "%s", text);
+	len = snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\ntunnel: %s\n",
-	    strlen(reason) + 9, reason);
-	(void)send(v->h.fd, resp, (size_t)len, SYS_NOSIGNAL | MSG_DONTWAIT);
+	    status, strlen(copy) + 9, copy);
+	if (len > 0 && (size_t)len < sizeof(resp))
+		(void)send(v->h.fd, resp, (size_t)len,
+		    SYS_NOSIGNAL | MSG_DONTWAIT);
 	(void)shutdown(v->h.fd, SHUT_WR);
 	v->state = SRV_VISITOR_DRAIN;
-	if (reason == v->reason) {
-		char copy[sizeof(v->reason)];
-
-		(void)snprintf(copy, sizeof(copy), "%s", reason);
-		(void)snprintf(v->reason, sizeof(v->reason), "502: %.200s",
-		    copy);
-	} else {
-		(void)snprintf(v->reason, sizeof(v->reason), "502: %s",
-		    reason);
-	}
+	(void)snprintf(v->reason, sizeof(v->reason), "%.3s: %.200s", status,
+	    copy);
 	loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
 	if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
-		srv_visitor_close(v, reason);
+		srv_visitor_close(v, v->reason);
 }
 
 static void
@@ -883,6 +1029,9 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 	case SRV_VISITOR_PEEK:
 		loop_timer_cancel(v->srv->loop, &v->timer);
 		visitor_reject(v, v->fail, v->reason);
+		break;
+	case SRV_VISITOR_FRONT:
+		front_read(v);
 		break;
 	case SRV_VISITOR_DRAIN:
 		for (i = 0; i < 16; i++) {
@@ -926,5 +1075,8 @@ visitor_timer(struct loop *l, struct timer *t)
 		visitor_reject(v, v->fail, v->reason);
 	} else if (v->state == SRV_VISITOR_DRAIN) {
 		srv_visitor_close(v, v->reason);
+	} else if (v->state == SRV_VISITOR_FRONT) {
+		visitor_respond(v, SRV_FAIL_BAD_REQUEST, "408 Request Timeout",
+		    "no complete request head within 10 s");
 	}
 }

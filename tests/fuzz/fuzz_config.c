@@ -176,7 +176,7 @@ fc_server(const char *buf, size_t len)
 	struct cfg_server c, def;
 	const struct cfg_user *u;
 	char err[512];
-	size_t i, j;
+	size_t i, j, k;
 	int r;
 
 	cfg_server_init(&c);
@@ -210,6 +210,10 @@ fc_server(const char *buf, size_t len)
 	FUZZ_CHECK(fc_level_ok(c.log_level));
 	FUZZ_CHECK(c.nusers >= 1 && c.nusers <= CFG_MAX_USERS &&
 	    c.users != NULL);
+	/* The front: both or neither, on a port of its own. */
+	FUZZ_CHECK((c.domain == NULL) == (c.http_port == 0));
+	FUZZ_CHECK(c.http_port >= 0 && c.http_port <= 65535 &&
+	    (c.http_port == 0 || c.http_port != c.port));
 	for (i = 0; i < c.nusers; i++) {
 		u = &c.users[i];
 		FUZZ_CHECK(fc_username_ok(u->username));
@@ -219,6 +223,13 @@ fc_server(const char *buf, size_t len)
 		FUZZ_CHECK(u->port == 0 || (u->port >= 1 && u->port <= 65535 &&
 		    u->port != c.port));
 		FUZZ_CHECK(u->line >= 1);
+		FUZZ_CHECK(u->nhosts <= CFG_MAX_HOSTS);
+		for (k = 0; k < u->nhosts; k++) {
+			/* Full names: a bare label went under domain. */
+			FUZZ_CHECK(strchr(u->hosts[k], '.') != NULL);
+			FUZZ_CHECK(strspn(u->hosts[k], "abcdefghijklmnopqrstuvwxyz"
+			    "0123456789-.") == strlen(u->hosts[k]));
+		}
 		for (j = 0; j < i; j++) {
 			FUZZ_CHECK(strcmp(u->username,
 			    c.users[j].username) != 0);
@@ -232,6 +243,7 @@ static void
 fc_client_check_ok(const struct cfg_client *c)
 {
 	char host[256];
+	size_t i, j;
 	int port;
 
 	FUZZ_CHECK(c->path != NULL && strcmp(c->path, FC_NAME) == 0);
@@ -239,7 +251,20 @@ fc_client_check_ok(const struct cfg_client *c)
 	    cfg_split_hostport(c->server_addr, host, sizeof(host), &port) ==
 	    0);
 	FUZZ_CHECK(c->local_host != NULL && c->local_host[0] != '\0');
-	FUZZ_CHECK(c->local_port >= 1 && c->local_port <= 65535);
+	FUZZ_CHECK((c->local_port == 0 && c->nservices > 0) ||
+	    (c->local_port >= 1 && c->local_port <= 65535));
+	FUZZ_CHECK(c->nservices <= CFG_MAX_HOSTS);
+	for (i = 0; i < c->nservices; i++) {
+		const struct cfg_service *sv = &c->services[i];
+
+		FUZZ_CHECK(sv->host != NULL && sv->host[0] != '\0');
+		FUZZ_CHECK(strspn(sv->host, "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789-.") == strlen(sv->host));
+		FUZZ_CHECK(sv->local_host != NULL);
+		FUZZ_CHECK(sv->local_port >= 1 && sv->local_port <= 65535);
+		for (j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(sv->host, c->services[j].host) != 0);
+	}
 	FUZZ_CHECK(c->connect_timeout >= 1 && c->connect_timeout <= 3600);
 	FUZZ_CHECK(fc_username_ok(c->username));
 	FUZZ_CHECK(c->password != NULL && c->password[0] != '\0');
@@ -281,6 +306,9 @@ fc_client(const char *buf, size_t len)
 	first.username = c.username ? strdup(c.username) : NULL;
 	first.password = c.password ? strdup(c.password) : NULL;
 	first.log_level = c.log_level ? strdup(c.log_level) : NULL;
+	/* Not copied: the second load frees them under c. */
+	first.server_fingerprint = first.login_setting = NULL;
+	first.services = NULL;
 	r2 = cfg_client_load_mem(FC_NAME, buf, len, &c, err2, sizeof(err2));
 	FUZZ_CHECK(r2 == r && strcmp(err, err2) == 0);
 	FUZZ_CHECK(fc_str_eq(c.path, first.path) &&
@@ -290,7 +318,9 @@ fc_client(const char *buf, size_t len)
 	    fc_str_eq(c.password, first.password) &&
 	    fc_str_eq(c.log_level, first.log_level) &&
 	    c.local_port == first.local_port &&
+	    c.nservices == first.nservices &&
 	    c.connect_timeout == first.connect_timeout);
+	first.nservices = 0;
 	cfg_client_free(&first);
 	cfg_client_free(&c);
 }

@@ -52,7 +52,8 @@ fp_range(int type, size_t *min, size_t *max)
 		{ PROTO_PROOF, 32, 32 }, { PROTO_WELCOME, 55, 135 },
 		{ PROTO_FAIL, 2, 202 }, { PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 }, { PROTO_REGISTER, 56, 56 },
-		{ PROTO_START, 10, 170 }, { PROTO_STATUS, 2, 202 },
+		{ PROTO_START, 11, 171 }, { PROTO_STATUS, 2, 202 },
+		{ PROTO_SERVICE, 3, 255 }, { PROTO_ROUTE, 8, 461 },
 		{ PROTO_REFRESH, 0, 0 }, { PROTO_ACCEPTED, 0, 0 },
 		{ PROTO_WITHDRAW, 8, 8 }, { PROTO_WITHDRAWN, 9, 9 },
 	};
@@ -130,6 +131,23 @@ fp_check_fields(const struct proto_msg *m)
 	case PROTO_START:
 		FUZZ_CHECK(fp_str_ok(m->u.start.peer, 0, PROTO_MAX_ADDR, 0));
 		FUZZ_CHECK(fp_str_ok(m->u.start.dst, 0, PROTO_MAX_ADDR, 0));
+		FUZZ_CHECK(m->u.start.service <= PROTO_MAX_SERVICES);
+		break;
+	case PROTO_SERVICE:
+		FUZZ_CHECK(m->u.service.index >= 1 &&
+		    m->u.service.index <= PROTO_MAX_SERVICES);
+		FUZZ_CHECK(fp_str_ok(m->u.service.host, 1, PROTO_MAX_HOST, 0));
+		FUZZ_CHECK(strspn(m->u.service.host, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
+		    strlen(m->u.service.host));
+		break;
+	case PROTO_ROUTE:
+		FUZZ_CHECK(m->u.route.index >= 1 &&
+		    m->u.route.index <= PROTO_MAX_SERVICES);
+		FUZZ_CHECK(m->u.route.ok <= 1);
+		FUZZ_CHECK(fp_str_ok(m->u.route.host, 0, PROTO_MAX_HOST, 0));
+		FUZZ_CHECK(fp_str_ok(m->u.route.reason, 0, PROTO_MAX_REASON,
+		    0));
 		break;
 	case PROTO_STATUS:
 		FUZZ_CHECK(m->u.status.ok <= 1);
@@ -196,7 +214,18 @@ fp_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_START:
 		return a->u.start.visitor_id == b->u.start.visitor_id &&
 		    strcmp(a->u.start.peer, b->u.start.peer) == 0 &&
-		    strcmp(a->u.start.dst, b->u.start.dst) == 0;
+		    strcmp(a->u.start.dst, b->u.start.dst) == 0 &&
+		    a->u.start.service == b->u.start.service;
+	case PROTO_SERVICE:
+		return a->u.service.index == b->u.service.index &&
+		    strcmp(a->u.service.host, b->u.service.host) == 0;
+	case PROTO_ROUTE:
+		return a->u.route.index == b->u.route.index &&
+		    a->u.route.ok == b->u.route.ok &&
+		    a->u.route.http_port == b->u.route.http_port &&
+		    a->u.route.https_port == b->u.route.https_port &&
+		    strcmp(a->u.route.host, b->u.route.host) == 0 &&
+		    strcmp(a->u.route.reason, b->u.route.reason) == 0;
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;

@@ -45,19 +45,21 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The protocol basics are shared with the other test peers.
 from tunnelproto import (  # noqa: E402
-    CHALLENGE, FAIL, HELLO, LABEL, MAGIC, PING, PONG, PROOF, REGISTER, START,
-    STATUS, VERSION, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
+    CHALLENGE, FAIL, HELLO, LABEL, MAGIC, PING, PONG, PROOF, REGISTER, ROUTE,
+    SERVICE, START, STATUS, VERSION, WELCOME, crypt, frame, hm, keys, read_frame, recv_exact, s8)
 
 # Frames in the clear (transport: plain): the codec is what is attacked
 # here; TLS around it is t_tls's.
 PREAMBLE = MAGIC + bytes([VERSION, 0])
 NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
          WELCOME: "WELCOME", FAIL: "FAIL", PING: "PING", PONG: "PONG",
-         REGISTER: "REGISTER", START: "START", STATUS: "STATUS"}
+         REGISTER: "REGISTER", START: "START", STATUS: "STATUS",
+         SERVICE: "SERVICE", ROUTE: "ROUTE"}
 # docs/protocol.md section 7: payload length range per type.
 RANGES = {HELLO: (26, 89), CHALLENGE: (26, 153), PROOF: (32, 32),
           WELCOME: (55, 135), FAIL: (2, 202), PING: (8, 8), PONG: (8, 8),
-          REGISTER: (56, 56), START: (10, 170), STATUS: (2, 202)}
+          REGISTER: (56, 56), START: (11, 171), STATUS: (2, 202),
+          SERVICE: (3, 255), ROUTE: (8, 461)}
 MAX_PAYLOAD = 512
 SLOW = 1.0  # time limits are multiplied by this (ASan, valgrind)
 
@@ -202,7 +204,9 @@ def sample(t):
         PING: struct.pack("!Q", 7),
         PONG: struct.pack("!Q", 7),
         REGISTER: os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32),
-        START: struct.pack("!Q", 1) + s8(b"192.0.2.1:1234") + s8(b"198.51.100.1:443"),
+        START: struct.pack("!Q", 1) + s8(b"192.0.2.1:1234") + s8(b"198.51.100.1:443") + b"\x00",
+        SERVICE: b"\x01" + s8(b"alice"),
+        ROUTE: b"\x01\x01" + struct.pack("!HH", 80, 0) + s8(b"alice.example.com") + s8(b""),
         STATUS: b"\x01" + s8(b""),
     }[t]
 
@@ -300,6 +304,7 @@ def cmd_wire(port, user, pw, slow="1"):
     c.check("garbage: preamble version 0 gets FAIL 2", expect_fail_close, port, MAGIC + b"\x00", (2,), 1.0)
     c.check("garbage: preamble version 1 (an older client) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x01", (2,), 1.0)
     c.check("garbage: preamble version 2 (the release before START carried dst) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x02\x00", (2,), 1.0)
+    c.check("garbage: preamble version 3 (the release before SERVICE and ROUTE) gets FAIL 2", expect_fail_close, port, MAGIC + b"\x03\x00", (2,), 1.0)
     c.check("garbage: transport byte 7 gets FAIL 10", expect_fail_close, port, MAGIC + bytes([VERSION, 7]), (10,), 1.0)
     c.check("garbage: a ClientHello to a plain server gets FAIL 10 in the clear", expect_fail_close, port,
             MAGIC + bytes([VERSION, 1]) + b"\x16\x03\x01\x00\x05hello", (10,), 1.0)
@@ -336,12 +341,12 @@ def cmd_wire(port, user, pw, slow="1"):
             header(PROOF, 0xffff), (4,), 1.0, None, user)
 
     # -- well-formed frames at the wrong time.
-    for t in (PROOF, CHALLENGE, WELCOME, PING, PONG, START, STATUS):
+    for t in (PROOF, CHALLENGE, WELCOME, PING, PONG, START, STATUS, SERVICE, ROUTE):
         c.check("%s as the first frame" % NAMES[t], expect_fail_close, port,
                 PREAMBLE + frame(t, sample(t)), (4,), 1.0)
     c.check("FAIL as the first frame: closed, no reply", expect_close, port,
             PREAMBLE + frame(FAIL, sample(FAIL)), 1.0, None, False, False)
-    for t in (HELLO, REGISTER, CHALLENGE, WELCOME, PING, START, STATUS):
+    for t in (HELLO, REGISTER, CHALLENGE, WELCOME, PING, START, STATUS, SERVICE):
         data = frame(t, s8(user.encode()) + os.urandom(24)) if t == HELLO else frame(t, sample(t))
         c.check("%s instead of PROOF" % NAMES[t], expect_fail_close, port, data, (4,), 1.0, None, user)
 
@@ -356,8 +361,41 @@ def cmd_wire(port, user, pw, slow="1"):
         assert how != "timeout" and secs <= 2 * SLOW, \
             "control connection still open %.1f s after a %s (got %s)" % (secs, NAMES[t], show(fr))
         assert all(f[0] == FAIL for f in fr), "unexpected answer %s" % show(fr)
-    for t in (HELLO, PROOF, REGISTER, START, STATUS, WELCOME, CHALLENGE):
+    for t in (HELLO, PROOF, REGISTER, START, STATUS, WELCOME, CHALLENGE, ROUTE):
         c.check("%s on a logged-in control connection" % NAMES[t], on_session, t)
+
+    def service_order():
+        lg = Login(port, user, pw)
+        assert lg.ok
+        lg.sock.sendall(frame(SERVICE, b"\x02" + s8(b"alice")))
+        buf, how, secs = drain(lg.sock, 3 * SLOW)
+        lg.close()
+        fr = [f for f in frames_of(buf) if f[0] not in (PING, PONG)]
+        assert how != "timeout", "control connection still open after SERVICE 2 first"
+        assert [f[0] for f in fr] == [FAIL] and fr[0][1][0] == 4, "want FAIL 4, got %s" % show(fr)
+    c.check("SERVICE 2 before SERVICE 1 gets FAIL 4", service_order)
+
+    def service_route():
+        lg = Login(port, user, pw)
+        assert lg.ok
+        lg.sock.sendall(frame(SERVICE, b"\x01" + s8(b"alice")))
+        lg.sock.settimeout(3)
+        while True:
+            t, p = read_frame(lg.sock)
+            if t == ROUTE:
+                break
+            assert t == PING, "want ROUTE, got %s" % show([(t, p)])
+        # No front on this server: refused, with the reason, and the
+        # session goes on.
+        assert p[0] == 1 and p[1] == 0, "ROUTE %r" % p[:2]
+        assert b"no HTTP front" in p, "ROUTE reason %r" % p
+        lg.sock.sendall(frame(PING, struct.pack("!Q", 9)))
+        while True:
+            t, p = read_frame(lg.sock)
+            if t == PONG:
+                break
+        lg.close()
+    c.check("SERVICE without a front gets a ROUTE refusal, session goes on", service_route)
 
     def ping_pong():
         lg = Login(port, user, pw)
@@ -384,7 +422,7 @@ def cmd_wire(port, user, pw, slow="1"):
         lg.close()
         assert how != "timeout" and secs <= 2 * SLOW, "idle proxy still open %.1f s after a %s" % (secs, NAMES[t])
         assert all(f[0] == FAIL for f in frames_of(buf)), "unexpected answer %s" % show(frames_of(buf))
-    for t in (PING, STATUS, START, REGISTER):
+    for t in (PING, STATUS, START, REGISTER, SERVICE):
         c.check("%s sent on an idle proxy connection" % NAMES[t], on_idle_proxy, t)
 
     # -- one byte per write: a whole login, a registration, a PING.

@@ -138,6 +138,10 @@ class HTTPHandler(socketserver.BaseRequestHandler):
                     extra = "X-SHA256: %s\r\n" % hashlib.sha256(out).hexdigest()
                 elif path == "/":
                     out = b"hello from local\n"
+                elif path == "/who":
+                    # Which local service answered, and the Host it saw.
+                    out = ("port %d host %s\n" % (sock.getsockname()[1],
+                                                   hdrs.get("host", "-"))).encode()
                 else:
                     out = b"echo %s %s %d\n" % (method.encode(), path.encode(), len(body))
                 close = hdrs.get("connection", "").lower() == "close"

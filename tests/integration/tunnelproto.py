@@ -56,11 +56,12 @@ import threading
 import time
 
 MAGIC = b"\x8eTUN"
-VERSION = 3
+VERSION = 4
 TRANSPORT = os.environ.get("TUNNEL_TRANSPORT", "tls")
 HELLO, CHALLENGE, PROOF, WELCOME, FAIL, PING, PONG = 1, 2, 3, 4, 5, 6, 7
 REGISTER, START, STATUS = 0x10, 0x11, 0x12
 WITHDRAW, WITHDRAWN = 0x09, 0x0a
+SERVICE, ROUTE = 0x0b, 0x0c
 LABEL = b"tunnel-login-v2"
 
 _libcrypt = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")

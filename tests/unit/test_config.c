@@ -1278,6 +1278,95 @@ test_failure_resets(void)
 	return TEST_PASS;
 }
 
+/*
+ * The front's keys: bare labels go under domain, names are lowercased and
+ * held by one user; services make the raw local_port optional.
+ */
+static int
+test_front_keys(void)
+{
+	struct cfg_server c;
+	struct cfg_client k;
+
+	CHECK(server_ok("domain: Tunnel.Example.COM\nhttp_port: 8080\n"
+	    "users:\n  - {username: a, password: pw,\n"
+	    "     hosts: [Alice, api.Other.org]}\n"
+	    "  - {username: b, password: pw}\n", &c));
+	ASSERT_STR_EQ(c.domain, "tunnel.example.com");
+	ASSERT_EQ(c.http_port, 8080);
+	ASSERT_EQ(c.users[0].nhosts, 2);
+	ASSERT_STR_EQ(c.users[0].hosts[0], "alice.tunnel.example.com");
+	ASSERT_STR_EQ(c.users[0].hosts[1], "api.other.org");
+	ASSERT_EQ(c.users[1].nhosts, 0);
+	cfg_server_free(&c);
+	CHECK(server_err("http_port: 80\nusers:\n  - {username: a, "
+	    "password: pw}\n", "t.yaml:1:12: ", "needs a domain"));
+	CHECK(server_err("domain: a.b\nusers:\n  - {username: a, "
+	    "password: pw}\n", "t.yaml:1:9: ", "set http_port too"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nport: 80\nusers:\n"
+	    "  - {username: a, password: pw}\n", "t.yaml:2:12: ",
+	    "already the main port"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, port: 80}\n", "t.yaml:2:12: ",
+	    "already the port of user 'a'"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nmetrics_listen: "
+	    "\"127.0.0.1:80\"\nusers:\n  - {username: a, password: pw}\n",
+	    "t.yaml:2:12: ", "metrics_listen"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [x, X]}\n", "t.yaml:4:",
+	    "listed twice"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [x.a.b]}\n"
+	    "  - {username: b, password: pw, hosts: [x]}\n", "t.yaml:5:",
+	    "already a host of user 'a'"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [a_b]}\n", "t.yaml:4:",
+	    "not a host name"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [{x: 1}]}\n", "t.yaml:4:",
+	    "each entry must be a host name"));
+	CHECK(server_err("domain: 1.2.3.4\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw}\n", "t.yaml:1:9: ",
+	    "not a host name"));
+	CHECK(server_err("users:\n  - {username: a, password: pw, "
+	    "hosts: [x]}\n", "t.yaml:2:", "bare label"));
+
+	cfg_client_init(&k);
+	ASSERT_EQ(cfg_client_load_mem("c.yaml", "server_addr: h:1\n"
+	    "username: u\npassword: p\nservices:\n  - {host: A, local_port: 1}"
+	    "\n  - {host: b.c, local_port: 2, local_host: \"::1\"}\n",
+	    strlen("server_addr: h:1\nusername: u\npassword: p\nservices:\n"
+	    "  - {host: A, local_port: 1}\n  - {host: b.c, local_port: 2, "
+	    "local_host: \"::1\"}\n"), &k, err, sizeof(err)), 0);
+	ASSERT_EQ(k.nservices, 2);
+	ASSERT_STR_EQ(k.services[0].host, "a");
+	ASSERT_STR_EQ(k.services[0].local_host, "127.0.0.1");
+	ASSERT_EQ(k.services[1].local_port, 2);
+	ASSERT_STR_EQ(k.services[1].local_host, "::1");
+	ASSERT_EQ(k.local_port, 0);	/* services, no local_port */
+	cfg_client_free(&k);
+	cfg_client_init(&k);
+	ASSERT_EQ(cfg_client_load_mem("c.yaml", "server_addr: h:1\n"
+	    "username: u\npassword: p\nlocal_port: 9\nservices:\n"
+	    "  - {host: a, local_port: 1}\n", strlen("server_addr: h:1\n"
+	    "username: u\npassword: p\nlocal_port: 9\nservices:\n"
+	    "  - {host: a, local_port: 1}\n"), &k, err, sizeof(err)), 0);
+	ASSERT_EQ(k.local_port, 9);
+	cfg_client_free(&k);
+	CHECK(client_err("server_addr: h:1\nusername: u\npassword: p\n"
+	    "services:\n  - {host: a}\n", "c.yaml:5:5: ",
+	    "missing required key 'local_port'"));
+	CHECK(client_err("server_addr: h:1\nusername: u\npassword: p\n"
+	    "services:\n  - {host: a, local_port: 1}\n  - {host: A, "
+	    "local_port: 2}\n", "c.yaml:6:5: ", "served twice"));
+	CHECK(client_err("server_addr: h:1\nusername: u\npassword: p\n"
+	    "services:\n  - {host: a b, local_port: 1}\n", "c.yaml:5:",
+	    "not a host name"));
+	CHECK(client_err("server_addr: h:1\nusername: u\npassword: p\n"
+	    "services: [a]\n", "c.yaml:4:", "each entry must be a mapping"));
+	return TEST_PASS;
+}
+
 static const struct test tests[] = {
 	{ "config_go_original", test_go_original },
 	{ "config_go_original_inline", test_go_original_inline },
@@ -1310,6 +1399,7 @@ static const struct test tests[] = {
 	{ "config_client_roundtrip", test_client_roundtrip },
 	{ "config_split_hostport", test_split_hostport },
 	{ "config_failure_resets", test_failure_resets },
+	{ "config_front_keys", test_front_keys },
 };
 
 TEST_MAIN(tests)

@@ -306,6 +306,13 @@ test_http_host(void)
 	ASSERT_EQ(host("GET / HTTP/1.1\r\nHost: alice.example.com\r\n"),
 	    FRONT_NEED_MORE);
 	ASSERT_EQ(host(""), FRONT_NEED_MORE);
+	ASSERT_EQ(host("GE"), FRONT_NEED_MORE);
+	ASSERT_EQ(host("GET"), FRONT_NEED_MORE);
+	/* What no request line starts with is refused at its first byte. */
+	ASSERT_EQ(host("\x16\x03\x01"), FRONT_BAD);
+	ASSERT_EQ(host(" GET"), FRONT_BAD);
+	ASSERT_EQ(host("GET\t/"), FRONT_BAD);
+	ASSERT_EQ(host("G\x01"), FRONT_BAD);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);

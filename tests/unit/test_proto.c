@@ -20,6 +20,7 @@ static const int all_types[] = {
 	PROTO_HELLO, PROTO_CHALLENGE, PROTO_PROOF, PROTO_WELCOME, PROTO_FAIL,
 	PROTO_PING, PROTO_PONG, PROTO_REGISTER, PROTO_START, PROTO_STATUS,
 	PROTO_REFRESH, PROTO_ACCEPTED, PROTO_WITHDRAW, PROTO_WITHDRAWN,
+	PROTO_SERVICE, PROTO_ROUTE,
 };
 #define NTYPES	(sizeof(all_types) / sizeof(all_types[0]))
 
@@ -164,7 +165,18 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_START:
 		return a->u.start.visitor_id == b->u.start.visitor_id &&
 		    strcmp(a->u.start.peer, b->u.start.peer) == 0 &&
-		    strcmp(a->u.start.dst, b->u.start.dst) == 0;
+		    strcmp(a->u.start.dst, b->u.start.dst) == 0 &&
+		    a->u.start.service == b->u.start.service;
+	case PROTO_SERVICE:
+		return a->u.service.index == b->u.service.index &&
+		    strcmp(a->u.service.host, b->u.service.host) == 0;
+	case PROTO_ROUTE:
+		return a->u.route.index == b->u.route.index &&
+		    a->u.route.ok == b->u.route.ok &&
+		    a->u.route.http_port == b->u.route.http_port &&
+		    a->u.route.https_port == b->u.route.https_port &&
+		    strcmp(a->u.route.host, b->u.route.host) == 0 &&
+		    strcmp(a->u.route.reason, b->u.route.reason) == 0;
 	case PROTO_STATUS:
 		return a->u.status.ok == b->u.status.ok &&
 		    strcmp(a->u.status.reason, b->u.status.reason) == 0;
@@ -246,7 +258,7 @@ test_preamble_bytes(void)
 	    PROTO_VERSION, PROTO_TRANSPORT_PLAIN };
 
 	ASSERT_EQ(PROTO_PREAMBLE_LEN, 6);
-	ASSERT_EQ(PROTO_VERSION, 3);
+	ASSERT_EQ(PROTO_VERSION, 4);
 	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_TLS), PROTO_PREAMBLE_LEN);
 	ASSERT_MEM_EQ(p, want_tls, sizeof(want_tls));
 	ASSERT_EQ(proto_preamble(p, PROTO_TRANSPORT_PLAIN),
@@ -339,7 +351,7 @@ static int
 test_preamble_bad_version(void)
 {
 	/* 1: the 5-byte preamble of older clients, its HELLO behind it. */
-	static const uint8_t versions[] = { 0, 1, 2, 4, 0x7f, 0xff };
+	static const uint8_t versions[] = { 0, 1, 2, 3, 5, 0x7f, 0xff };
 	uint8_t buf[PROTO_PREAMBLE_LEN], v;
 	size_t i;
 
@@ -572,6 +584,19 @@ rand_len(size_t min, size_t max)
 	}
 }
 
+/* n bytes a SERVICE host may hold: letters, digits, '-' and '.'. */
+static void
+rand_host(char *dst, size_t n)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = chars[rng_below(sizeof(chars) - 1)];
+	dst[n] = '\0';
+}
+
 static void
 rand_str(char *dst, size_t n, int setting)
 {
@@ -637,6 +662,19 @@ rand_msg(struct proto_msg *m, int type)
 		m->u.start.visitor_id = rng();
 		rand_str(m->u.start.peer, rand_len(0, PROTO_MAX_ADDR), 0);
 		rand_str(m->u.start.dst, rand_len(0, PROTO_MAX_ADDR), 0);
+		m->u.start.service = (uint8_t)rng_below(PROTO_MAX_SERVICES + 1);
+		break;
+	case PROTO_SERVICE:
+		m->u.service.index = (uint8_t)(1 + rng_below(PROTO_MAX_SERVICES));
+		rand_host(m->u.service.host, rand_len(1, PROTO_MAX_HOST));
+		break;
+	case PROTO_ROUTE:
+		m->u.route.index = (uint8_t)(1 + rng_below(PROTO_MAX_SERVICES));
+		m->u.route.ok = (uint8_t)(rng() & 1);
+		m->u.route.http_port = (uint16_t)rng();
+		m->u.route.https_port = (uint16_t)rng();
+		rand_host(m->u.route.host, rand_len(0, PROTO_MAX_HOST));
+		rand_str(m->u.route.reason, rand_len(0, PROTO_MAX_REASON), 0);
 		break;
 	case PROTO_STATUS:
 		m->u.status.ok = (uint8_t)(rng() & 1);
@@ -825,7 +863,7 @@ test_pipelined(void)
 static int
 test_unknown_type(void)
 {
-	static const uint8_t bad[] = { 0x00, 0x0b, 0x0f, 0x14, 0x20,
+	static const uint8_t bad[] = { 0x00, 0x0d, 0x0f, 0x14, 0x20,
 	    0x7f, 0x80, 0x8e, 0xfe, 0xff };
 	uint8_t buf[PROTO_HDR_LEN + 8] = { 0 };
 	size_t i;
@@ -919,7 +957,8 @@ test_impossible_length(void)
 		{ PROTO_PROOF, 32, 32 },	{ PROTO_WELCOME, 55, 135 },
 		{ PROTO_FAIL, 2, 202 },		{ PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 },		{ PROTO_REGISTER, 56, 56 },
-		{ PROTO_START, 10, 170 },		{ PROTO_STATUS, 2, 202 },
+		{ PROTO_START, 11, 171 },		{ PROTO_STATUS, 2, 202 },
+		{ PROTO_SERVICE, 3, 255 },		{ PROTO_ROUTE, 8, 461 },
 	};
 	uint8_t buf[PROTO_HDR_LEN];
 	size_t i;
@@ -1125,6 +1164,69 @@ test_status_ok_values(void)
 	return TEST_PASS;
 }
 
+/*
+ * SERVICE and ROUTE, byte for byte as docs/protocol.md 5.12 and 5.13 show
+ * them; index 0, an index past 32, ok past 1 and a host with a byte no
+ * DNS name has are all refused both ways.
+ */
+static int
+test_service_route_bytes(void)
+{
+	static const uint8_t svc[] = { 0x0b, 0x00, 0x07, 0x01, 0x05,
+	    'a', 'l', 'i', 'c', 'e' };
+	static const uint8_t route[] = { 0x0c, 0x00, 0x0f, 0x01, 0x01,
+	    0x1f, 0x90, 0x00, 0x00, 0x07, 'a', '.', 't', '.', 't', 'e', 's',
+	    0x00 };
+	struct proto_msg m, d;
+	uint8_t buf[PROTO_MAX_FRAME], f[PROTO_MAX_FRAME];
+	size_t used, n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_SERVICE;
+	m.u.service.index = 1;
+	strcpy(m.u.service.host, "alice");
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), sizeof(svc));
+	ASSERT_MEM_EQ(buf, svc, sizeof(svc));
+	m.u.service.index = 0;
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
+	m.u.service.index = PROTO_MAX_SERVICES + 1;
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
+	m.u.service.index = 1;
+	strcpy(m.u.service.host, "al_ce");
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
+	memcpy(f, svc, sizeof(svc));
+	f[7] = '_';
+	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
+	    PROTO_ERR_MALFORMED);
+	f[7] = 'i';
+	f[3] = 0;
+	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
+	    PROTO_ERR_MALFORMED);
+	f[3] = 33;
+	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
+	    PROTO_ERR_MALFORMED);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ROUTE;
+	m.u.route.index = 1;
+	m.u.route.ok = 1;
+	m.u.route.http_port = 8080;
+	strcpy(m.u.route.host, "a.t.tes");
+	n = proto_encode(&m, buf, sizeof(buf));
+	ASSERT_EQ(n, sizeof(route));
+	ASSERT_MEM_EQ(buf, route, sizeof(route));
+	ASSERT_EQ(proto_decode(route, sizeof(route), &d, &used), PROTO_OK);
+	ASSERT_EQ(d.u.route.http_port, 8080);
+	ASSERT_STR_EQ(d.u.route.host, "a.t.tes");
+	m.u.route.ok = 2;
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
+	memcpy(f, route, sizeof(route));
+	f[4] = 2;
+	ASSERT_EQ(proto_decode(f, sizeof(route), &d, &used),
+	    PROTO_ERR_MALFORMED);
+	return TEST_PASS;
+}
+
 /* WITHDRAW: 8 bytes; WITHDRAWN: 9, taken 0 or 1 only; known bytes. */
 static int
 test_withdraw_bytes(void)
@@ -1194,14 +1296,24 @@ test_trailing_bytes(void)
 	n = raw_frame(f, PROTO_STATUS, p, 3);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 
-	memset(p, 0, sizeof(p));	/* START id 0, peer "", dst "" */
-	n = raw_frame(f, PROTO_START, p, 10);
-	ASSERT_EQ(dec_r(f, n), PROTO_OK);
+	memset(p, 0, sizeof(p));	/* START id 0, peer "", dst "", 0 */
 	n = raw_frame(f, PROTO_START, p, 11);
+	ASSERT_EQ(dec_r(f, n), PROTO_OK);
+	n = raw_frame(f, PROTO_START, p, 12);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
-	/* Version 2's START (no dst) is short now. */
+	/* Version 3's START (no service) is short now, version 2's more. */
+	n = raw_frame(f, PROTO_START, p, 10);
+	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
 	n = raw_frame(f, PROTO_START, p, 9);
 	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
+	/* A service index past PROTO_MAX_SERVICES. */
+	p[10] = PROTO_MAX_SERVICES + 1;
+	n = raw_frame(f, PROTO_START, p, 11);
+	ASSERT_EQ(dec_r(f, n), PROTO_ERR_MALFORMED);
+	p[10] = PROTO_MAX_SERVICES;
+	n = raw_frame(f, PROTO_START, p, 11);
+	ASSERT_EQ(dec_r(f, n), PROTO_OK);
+	p[10] = 0;
 
 	n = raw_frame(f, PROTO_FAIL, p, 2);	/* code 0, reason "" */
 	ASSERT_EQ(dec_r(f, n), PROTO_OK);
@@ -1324,6 +1436,15 @@ test_max_sizes_fit(void)
 			break;
 		case PROTO_STATUS:
 			fill_str(m.u.status.reason, PROTO_MAX_REASON, "r");
+			break;
+		case PROTO_SERVICE:
+			m.u.service.index = PROTO_MAX_SERVICES;
+			fill_str(m.u.service.host, PROTO_MAX_HOST, "h");
+			break;
+		case PROTO_ROUTE:
+			m.u.route.index = PROTO_MAX_SERVICES;
+			fill_str(m.u.route.host, PROTO_MAX_HOST, "h");
+			fill_str(m.u.route.reason, PROTO_MAX_REASON, "r");
 			break;
 		default:
 			break;
@@ -1463,7 +1584,9 @@ test_str_functions(void)
 	ASSERT_STR_EQ(proto_type_str(PROTO_PONG), "PONG");
 	ASSERT_STR_EQ(proto_type_str(PROTO_STATUS), "STATUS");
 	ASSERT_STR_EQ(proto_type_str(0), "unknown");
-	ASSERT_STR_EQ(proto_type_str(0x0b), "unknown");
+	ASSERT_STR_EQ(proto_type_str(0x0d), "unknown");
+	ASSERT_STR_EQ(proto_type_str(PROTO_SERVICE), "SERVICE");
+	ASSERT_STR_EQ(proto_type_str(PROTO_ROUTE), "ROUTE");
 	ASSERT_STR_EQ(proto_type_str(PROTO_ACCEPTED), "ACCEPTED");
 	ASSERT_STR_EQ(proto_type_str(PROTO_REFRESH), "REFRESH");
 	ASSERT_STR_EQ(proto_type_str(1000), "unknown");
@@ -1507,6 +1630,7 @@ static const struct test tests[] = {
 	{ "proto_bad_setting_chars", test_bad_setting_chars },
 	{ "proto_status_ok_values", test_status_ok_values },
 	{ "proto_withdraw_bytes", test_withdraw_bytes },
+	{ "proto_service_route_bytes", test_service_route_bytes },
 	{ "proto_trailing_bytes", test_trailing_bytes },
 	{ "proto_encode_refuses", test_encode_refuses },
 	{ "proto_max_sizes_fit", test_max_sizes_fit },
