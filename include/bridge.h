@@ -124,6 +124,12 @@ void		 bridge_cork(struct bridge *b, int dir);
  * t from then on and frees it. Call before bridge_start().
  */
 void		 bridge_tls(struct bridge *b, int s, struct tls *t);
+/*
+ * Takes side s's TLS back (the bridge will not free it): for an owner that
+ * goes on with the side after bridge_detach_a() or bridge_dismantle().
+ * Return: it, or NULL for a plain side.
+ */
+struct tls	*bridge_take_tls(struct bridge *b, int s);
 
 /*
  * Watches the first n bytes written in direction dir (pending ones

@@ -29,6 +29,7 @@
 #define CFG_MAX_FILE_SIZE		(1024 * 1024)
 #define CFG_MAX_USERS			1000
 #define CFG_MAX_HOSTS			32	/* per user, and per client */
+#define CFG_MAX_CERTS			64	/* https_certs */
 /* transport: what the tunnel link speaks (the preamble's transport byte). */
 #define CFG_TRANSPORT_PLAIN		0
 #define CFG_TRANSPORT_TLS		1
@@ -63,6 +64,14 @@ struct cfg_service {
 					   or a full name; lowercase */
 	char		*local_host;	/* default "127.0.0.1" */
 	int		 local_port;	/* 1..65535 */
+	int		 passthrough;	/* HTTPS front: the visitor's TLS
+					   reaches the service as it is */
+};
+
+/* A certificate chain and its key for the HTTPS front. */
+struct cfg_cert {
+	char		*cert;		/* certbot's fullchain.pem */
+	char		*key;		/* ... and privkey.pem */
 };
 
 struct cfg_server {
@@ -81,6 +90,11 @@ struct cfg_server {
 	char		*domain;	/* users' bare host labels go under it;
 					   NULL: no front */
 	int		 http_port;	/* 0: off; Host-routed HTTP */
+	int		 https_port;	/* 0: off; SNI-routed HTTPS */
+	int		 http_redirect;	/* with https_port: HTTP requests for a
+					   known name get a 308 to https */
+	struct cfg_cert	*https_certs;	/* chosen by SNI, in file order */
+	size_t		 nhttps_certs;
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;

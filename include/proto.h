@@ -125,8 +125,12 @@ struct proto_start {
  * it serves besides its raw port, indexes 1, 2, ... in order. The server
  * answers each with a ROUTE: ok and the public URL, or not ok and why.
  */
+#define PROTO_SERVICE_PASSTHROUGH 0x01	/* TLS reaches the local service
+					   as it is: SNI routing only */
+
 struct proto_service {
 	uint8_t	 index;				/* 1..PROTO_MAX_SERVICES */
+	uint8_t	 flags;				/* PROTO_SERVICE_*, others 0 */
 	char	 host[PROTO_MAX_HOST + 1];	/* as configured: a label
 						   under the server's domain,
 						   or a full name */

@@ -59,6 +59,20 @@ struct tls_ctx	*tls_client_ctx(const char *host, char *err, size_t errlen);
 void		 tls_ctx_free(struct tls_ctx *x);
 
 /*
+ * A context for the HTTPS front, where visitors' TLS ends: TLS 1.2 and
+ * 1.3, ALPN http/1.1, one certificate chain (certbot's fullchain.pem) and
+ * its key. Return: the context, or NULL with err filled.
+ */
+struct tls_ctx	*tls_front_ctx(const char *cert_file, const char *key_file,
+		    char *err, size_t errlen);
+
+/* The context's certificate is valid for host name name (wildcards too). */
+int		 tls_ctx_names(struct tls_ctx *x, const char *name);
+
+/* The certificate's notAfter as Unix seconds. Return: 0, or -1. */
+int		 tls_ctx_expiry(struct tls_ctx *x, int64_t *not_after);
+
+/*
  * The fingerprint of the certificate's public key in cert_file, into
  * out[TLS_FP_LEN]. Return: 0, or -1 with err filled.
  */
@@ -85,6 +99,11 @@ int		 tls_handshake(struct tls *t);
  * while the handshake's first flight goes out. Return: 0, or -1.
  */
 int		 tls_hold_reads(struct tls *t);
+/*
+ * buf[0..len), bytes the caller already read from socket fd, are what TLS
+ * reads first; then it reads fd. Return: 0, or -1.
+ */
+int		 tls_unread(struct tls *t, int fd, const void *buf, size_t len);
 int		 tls_release_reads(struct tls *t, int fd);
 
 /* LOOP_IN or LOOP_OUT: what the last call that returned EAGAIN waits for. */

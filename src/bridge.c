@@ -993,6 +993,15 @@ bridge_start(struct bridge *b)
 	return b->state == BRIDGE_RUNNING ? 0 : -1;
 }
 
+struct tls *
+bridge_take_tls(struct bridge *b, int s)
+{
+	struct tls *t = b->side[s].tls;
+
+	b->side[s].tls = NULL;
+	return t;
+}
+
 int
 bridge_detach_a(struct bridge *b)
 {
@@ -1000,7 +1009,7 @@ bridge_detach_a(struct bridge *b)
 
 	loop_remove(b->ctx->loop, &b->side[0].h);
 	b->side[0].h.fd = -1;
-	tls_free(b->side[0].tls);	/* A is a plain visitor; never kept */
+	tls_free(b->side[0].tls);	/* not taken back: not wanted */
 	b->side[0].tls = NULL;
 	if (fd != -1)
 		net_linger_reset(fd, 0);	/* its last words must arrive */

@@ -120,7 +120,7 @@ cli_set_local(struct cli *c, const char *host, int port, char *err,
 
 int
 cli_set_service(struct cli *c, size_t i, const char *name, const char *host,
-    int port, char *err, size_t errlen)
+    int port, int passthrough, char *err, size_t errlen)
 {
 	if (i == 0 || i > CFG_MAX_HOSTS) {
 		(void)snprintf(err, errlen, "service %zu: at most %d", i,
@@ -129,6 +129,7 @@ cli_set_service(struct cli *c, size_t i, const char *name, const char *host,
 	}
 	if (local_set(&c->locals[i], name, host, port, err, errlen) == -1)
 		return -1;
+	c->locals[i].passthrough = passthrough;
 	if (c->nlocals < i + 1)
 		c->nlocals = i + 1;
 	return 0;
@@ -183,7 +184,7 @@ cli_init(struct cli *c, struct loop *l, struct cfg_client *cfg,
 	for (i = 0; i < cfg->nservices; i++)
 		if (cli_set_service(c, i + 1, cfg->services[i].host,
 		    cfg->services[i].local_host, cfg->services[i].local_port,
-		    err, errlen) == -1)
+		    cfg->services[i].passthrough, err, errlen) == -1)
 			return -1;
 	if (cfg->transport == CFG_TRANSPORT_TLS &&
 	    (c->tls_ctx = tls_client_ctx(c->server_host, err, errlen)) ==
@@ -603,7 +604,8 @@ on_route(struct cli *c, const struct proto_route *r)
 	else
 		(void)snprintf(url, sizeof(url), "http://%s:%u/", r->host,
 		    r->http_port);
-	log_info("tunnel up: %s -> %s", url, c->locals[r->index].desc);
+	log_info("tunnel up: %s -> %s%s", url, c->locals[r->index].desc,
+	    c->locals[r->index].passthrough ? " (TLS passthrough)" : "");
 }
 
 static void
@@ -659,6 +661,8 @@ on_welcome(struct cli *c, const struct proto_welcome *w)
 		memset(&m, 0, sizeof(m));
 		m.type = PROTO_SERVICE;
 		m.u.service.index = (uint8_t)i;
+		if (c->locals[i].passthrough)
+			m.u.service.flags = PROTO_SERVICE_PASSTHROUGH;
 		(void)snprintf(m.u.service.host, sizeof(m.u.service.host),
 		    "%s", c->locals[i].host);
 		if (ctl_send(c, &m) == -1)

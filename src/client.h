@@ -99,6 +99,7 @@ struct cli_local {
 						   "" for the raw port */
 	int			 loopback;	/* dials finish in connect() */
 	int			 set;		/* 0: nothing served there */
+	int			 passthrough;	/* SERVICE's flag */
 };
 
 struct cli_proxy {
@@ -267,7 +268,8 @@ int	cli_set_local(struct cli *c, const char *host, int port, char *err,
 	    size_t errlen);
 /* The same for service i (1..), which serves visitors asking for name. */
 int	cli_set_service(struct cli *c, size_t i, const char *name,
-	    const char *host, int port, char *err, size_t errlen);
+	    const char *host, int port, int passthrough, char *err,
+	    size_t errlen);
 
 /* client_helper.c: helper processes (this binary in a hidden mode). */
 void	cli_helper_init(struct cli_helper *hp, struct loop *l,

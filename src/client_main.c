@@ -31,7 +31,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: tunnel-client [-c FILE] [-d] [-n] [--no-splice]\n"
 "       tunnel-client -s HOST:PORT -u USER [-p LOCAL_PORT] [-l LOCAL_HOST]\n"
-"                     [--host NAME -p LOCAL_PORT]...\n"
+"                     [--host NAME [--passthrough] -p LOCAL_PORT]...\n"
 "                     (password from $TUNNEL_PASSWORD or --password-file)\n"
 "\n"
 "Carries connections that reach the tunnel-server to a local service.\n"
@@ -49,6 +49,8 @@ usage(FILE *f)
 "                        the -p that follows; repeatable. These replace\n"
 "                        the file's services, and the raw port then\n"
 "                        serves only a -p given before any --host\n"
+"  --passthrough         the --host before it gets the visitor's TLS as it\n"
+"                        is (its local service holds the certificate)\n"
 "  --password-file FILE  read the password from the first line of FILE\n"
 "  --shutdown-grace N    on SIGTERM/SIGINT, let bridged visitors finish\n"
 "                        for up to N seconds (default 10; 0 = reset them)\n"
@@ -273,11 +275,12 @@ reload_services(struct cli *c, struct cfg_client *run,
 
 	for (i = 0; same && i < run->nservices; i++)
 		same = strcmp(run->services[i].host, next->services[i].host) ==
-		    0;
+		    0 && run->services[i].passthrough ==
+		    next->services[i].passthrough;
 	if (!same) {
-		log_warnx("reload: the services' host names stay as they are "
-		    "until a restart (the server learns them at login); their "
-		    "ports and hosts may change");
+		log_warnx("reload: the services' host names and passthrough "
+		    "stay as they are until a restart (the server learns them "
+		    "at login); their local ports and hosts may change");
 		return;
 	}
 	for (i = 0; i < run->nservices; i++) {
@@ -287,7 +290,7 @@ reload_services(struct cli *c, struct cfg_client *run,
 		    strcmp(a->local_host, b->local_host) == 0)
 			continue;
 		if (cli_set_service(c, i + 1, b->host, b->local_host,
-		    b->local_port, err, sizeof(err)) == -1) {
+		    b->local_port, a->passthrough, err, sizeof(err)) == -1) {
 			log_error("reload: %s; service %s stays", err, a->host);
 			continue;
 		}
@@ -348,7 +351,8 @@ reload(struct daemon *d)
 		restart_only("server_fingerprint", run->server_fingerprint,
 		    next.server_fingerprint);
 	host = d->o_host ? run->local_host : next.local_host;
-	port = d->o_port ? run->local_port : next.local_port;
+	/* --host without a raw -p made the raw port serve nothing: still. */
+	port = d->o_port || d->o_svc ? run->local_port : next.local_port;
 	if (d->o_host && strcmp(next.local_host, run->local_host) != 0)
 		log_warnx("reload: local_host stays %s (set by -l at start)",
 		    run->local_host);
@@ -434,6 +438,7 @@ set_string(char **field, const char *v)
 struct flag_service {
 	char	name[FRONT_MAX_NAME + 1];
 	int	port;
+	int	passthrough;
 };
 
 /*
@@ -460,6 +465,7 @@ set_services(struct cfg_client *cfg, const struct flag_service *fs, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		sv[i].local_port = fs[i].port;
+		sv[i].passthrough = fs[i].passthrough;
 		sv[i].host = strdup(fs[i].name);
 		sv[i].local_host = strdup(local_host != NULL ? local_host :
 		    "127.0.0.1");
@@ -568,12 +574,33 @@ main(int argc, char **argv)
 				    "not a host name\n", v);
 				return 2;
 			} else {
+				size_t j;
+
+				for (j = 0; j < n_svc; j++)
+					if (strcmp(o_svc[j].name,
+					    o_svc[n_svc].name) == 0)
+						break;
+				if (j < n_svc) {
+					fprintf(stderr, "tunnel-client: --host "
+					    "%s: given twice\n", v);
+					return 2;
+				}
+				o_svc[n_svc].passthrough = 0;
 				o_svc[n_svc++].port = 0;
 			}
 		} else if (strcmp(a, "-p") == 0 ||
 		    strcmp(a, "--local-port") == 0) {
 			int *to = n_svc > 0 && o_svc[n_svc - 1].port == 0 ?
 			    &o_svc[n_svc - 1].port : &o_port;
+
+			/* The raw port's -p comes before any --host. */
+			if (n_svc > 0 && to == &o_port) {
+				fprintf(stderr, "tunnel-client: %s %s: each "
+				    "--host takes the one -p after it; give the "
+				    "raw port's -p before the first --host\n",
+				    a, v != NULL ? v : "");
+				return 2;
+			}
 
 			if (v != NULL && parse_int(v, 1, 65535, to) == -1) {
 				fprintf(stderr, "tunnel-client: %s: '%s' is not "
@@ -592,6 +619,15 @@ main(int argc, char **argv)
 			takes = 0;
 			if (strcmp(a, "-d") == 0 || strcmp(a, "--debug") == 0)
 				debug = 1;
+			else if (strcmp(a, "--passthrough") == 0) {
+				if (n_svc == 0) {
+					fprintf(stderr, "tunnel-client: "
+					    "--passthrough: comes after the "
+					    "--host it is for\n");
+					return 2;
+				}
+				o_svc[n_svc - 1].passthrough = 1;
+			}
 			else if (strcmp(a, "-n") == 0 ||
 			    strcmp(a, "--check") == 0)
 				check = 1;

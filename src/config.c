@@ -83,6 +83,8 @@ struct walk {
 	size_t			 cur;	/* user being read */
 	yaml_mark_t		 metrics; /* server: metrics_listen's value */
 	yaml_mark_t		 http;	/* server: http_port's value */
+	yaml_mark_t		 https;	/* server: https_port's value */
+	yaml_mark_t		 certs;	/* server: https_certs' value */
 	yaml_mark_t		 domain; /* server: domain's value */
 };
 
@@ -143,6 +145,10 @@ static int	set_local_port(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_services(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
+static int	set_https_port(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_certs(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
 #define STRING	YAML_SCALAR_NODE, "a string"
@@ -176,6 +182,12 @@ static const struct cfg_key server_keys[] = {
 	    0, 0, 0 },
 	{ "http_port", YAML_SCALAR_NODE, "a number", set_http_port,
 	    offsetof(struct cfg_server, http_port), 0, 65535, 0 },
+	{ "https_port", YAML_SCALAR_NODE, "a number", set_https_port,
+	    offsetof(struct cfg_server, https_port), 0, 65535, 0 },
+	{ "https_certs", YAML_SEQUENCE_NODE, "a list of certificates (cert, "
+	    "key)", set_certs, 0, 0, 0, 0 },
+	{ "http_redirect", YAML_SCALAR_NODE, "true or false", set_bool,
+	    offsetof(struct cfg_server, http_redirect), 0, 0, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -209,6 +221,13 @@ static const struct cfg_key service_keys[] = {
 	    1, 65535, 1 },
 	{ "local_host", STRING, set_str,
 	    offsetof(struct cfg_service, local_host), 0, 0, 0 },
+	{ "passthrough", YAML_SCALAR_NODE, "true or false", set_bool,
+	    offsetof(struct cfg_service, passthrough), 0, 0, 0 },
+};
+
+static const struct cfg_key cert_keys[] = {
+	{ "cert", STRING, set_str, offsetof(struct cfg_cert, cert), 0, 0, 1 },
+	{ "key", STRING, set_str, offsetof(struct cfg_cert, key), 0, 0, 1 },
 };
 
 static const struct cfg_key client_keys[] = {
@@ -248,6 +267,7 @@ _Static_assert(CFG_NKEYS(server_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(log_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(user_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(service_keys) <= CFG_MAX_KEYS &&
+    CFG_NKEYS(cert_keys) <= CFG_MAX_KEYS &&
     CFG_NKEYS(client_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -285,6 +305,7 @@ cfg_server_init(struct cfg_server *c)
 	c->pipe_memory_mb = CFG_DEFAULT_PIPE_MEMORY_MB;
 	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->transport = CFG_TRANSPORT_TLS;
+	c->http_redirect = 1;
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
@@ -344,6 +365,11 @@ cfg_server_free(struct cfg_server *c)
 	free(c->tls_key);
 	free(c->metrics_listen);
 	free(c->domain);
+	for (i = 0; i < c->nhttps_certs; i++) {
+		free(c->https_certs[i].cert);
+		free(c->https_certs[i].key);
+	}
+	free(c->https_certs);
 	free(c->log_path);
 	free(c->log_level);
 	memset(c, 0, sizeof(*c));
@@ -1187,6 +1213,43 @@ set_http_port(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 	return 0;
 }
 
+static int
+set_https_port(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	if (set_int(w, k, v, obj) == -1)
+		return -1;
+	w->https = v->start_mark;
+	return 0;
+}
+
+static int
+set_certs(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	struct cfg_server *c = obj;
+	yaml_node_item_t *it;
+	yaml_node_t *e;
+	long n;
+
+	if ((n = seq_len(w, k, v, CFG_MAX_CERTS, "certificates")) == -1)
+		return -1;
+	w->certs = v->start_mark;
+	if (n > 0 && (c->https_certs = calloc((size_t)n,
+	    sizeof(*c->https_certs))) == NULL)
+		return walk_oom(w);
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		if ((e = seq_item(w, k, v, it, YAML_MAPPING_NODE, "a mapping "
+		    "with cert and key")) == NULL)
+			return -1;
+		if (walk_mapping(w, e, cert_keys, NELEM(cert_keys),
+		    &c->https_certs[c->nhttps_certs++]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* users[].hosts: names as written; server_validate() qualifies them. */
 static int
 set_hosts(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
@@ -1307,10 +1370,38 @@ front_validate(struct walk *w, struct cfg_server *c, int metrics_port)
 				    "(line %zu)", c->http_port,
 				    c->users[i].username,
 				    w->marks[i].port.line + 1);
-	} else if (c->domain != NULL) {
-		return walk_err(w, w->domain, "domain: set http_port too, "
-		    "the port where visitors ask for names under it");
 	}
+	if (c->https_port != 0) {
+		if (c->domain == NULL)
+			return walk_err(w, w->https, "https_port: needs a "
+			    "domain (the name users' hosts go under)");
+		if (c->https_port == c->port || c->https_port == c->http_port)
+			return walk_err(w, w->https, "https_port: port %d is "
+			    "already the %s", c->https_port,
+			    c->https_port == c->port ? "main port" :
+			    "http_port");
+		if (c->https_port == metrics_port)
+			return walk_err(w, w->https, "https_port: port %d is "
+			    "already metrics_listen's", c->https_port);
+		for (i = 0; i < c->nusers; i++)
+			if (c->users[i].port == c->https_port)
+				return walk_err(w, w->https, "https_port: "
+				    "port %d is already the port of user '%s' "
+				    "(line %zu)", c->https_port,
+				    c->users[i].username,
+				    w->marks[i].port.line + 1);
+		if (c->nhttps_certs == 0)
+			return walk_err(w, w->https, "https_port: needs "
+			    "https_certs (cert and key files, e.g. certbot's "
+			    "fullchain.pem and privkey.pem for *.%s)",
+			    c->domain);
+	}
+	if (c->nhttps_certs > 0 && c->https_port == 0)
+		return walk_err(w, w->certs, "https_certs: set https_port too");
+	if (c->domain != NULL && c->http_port == 0 && c->https_port == 0)
+		return walk_err(w, w->domain, "domain: set http_port or "
+		    "https_port too, the port where visitors ask for names "
+		    "under it");
 	for (i = 0; i < c->nusers; i++) {
 		u = &c->users[i];
 		for (j = 0; j < u->nhosts; j++) {

@@ -22,6 +22,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "front_sniff.h"
 
@@ -284,6 +285,35 @@ host_value(const uint8_t *v, size_t n, char name[FRONT_MAX_NAME + 1])
 	return FRONT_NO_NAME;
 }
 
+/*
+ * A request target t[0..n): FRONT_NO_NAME for origin-form or "*",
+ * FRONT_FOUND with the authority's host in name for absolute-form
+ * (http:// or https://, no userinfo), FRONT_BAD for anything else
+ * (authority-form, an IP literal authority, garbage).
+ */
+static enum front_sniff
+target_host(const uint8_t *t, size_t n, char name[FRONT_MAX_NAME + 1])
+{
+	size_t skip, i;
+
+	if (n > 0 && t[0] == '/')
+		return FRONT_NO_NAME;
+	if (n == 1 && t[0] == '*')
+		return FRONT_NO_NAME;
+	if (n > 7 && strncasecmp((const char *)t, "http://", 7) == 0)
+		skip = 7;
+	else if (n > 8 && strncasecmp((const char *)t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return FRONT_BAD;
+	for (i = skip; i < n && t[i] != '/' && t[i] != '?' && t[i] != '#';
+	    i++)
+		if (t[i] == '@')
+			return FRONT_BAD;
+	return host_value(t + skip, i - skip, name) == FRONT_FOUND ?
+	    FRONT_FOUND : FRONT_BAD;
+}
+
 enum front_sniff
 front_http_host(const uint8_t *buf, size_t len,
     char name[FRONT_MAX_NAME + 1])
@@ -291,7 +321,8 @@ front_http_host(const uint8_t *buf, size_t len,
 	const uint8_t *p, *eol, *end, *colon, *v, *ve;
 	size_t scan = len < FRONT_MAX_HEAD ? len : FRONT_MAX_HEAD, i;
 	enum front_sniff r = FRONT_NO_NAME;
-	int hosts = 0, v11;
+	char aname[FRONT_MAX_NAME + 1];
+	int hosts = 0, v11, absolute;
 
 	/*
 	 * What cannot begin a request line (a TLS ClientHello, a binary
@@ -301,6 +332,10 @@ front_http_host(const uint8_t *buf, size_t len,
 		;
 	if (p < buf + scan && (p == buf || *p != ' '))
 		return FRONT_BAD;
+	/* A bare LF would never end the head: refused now, not at 408. */
+	for (i = 0; i < scan; i++)
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+			return FRONT_BAD;
 	/* The head ends at the first empty line. */
 	end = NULL;
 	for (i = 0; i + 4 <= scan; i++)
@@ -325,6 +360,16 @@ front_http_host(const uint8_t *buf, size_t len,
 	    (p[8] != '0' && p[8] != '1'))
 		return FRONT_BAD;
 	v11 = p[8] == '1';
+	/*
+	 * The target: origin-form ("/..."), "*", or absolute-form, whose
+	 * authority overrides Host (RFC 9112 3.2.2) and so must name the
+	 * same host, or the front would route by one name and the service
+	 * read another.
+	 */
+	if ((r = target_host(v, (size_t)(p - v), aname)) == FRONT_BAD)
+		return FRONT_BAD;
+	absolute = r == FRONT_FOUND;
+	r = FRONT_NO_NAME;
 	for (p = eol + 2; p < end; p = eol + 2) {
 		eol = memchr(p, '\r', (size_t)(end - p));
 		if (eol == NULL || eol[1] != '\n')
@@ -351,5 +396,13 @@ front_http_host(const uint8_t *buf, size_t len,
 	}
 	if (v11 && hosts == 0)
 		return FRONT_BAD;	/* RFC 9112 3.2: a 400 */
+	if (absolute) {
+		if (hosts == 0) {
+			memcpy(name, aname, strlen(aname) + 1);
+			return FRONT_FOUND;
+		}
+		if (r != FRONT_FOUND || strcmp(name, aname) != 0)
+			return FRONT_BAD;
+	}
 	return r;
 }

@@ -51,8 +51,8 @@ _Static_assert(sizeof(PROTO_MAGIC) - 1 == PROTO_MAGIC_LEN &&
 #define PROTO_REGISTER_LEN	(PROTO_SID_LEN + 8 + PROTO_KEY_LEN)
 #define PROTO_START_MIN		(8 + 2 * PROTO_STR(0) + 1)
 #define PROTO_START_MAX		(8 + 2 * PROTO_STR(PROTO_MAX_ADDR) + 1)
-#define PROTO_SERVICE_MIN	(1 + PROTO_STR(1))
-#define PROTO_SERVICE_MAX	(1 + PROTO_STR(PROTO_MAX_HOST))
+#define PROTO_SERVICE_MIN	(2 + PROTO_STR(1))
+#define PROTO_SERVICE_MAX	(2 + PROTO_STR(PROTO_MAX_HOST))
 #define PROTO_ROUTE_MIN		(2 + 2 * 2 + 2 * PROTO_STR(0))
 #define PROTO_ROUTE_MAX		(2 + 2 * 2 + PROTO_STR(PROTO_MAX_HOST) + \
 				    PROTO_STR(PROTO_MAX_REASON))
@@ -448,7 +448,10 @@ proto_encode(const struct proto_msg *m, uint8_t *out, size_t cap)
 		if (m->u.service.index == 0 ||
 		    m->u.service.index > PROTO_MAX_SERVICES)
 			return 0;
+		if (m->u.service.flags & ~PROTO_SERVICE_PASSTHROUGH)
+			return 0;
 		proto_put_u8(&w, m->u.service.index);
+		proto_put_u8(&w, m->u.service.flags);
 		proto_put_str(&w, m->u.service.host, 1, PROTO_MAX_HOST,
 		    proto_char_host);
 		break;
@@ -596,6 +599,9 @@ proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		m->u.service.index = proto_get_u8(&r);
 		if (m->u.service.index == 0 ||
 		    m->u.service.index > PROTO_MAX_SERVICES)
+			r.bad = 1;
+		m->u.service.flags = proto_get_u8(&r);
+		if (m->u.service.flags & ~PROTO_SERVICE_PASSTHROUGH)
 			r.bad = 1;
 		proto_get_str(&r, m->u.service.host, 1, PROTO_MAX_HOST,
 		    proto_char_host);

@@ -215,6 +215,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	s->orphan.h.fd = -1;
 	s->http.h.fd = -1;
 	s->http.front = SRV_FRONT_HTTP;
+	s->https.h.fd = -1;
+	s->https.front = SRV_FRONT_HTTPS;
 	s->orphan.srv = s;
 	s->orphan.gone = 1;
 	LIST_INIT(&s->sessions);
@@ -223,6 +225,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	TAILQ_INIT(&s->first_frame);
 	TAILQ_INIT(&s->first_frame_known);
 	LIST_INIT(&s->visitors);
+	TAILQ_INIT(&s->front);
 	s->bctx.loop = l;
 	s->bctx.no_splice = no_splice;
 	s->bctx.budget = (size_t)cfg->pipe_memory_mb << 20;
@@ -283,6 +286,19 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	if (cfg->http_port != 0)
 		log_info("http_port %d: visitors are routed by the names of "
 		    "*.%s they ask for", s->http.port, cfg->domain);
+	if (cfg->https_port != 0) {
+		if (srv_front_certs_load(cfg, &s->certs) == -1)
+			return -1;
+		if (srv_listener_open(s, &s->https, cfg->https_port,
+		    NULL) == -1) {
+			log_error("cannot listen on port %d (https_port): %s",
+			    cfg->https_port, strerror(errno));
+			return -1;
+		}
+		log_info("https_port %d: visitors are routed by the names of "
+		    "*.%s they ask for (%zu certificate%s)", s->https.port,
+		    cfg->domain, s->certs.n, s->certs.n == 1 ? "" : "s");
+	}
 	s->stats.started_s = (int64_t)time(NULL);
 	if (cfg->metrics_listen != NULL &&
 	    srv_metrics_open(s, cfg->metrics_listen, &s->metrics) == -1) {
@@ -580,6 +596,7 @@ stop_accepting(struct srv *s)
 	s->stopping = 1;
 	srv_listener_close(s, &s->main);
 	srv_listener_close(s, &s->http);
+	srv_listener_close(s, &s->https);
 	for (i = 0; i < s->nusers; i++)
 		if (s->users[i]->listener != NULL)
 			srv_listener_close(s, s->users[i]->listener);
@@ -666,6 +683,7 @@ srv_free(struct srv *s)
 	addrmap_free(&s->visitor_addrs);
 	pipe_pool_free(s->bctx.pipes);
 	tls_ctx_free(s->tls);
+	srv_front_certs_free(&s->certs);
 	s->tls = NULL;
 	auth_wipe(s->secret, sizeof(s->secret));
 }

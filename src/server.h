@@ -62,6 +62,11 @@
 #define SRV_OUTBUF		4096
 #define SRV_FRONT_MS		10000	/* a front visitor's request head */
 #define SRV_FRONT_FIRST		1024	/* ... its first buffer, then x2 */
+#define SRV_MAX_FRONT		1024	/* visitors reading their head or
+					   ClientHello; the oldest is dropped */
+#define SRV_FRONT_READS		64	/* reads one head may take: a head
+					   trickled byte by byte is refused
+					   before its parsing costs much */
 /* The shipped unit's directories, below / or a test root. */
 #define SRV_PACKAGED_CONFIG_DIR	"etc/tunnel"
 #define SRV_PACKAGED_STATE_DIR	"var/lib/tunnel"
@@ -132,6 +137,7 @@ struct srv_user {
 enum srv_front {
 	SRV_FRONT_NONE = 0,	/* the main port, or a user's own */
 	SRV_FRONT_HTTP,		/* http_port: routed by the Host header */
+	SRV_FRONT_HTTPS,	/* https_port: routed by the TLS SNI */
 };
 
 struct srv_listener {
@@ -242,6 +248,8 @@ struct srv_session {
 	int			 pool_size;	/* told in its WELCOME */
 	/* host names it serves, by SERVICE index - 1; NULL: refused */
 	char			*services[PROTO_MAX_SERVICES];
+	uint8_t			 svc_flags[PROTO_MAX_SERVICES]; /* PROTO_
+						   SERVICE_* of each */
 	size_t			 nservices;
 	LIST_ENTRY(srv_session)	 entry;
 };
@@ -265,6 +273,9 @@ enum srv_visitor_state {
 	SRV_VISITOR_DRAIN,		/* answered, reading the rest */
 	SRV_VISITOR_FRONT,		/* front: reading the request head
 					   (into replay) for its Host */
+	SRV_VISITOR_FRONT_HELLO,	/* HTTPS front: reading the TLS
+					   ClientHello (into replay) */
+	SRV_VISITOR_FRONT_TLS,		/* HTTPS front: our TLS handshake */
 	SRV_VISITOR_DEAD,
 };
 
@@ -273,6 +284,8 @@ struct srv_visitor {
 	enum srv_visitor_state	 state;
 	struct srv		*srv;
 	struct handler		 h;
+	struct tls		*tls;		/* HTTPS front: the visitor's TLS,
+						   which ends here; NULL else */
 	struct timer		 timer;
 	uint64_t		 id;
 	char			 peer[NET_ADDRSTRLEN];
@@ -316,7 +329,10 @@ struct srv_visitor {
 	enum srv_fail		 fail;		/* why it was turned away */
 	char			 host[FRONT_MAX_NAME + 1]; /* front: the name
 						   it asked for; "" else */
-	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue */
+	int			 reads;		/* FRONT*: reads of its head */
+	int			 in_front;	/* in srv's front queue */
+	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue, or
+						   (FRONT*) srv's front queue */
 	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
 };
 
@@ -327,6 +343,13 @@ struct srv_file_id {
 };
 struct srv_tls_files {
 	struct srv_file_id	 cert, key;
+};
+
+/* The HTTPS front's certificates, loaded from https_certs. */
+struct srv_front_certs {
+	struct tls_ctx		**ctx;		/* one per https_certs entry */
+	struct srv_tls_files	*files;		/* ... what each was read from */
+	size_t			 n;
 };
 
 LIST_HEAD(srv_session_list, srv_session);
@@ -347,6 +370,8 @@ struct srv {
 	struct srv_listener	 orphan;	/* visitors of a removed
 						   user's port point here */
 	struct srv_listener	 http;		/* http_port's; fd -1: off */
+	struct srv_listener	 https;		/* https_port's; fd -1: off */
+	struct srv_front_certs	 certs;		/* https_certs, loaded */
 	uint8_t			 secret[PROTO_KEY_LEN];
 	char			 fake_template[PROTO_MAX_SETTING + 1];
 	struct srv_session_list	 sessions;
@@ -357,6 +382,8 @@ struct srv {
 	struct srv_conn_queue	 first_frame_known;
 	struct srv_conn_queue	 first_frame;
 	struct srv_visitor_list	 visitors;
+	struct srv_visitor_queue front;		/* FRONT*, oldest first */
+	size_t			 nfront;
 	struct addrmap		 visitor_addrs;	/* visitors per address */
 	size_t			 nlogins;
 	size_t			 nfirst_frame;
@@ -537,6 +564,27 @@ int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
 int	srv_session_withdraw(struct srv_session *ss, struct srv_visitor *v);
 /* Forgets v's question (v is closing or going elsewhere). */
 void	srv_session_unrecall(struct srv_visitor *v);
+
+/*
+ * server_front.c: the HTTPS front's certificates. Loads every https_certs
+ * entry of cfg into out (which the caller frees with srv_front_certs_free).
+ * Return: 0, or -1 after logging why (out is then empty).
+ */
+int	srv_front_certs_load(const struct cfg_server *cfg,
+	    struct srv_front_certs *out);
+void	srv_front_certs_free(struct srv_front_certs *c);
+/* Whether cfg's files are the ones c was loaded from, unchanged. */
+int	srv_front_certs_same(const struct srv_front_certs *c,
+	    const struct cfg_server *cfg);
+/* The first certificate valid for name, or NULL. */
+struct tls_ctx *srv_front_ctx(struct srv *s, const char *name);
+/*
+ * Writes a TLS fatal alert (an unrecognized_name, a handshake_failure) in
+ * the clear to fd, for a visitor turned away before any handshake.
+ */
+void	srv_front_alert(int fd, uint8_t description);
+#define SRV_ALERT_HANDSHAKE_FAILURE	40
+#define SRV_ALERT_UNRECOGNIZED_NAME	112
 
 /* server_visitor.c: public connections. */
 /* waiting: more of the visitor's bytes are known to be in the socket. */

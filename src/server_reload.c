@@ -48,6 +48,10 @@ struct reload {
 	struct metrics_http	*metrics;	/* ... its new endpoint */
 	int			 http_moved;	/* http_port changed */
 	struct srv_listener	 http;		/* ... its new listener */
+	int			 https_moved;	/* https_port changed */
+	struct srv_listener	 https;		/* ... its new listener */
+	int			 certs_new;	/* https_certs read again */
+	struct srv_front_certs	 certs;		/* ... into this */
 };
 
 /* Keys that stay as they are until a restart. */
@@ -102,6 +106,8 @@ undo(struct reload *r)
 	tls_ctx_free(r->tls);
 	metrics_http_free(r->metrics);
 	srv_listener_close(r->s, &r->http);
+	srv_listener_close(r->s, &r->https);
+	srv_front_certs_free(&r->certs);
 }
 
 static int
@@ -198,6 +204,25 @@ prepare(struct reload *r)
 			    next->http_port, strerror(errno));
 			return -1;
 		}
+	}
+	if (next->https_port != s->cfg->https_port) {
+		r->https_moved = 1;
+		if (next->https_port != 0 && srv_listener_open(s, &r->https,
+		    next->https_port, NULL) == -1) {
+			log_error("reload: cannot listen on port %d "
+			    "(https_port): %s; the running configuration stays",
+			    next->https_port, strerror(errno));
+			return -1;
+		}
+	}
+	/* The front's certificates: read again when certbot replaced them. */
+	if (!srv_front_certs_same(&s->certs, next)) {
+		if (srv_front_certs_load(next, &r->certs) == -1) {
+			log_error("reload: https_certs unusable; the running "
+			    "configuration stays");
+			return -1;
+		}
+		r->certs_new = 1;
 	}
 	/*
 	 * certbot renews the files in place: read them again when they
@@ -474,6 +499,23 @@ commit(struct reload *r)
 		else
 			log_info("reload: http_port now %d", s->http.port);
 	}
+	if (r->https_moved) {
+		srv_listener_close(s, &s->https);
+		if (next->https_port == 0)
+			log_info("reload: https_port closed");
+		else if (srv_listener_take(s, &s->https, &r->https) == -1)
+			log_warn("reload: https_port %d", next->https_port);
+		else
+			log_info("reload: https_port now %d", s->https.port);
+	}
+	if (r->certs_new) {
+		/* Handshakes under way keep the old ones (refcounted). */
+		srv_front_certs_free(&s->certs);
+		s->certs = r->certs;
+		memset(&r->certs, 0, sizeof(r->certs));
+		log_info("reload: https_certs read again (%zu certificate%s)",
+		    s->certs.n, s->certs.n == 1 ? "" : "s");
+	}
 	/* Removed users and ended sessions name themselves from it. */
 	*r->retired = *s->cfg;
 	*s->cfg = *next;
@@ -499,6 +541,7 @@ srv_reload(struct srv *s, struct cfg_server *next)
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.http.h.fd = -1;
+	r.https.h.fd = -1;
 	r.next = next;
 	keep_fixed(s, next);
 	if (prepare(&r) == -1) {

@@ -322,10 +322,10 @@ session_service(struct srv_session *ss, const struct proto_service *sv)
 	r.type = PROTO_ROUTE;
 	r.u.route.index = sv->index;
 	ss->nservices++;
-	if (s->http.h.fd == -1) {
+	if (s->http.h.fd == -1 && s->https.h.fd == -1) {
 		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
-		    "this server has no HTTP front (no domain and http_port "
-		    "in its config)");
+		    "this server has no HTTP front (no domain, http_port or "
+		    "https_port in its config)");
 	} else if (!front_name_ok(sv->host, strlen(sv->host), label) ||
 	    cfg_host_qualify(label, s->cfg->domain, name) == -1) {
 		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
@@ -343,15 +343,21 @@ session_service(struct srv_session *ss, const struct proto_service *sv)
 			    sizeof(r.u.route.reason), "server out of memory");
 		else {
 			r.u.route.ok = 1;
-			r.u.route.http_port = (uint16_t)s->http.port;
+			ss->svc_flags[sv->index - 1] = sv->flags;
+			if (s->http.h.fd != -1)
+				r.u.route.http_port = (uint16_t)s->http.port;
+			if (s->https.h.fd != -1)
+				r.u.route.https_port =
+				    (uint16_t)s->https.port;
 			(void)snprintf(r.u.route.host, sizeof(r.u.route.host),
 			    "%s", name);
 		}
 	}
 	if (r.u.route.ok)
-		log_info("session %llu %s: user '%s' serves %s on http_port "
-		    "%d", (unsigned long long)ss->id, ss->peer,
-		    u->cfg->username, name, s->http.port);
+		log_info("session %llu %s: user '%s' serves %s%s",
+		    (unsigned long long)ss->id, ss->peer, u->cfg->username,
+		    name, (sv->flags & PROTO_SERVICE_PASSTHROUGH) ?
+		    " (TLS passthrough)" : "");
 	else
 		log_warnx("session %llu %s: user '%s': service %u refused: %s",
 		    (unsigned long long)ss->id, ss->peer, u->cfg->username,

@@ -58,6 +58,9 @@ static void	visitor_failed(struct srv_visitor *, enum srv_fail,
 static void	visitor_respond(struct srv_visitor *, enum srv_fail,
 		    const char *, const char *);
 static void	visitor_fail_count(struct srv_visitor *, enum srv_fail);
+static void	visitor_respond_loc(struct srv_visitor *, const char *,
+		    const char *);
+static void	front_read(struct srv_visitor *);
 
 static const char *const http_methods[] = {
 	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
@@ -90,6 +93,17 @@ free_visitor(void *arg)
 	free(v);
 }
 
+/* v no longer reads its head: out of the front's queue. */
+static void
+front_leave(struct srv_visitor *v)
+{
+	if (!v->in_front)
+		return;
+	TAILQ_REMOVE(&v->srv->front, v, entry);
+	v->srv->nfront--;
+	v->in_front = 0;
+}
+
 static void
 visitor_log_close(struct srv_visitor *v, const char *reason)
 {
@@ -112,6 +126,7 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 
 	if (v->state == SRV_VISITOR_DEAD)
 		return;
+	front_leave(v);
 	srv_session_unrecall(v);
 	if (v->state == SRV_VISITOR_WAIT_PROXY && v->session != NULL) {
 		TAILQ_REMOVE(&v->session->waiting, v, entry);
@@ -125,6 +140,8 @@ srv_visitor_close(struct srv_visitor *v, const char *reason)
 	}
 	v->state = SRV_VISITOR_DEAD;
 	loop_timer_cancel(s->loop, &v->timer);
+	tls_free(v->tls);
+	v->tls = NULL;
 	loop_close(s->loop, &v->h);
 	LIST_REMOVE(v, all);
 	addrmap_put(&s->visitor_addrs, v->counted);
@@ -182,7 +199,23 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 		return;
 	}
 	if (li->front != SRV_FRONT_NONE) {
-		v->state = SRV_VISITOR_FRONT;
+		/*
+		 * Heads in progress are capped, oldest dropped: a crowd of
+		 * slow ones cannot hold every descriptor, and a new visitor
+		 * always gets its turn.
+		 */
+		if (s->nfront >= SRV_MAX_FRONT) {
+			struct srv_visitor *old = TAILQ_FIRST(&s->front);
+
+			visitor_fail_count(old, SRV_FAIL_RESOURCES);
+			srv_visitor_close(old, "dropped: too many request heads "
+			    "in progress, this the oldest");
+		}
+		TAILQ_INSERT_TAIL(&s->front, v, entry);
+		s->nfront++;
+		v->in_front = 1;
+		v->state = li->front == SRV_FRONT_HTTPS ?
+		    SRV_VISITOR_FRONT_HELLO : SRV_VISITOR_FRONT;
 		loop_timer_set(s->loop, &v->timer, SRV_FRONT_MS);
 		if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
 			srv_visitor_close(v, "epoll failed");
@@ -200,6 +233,210 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 }
 
 /*
+ * Plain HTTP for a known name while the HTTPS front is on: a 308 to the
+ * same URL over https (http_redirect), except ACME's challenges, which
+ * must be answered over plain HTTP. Return: 1 if answered so.
+ */
+static int
+front_redirect(struct srv_visitor *v)
+{
+	struct srv *s = v->srv;
+	const uint8_t *p = v->replay, *end = v->replay + v->nreplay, *t, *te;
+	char loc[FRONT_MAX_NAME + 2048], port[8] = "";
+	static const char acme[] = "/.well-known/acme-challenge/";
+
+	if (s->https.h.fd == -1 || !s->cfg->http_redirect)
+		return 0;
+	/* The head parsed: its request line is "METHOD SP target SP ...". */
+	if ((t = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		return 0;
+	t++;
+	if ((te = memchr(t, ' ', (size_t)(end - t))) == NULL)
+		return 0;
+	if ((size_t)(te - t) >= sizeof(acme) - 1 &&
+	    memcmp(t, acme, sizeof(acme) - 1) == 0)
+		return 0;
+	/* An absolute-form or odd target gets the root, never a copy. */
+	if (*t != '/' || te - t > 1024)
+		t = (const uint8_t *)"/", te = t + 1;
+	if (s->https.port != 443)
+		(void)snprintf(port, sizeof(port), ":%d", s->https.port);
+	(void)snprintf(loc, sizeof(loc), "https://%s%s%.*s", v->host, port,
+	    (int)(te - t), (const char *)t);
+	visitor_respond_loc(v, "308 Permanent Redirect", loc);
+	return 1;
+}
+
+/* recv() on a front visitor, through its TLS when the front ends it. */
+static ssize_t
+front_recv(struct srv_visitor *v, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (v->tls == NULL)
+		return recv(v->h.fd, buf, len, 0);
+	n = tls_recv(v->tls, buf, len);
+	if (n == -1 && errno == EAGAIN &&
+	    loop_update(v->srv->loop, &v->h, tls_events(v->tls)) == -1)
+		errno = EIO;
+	return n;
+}
+
+/* Turns a TLS visitor away before any handshake: an alert, then close. */
+static void
+front_refuse_tls(struct srv_visitor *v, enum srv_fail fail, uint8_t alert,
+    const char *why)
+{
+	visitor_fail_count(v, fail);
+	srv_front_alert(v->h.fd, alert);
+	srv_visitor_close(v, why);
+}
+
+/* FRONT_TLS: drives the handshake; done, the request head is read. */
+static void
+front_handshake(struct srv_visitor *v)
+{
+	char why[256];
+
+	switch (tls_handshake(v->tls)) {
+	case 1:
+		v->state = SRV_VISITOR_FRONT;
+		if (loop_update(v->srv->loop, &v->h, LOOP_IN) == -1) {
+			srv_visitor_close(v, "epoll failed");
+			return;
+		}
+		front_read(v);	/* TLS may hold the head already */
+		return;
+	case 0:
+		if (loop_update(v->srv->loop, &v->h, tls_events(v->tls)) == -1)
+			srv_visitor_close(v, "epoll failed");
+		return;
+	default:
+		(void)snprintf(why, sizeof(why), "%s", tls_error(v->tls));
+		visitor_fail_count(v, SRV_FAIL_BAD_REQUEST);
+		srv_visitor_close(v, why);
+		return;
+	}
+}
+
+/*
+ * The ClientHello named v->host. A service that asked for passthrough
+ * gets the visitor's TLS as it is; else the handshake ends here, with the
+ * certificate for the name, and the request follows as on http_port.
+ */
+static void
+front_tls_route(struct srv_visitor *v)
+{
+	struct srv *s = v->srv;
+	struct srv_session *ss;
+	struct srv_user *u;
+	struct tls_ctx *x;
+	char why[FRONT_MAX_NAME + 64];
+	int i;
+
+	u = srv_route_host(s, v->host, &ss, v->reason, sizeof(v->reason));
+	if (u == NULL) {
+		(void)snprintf(why, sizeof(why), "no service is named %s here "
+		    "(TLS alert)", v->host);
+		front_refuse_tls(v, SRV_FAIL_UNKNOWN_HOST,
+		    SRV_ALERT_UNRECOGNIZED_NAME, why);
+		return;
+	}
+	if (ss != NULL && !s->stopping &&
+	    (i = srv_session_service(ss, v->host)) > 0 &&
+	    (ss->svc_flags[i - 1] & PROTO_SERVICE_PASSTHROUGH)) {
+		loop_timer_cancel(s->loop, &v->timer);
+		front_leave(v);
+		u->visitors++;
+		visitor_dispatch(v, ss);
+		return;
+	}
+	if ((x = srv_front_ctx(s, v->host)) == NULL) {
+		(void)snprintf(why, sizeof(why), "no certificate for %s in "
+		    "https_certs (TLS alert)", v->host);
+		front_refuse_tls(v, SRV_FAIL_UNKNOWN_HOST,
+		    SRV_ALERT_UNRECOGNIZED_NAME, why);
+		return;
+	}
+	if ((v->tls = tls_new(x, v->h.fd)) == NULL ||
+	    tls_unread(v->tls, v->h.fd, v->replay, v->nreplay) == -1) {
+		visitor_fail_count(v, SRV_FAIL_RESOURCES);
+		srv_visitor_close(v, "out of memory");
+		return;
+	}
+	/* The ClientHello is TLS's now; the head will take its place. */
+	v->nreplay = 0;
+	v->state = SRV_VISITOR_FRONT_TLS;
+	front_handshake(v);
+}
+
+/* FRONT_HELLO: reads the ClientHello into v->replay for its SNI. */
+static void
+front_hello_read(struct srv_visitor *v)
+{
+	uint8_t *p;
+	ssize_t n;
+
+	for (;;) {
+		if (v->nreplay == v->headcap) {
+			size_t cap = v->headcap == 0 ? SRV_FRONT_FIRST :
+			    v->headcap * 2;
+
+			if (cap > FRONT_MAX_HELLO)
+				cap = FRONT_MAX_HELLO;
+			if ((p = realloc(v->replay, cap)) == NULL) {
+				visitor_fail_count(v, SRV_FAIL_RESOURCES);
+				srv_visitor_close(v, "out of memory");
+				return;
+			}
+			v->replay = p;
+			v->headcap = cap;
+		}
+		n = recv(v->h.fd, v->replay + v->nreplay,
+		    v->headcap - v->nreplay, 0);
+		if (n == 0) {
+			srv_visitor_close(v, "visitor left before the end of "
+			    "its ClientHello");
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				srv_visitor_close(v, "visitor reset");
+			return;
+		}
+		v->nreplay += (size_t)n;
+		if (++v->reads > SRV_FRONT_READS) {
+			front_refuse_tls(v, SRV_FAIL_BAD_REQUEST,
+			    SRV_ALERT_HANDSHAKE_FAILURE, "ClientHello sent in "
+			    "too many pieces");
+			return;
+		}
+		switch (front_sni(v->replay, v->nreplay, v->host)) {
+		case FRONT_NEED_MORE:
+			if (v->nreplay < FRONT_MAX_HELLO)
+				continue;
+			/* FALLTHROUGH */
+		case FRONT_BAD:
+			front_refuse_tls(v, SRV_FAIL_BAD_REQUEST,
+			    SRV_ALERT_HANDSHAKE_FAILURE, "not a TLS ClientHello "
+			    "(or one over 16 KiB)");
+			return;
+		case FRONT_NO_NAME:
+			v->host[0] = '\0';
+			front_refuse_tls(v, SRV_FAIL_BAD_REQUEST,
+			    SRV_ALERT_UNRECOGNIZED_NAME, "ClientHello without "
+			    "a server name (SNI)");
+			return;
+		case FRONT_FOUND:
+			front_tls_route(v);
+			return;
+		}
+	}
+}
+
+/*
  * A front visitor's request named v->host: to the session serving it, a
  * 404 when no user may claim the name, a 502 when its client is away.
  */
@@ -211,6 +448,7 @@ front_route(struct srv_visitor *v)
 	struct srv_user *u;
 
 	loop_timer_cancel(s->loop, &v->timer);
+	front_leave(v);
 	u = srv_route_host(s, v->host, &ss, v->reason, sizeof(v->reason));
 	if (u == NULL) {
 		char text[FRONT_MAX_NAME + 64];
@@ -221,6 +459,8 @@ front_route(struct srv_visitor *v)
 		    text);
 		return;
 	}
+	if (v->tls == NULL && front_redirect(v))
+		return;
 	u->visitors++;
 	if (ss == NULL || s->stopping) {
 		visitor_reject(v, SRV_FAIL_NO_CLIENT, v->reason);
@@ -237,6 +477,7 @@ front_route(struct srv_visitor *v)
 static void
 front_read(struct srv_visitor *v)
 {
+	char name[FRONT_MAX_NAME + 1];
 	uint8_t *p;
 	ssize_t n;
 
@@ -260,8 +501,8 @@ front_read(struct srv_visitor *v)
 			v->replay = p;
 			v->headcap = cap;
 		}
-		n = recv(v->h.fd, v->replay + v->nreplay,
-		    v->headcap - v->nreplay, 0);
+		n = front_recv(v, v->replay + v->nreplay,
+		    v->headcap - v->nreplay);
 		if (n == 0) {
 			srv_visitor_close(v, "visitor left before the end of "
 			    "its request head");
@@ -275,7 +516,15 @@ front_read(struct srv_visitor *v)
 			return;
 		}
 		v->nreplay += (size_t)n;
-		switch (front_http_host(v->replay, v->nreplay, v->host)) {
+		if (++v->reads > SRV_FRONT_READS) {
+			visitor_respond(v, SRV_FAIL_BAD_REQUEST,
+			    "400 Bad Request", "request head sent in too "
+			    "many pieces");
+			return;
+		}
+		/* Over TLS the SNI routes; the head is only checked. */
+		switch (front_http_host(v->replay, v->nreplay, v->tls != NULL ?
+		    name : v->host)) {
 		case FRONT_NEED_MORE:
 			if (v->nreplay < FRONT_MAX_HEAD)
 				continue;
@@ -292,6 +541,10 @@ front_read(struct srv_visitor *v)
 				    "head");
 			return;
 		case FRONT_NO_NAME:
+			if (v->tls != NULL) {
+				front_route(v);
+				return;
+			}
 			visitor_respond(v, SRV_FAIL_BAD_REQUEST,
 			    "400 Bad Request", "the request names no host "
 			    "(a Host header with a name is needed here)");
@@ -484,6 +737,7 @@ visitor_unbridge(struct srv_visitor *v, const char *reason)
 
 
 	n = bridge_retained_a(v->bridge, &got);
+	v->tls = bridge_take_tls(v->bridge, 0);
 	fd = bridge_dismantle(v->bridge, reason, &info);
 	v->bridge = NULL;
 	visitor_count(v, &info);
@@ -773,9 +1027,12 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	 */
 	if (v->host[0] != '\0' && ss->nidle > 0 &&
 	    srv_session_service(ss, v->host) == 0) {
-		(void)snprintf(v->reason, sizeof(v->reason), "the tunnel "
-		    "client of user '%s' does not serve %.150s",
+		/* The visitor is told no user name. */
+		log_info("visitor %llu %s: user '%s' is online but its client "
+		    "does not serve %s", (unsigned long long)v->id, v->peer,
 		    ss->user->cfg->username, v->host);
+		(void)snprintf(v->reason, sizeof(v->reason), "the tunnel "
+		    "client for %.150s does not serve it", v->host);
 		visitor_reject(v, SRV_FAIL_NO_CLIENT, v->reason);
 		return;
 	}
@@ -805,6 +1062,11 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	v->bridge = bridge_new(&s->bctx, v->h.fd, pfd, bridge_closed, v);
 	if (v->bridge != NULL && pt != NULL)
 		bridge_tls(v->bridge, 1, pt);	/* freed with the bridge */
+	if (v->bridge != NULL && v->tls != NULL) {
+		/* The bridge owns it until it gives side A back. */
+		bridge_tls(v->bridge, 0, v->tls);
+		v->tls = NULL;
+	}
 	if (v->bridge == NULL || n == 0 ||
 	    bridge_pending(v->bridge, BRIDGE_AB, frame, n) == -1 ||
 	    (v->nsniffed > 0 && bridge_pending(v->bridge, BRIDGE_AB,
@@ -814,6 +1076,7 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 		if (v->bridge != NULL) {
 			struct bridge_info info;
 
+			v->tls = bridge_take_tls(v->bridge, 0);
 			v->h.fd = bridge_dismantle(v->bridge, "out of memory",
 			    &info);
 			v->bridge = NULL;
@@ -868,6 +1131,12 @@ srv_visitor_shed(struct srv *s, size_t n)
 	struct srv_visitor *v;
 	size_t shed = 0;
 
+	/* Heads still being read first, oldest first: nobody served them. */
+	while (shed < n && (v = TAILQ_FIRST(&s->front)) != NULL) {
+		visitor_fail_count(v, SRV_FAIL_RESOURCES);
+		srv_visitor_close(v, "server out of file descriptors");
+		shed++;
+	}
 	LIST_FOREACH(ss, &s->sessions, entry) {
 		while (shed < n &&
 		    (v = TAILQ_LAST(&ss->waiting, srv_visitor_queue)) != NULL) {
@@ -947,7 +1216,7 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 		memcpy(first + n, v->replay, k);
 		n += k;
 	}
-	if (n < sizeof(first)) {
+	if (n < sizeof(first) && v->tls == NULL) {
 		r = recv(v->h.fd, first + n, sizeof(first) - n,
 		    MSG_PEEK | MSG_DONTWAIT);
 		if (r > 0)
@@ -968,7 +1237,9 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 			srv_visitor_close(v, reason);
 		return;
 	}
-	if (!looks_like_http(first, n)) {
+	/* A front visitor's head was read and checked: any method is HTTP. */
+	if (!looks_like_http(first, n) && v->tls == NULL &&
+	    v->listener->front != SRV_FRONT_HTTP) {
 		srv_visitor_close(v, reason);
 		return;
 	}
@@ -980,25 +1251,35 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
  * a plain-text body, then reads the rest of its request for a moment.
  */
 static void
-visitor_respond(struct srv_visitor *v, enum srv_fail fail,
-    const char *status, const char *text)
+visitor_answer(struct srv_visitor *v, enum srv_fail fail, const char *status,
+    const char *location, const char *text)
 {
 	struct srv *s = v->srv;
-	char resp[PROTO_MAX_REASON + FRONT_MAX_NAME + 256];
+	char resp[PROTO_MAX_REASON + FRONT_MAX_NAME + 2304];
 	char copy[sizeof(v->reason)];
 	int len;
 
 	visitor_fail_count(v, fail);
 	loop_timer_cancel(s->loop, &v->timer);
+	front_leave(v);
 	/* text may be v->reason, which is rewritten below. */
 	(void)snprintf(copy, sizeof(copy), "%s", text);
-	len = snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\n"
+	len = snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\n%s%s%s"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\ntunnel: %s\n",
-	    status, strlen(copy) + 9, copy);
-	if (len > 0 && (size_t)len < sizeof(resp))
-		(void)send(v->h.fd, resp, (size_t)len,
-		    SYS_NOSIGNAL | MSG_DONTWAIT);
+	    status, location != NULL ? "Location: " : "",
+	    location != NULL ? location : "", location != NULL ? "\r\n" : "",
+	    strlen(copy) + 9, copy);
+	if (len > 0 && (size_t)len < sizeof(resp)) {
+		if (v->tls != NULL) {
+			/* The handshake is done: a small answer fits. */
+			(void)tls_send(v->tls, resp, (size_t)len);
+			(void)tls_close_notify(v->tls);
+		} else {
+			(void)send(v->h.fd, resp, (size_t)len,
+			    SYS_NOSIGNAL | MSG_DONTWAIT);
+		}
+	}
 	(void)shutdown(v->h.fd, SHUT_WR);
 	v->state = SRV_VISITOR_DRAIN;
 	(void)snprintf(v->reason, sizeof(v->reason), "%.3s: %.200s", status,
@@ -1006,6 +1287,21 @@ visitor_respond(struct srv_visitor *v, enum srv_fail fail,
 	loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
 	if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
 		srv_visitor_close(v, v->reason);
+}
+
+static void
+visitor_respond(struct srv_visitor *v, enum srv_fail fail,
+    const char *status, const char *text)
+{
+	visitor_answer(v, fail, status, NULL, text);
+}
+
+/* A redirect to location; not a failure. */
+static void
+visitor_respond_loc(struct srv_visitor *v, const char *status,
+    const char *location)
+{
+	visitor_answer(v, SRV_FAIL_NONE, status, location, location);
 }
 
 static void
@@ -1033,9 +1329,16 @@ visitor_cb(struct loop *l, struct handler *h, uint32_t events)
 	case SRV_VISITOR_FRONT:
 		front_read(v);
 		break;
+	case SRV_VISITOR_FRONT_HELLO:
+		front_hello_read(v);
+		break;
+	case SRV_VISITOR_FRONT_TLS:
+		front_handshake(v);
+		break;
 	case SRV_VISITOR_DRAIN:
 		for (i = 0; i < 16; i++) {
-			n = recv(h->fd, buf, sizeof(buf), 0);
+			n = v->tls != NULL ? tls_recv(v->tls, buf, sizeof(buf)) :
+			    recv(h->fd, buf, sizeof(buf), 0);
 			if (n > 0)
 				continue;
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -1078,5 +1381,9 @@ visitor_timer(struct loop *l, struct timer *t)
 	} else if (v->state == SRV_VISITOR_FRONT) {
 		visitor_respond(v, SRV_FAIL_BAD_REQUEST, "408 Request Timeout",
 		    "no complete request head within 10 s");
+	} else if (v->state == SRV_VISITOR_FRONT_HELLO ||
+	    v->state == SRV_VISITOR_FRONT_TLS) {
+		visitor_fail_count(v, SRV_FAIL_BAD_REQUEST);
+		srv_visitor_close(v, "no TLS handshake within 10 s");
 	}
 }

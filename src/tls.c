@@ -63,6 +63,8 @@ struct tls_ctx {
 struct tls {
 	struct tls_ctx	*x;
 	SSL		*ssl;
+	int		 fd;		/* tls_unread: the socket, after */
+	int		 unread;	/* reading the bytes given first */
 	uint32_t	 want;		/* LOOP_IN/LOOP_OUT after EAGAIN */
 	int		 trusted;
 	SSL_SESSION	*session;	/* received before tls_trust() */
@@ -322,6 +324,100 @@ bad:
 	return NULL;
 }
 
+/* ALPN: HTTP/1.1 when offered; nothing else is forwarded as it is. */
+static int
+alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char h11[] = "\x08http/1.1";
+	unsigned char *sel = NULL;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, h11, sizeof(h11) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls_ctx *
+tls_front_ctx(const char *cert_file, const char *key_file, char *err,
+    size_t errlen)
+{
+	struct tls_ctx *x;
+
+	if (tls_once() == -1) {
+		(void)snprintf(err, errlen, "OpenSSL: no ex_data slot");
+		return NULL;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		(void)snprintf(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((x->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new");
+		goto bad;
+	}
+	/*
+	 * Webhook senders speak TLS 1.2 at least; 1.2 gets forward-secret
+	 * AEAD suites only, and no renegotiation.
+	 */
+	if (SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(x->ctx,
+	    "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+		ssl_err(err, errlen, "TLS versions and suites");
+		goto bad;
+	}
+	SSL_CTX_set_options(x->ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(x->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* Stateless tickets resume; nothing is cached per visitor here. */
+	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_cb, NULL);
+	if (SSL_CTX_use_certificate_chain_file(x->ctx, cert_file) != 1) {
+		ssl_err(err, errlen, cert_file);
+		goto bad;
+	}
+	if (SSL_CTX_use_PrivateKey_file(x->ctx, key_file,
+	    SSL_FILETYPE_PEM) != 1) {
+		ssl_err(err, errlen, key_file);
+		goto bad;
+	}
+	if (SSL_CTX_check_private_key(x->ctx) != 1) {
+		ssl_err(err, errlen, "the key does not match the certificate");
+		goto bad;
+	}
+	return x;
+bad:
+	tls_ctx_free(x);
+	return NULL;
+}
+
+int
+tls_ctx_names(struct tls_ctx *x, const char *name)
+{
+	X509 *cert = SSL_CTX_get0_certificate(x->ctx);
+
+	return cert != NULL && X509_check_host(cert, name, 0,
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+}
+
+int
+tls_ctx_expiry(struct tls_ctx *x, int64_t *not_after)
+{
+	X509 *cert = SSL_CTX_get0_certificate(x->ctx);
+	const ASN1_TIME *t;
+	struct tm tm;
+
+	if (cert == NULL || (t = X509_get0_notAfter(cert)) == NULL ||
+	    ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*not_after = (int64_t)timegm(&tm);
+	return 0;
+}
+
 /* Replaces *slot with s (whose reference it takes). */
 static void
 keep_session(SSL_SESSION **slot, SSL_SESSION *s)
@@ -521,6 +617,35 @@ tls_hold_reads(struct tls *t)
 }
 
 int
+tls_unread(struct tls *t, int fd, const void *buf, size_t len)
+{
+	BIO *mem = BIO_new(BIO_s_mem());
+
+	if (mem == NULL)
+		return -1;
+	/* Drained: "try again", and reading moves on to the socket. */
+	BIO_set_mem_eof_return(mem, -1);
+	if (len > 0 && BIO_write(mem, buf, (int)len) != (int)len) {
+		BIO_free(mem);
+		return -1;
+	}
+	SSL_set0_rbio(t->ssl, mem);
+	t->fd = fd;
+	t->unread = 1;
+	return 0;
+}
+
+/* The bytes given by tls_unread are all read: on to the socket. */
+static int
+unread_done(struct tls *t)
+{
+	if (!t->unread || BIO_ctrl_pending(SSL_get_rbio(t->ssl)) > 0)
+		return 0;
+	t->unread = 0;
+	return tls_release_reads(t, t->fd) == -1 ? -1 : 1;
+}
+
+int
 tls_release_reads(struct tls *t, int fd)
 {
 	BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
@@ -586,11 +711,15 @@ tls_handshake(struct tls *t)
 {
 	int r;
 
+again:
 	ERR_clear_error();
 	if ((r = SSL_do_handshake(t->ssl)) == 1)
 		return 1;
-	if (io_fail(t, r, "TLS handshake") == -1 && errno == EAGAIN)
+	if (io_fail(t, r, "TLS handshake") == -1 && errno == EAGAIN) {
+		if (t->want == LOOP_IN && unread_done(t) == 1)
+			goto again;
 		return 0;
+	}
 	if (t->err[0] == '\0')
 		(void)snprintf(t->err, sizeof(t->err),
 		    "TLS handshake: the peer closed");
@@ -609,11 +738,15 @@ tls_recv(struct tls *t, void *buf, size_t len)
 	size_t n = 0;
 	int r;
 
+again:
 	ERR_clear_error();
 	r = SSL_read_ex(t->ssl, buf, len, &n);
 	if (r == 1)
 		return (ssize_t)n;
-	return io_fail(t, 0, "TLS read");
+	if ((r = io_fail(t, 0, "TLS read")) == -1 && errno == EAGAIN &&
+	    t->want == LOOP_IN && unread_done(t) == 1)
+		goto again;
+	return r;
 }
 
 ssize_t

@@ -53,7 +53,7 @@ fp_range(int type, size_t *min, size_t *max)
 		{ PROTO_FAIL, 2, 202 }, { PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 }, { PROTO_REGISTER, 56, 56 },
 		{ PROTO_START, 11, 171 }, { PROTO_STATUS, 2, 202 },
-		{ PROTO_SERVICE, 3, 255 }, { PROTO_ROUTE, 8, 461 },
+		{ PROTO_SERVICE, 4, 256 }, { PROTO_ROUTE, 8, 461 },
 		{ PROTO_REFRESH, 0, 0 }, { PROTO_ACCEPTED, 0, 0 },
 		{ PROTO_WITHDRAW, 8, 8 }, { PROTO_WITHDRAWN, 9, 9 },
 	};
@@ -136,6 +136,8 @@ fp_check_fields(const struct proto_msg *m)
 	case PROTO_SERVICE:
 		FUZZ_CHECK(m->u.service.index >= 1 &&
 		    m->u.service.index <= PROTO_MAX_SERVICES);
+		FUZZ_CHECK((m->u.service.flags & ~PROTO_SERVICE_PASSTHROUGH) ==
+		    0);
 		FUZZ_CHECK(fp_str_ok(m->u.service.host, 1, PROTO_MAX_HOST, 0));
 		FUZZ_CHECK(strspn(m->u.service.host, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
@@ -218,6 +220,7 @@ fp_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		    a->u.start.service == b->u.start.service;
 	case PROTO_SERVICE:
 		return a->u.service.index == b->u.service.index &&
+		    a->u.service.flags == b->u.service.flags &&
 		    strcmp(a->u.service.host, b->u.service.host) == 0;
 	case PROTO_ROUTE:
 		return a->u.route.index == b->u.route.index &&

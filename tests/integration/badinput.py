@@ -59,7 +59,7 @@ NAMES = {HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF",
 RANGES = {HELLO: (26, 89), CHALLENGE: (26, 153), PROOF: (32, 32),
           WELCOME: (55, 135), FAIL: (2, 202), PING: (8, 8), PONG: (8, 8),
           REGISTER: (56, 56), START: (11, 171), STATUS: (2, 202),
-          SERVICE: (3, 255), ROUTE: (8, 461)}
+          SERVICE: (4, 256), ROUTE: (8, 461)}
 MAX_PAYLOAD = 512
 SLOW = 1.0  # time limits are multiplied by this (ASan, valgrind)
 
@@ -205,7 +205,7 @@ def sample(t):
         PONG: struct.pack("!Q", 7),
         REGISTER: os.urandom(16) + struct.pack("!Q", 1) + os.urandom(32),
         START: struct.pack("!Q", 1) + s8(b"192.0.2.1:1234") + s8(b"198.51.100.1:443") + b"\x00",
-        SERVICE: b"\x01" + s8(b"alice"),
+        SERVICE: b"\x01\x00" + s8(b"alice"),
         ROUTE: b"\x01\x01" + struct.pack("!HH", 80, 0) + s8(b"alice.example.com") + s8(b""),
         STATUS: b"\x01" + s8(b""),
     }[t]
@@ -367,7 +367,7 @@ def cmd_wire(port, user, pw, slow="1"):
     def service_order():
         lg = Login(port, user, pw)
         assert lg.ok
-        lg.sock.sendall(frame(SERVICE, b"\x02" + s8(b"alice")))
+        lg.sock.sendall(frame(SERVICE, b"\x02\x00" + s8(b"alice")))
         buf, how, secs = drain(lg.sock, 3 * SLOW)
         lg.close()
         fr = [f for f in frames_of(buf) if f[0] not in (PING, PONG)]
@@ -378,7 +378,7 @@ def cmd_wire(port, user, pw, slow="1"):
     def service_route():
         lg = Login(port, user, pw)
         assert lg.ok
-        lg.sock.sendall(frame(SERVICE, b"\x01" + s8(b"alice")))
+        lg.sock.sendall(frame(SERVICE, b"\x01\x00" + s8(b"alice")))
         lg.sock.settimeout(3)
         while True:
             t, p = read_frame(lg.sock)

@@ -122,7 +122,7 @@ out=$(get bob.example.org who -D -)
 echo "$out" | grep -q "^HTTP/1.1 502" && echo "$out" | grep -q "no tunnel client is online for bob.example.org" ||
     fail "offline client: $out"
 out=$(get spare.tunnel.test who -D -)
-echo "$out" | grep -q "^HTTP/1.1 502" && echo "$out" | grep -q "the tunnel client of user 'admin' does not serve spare.tunnel.test" ||
+echo "$out" | grep -q "^HTTP/1.1 502" && echo "$out" | grep -q "the tunnel client for spare.tunnel.test does not serve it" ||
     fail "name not served: $out"
 out=$(curl -s --max-time 10 -D - "http://127.0.0.1:$SPORT/")
 echo "$out" | grep -q "^HTTP/1.1 502" && echo "$out" | grep -q "serves only host names" ||
@@ -219,7 +219,30 @@ out=$(TUNNEL_PASSWORD=x "$CLIENT_BIN" -s 127.0.0.1:1 -u admin --host alice -n 2>
 echo "$out" | grep -q -- "--host alice needs a -p PORT after it" || fail "--host without -p: $out"
 out=$(TUNNEL_PASSWORD=x "$CLIENT_BIN" -s 127.0.0.1:1 -u admin --host "bad_name" -p 1 -n 2>&1) && fail "--host bad_name accepted"
 echo "$out" | grep -q -- "--host: 'bad_name' is not a host name" || fail "--host bad_name: $out"
+out=$(TUNNEL_PASSWORD=x "$CLIENT_BIN" -s 127.0.0.1:1 -u admin --host a -p 1 -p 2 -n 2>&1) && fail "-p after a pair accepted"
+echo "$out" | grep -q -- "each --host takes the one -p after it" || fail "-p after a pair: $out"
+out=$(TUNNEL_PASSWORD=x "$CLIENT_BIN" -s 127.0.0.1:1 -u admin --host a -p 1 --host A -p 2 -n 2>&1) && fail "--host twice accepted"
+echo "$out" | grep -q -- "--host A: given twice" || fail "--host twice: $out"
 log "flags: --host pairs and a raw -p"
+
+# A file without local_port plus --host: the raw port serves nothing, and
+# still nothing after a SIGHUP (not the default port 8000).
+kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+printf 'server_addr: "127.0.0.1:%s"\nusername: admin\npassword: "%s"\ntransport: %s\n' \
+    "$SPORT" "$PASSWORD" "$TRANSPORT" >"$T/min.yaml"
+before=$(ups)
+(cd "$T" && exec "$CLIENT_BIN" -c "$T/min.yaml" --host alice-api -p "$A") >>"$T/client.log" 2>&1 &
+CLIENT_PID=$!
+PIDS="$PIDS $CLIENT_PID"
+wait_for client_up $((before + 1)) || fail "client with a file and --host did not come up"
+sleep 0.3
+kill -HUP "$CLIENT_PID"
+wait_for grep -q "SIGHUP: reading $T/min.yaml again" "$T/client.log" || fail "client reload"
+sleep 0.3
+out=$(curl -s --max-time 10 -D - "http://127.0.0.1:$SPORT/")
+echo "$out" | grep -q "serves only host names" || fail "raw port after SIGHUP with --host: $out"
+[ "$(get alice-api.tunnel.test who)" = "port $A host alice-api.tunnel.test:$HPORT" ] || fail "--host after SIGHUP"
+log "file + --host: SIGHUP leaves the raw port serving nothing"
 
 # Reload: spare is taken away (404 at once), http_port moves.
 H2=$(free_port)
@@ -243,7 +266,7 @@ bad() {
 out=$(bad "http_port: $H2" "users:" "  - {username: a, password: \"$PASSWORD\"}")
 echo "$out" | grep -q "bad.yaml:1:12: http_port: needs a domain" || fail "http_port without domain: $out"
 out=$(bad "domain: t.test" "users:" "  - {username: a, password: \"$PASSWORD\"}")
-echo "$out" | grep -q "bad.yaml:1:9: domain: set http_port too" || fail "domain without http_port: $out"
+echo "$out" | grep -q "bad.yaml:1:9: domain: set http_port or https_port too" || fail "domain without http_port: $out"
 out=$(bad "users:" "  - {username: a, password: \"$PASSWORD\", hosts: [x]}")
 echo "$out" | grep -q "bad.yaml:2:.*hosts: 'x' is a bare label: it needs a domain" || fail "label without domain: $out"
 out=$(bad "domain: t.test" "http_port: $H2" "users:" "  - {username: a, password: \"$PASSWORD\", hosts: [x]}" \

@@ -1302,7 +1302,30 @@ test_front_keys(void)
 	CHECK(server_err("http_port: 80\nusers:\n  - {username: a, "
 	    "password: pw}\n", "t.yaml:1:12: ", "needs a domain"));
 	CHECK(server_err("domain: a.b\nusers:\n  - {username: a, "
-	    "password: pw}\n", "t.yaml:1:9: ", "set http_port too"));
+	    "password: pw}\n", "t.yaml:1:9: ", "set http_port or https_port too"));
+	CHECK(server_err("domain: a.b\nhttps_port: 443\nusers:\n"
+	    "  - {username: a, password: pw}\n", "t.yaml:2:13: ",
+	    "needs https_certs"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nhttps_port: 80\n"
+	    "users:\n  - {username: a, password: pw}\n", "t.yaml:3:13: ",
+	    "already the http_port"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nhttps_certs:\n"
+	    "  - {cert: a, key: b}\nusers:\n  - {username: a, password: pw}\n",
+	    "t.yaml:4:3: ", "set https_port too"));
+	CHECK(server_err("https_port: 443\nhttps_certs:\n  - {cert: a, key: b}"
+	    "\nusers:\n  - {username: a, password: pw}\n", "t.yaml:1:13: ",
+	    "needs a domain"));
+	CHECK(server_err("domain: a.b\nhttps_port: 443\nhttps_certs:\n"
+	    "  - {cert: a}\nusers:\n  - {username: a, password: pw}\n",
+	    "t.yaml:4:5: ", "missing required key 'key'"));
+	CHECK(server_ok("domain: a.b\nhttps_port: 443\nhttp_redirect: no\n"
+	    "https_certs:\n  - {cert: a.pem, key: a.key}\n  - cert: b.pem\n"
+	    "    key: b.key\nusers:\n  - {username: a, password: pw}\n", &c));
+	ASSERT_EQ(c.nhttps_certs, 2);
+	ASSERT_STR_EQ(c.https_certs[1].key, "b.key");
+	ASSERT_EQ(c.http_redirect, 0);
+	ASSERT_EQ(c.http_port, 0);
+	cfg_server_free(&c);
 	CHECK(server_err("domain: a.b\nhttp_port: 80\nport: 80\nusers:\n"
 	    "  - {username: a, password: pw}\n", "t.yaml:2:12: ",
 	    "already the main port"));

@@ -313,6 +313,30 @@ test_http_host(void)
 	ASSERT_EQ(host(" GET"), FRONT_BAD);
 	ASSERT_EQ(host("GET\t/"), FRONT_BAD);
 	ASSERT_EQ(host("G\x01"), FRONT_BAD);
+	/* A bare LF never ends a head: refused as soon as it is seen. */
+	ASSERT_EQ(host("GET / HTTP/1.1\nHost: a.example"), FRONT_BAD);
+	ASSERT_EQ(host("\n"), FRONT_BAD);
+	/* Absolute-form: its authority must be the Host's name. */
+	ASSERT_EQ(host("GET http://a.example/x HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_FOUND);
+	ASSERT_STR_EQ(name, "a.example");
+	ASSERT_EQ(host("GET HTTPS://A.example:8443?q HTTP/1.1\r\nHost: "
+	    "a.example:8443\r\n\r\n"), FRONT_FOUND);
+	ASSERT_EQ(host("GET http://admin.local/ HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_BAD);
+	ASSERT_EQ(host("GET http://u@a.example/ HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_BAD);
+	ASSERT_EQ(host("GET http://10.0.0.1/ HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_BAD);
+	ASSERT_EQ(host("GET http://a.example/ HTTP/1.0\r\n\r\n"),
+	    FRONT_FOUND);
+	ASSERT_STR_EQ(name, "a.example");
+	ASSERT_EQ(host("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_BAD);
+	ASSERT_EQ(host("OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+	    FRONT_FOUND);
+	ASSERT_EQ(host("GET ftp://a.example/ HTTP/1.1\r\nHost: a.example"
+	    "\r\n\r\n"), FRONT_BAD);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);

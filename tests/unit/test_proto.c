@@ -169,6 +169,7 @@ msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		    a->u.start.service == b->u.start.service;
 	case PROTO_SERVICE:
 		return a->u.service.index == b->u.service.index &&
+		    a->u.service.flags == b->u.service.flags &&
 		    strcmp(a->u.service.host, b->u.service.host) == 0;
 	case PROTO_ROUTE:
 		return a->u.route.index == b->u.route.index &&
@@ -666,6 +667,7 @@ rand_msg(struct proto_msg *m, int type)
 		break;
 	case PROTO_SERVICE:
 		m->u.service.index = (uint8_t)(1 + rng_below(PROTO_MAX_SERVICES));
+		m->u.service.flags = (uint8_t)(rng() & PROTO_SERVICE_PASSTHROUGH);
 		rand_host(m->u.service.host, rand_len(1, PROTO_MAX_HOST));
 		break;
 	case PROTO_ROUTE:
@@ -958,7 +960,7 @@ test_impossible_length(void)
 		{ PROTO_FAIL, 2, 202 },		{ PROTO_PING, 8, 8 },
 		{ PROTO_PONG, 8, 8 },		{ PROTO_REGISTER, 56, 56 },
 		{ PROTO_START, 11, 171 },		{ PROTO_STATUS, 2, 202 },
-		{ PROTO_SERVICE, 3, 255 },		{ PROTO_ROUTE, 8, 461 },
+		{ PROTO_SERVICE, 4, 256 },		{ PROTO_ROUTE, 8, 461 },
 	};
 	uint8_t buf[PROTO_HDR_LEN];
 	size_t i;
@@ -1172,7 +1174,7 @@ test_status_ok_values(void)
 static int
 test_service_route_bytes(void)
 {
-	static const uint8_t svc[] = { 0x0b, 0x00, 0x07, 0x01, 0x05,
+	static const uint8_t svc[] = { 0x0b, 0x00, 0x08, 0x01, 0x01, 0x05,
 	    'a', 'l', 'i', 'c', 'e' };
 	static const uint8_t route[] = { 0x0c, 0x00, 0x0f, 0x01, 0x01,
 	    0x1f, 0x90, 0x00, 0x00, 0x07, 'a', '.', 't', '.', 't', 'e', 's',
@@ -1184,9 +1186,13 @@ test_service_route_bytes(void)
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_SERVICE;
 	m.u.service.index = 1;
+	m.u.service.flags = PROTO_SERVICE_PASSTHROUGH;
 	strcpy(m.u.service.host, "alice");
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), sizeof(svc));
 	ASSERT_MEM_EQ(buf, svc, sizeof(svc));
+	m.u.service.flags = 2;		/* no such flag */
+	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
+	m.u.service.flags = 0;
 	m.u.service.index = 0;
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
 	m.u.service.index = PROTO_MAX_SERVICES + 1;
@@ -1195,10 +1201,16 @@ test_service_route_bytes(void)
 	strcpy(m.u.service.host, "al_ce");
 	ASSERT_EQ(proto_encode(&m, buf, sizeof(buf)), 0);
 	memcpy(f, svc, sizeof(svc));
-	f[7] = '_';
+	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used), PROTO_OK);
+	ASSERT_EQ(d.u.service.flags, PROTO_SERVICE_PASSTHROUGH);
+	f[8] = '_';
 	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
 	    PROTO_ERR_MALFORMED);
-	f[7] = 'i';
+	f[8] = 'i';
+	f[4] = 0x81;
+	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
+	    PROTO_ERR_MALFORMED);
+	f[4] = 0;
 	f[3] = 0;
 	ASSERT_EQ(proto_decode(f, sizeof(svc), &d, &used),
 	    PROTO_ERR_MALFORMED);
