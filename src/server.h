@@ -246,10 +246,14 @@ struct srv_session {
 	struct srv_visitor_list	 recalls;	/* WITHDRAW sent, no answer */
 	uint64_t		 served;
 	int			 pool_size;	/* told in its WELCOME */
-	/* host names it serves, by SERVICE index - 1; NULL: refused */
+	/* by SERVICE index - 1: the name as the client asked, the full
+	   name granted (NULL: refused), its flags, the ports last told */
+	char			*asked[PROTO_MAX_SERVICES];
 	char			*services[PROTO_MAX_SERVICES];
-	uint8_t			 svc_flags[PROTO_MAX_SERVICES]; /* PROTO_
-						   SERVICE_* of each */
+	uint8_t			 svc_flags[PROTO_MAX_SERVICES];
+	struct {
+		uint16_t	 http, https;
+	}			 told[PROTO_MAX_SERVICES];
 	size_t			 nservices;
 	LIST_ENTRY(srv_session)	 entry;
 };
@@ -564,6 +568,11 @@ int	srv_session_take_proxy(struct srv_session *ss, uint64_t *proxy_id,
 int	srv_session_withdraw(struct srv_session *ss, struct srv_visitor *v);
 /* Forgets v's question (v is closing or going elsewhere). */
 void	srv_session_unrecall(struct srv_visitor *v);
+/*
+ * After a reload: each service of ss is granted or withdrawn again by the
+ * running configuration, and the client is sent a ROUTE for each change.
+ */
+void	srv_session_regrant(struct srv_session *ss);
 
 /*
  * server_front.c: the HTTPS front's certificates. Loads every https_certs

@@ -357,6 +357,7 @@ commit(struct reload *r)
 	struct srv *s = r->s;
 	struct cfg_server *next = r->next;
 	char why[PROTO_MAX_REASON + 1];
+	struct srv_session *ss, *ssnext;
 	size_t i, k, added = 0, removed = 0, changed = 0;
 
 	/* 1. Ports nobody keeps close; what came in on them follows the user. */
@@ -520,6 +521,11 @@ commit(struct reload *r)
 	*r->retired = *s->cfg;
 	*s->cfg = *next;
 	cfg_server_init(next);
+	/* Names, domain or front ports may have changed under the grants. */
+	for (ss = LIST_FIRST(&s->sessions); ss != NULL; ss = ssnext) {
+		ssnext = LIST_NEXT(ss, entry);
+		srv_session_regrant(ss);
+	}
 	(void)loop_defer(s->loop, free_cfg, r->retired);
 	r->retired = NULL;
 	free(r->plans);

@@ -73,8 +73,10 @@ free_session(void *arg)
 	struct srv_session *ss = arg;
 	size_t i;
 
-	for (i = 0; i < ss->nservices; i++)
+	for (i = 0; i < ss->nservices; i++) {
 		free(ss->services[i]);
+		free(ss->asked[i]);
+	}
 	ss->magic = 0;
 	free(ss);
 }
@@ -300,69 +302,127 @@ session_withdrawn(struct srv_session *ss, const struct proto_withdraw *w)
 }
 
 /*
+ * Fills r, the ROUTE of service i (1..) of ss as the running configuration
+ * has it: granted only for a name the user may claim, with a front on.
+ */
+static void
+route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
+{
+	const struct srv *s = ss->srv;
+	const struct srv_user *u = ss->user;
+	const char *asked = ss->asked[i - 1];
+	char label[FRONT_MAX_NAME + 1], name[FRONT_MAX_NAME + 1];
+	size_t k;
+
+	memset(r, 0, sizeof(*r));
+	r->type = PROTO_ROUTE;
+	r->u.route.index = (uint8_t)i;
+	if (asked == NULL) {
+		(void)snprintf(r->u.route.reason, sizeof(r->u.route.reason),
+		    "server out of memory");
+		return;
+	}
+	if (s->http.h.fd == -1 && s->https.h.fd == -1) {
+		(void)snprintf(r->u.route.reason, sizeof(r->u.route.reason),
+		    "this server has no HTTP front (no domain, http_port or "
+		    "https_port in its config)");
+		return;
+	}
+	if (!front_name_ok(asked, strlen(asked), label) ||
+	    cfg_host_qualify(label, s->cfg->domain, name) == -1) {
+		(void)snprintf(r->u.route.reason, sizeof(r->u.route.reason),
+		    "'%.100s' is not a host name", asked);
+		return;
+	}
+	for (k = 0; k < u->cfg->nhosts; k++)
+		if (strcmp(u->cfg->hosts[k], name) == 0)
+			break;
+	if (k == u->cfg->nhosts) {
+		(void)snprintf(r->u.route.reason, sizeof(r->u.route.reason),
+		    "%.120s is not among the hosts of user %s", name,
+		    u->cfg->username);
+		return;
+	}
+	r->u.route.ok = 1;
+	if (s->http.h.fd != -1)
+		r->u.route.http_port = (uint16_t)s->http.port;
+	if (s->https.h.fd != -1)
+		r->u.route.https_port = (uint16_t)s->https.port;
+	(void)snprintf(r->u.route.host, sizeof(r->u.route.host), "%s", name);
+}
+
+/*
+ * Grants or withdraws service i as route_of() says, and tells the client
+ * when that changed (always the first time). Return: 0, or -1 once the
+ * session is closed.
+ */
+static int
+route_apply(struct srv_session *ss, size_t i, int first)
+{
+	struct proto_msg r;
+	char *old = ss->services[i - 1], *now = NULL;
+	int same;
+
+	route_of(ss, i, &r);
+	if (r.u.route.ok && (now = strdup(r.u.route.host)) == NULL) {
+		memset(&r.u.route, 0, sizeof(r.u.route));
+		r.u.route.index = (uint8_t)i;
+		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
+		    "server out of memory");
+	}
+	same = (old == NULL && now == NULL) || (old != NULL && now != NULL &&
+	    strcmp(old, now) == 0 && ss->told[i - 1].http ==
+	    r.u.route.http_port && ss->told[i - 1].https ==
+	    r.u.route.https_port);
+	free(old);
+	ss->services[i - 1] = now;
+	if (same && !first)
+		return 0;
+	ss->told[i - 1].http = r.u.route.http_port;
+	ss->told[i - 1].https = r.u.route.https_port;
+	if (r.u.route.ok)
+		log_info("session %llu %s: user '%s' %sserves %s%s",
+		    (unsigned long long)ss->id, ss->peer,
+		    ss->user->cfg->username, first ? "" : "now ", now,
+		    (ss->svc_flags[i - 1] & PROTO_SERVICE_PASSTHROUGH) ?
+		    " (TLS passthrough)" : "");
+	else
+		log_warnx("session %llu %s: user '%s': service %zu %s: %s",
+		    (unsigned long long)ss->id, ss->peer,
+		    ss->user->cfg->username, i, first ? "refused" :
+		    "withdrawn", r.u.route.reason);
+	return srv_session_send(ss, &r);
+}
+
+/*
  * SERVICE: the client serves host as service index. Granted only for a
- * name its user may claim, with the front on; either way a ROUTE says so.
+ * name its user may claim, with the front on; either way a ROUTE says so,
+ * and a reload may grant or withdraw it later (srv_session_regrant).
  * Return: 0, or -1 once the session is closed.
  */
 static int
 session_service(struct srv_session *ss, const struct proto_service *sv)
 {
-	struct srv *s = ss->srv;
-	struct srv_user *u = ss->user;
-	char label[FRONT_MAX_NAME + 1], name[FRONT_MAX_NAME + 1];
-	struct proto_msg r;
-	size_t i;
-
 	if (sv->index != ss->nservices + 1) {
 		srv_session_close(ss, PROTO_FAIL_PROTOCOL, "protocol error: "
 		    "SERVICE out of order");
 		return -1;
 	}
-	memset(&r, 0, sizeof(r));
-	r.type = PROTO_ROUTE;
-	r.u.route.index = sv->index;
 	ss->nservices++;
-	if (s->http.h.fd == -1 && s->https.h.fd == -1) {
-		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
-		    "this server has no HTTP front (no domain, http_port or "
-		    "https_port in its config)");
-	} else if (!front_name_ok(sv->host, strlen(sv->host), label) ||
-	    cfg_host_qualify(label, s->cfg->domain, name) == -1) {
-		(void)snprintf(r.u.route.reason, sizeof(r.u.route.reason),
-		    "'%.100s' is not a host name", sv->host);
-	} else {
-		for (i = 0; i < u->cfg->nhosts; i++)
-			if (strcmp(u->cfg->hosts[i], name) == 0)
-				break;
-		if (i == u->cfg->nhosts)
-			(void)snprintf(r.u.route.reason,
-			    sizeof(r.u.route.reason), "%.120s is not among "
-			    "the hosts of user %s", name, u->cfg->username);
-		else if ((ss->services[sv->index - 1] = strdup(name)) == NULL)
-			(void)snprintf(r.u.route.reason,
-			    sizeof(r.u.route.reason), "server out of memory");
-		else {
-			r.u.route.ok = 1;
-			ss->svc_flags[sv->index - 1] = sv->flags;
-			if (s->http.h.fd != -1)
-				r.u.route.http_port = (uint16_t)s->http.port;
-			if (s->https.h.fd != -1)
-				r.u.route.https_port =
-				    (uint16_t)s->https.port;
-			(void)snprintf(r.u.route.host, sizeof(r.u.route.host),
-			    "%s", name);
-		}
-	}
-	if (r.u.route.ok)
-		log_info("session %llu %s: user '%s' serves %s%s",
-		    (unsigned long long)ss->id, ss->peer, u->cfg->username,
-		    name, (sv->flags & PROTO_SERVICE_PASSTHROUGH) ?
-		    " (TLS passthrough)" : "");
-	else
-		log_warnx("session %llu %s: user '%s': service %u refused: %s",
-		    (unsigned long long)ss->id, ss->peer, u->cfg->username,
-		    sv->index, r.u.route.reason);
-	return srv_session_send(ss, &r);
+	ss->asked[sv->index - 1] = strdup(sv->host);	/* NULL: refused */
+	ss->svc_flags[sv->index - 1] = sv->flags;
+	return route_apply(ss, sv->index, 1);
+}
+
+void
+srv_session_regrant(struct srv_session *ss)
+{
+	size_t i;
+
+	for (i = 1; i <= ss->nservices; i++)
+		if (ss->state != SRV_SESSION_READY ||
+		    route_apply(ss, i, 0) == -1)
+			return;
 }
 
 static void

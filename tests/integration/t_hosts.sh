@@ -231,7 +231,7 @@ kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
 printf 'server_addr: "127.0.0.1:%s"\nusername: admin\npassword: "%s"\ntransport: %s\n' \
     "$SPORT" "$PASSWORD" "$TRANSPORT" >"$T/min.yaml"
 before=$(ups)
-(cd "$T" && exec "$CLIENT_BIN" -c "$T/min.yaml" --host alice-api -p "$A") >>"$T/client.log" 2>&1 &
+(cd "$T" && exec "$CLIENT_BIN" -c "$T/min.yaml" --host alice-api -p "$A" --host later -p "$B") >>"$T/client.log" 2>&1 &
 CLIENT_PID=$!
 PIDS="$PIDS $CLIENT_PID"
 wait_for client_up $((before + 1)) || fail "client with a file and --host did not come up"
@@ -244,10 +244,12 @@ echo "$out" | grep -q "serves only host names" || fail "raw port after SIGHUP wi
 [ "$(get alice-api.tunnel.test who)" = "port $A host alice-api.tunnel.test:$HPORT" ] || fail "--host after SIGHUP"
 log "file + --host: SIGHUP leaves the raw port serving nothing"
 
-# Reload: spare is taken away (404 at once), http_port moves.
+# Reload: spare is taken away (404 at once), later is given (the waiting
+# client is granted it and told), http_port moves (the client is told).
 H2=$(free_port)
-server_conf "$H2" ""
-sed -i 's/hosts: \[alice, alice-api, spare\]/hosts: [alice, alice-api]/' "$T/server.yaml"
+server_conf "$H2" ", later"
+sed -i 's/, spare//' "$T/server.yaml"
+grep -q "hosts: \[alice, alice-api, later\]" "$T/server.yaml" || fail "test config: $(grep hosts "$T/server.yaml")"
 kill -HUP "$SERVER_PID"
 wait_for grep -q "reload: http_port now $H2" "$T/server.log" || fail "http_port did not move"
 port_open "$HPORT" && fail "old http_port $HPORT still open"
@@ -255,7 +257,10 @@ HPORT=$H2
 out=$(get spare.tunnel.test who -D -)
 echo "$out" | grep -q "^HTTP/1.1 404" || fail "spare after the reload took it away: $out"
 [ "$(get alice-api.tunnel.test who)" = "port $A host alice-api.tunnel.test:$HPORT" ] || fail "alice-api after the reload"
-log "reload: a name taken away, http_port moved"
+[ "$(get later.tunnel.test who)" = "port $B host later.tunnel.test:$HPORT" ] || fail "later after the reload gave it"
+wait_for grep -q "tunnel up: http://later.tunnel.test:$H2/ -> 127.0.0.1:$B" "$T/client.log" || fail "client not told of later"
+wait_for grep -q "tunnel up: http://alice-api.tunnel.test:$H2/ -> 127.0.0.1:$A" "$T/client.log" || fail "client not told of the new port"
+log "reload: a name taken away, one given to a waiting client, http_port moved and told"
 
 # The config refuses what cannot route.
 bad() {
