@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -409,12 +410,13 @@ tls_ctx_expiry(struct tls_ctx *x, int64_t *not_after)
 {
 	X509 *cert = SSL_CTX_get0_certificate(x->ctx);
 	const ASN1_TIME *t;
-	struct tm tm;
+	int days, secs;
 
+	/* A difference from now: no timegm(), which Windows lacks. */
 	if (cert == NULL || (t = X509_get0_notAfter(cert)) == NULL ||
-	    ASN1_TIME_to_tm(t, &tm) != 1)
+	    ASN1_TIME_diff(&days, &secs, NULL, t) != 1)
 		return -1;
-	*not_after = (int64_t)timegm(&tm);
+	*not_after = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
 	return 0;
 }
 
