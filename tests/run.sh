@@ -107,7 +107,7 @@ fi
 # the whole run (its first start, about 10 s); the client is stopped with
 # SIGINT, which Wine hands it as Ctrl-C.
 WIN_CORE="t_http_basic t_bulk t_halfclose t_protocols t_auth t_restart
-	  t_at_most_once t_shutdown t_proxy_protocol win_client"
+	  t_at_most_once t_shutdown t_proxy_protocol t_hosts win_client"
 if [ -n "${WIN_CLIENT:-}" ]; then
 	WINE=${WINE:-/usr/lib/wine/wine64}
 	WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-wine.XXXXXX")

@@ -236,9 +236,12 @@ CLIENT_PID=$!
 PIDS="$PIDS $CLIENT_PID"
 wait_for client_up $((before + 1)) || fail "client with a file and --host did not come up"
 sleep 0.3
-kill -HUP "$CLIENT_PID"
-wait_for grep -q "SIGHUP: reading $T/min.yaml again" "$T/client.log" || fail "client reload"
-sleep 0.3
+# Windows has no SIGHUP: there the raw port is only checked as started.
+if [ -z "${WIN_CLIENT:-}" ]; then
+	kill -HUP "$CLIENT_PID"
+	wait_for grep -q "SIGHUP: reading $T/min.yaml again" "$T/client.log" || fail "client reload"
+	sleep 0.3
+fi
 out=$(curl -s --max-time 10 -D - "http://127.0.0.1:$SPORT/")
 echo "$out" | grep -q "serves only host names" || fail "raw port after SIGHUP with --host: $out"
 [ "$(get alice-api.tunnel.test who)" = "port $A host alice-api.tunnel.test:$HPORT" ] || fail "--host after SIGHUP"
