@@ -193,11 +193,16 @@ int	cfg_split_hostport(const char *s, char *host, size_t hostlen,
 int	cfg_proxy_protocol_parse(const char *s, int *out);
 
 /*
- * host as a user or client wrote it, as a full name into out (which holds
- * 254 bytes): a bare label (no dot) goes under domain. Return: 0, or -1
- * for a label with no domain, or a name too long.
+ * Host names as users and clients write them: a bare label (no dot) that
+ * goes under the server's domain, a full name, or a name with a final dot,
+ * which is full as it is (a single-label name such as "intranet.").
+ * cfg_host_written: s[0..len) checked and lowercased into out (255 bytes),
+ * its final dot kept. cfg_host_name: host as a full name into out (255
+ * bytes), no final dot. Return: 0, or -1 for no host name, a label with
+ * no domain, or a name too long.
  */
-int	cfg_host_qualify(const char *host, const char *domain, char *out);
+int	cfg_host_written(const char *s, size_t len, char *out);
+int	cfg_host_name(const char *host, const char *domain, char *out);
 void	cfg_hosts_free(char **hosts, size_t n);
 void	cfg_server_free(struct cfg_server *c);
 void	cfg_client_free(struct cfg_client *c);

@@ -436,7 +436,7 @@ set_string(char **field, const char *v)
 
 /* A --host NAME -p PORT pair; port 0 until its -p comes. */
 struct flag_service {
-	char	name[FRONT_MAX_NAME + 1];
+	char	name[FRONT_MAX_NAME + 2];	/* a final dot kept */
 	int	port;
 	int	passthrough;
 };
@@ -568,8 +568,8 @@ main(int argc, char **argv)
 				fprintf(stderr, "tunnel-client: --host: at most "
 				    "%d\n", CFG_MAX_HOSTS);
 				return 2;
-			} else if (!front_name_ok(v, strlen(v),
-			    o_svc[n_svc].name)) {
+			} else if (cfg_host_written(v, strlen(v),
+			    o_svc[n_svc].name) == -1) {
 				fprintf(stderr, "tunnel-client: --host: '%s' is "
 				    "not a host name\n", v);
 				return 2;

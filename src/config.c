@@ -334,17 +334,36 @@ cfg_hosts_free(char **hosts, size_t n)
 }
 
 int
-cfg_host_qualify(const char *host, const char *domain, char *out)
+cfg_host_written(const char *s, size_t len, char *out)
 {
-	int n;
+	/* A final dot makes a full name of even one label: "intranet." */
+	int full = len > 1 && s[len - 1] == '.';
 
-	if (strchr(host, '.') != NULL)
-		n = snprintf(out, FRONT_MAX_NAME + 1, "%s", host);
-	else if (domain != NULL)
-		n = snprintf(out, FRONT_MAX_NAME + 1, "%s.%s", host, domain);
-	else
+	if (!front_name_ok(s, len - (size_t)full, out))
 		return -1;
-	return n < 0 || n > FRONT_MAX_NAME ? -1 : 0;
+	if (full)
+		(void)strcat(out, ".");
+	return 0;
+}
+
+int
+cfg_host_name(const char *host, const char *domain, char *out)
+{
+	size_t n = strlen(host);
+	int r;
+
+	if (cfg_host_written(host, n, out) == -1)
+		return -1;
+	if (out[n - 1] == '.') {
+		out[n - 1] = '\0';
+		return 0;
+	}
+	if (strchr(out, '.') != NULL)
+		return 0;
+	if (domain == NULL)
+		return -1;
+	r = snprintf(out + n, FRONT_MAX_NAME + 1 - n, ".%s", domain);
+	return r < 0 || (size_t)r > FRONT_MAX_NAME - n ? -1 : 0;
 }
 
 void
@@ -1174,16 +1193,20 @@ seq_item(struct walk *w, const struct cfg_key *k, const yaml_node_t *v,
 	return e;
 }
 
-/* A host name as routing reads it (front_name_ok), lowercased into name. */
+/*
+ * A host name as routing reads it (front_name_ok), lowercased into name,
+ * a final dot kept (cfg_host_written).
+ */
 static int
 host_value(struct walk *w, const char *key, const yaml_node_t *v,
-    char name[FRONT_MAX_NAME + 1])
+    char name[FRONT_MAX_NAME + 2])
 {
 	char shown[SHOWBUF];
 	const char *s = (const char *)v->data.scalar.value;
 	size_t len = v->data.scalar.length;
 
-	if (memchr(s, '\0', len) != NULL || !front_name_ok(s, len, name))
+	if (memchr(s, '\0', len) != NULL ||
+	    cfg_host_written(s, len, name) == -1)
 		return walk_err(w, v->start_mark, "%s: '%s' is not a host "
 		    "name (letters, digits and '-' in dot-separated labels, "
 		    "at most %d bytes)", key, show(shown, sizeof(shown), s,
@@ -1195,10 +1218,13 @@ static int
 set_domain(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
     void *obj)
 {
-	char name[FRONT_MAX_NAME + 1];
+	char name[FRONT_MAX_NAME + 2];
+	size_t n;
 
 	if (host_value(w, k->name, v, name) == -1)
 		return -1;
+	if ((n = strlen(name)) > 1 && name[n - 1] == '.')
+		name[n - 1] = '\0';	/* the domain is a full name anyway */
 	w->domain = v->start_mark;
 	return store_str(w, k, obj, name);
 }
@@ -1256,7 +1282,7 @@ set_hosts(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
     void *obj)
 {
 	struct cfg_user *u = obj;
-	char name[FRONT_MAX_NAME + 1];
+	char name[FRONT_MAX_NAME + 2];
 	yaml_node_item_t *it;
 	yaml_node_t *e;
 	long n;
@@ -1289,7 +1315,7 @@ set_hosts(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 static int
 set_host(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
-	char name[FRONT_MAX_NAME + 1];
+	char name[FRONT_MAX_NAME + 2];
 
 	if (host_value(w, k->name, v, name) == -1)
 		return -1;
@@ -1405,7 +1431,7 @@ front_validate(struct walk *w, struct cfg_server *c, int metrics_port)
 	for (i = 0; i < c->nusers; i++) {
 		u = &c->users[i];
 		for (j = 0; j < u->nhosts; j++) {
-			if (cfg_host_qualify(u->hosts[j], c->domain,
+			if (cfg_host_name(u->hosts[j], c->domain,
 			    name) == -1)
 				return walk_err(w, w->marks[i].hosts,
 				    "hosts: '%s' is a bare label: it needs a "

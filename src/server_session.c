@@ -311,7 +311,7 @@ route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
 	const struct srv *s = ss->srv;
 	const struct srv_user *u = ss->user;
 	const char *asked = ss->asked[i - 1];
-	char label[FRONT_MAX_NAME + 1], name[FRONT_MAX_NAME + 1];
+	char name[FRONT_MAX_NAME + 2];
 	size_t k;
 
 	memset(r, 0, sizeof(*r));
@@ -328,8 +328,7 @@ route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
 		    "https_port in its config)");
 		return;
 	}
-	if (!front_name_ok(asked, strlen(asked), label) ||
-	    cfg_host_qualify(label, s->cfg->domain, name) == -1) {
+	if (cfg_host_name(asked, s->cfg->domain, name) == -1) {
 		(void)snprintf(r->u.route.reason, sizeof(r->u.route.reason),
 		    "'%.100s' is not a host name", asked);
 		return;
@@ -348,7 +347,8 @@ route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
 		r->u.route.http_port = (uint16_t)s->http.port;
 	if (s->https.h.fd != -1)
 		r->u.route.https_port = (uint16_t)s->https.port;
-	(void)snprintf(r->u.route.host, sizeof(r->u.route.host), "%s", name);
+	(void)snprintf(r->u.route.host, sizeof(r->u.route.host), "%.253s",
+	    name);
 }
 
 /*

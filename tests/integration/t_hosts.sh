@@ -30,7 +30,7 @@ http_port: $1
 users:
   - username: admin
     password: "$PASSWORD"
-    hosts: [alice, alice-api, spare$2]
+    hosts: [alice, alice-api, "localhost.", spare$2]
   - username: bob
     password: "bob-Pass-1"
     hosts: [bob, bob.example.org]
@@ -54,12 +54,14 @@ services:
     local_host: 127.0.0.1
   - host: nothere
     local_port: $A
+  - host: "LocalHost."
+    local_port: $B
 YAML
 before=$(ups)
 (cd "$T" && exec "$CLIENT_BIN" -c "$T/client.yaml") >>"$T/client.log" 2>&1 &
 CLIENT_PID=$!
 PIDS="$PIDS $CLIENT_PID"
-wait_for client_up $((before + 2)) || fail "client did not come up with its routes"
+wait_for client_up $((before + 3)) || fail "client did not come up with its routes"
 sleep 0.3
 grep -q "tunnel up: 127.0.0.1:$SPORT -> nothing (no local_port)" "$T/client.log" || fail "raw port line"
 grep -q "tunnel up: http://alice.tunnel.test:$HPORT/ -> 127.0.0.1:$A" "$T/client.log" || fail "alice's URL"
@@ -80,7 +82,10 @@ get() {
     fail "alice-api: $(get alice-api.tunnel.test who)"
 [ "$(get ALICE.Tunnel.TEST. who)" = "port $A host ALICE.Tunnel.TEST.:$HPORT" ] ||
     fail "a name in capitals with the root dot: $(get ALICE.Tunnel.TEST. who)"
-log "routed by name: alice -> $A, alice-api -> $B, case and final dot ignored"
+# A single-label full name, written with its final dot.
+[ "$(curl -s --max-time 10 "http://localhost:$HPORT/who")" = "port $B host localhost:$HPORT" ] ||
+    fail "localhost.: $(curl -s --max-time 10 "http://localhost:$HPORT/who")"
+log "routed by name: alice -> $A, alice-api -> $B, localhost -> $B, case and final dot ignored"
 
 # Keep-alive: two requests on one connection, both answered by alice.
 out=$(get alice.tunnel.test who -v -o /dev/null -o /dev/null \
@@ -252,7 +257,7 @@ log "file + --host: SIGHUP leaves the raw port serving nothing"
 H2=$(free_port)
 server_conf "$H2" ", later"
 sed -i 's/, spare//' "$T/server.yaml"
-grep -q "hosts: \[alice, alice-api, later\]" "$T/server.yaml" || fail "test config: $(grep hosts "$T/server.yaml")"
+grep -q "hosts: \[alice, alice-api, \"localhost.\", later\]" "$T/server.yaml" || fail "test config: $(grep hosts "$T/server.yaml")"
 kill -HUP "$SERVER_PID"
 wait_for grep -q "reload: http_port now $H2" "$T/server.log" || fail "http_port did not move"
 port_open "$HPORT" && fail "old http_port $HPORT still open"

@@ -1299,6 +1299,18 @@ test_front_keys(void)
 	ASSERT_STR_EQ(c.users[0].hosts[1], "api.other.org");
 	ASSERT_EQ(c.users[1].nhosts, 0);
 	cfg_server_free(&c);
+	/* A final dot: a full name as it is, even of one label. */
+	CHECK(server_ok("domain: t.example.\nhttp_port: 8080\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [Intranet., b.c., d]}\n",
+	    &c));
+	ASSERT_STR_EQ(c.domain, "t.example");
+	ASSERT_STR_EQ(c.users[0].hosts[0], "intranet");
+	ASSERT_STR_EQ(c.users[0].hosts[1], "b.c");
+	ASSERT_STR_EQ(c.users[0].hosts[2], "d.t.example");
+	cfg_server_free(&c);
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw, hosts: [x..]}\n", "t.yaml:4:",
+	    "not a host name"));
 	CHECK(server_err("http_port: 80\nusers:\n  - {username: a, "
 	    "password: pw}\n", "t.yaml:1:12: ", "needs a domain"));
 	CHECK(server_err("domain: a.b\nusers:\n  - {username: a, "
