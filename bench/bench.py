@@ -540,6 +540,28 @@ http {
                                ("bulk", self.iperf_port)):
                 self.tun_plain[svc] = self.start_tunnel(svc, lport,
                                                         "tunnel-plain")
+        # The HTTPS front (issue 15): the tunnel ending visitors' TLS,
+        # against HAProxy ending it ("bind ... ssl crt", nbthread 1) in
+        # front of the tunnel's own chain, as users set it up by hand.
+        # One certificate for both: P-256, for localhost.
+        self.https_pem = None
+        self.tun_https = None
+        if "tunnel-https" in a.targets or "haproxy-https" in a.targets:
+            key = os.path.join(self.tmp, "https.key")
+            crt = os.path.join(self.tmp, "https.crt")
+            rc, out, err = self.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+                 "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                 "-days", "2", "-keyout", key, "-out", crt], 30)
+            if rc != 0:
+                self.die("openssl req for https: %s" % err.strip()[-300:])
+            self.https_pem = (crt, key)
+            with open(crt + ".pem", "w") as f:
+                f.write(open(crt).read() + open(key).read())
+        if "tunnel-https" in a.targets:
+            self.tun_https = self.start_tunnel("http", self.nginx_port,
+                                               "tunnel-https")
         # the tunnel again with metrics_listen on and scraped every second
         # (Prometheus' default is every 15 s): metrics on vs off, side by
         # side in the same run
@@ -617,6 +639,31 @@ defaults
             self.hap[mode] = {"pids": pids,
                               "http": ports["http"][0], "bulk": ports["bulk"][0]}
 
+        self.hap_https = None
+        if "haproxy-https" in a.targets:
+            hp = self.free_port()
+            cfg = os.path.join(self.tmp, "haproxy-https.cfg")
+            with open(cfg, "w") as f:
+                f.write("""global
+    nbthread 1
+    maxconn 7000
+defaults
+    mode tcp
+    maxconn 7000
+    timeout connect 5s
+    timeout client 600s
+    timeout server 600s
+
+listen https
+    bind %s:%d ssl crt %s alpn http/1.1
+    server s %s:%d
+""" % (HOST, hp, self.https_pem[0] + ".pem", HOST,
+                    self.tun["http"]["port"]))
+            p = self.start("haproxy-https", ["haproxy", "-db", "-f", cfg])
+            self.wait_port(hp, "haproxy", p)
+            self.hap_https = {"port": hp, "pids": [p.pid] +
+                              self.tun["http"]["pids"]}
+
         # The floor: two bare blocking-splice forwarders in a chain, the
         # least kernel work any two-hop splice forwarder pays (bench/floor.c).
         self.floor = None
@@ -675,6 +722,14 @@ defaults
                 "bulk": self.tun_metrics["bulk"]["port"],
                 "pids": {"http": self.tun_metrics["http"]["pids"],
                          "bulk": self.tun_metrics["bulk"]["pids"]}}
+        if self.tun_https:
+            self.targets["tunnel-https"] = {
+                "http": self.tun_https["port"], "bulk": 0, "https": True,
+                "pids": {"http": self.tun_https["pids"]}}
+        if self.hap_https:
+            self.targets["haproxy-https"] = {
+                "http": self.hap_https["port"], "bulk": 0, "https": True,
+                "pids": {"http": self.hap_https["pids"]}}
         if self.base:
             self.targets["base"] = {
                 "http": self.base["http"]["port"],
@@ -699,6 +754,15 @@ defaults
                                           "cli_fresh_priv": self.priv_kib(pids[1])})
         # smoke test every HTTP path
         for t, d in self.targets.items():
+            if d.get("https"):
+                rc, out, err = self.run(
+                    ["curl", "-sk", "--max-time", "10",
+                     "https://localhost:%d/100b" % d["http"]], 20)
+                if rc != 0 or len(out) != 100:
+                    self.die("GET https://localhost/100b through %s "
+                             "failed: rc %s, %d bytes, %s" %
+                             (t, rc, len(out), err.strip()[-300:]))
+                continue
             rc, out, err = self.run([sys.executable, __file__, "_download",
                                      str(d["http"]), "/100b", "1", "0"], 20)
             r = json.loads(out) if rc == 0 and out.strip() else None
@@ -726,16 +790,25 @@ defaults
         # rejects it (and has no such cap): it gets the config without it.
         plain = name == "tunnel-plain"
         mport = self.free_port() if name == "tunnel-metrics" else 0
+        # The HTTPS front: TLS ends at the server, routed by SNI; wrk
+        # sends the URL's host, localhost, as SNI (a full name: its dot).
+        hport = self.free_port() if name == "tunnel-https" else 0
+        front = ("domain: bench.test\nhttps_port: %d\nhttps_certs:\n"
+                 "  - cert: %s\n    key: %s\n" % (hport, self.https_pem[0],
+                                                  self.https_pem[1])
+                 if hport else "")
         for cap in ("visitors_per_address: 0\n", ""):
             with open(cfg, "w") as f:
                 f.write("port: %d\npool_size: %d\nconnect_timeout: 10\n"
-                        "%s%s%susers:\n"
-                        "  - username: admin\n    password: \"%s\"\n"
+                        "%s%s%s%susers:\n"
+                        "  - username: admin\n    password: \"%s\"\n%s"
                         "log:\n  enable: false\n" % (
                             port, self.args.pool, cap,
                             "transport: plain\n" if plain else "",
                             "metrics_listen: \"%s:%d\"\n" % (HOST, mport)
-                            if mport else "", PASSWORD))
+                            if mport else "", front, PASSWORD,
+                            "    hosts: [\"localhost.\"]\n" if hport
+                            else ""))
             if name != "base":
                 break
             rc, out, err = self.run([server, "-n", "-c", cfg], 10)
@@ -759,8 +832,9 @@ defaults
                    XDG_CONFIG_HOME=os.path.join(d, "xdg"))
         cli = self.start("%s-%s-client" % (name, svc),
                          [os.path.join(bindir, "tunnel-client"), "-s",
-                          "%s:%d" % (HOST, port), "-u", "admin", "-p",
-                          str(lport)] +
+                          "%s:%d" % (HOST, port), "-u", "admin"] +
+                         (["--host", "localhost."] if hport else []) +
+                         ["-p", str(lport)] +
                          (["--transport", "plain"] if plain else []),
                          cwd=d, env=env)
         logf = os.path.join(self.tmp, "%s-%s-client.log" % (name, svc))
@@ -777,6 +851,9 @@ defaults
             self.wait_port(mport, "tunnel-server metrics", srv)
             threading.Thread(target=self.scraper, args=(mport,),
                              daemon=True).start()
+        if hport:
+            self.wait_port(hport, "tunnel-server https_port", srv)
+            return {"port": hport, "pids": [srv.pid, cli.pid]}
         return {"port": port, "pids": [srv.pid, cli.pid]}
 
     def scraper(self, mport):
@@ -875,12 +952,17 @@ defaults
                 "--latency", "--timeout", "5s"]
         if close:
             argv += ["-H", "Connection: close"]
-        argv.append("http://%s:%d%s" % (HOST, d["http"], path))
+        if d.get("https"):
+            argv.append("https://localhost:%d%s" % (d["http"], path))
+        else:
+            argv.append("http://%s:%d%s" % (HOST, d["http"], path))
         pids = d["pids"].get("http", [])
         c0 = self.cpu_s(pids) if pids else None
+        f0 = self.cpu_s(pids[:1]) if pids else None
         s0 = self.machine_s()
         rc, out, err = self.run(argv, a.wrk_time + 30)
         c1 = self.cpu_s(pids) if pids else None
+        f1 = self.cpu_s(pids[:1]) if pids else None
         s1 = self.machine_s()
         m = {}
         mm = re.search(r"^\s*(\d+) requests in", out, re.M)
@@ -890,6 +972,8 @@ defaults
             m["sys_us_req"] = (s1[0] - s0[0]) / n * 1e6
             if c0 is not None:
                 m["cpu_us_req"] = (c1 - c0) / n * 1e6
+                # the first process alone: the server, or HAProxy
+                m["front_us_req"] = (f1 - f0) / n * 1e6
         mm = re.search(r"Requests/sec:\s*([\d.]+)", out)
         if rc != 0 or not mm:
             self.note("wrk %s%s via %s failed (rc %s): %s" %
@@ -1024,7 +1108,7 @@ defaults
         nf = ("direct", "tunnel", "tunnel-plain", "tunnel-metrics", "base",
               "haproxy-1t",
               "haproxy-mt", "haproxy-tls")
-        pf = nf + ("poolfloor",)
+        pf = nf + ("poolfloor", "tunnel-https", "haproxy-https")
         if "ka" in a.only:
             wl.append(("ka", lambda t: self.w_wrk(t, "/100b", False), pf))
         if "close" in a.only:
@@ -1106,6 +1190,9 @@ ROWS = [
     ("close", "rps", "Connection: close 100 B", "req/s", True),
     ("close", "p99_ms", "  close p99 latency", "ms", False),
     ("close", "cpu_us_req", "  close: forwarder CPU/request", "us", False),
+    ("close", "front_us_req", "  close: server/hop1 CPU/request", "us",
+     False),
+    ("ka", "cpu_us_req", "  keep-alive: forwarder CPU/request", "us", False),
     ("close", "sys_us_req", "  close: machine CPU/request", "us", False),
     ("mib", "rps", "keep-alive 1 MiB body", "req/s", True),
     ("burst", "t_all_s", "burst 1000 at once: all served", "s", False),
@@ -1217,7 +1304,8 @@ def _report(self):
     cols = [t for t in ("direct", "tunnel", "tunnel-plain", "tunnel-metrics",
                         "base", "floor",
                         "poolfloor", "haproxy-1t", "haproxy-mt",
-                        "haproxy-tls") if t in self.targets]
+                        "haproxy-tls", "tunnel-https", "haproxy-https")
+            if t in self.targets]
     refs = [t for t in ("direct", "base", "floor", "poolfloor", "haproxy-1t",
                         "haproxy-mt", "haproxy-tls") if t in cols]
     hdr = "%-33s %-5s" % ("workload (median [min-max])", "unit")
@@ -1372,6 +1460,37 @@ def _report(self):
                              ("close", "rps", "Connection: close req/s")):
             q = rat(wl, met, "tunnel", "tunnel-metrics")
             tl.append("  %-34s on/off %s" % (lab, "%.3fx" % q if q else "-"))
+    # Issue 15: the HTTPS front against HAProxy ending TLS in front of
+    # the same tunnel chain.
+    if "tunnel-https" in self.targets and "haproxy-https" in self.targets:
+        https_checks = []
+
+        def hchk(name, value, ok, shown):
+            https_checks.append({"target": name, "value": value,
+                                 "ok": None if value is None else bool(ok),
+                                 "shown": shown})
+        for wl, lab in (("ka", "keep-alive"), ("close", "Connection: close")):
+            q = rat(wl, "rps", "haproxy-https", "tunnel-https")
+            hchk("HTTPS %s req/s >= 1.0x haproxy-https" % lab, q,
+                 q is not None and q >= 1.0, "%.2fx" % q if q else "-")
+            tc = med(wl, "cpu_us_req", "tunnel-https")
+            hc = med(wl, "cpu_us_req", "haproxy-https")
+            hchk("HTTPS %s CPU/request <= haproxy-https's" % lab, tc,
+                 tc is not None and hc is not None and tc <= hc,
+                 "%s vs %s us" % (fmt(tc), fmt(hc)))
+        fu = med("close", "front_us_req", "tunnel-https")
+        hchk("server handshakes per second on one core (reported)", fu,
+             True, "%s/s (%s us of server CPU per close request)" % (
+                 fmt(1e6 / fu) if fu else "-", fmt(fu)))
+        tl.append("")
+        tl.append("HTTPS front (issue 15), tunnel-https (TLS ends at the "
+                  "server) vs haproxy-https (HAProxy bind ssl crt, nbthread "
+                  "1, in front of the tunnel); wrk to https://localhost, "
+                  "every close request a full handshake:")
+        for ch in https_checks:
+            st = {True: "PASS", False: "MISS", None: "n/a "}[ch["ok"]]
+            tl.append("  %s  %-62s %s" % (st, ch["target"], ch["shown"]))
+        checks += https_checks
     # What the floor says about the bulk targets: if even a bare splice
     # chain cannot reach 1.1x haproxy-1t or 0.4 s/GB, neither can we.
     floor = {}
@@ -1575,9 +1694,9 @@ def parse_args(argv):
     a.idle_wait = a.idle_wait or (20 if q else 60)
     a.targets = a.targets or (
         "direct,tunnel,tunnel-plain,tunnel-metrics,floor,poolfloor,"
-        "haproxy-1t,haproxy-tls" if q else
+        "haproxy-1t,haproxy-tls,tunnel-https,haproxy-https" if q else
         "direct,tunnel,tunnel-plain,tunnel-metrics,floor,poolfloor,"
-        "haproxy-1t,haproxy-mt,haproxy-tls")
+        "haproxy-1t,haproxy-mt,haproxy-tls,tunnel-https,haproxy-https")
     if a.base and "base" not in a.targets.split(","):
         a.targets += ",base"
     a.only = a.only.split(",")
