@@ -255,4 +255,37 @@ sleep 0.3
 subject pass.tunnel.test | grep -q "CN *= *pass-local" || fail "--passthrough: $(subject pass.tunnel.test)"
 [ "$(sget alice.tunnel.test who)" = "port $B host alice.tunnel.test:$SSLP" ] || fail "--host alice -p B"
 log "flags: --host pass --passthrough"
+
+# The visitor's address still reaches the local service: bob's client
+# sends a PROXY v1 header, and its service answers with what it read.
+PP=$(free_port)
+python3 - "$PP" >"$T/pp.log" 2>&1 <<'PY' &
+import socket, sys
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(8)
+while True:
+    c, _ = ls.accept()
+    data = b""
+    while b"\r\n\r\n" not in data.split(b"\r\n", 1)[-1]:
+        b = c.recv(4096)
+        if not b:
+            break
+        data += b
+    first = data.split(b"\r\n", 1)[0].decode()
+    body = (first + "\n").encode()
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    c.close()
+PY
+PIDS="$PIDS $!"
+wait_for port_open "$PP" || fail "PROXY service did not start"
+(cd "$T" && TUNNEL_PASSWORD="bob-Pass-1" exec "$CLIENT_BIN" -s "127.0.0.1:$SPORT" -u bob \
+    --transport "$TRANSPORT" --proxy-protocol v1 --host bob -p "$PP") >>"$T/bob.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for grep -q "tunnel up: https://bob.tunnel.test:$SSLP/" "$T/bob.log" || fail "bob's client: $(cat "$T/bob.log")"
+sleep 0.3
+out=$(sget bob.tunnel.test x --interface 127.0.0.9)
+echo "$out" | grep -q "^PROXY TCP4 127.0.0.9 127.0.0.1 [0-9]* $SSLP$" || fail "PROXY header through the HTTPS front: $out"
+log "the visitor's address reaches the service over the HTTPS front: $out"
 echo "PASS"
