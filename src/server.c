@@ -256,6 +256,7 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 	addrmap_init(&s->visitor_addrs, s->rng);
 	if (prepare_users(s) == -1)
 		return -1;
+	srv_hosts_index(s);
 	if (srv_listener_open(s, &s->main, cfg->port, NULL) == -1) {
 		log_error("cannot listen on port %d: %s", cfg->port,
 		    strerror(errno));
@@ -403,22 +404,66 @@ srv_route(struct srv *s, struct srv_listener *li)
 	return best;
 }
 
+static int
+host_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct srv_host *)a)->name,
+	    ((const struct srv_host *)b)->name);
+}
+
+void
+srv_hosts_index(struct srv *s)
+{
+	size_t i, j, n = 0;
+
+	free(s->hosts);
+	s->hosts = NULL;
+	s->nhosts = 0;
+	for (i = 0; i < s->nusers; i++)
+		n += s->users[i]->cfg->nhosts;
+	if (n == 0)
+		return;
+	if ((s->hosts = calloc(n, sizeof(*s->hosts))) == NULL) {
+		log_warn("host index (the front walks the users instead)");
+		return;
+	}
+	for (i = 0; i < s->nusers; i++)
+		for (j = 0; j < s->users[i]->cfg->nhosts; j++) {
+			s->hosts[s->nhosts].name = s->users[i]->cfg->hosts[j];
+			s->hosts[s->nhosts++].user = s->users[i];
+		}
+	qsort(s->hosts, s->nhosts, sizeof(*s->hosts), host_cmp);
+}
+
+/* The user whose hosts hold host: a binary search, or a walk. */
+static struct srv_user *
+host_user(struct srv *s, const char *host)
+{
+	struct srv_host key, *h;
+	size_t i, j;
+
+	if (s->hosts != NULL) {
+		key.name = host;
+		h = bsearch(&key, s->hosts, s->nhosts, sizeof(*s->hosts),
+		    host_cmp);
+		return h != NULL ? h->user : NULL;
+	}
+	for (i = 0; i < s->nusers; i++)
+		for (j = 0; j < s->users[i]->cfg->nhosts; j++)
+			if (strcmp(s->users[i]->cfg->hosts[j], host) == 0)
+				return s->users[i];
+	return NULL;
+}
+
 struct srv_user *
 srv_route_host(struct srv *s, const char *host, struct srv_session **ssp,
     char *why, size_t whylen)
 {
-	struct srv_user *u = NULL;
+	struct srv_user *u;
 	struct srv_session *ss;
-	size_t i, j;
 
 	*ssp = NULL;
-	for (i = 0; i < s->nusers && u == NULL; i++)
-		for (j = 0; j < s->users[i]->cfg->nhosts; j++)
-			if (strcmp(s->users[i]->cfg->hosts[j], host) == 0) {
-				u = s->users[i];
-				break;
-			}
-	if (u == NULL)
+	if ((u = host_user(s, host)) == NULL)
 		return NULL;
 	/*
 	 * Whether the session serves host is asked at dispatch: a client
@@ -684,6 +729,8 @@ srv_free(struct srv *s)
 	pipe_pool_free(s->bctx.pipes);
 	tls_ctx_free(s->tls);
 	srv_front_certs_free(&s->certs);
+	free(s->hosts);
+	s->hosts = NULL;
 	s->tls = NULL;
 	auth_wipe(s->secret, sizeof(s->secret));
 }

@@ -349,6 +349,12 @@ struct srv_tls_files {
 	struct srv_file_id	 cert, key;
 };
 
+/* A name of users[].hosts and the user it belongs to. */
+struct srv_host {
+	const char		*name;		/* in the user's cfg */
+	struct srv_user		*user;
+};
+
 /* The HTTPS front's certificates, loaded from https_certs. */
 struct srv_front_certs {
 	struct tls_ctx		**ctx;		/* one per https_certs entry */
@@ -373,6 +379,10 @@ struct srv {
 	struct srv_listener	 main;
 	struct srv_listener	 orphan;	/* visitors of a removed
 						   user's port point here */
+	/* every user's hosts, sorted by name, for the front's routing;
+	   NULL (out of memory): a walk over the users instead */
+	struct srv_host		*hosts;
+	size_t			 nhosts;
 	struct srv_listener	 http;		/* http_port's; fd -1: off */
 	struct srv_listener	 https;		/* https_port's; fd -1: off */
 	struct srv_front_certs	 certs;		/* https_certs, loaded */
@@ -434,6 +444,11 @@ struct srv_session *srv_route(struct srv *s, struct srv_listener *li);
  */
 struct srv_user *srv_route_host(struct srv *s, const char *host,
 	    struct srv_session **ss, char *why, size_t whylen);
+/*
+ * (Re)builds s->hosts from the users' hosts: at start, and after a reload
+ * has replaced the users and their configuration.
+ */
+void	srv_hosts_index(struct srv *s);
 /* The SERVICE index under which ss serves host, or 0. */
 int	srv_session_service(const struct srv_session *ss, const char *host);
 /*
