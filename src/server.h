@@ -603,6 +603,11 @@ int	srv_front_certs_same(const struct srv_front_certs *c,
 /* The first certificate valid for name, or NULL. */
 struct tls_ctx *srv_front_ctx(struct srv *s, const char *name);
 /*
+ * Whether https://name/ works on the HTTPS front: a certificate covers
+ * name, or its service takes the TLS whole (passthrough).
+ */
+int	srv_front_https(struct srv *s, const char *name);
+/*
  * Writes a TLS fatal alert (an unrecognized_name, a handshake_failure) in
  * the clear to fd, for a visitor turned away before any handshake.
  */

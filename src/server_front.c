@@ -95,6 +95,25 @@ srv_front_ctx(struct srv *s, const char *name)
 	return NULL;
 }
 
+int
+srv_front_https(struct srv *s, const char *name)
+{
+	struct srv_session *ss;
+	struct srv_user *u;
+	char why[8];
+	int i;
+
+	if (s->https.h.fd == -1)
+		return 0;
+	if (srv_front_ctx(s, name) != NULL)
+		return 1;
+	/* No certificate here: only a service that holds its own. */
+	u = srv_route_host(s, name, &ss, why, sizeof(why));
+	return u != NULL && ss != NULL &&
+	    (i = srv_session_service(ss, name)) > 0 &&
+	    (ss->svc_flags[i - 1] & PROTO_SERVICE_PASSTHROUGH) != 0;
+}
+
 void
 srv_front_alert(int fd, uint8_t description)
 {

@@ -345,7 +345,10 @@ route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
 	r->u.route.ok = 1;
 	if (s->http.h.fd != -1)
 		r->u.route.http_port = (uint16_t)s->http.port;
-	if (s->https.h.fd != -1)
+	/* https only where it works: a certificate, or passthrough. */
+	if (s->https.h.fd != -1 &&
+	    (srv_front_ctx(ss->srv, name) != NULL ||
+	    (ss->svc_flags[i - 1] & PROTO_SERVICE_PASSTHROUGH)))
 		r->u.route.https_port = (uint16_t)s->https.port;
 	(void)snprintf(r->u.route.host, sizeof(r->u.route.host), "%.253s",
 	    name);

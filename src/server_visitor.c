@@ -245,7 +245,8 @@ front_redirect(struct srv_visitor *v)
 	char loc[FRONT_MAX_NAME + 2048], port[8] = "";
 	static const char acme[] = "/.well-known/acme-challenge/";
 
-	if (s->https.h.fd == -1 || !s->cfg->http_redirect)
+	if (s->https.h.fd == -1 || !s->cfg->http_redirect ||
+	    !srv_front_https(s, v->host))
 		return 0;
 	/* The head parsed: its request line is "METHOD SP target SP ...". */
 	if ((t = memchr(p, ' ', (size_t)(end - p))) == NULL)
@@ -550,6 +551,14 @@ front_read(struct srv_visitor *v)
 			    "(a Host header with a name is needed here)");
 			return;
 		case FRONT_FOUND:
+			/* Over TLS the Host must be the name TLS was for. */
+			if (v->tls != NULL && strcmp(name, v->host) != 0) {
+				visitor_respond(v, SRV_FAIL_BAD_REQUEST,
+				    "421 Misdirected Request", "this "
+				    "connection is for another name than the "
+				    "request's Host");
+				return;
+			}
 			front_route(v);
 			return;
 		}
@@ -1013,6 +1022,7 @@ static void
 visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 {
 	struct srv *s = v->srv;
+	int svc = -1;
 	uint8_t frame[PROTO_MAX_FRAME];
 	struct proto_msg m;
 	struct handler *ph;
@@ -1026,7 +1036,23 @@ visitor_dispatch(struct srv_visitor *v, struct srv_session *ss)
 	 * named its services (it does so before dialing its pool).
 	 */
 	if (v->host[0] != '\0' && ss->nidle > 0 &&
-	    srv_session_service(ss, v->host) == 0) {
+	    (svc = srv_session_service(ss, v->host)) > 0 &&
+	    v->listener->front == SRV_FRONT_HTTPS &&
+	    ((ss->svc_flags[svc - 1] & PROTO_SERVICE_PASSTHROUGH) != 0) !=
+	    (v->tls == NULL)) {
+		/*
+		 * Routed while the session was away or another: the TLS was
+		 * ended here for a service that wants it whole (its plaintext
+		 * must never reach it), or kept whole for one that speaks
+		 * plain HTTP.
+		 */
+		(void)snprintf(v->reason, sizeof(v->reason), "the tunnel "
+		    "client for %.150s changed how it takes TLS; connect "
+		    "again", v->host);
+		visitor_reject(v, SRV_FAIL_CLIENT_GONE, v->reason);
+		return;
+	}
+	if (v->host[0] != '\0' && ss->nidle > 0 && svc == 0) {
 		/* The visitor is told no user name. */
 		log_info("visitor %llu %s: user '%s' is online but its client "
 		    "does not serve %s", (unsigned long long)v->id, v->peer,

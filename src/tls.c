@@ -575,7 +575,11 @@ tls_new(struct tls_ctx *x, int fd)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	t->x = x;
+	/*
+	 * Only a client's connection looks at its context again (tickets,
+	 * trust); a server's may outlive it, freed by a reload.
+	 */
+	t->x = x->client ? x : NULL;
 	if ((t->ssl = SSL_new(x->ctx)) == NULL ||
 	    SSL_set_fd(t->ssl, fd) != 1 ||
 	    SSL_set_ex_data(t->ssl, tls_index, t) != 1)
@@ -653,8 +657,14 @@ unread_done(struct tls *t)
 {
 	if (!t->unread || BIO_ctrl_pending(SSL_get_rbio(t->ssl)) > 0)
 		return 0;
+	if (tls_release_reads(t, t->fd) == -1) {
+		/* Failing, not waiting: the drained buffer would never fill. */
+		(void)snprintf(t->err, sizeof(t->err), "TLS: out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
 	t->unread = 0;
-	return tls_release_reads(t, t->fd) == -1 ? -1 : 1;
+	return 1;
 }
 
 int
@@ -728,8 +738,14 @@ again:
 	if ((r = SSL_do_handshake(t->ssl)) == 1)
 		return 1;
 	if (io_fail(t, r, "TLS handshake") == -1 && errno == EAGAIN) {
-		if (t->want == LOOP_IN && unread_done(t) == 1)
+		if (t->want != LOOP_IN)
+			return 0;
+		switch (unread_done(t)) {
+		case 1:
 			goto again;
+		case -1:
+			return -1;
+		}
 		return 0;
 	}
 	if (t->err[0] == '\0')
@@ -748,7 +764,7 @@ ssize_t
 tls_recv(struct tls *t, void *buf, size_t len)
 {
 	size_t n = 0;
-	int r;
+	int r, k;
 
 again:
 	ERR_clear_error();
@@ -756,8 +772,11 @@ again:
 	if (r == 1)
 		return (ssize_t)n;
 	if ((r = io_fail(t, 0, "TLS read")) == -1 && errno == EAGAIN &&
-	    t->want == LOOP_IN && unread_done(t) == 1)
-		goto again;
+	    t->want == LOOP_IN && (k = unread_done(t)) != 0) {
+		if (k == 1)
+			goto again;
+		return -1;	/* errno ENOMEM */
+	}
 	return r;
 }
 

@@ -180,6 +180,16 @@ for msg in (b"one", b"two" * 1000):
 PY
 log "keep-alive, ALPN http/1.1, 3 MB upload, TLS 1.2, WebSocket"
 
+# Over TLS the Host must be the name TLS was for: 421 otherwise.
+out=$(sget alice.tunnel.test who -D - -H "Host: api.example.org")
+echo "$out" | grep -q "^HTTP/1.1 421" || fail "Host unlike the SNI: $out"
+# No certificate covers x.other.org: plain HTTP serves it, no redirect,
+# and its client was told an http URL.
+[ "$(curl -s --max-time 10 --resolve "x.other.org:$HPORT:127.0.0.1" "http://x.other.org:$HPORT/who")" = "port $A host x.other.org:$HPORT" ] ||
+    fail "x.other.org over plain HTTP"
+grep -q "tunnel up: http://x.other.org:$HPORT/ -> 127.0.0.1:$A" "$T/client.log" || fail "x.other.org's URL"
+log "Host unlike SNI: 421; a name no certificate covers stays on http"
+
 # Hostile ClientHellos; the front keeps serving meanwhile.
 FD0=$(sock_count "$SERVER_PID")
 python3 - "$SSLP" >"$T/hostile.out" 2>&1 <<'PY' &
@@ -255,6 +265,44 @@ sleep 0.3
 subject pass.tunnel.test | grep -q "CN *= *pass-local" || fail "--passthrough: $(subject pass.tunnel.test)"
 [ "$(sget alice.tunnel.test who)" = "port $B host alice.tunnel.test:$SSLP" ] || fail "--host alice -p B"
 log "flags: --host pass --passthrough"
+
+# TLS ended here while pass's client was away; the client comes back
+# wanting passthrough before the request is sent: the request is turned
+# away, and the service never sees it in clear.
+kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+python3 - "$SSLP" "$C/ca.pem" "$T/hs.ready" "$T/hs.go" >"$T/mode.out" 2>&1 <<'PY' &
+import os, socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10),
+                    server_hostname="pass.tunnel.test")
+open(sys.argv[3], "w").close()
+while not os.path.exists(sys.argv[4]):
+    time.sleep(0.05)
+s.sendall(b"GET /secret HTTP/1.1\r\nHost: pass.tunnel.test\r\n\r\n")
+out = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    out += b
+print(out.decode(errors="replace"))
+PY
+MODE=$!
+PIDS="$PIDS $MODE"
+wait_for test -e "$T/hs.ready" || fail "handshake with the client away: $(cat "$T/mode.out")"
+before=$(ups)
+(cd "$T" && TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" -s "127.0.0.1:$SPORT" -u admin \
+    --transport "$TRANSPORT" --host pass --passthrough -p "$P") >>"$T/client.log" 2>&1 &
+CLIENT_PID=$!
+PIDS="$PIDS $CLIENT_PID"
+wait_for client_up $((before + 1)) || fail "client with pass did not come up"
+sleep 0.3
+touch "$T/hs.go"
+wait "$MODE" || true
+grep -q "^HTTP/1.1 502" "$T/mode.out" && grep -q "changed how it takes TLS" "$T/mode.out" ||
+    fail "TLS ended for a passthrough service: $(cat "$T/mode.out")"
+grep -q "secret" "$T/pass.log" && fail "the passthrough service saw the request in clear"
+log "TLS ended while the client was away, passthrough when it came back: turned away"
 
 # The visitor's address still reaches the local service: bob's client
 # sends a PROXY v1 header, and its service answers with what it read.
