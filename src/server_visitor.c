@@ -233,6 +233,33 @@ srv_visitor_new(struct srv *s, struct srv_listener *li, int fd,
 }
 
 /*
+ * Room for more of what a front visitor sends first, in v->replay, which
+ * grows as it does (from SRV_FRONT_FIRST, doubling, up to max): most heads
+ * and ClientHellos are well under 1 KiB, and a crowd of slow visitors
+ * should not hold the most each. Return: 0, or -1 once v is closed.
+ */
+static int
+front_room(struct srv_visitor *v, size_t max)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (v->nreplay < v->headcap)
+		return 0;
+	cap = v->headcap == 0 ? SRV_FRONT_FIRST : v->headcap * 2;
+	if (cap > max)
+		cap = max;
+	if (cap <= v->nreplay || (p = realloc(v->replay, cap)) == NULL) {
+		visitor_fail_count(v, SRV_FAIL_RESOURCES);
+		srv_visitor_close(v, "out of memory");
+		return -1;
+	}
+	v->replay = p;
+	v->headcap = cap;
+	return 0;
+}
+
+/*
  * Plain HTTP for a known name while the HTTPS front is on: a 308 to the
  * same URL over https (http_redirect), except ACME's challenges, which
  * must be answered over plain HTTP. Return: 1 if answered so.
@@ -375,24 +402,11 @@ front_tls_route(struct srv_visitor *v)
 static void
 front_hello_read(struct srv_visitor *v)
 {
-	uint8_t *p;
 	ssize_t n;
 
 	for (;;) {
-		if (v->nreplay == v->headcap) {
-			size_t cap = v->headcap == 0 ? SRV_FRONT_FIRST :
-			    v->headcap * 2;
-
-			if (cap > FRONT_MAX_HELLO)
-				cap = FRONT_MAX_HELLO;
-			if ((p = realloc(v->replay, cap)) == NULL) {
-				visitor_fail_count(v, SRV_FAIL_RESOURCES);
-				srv_visitor_close(v, "out of memory");
-				return;
-			}
-			v->replay = p;
-			v->headcap = cap;
-		}
+		if (front_room(v, FRONT_MAX_HELLO) == -1)
+			return;
 		n = recv(v->h.fd, v->replay + v->nreplay,
 		    v->headcap - v->nreplay, 0);
 		if (n == 0) {
@@ -479,29 +493,11 @@ static void
 front_read(struct srv_visitor *v)
 {
 	char name[FRONT_MAX_NAME + 1];
-	uint8_t *p;
 	ssize_t n;
 
 	for (;;) {
-		/*
-		 * The buffer grows as the head does: most are well under
-		 * 1 KiB, and a crowd of slow visitors should not hold 8 KiB
-		 * each.
-		 */
-		if (v->nreplay == v->headcap) {
-			size_t cap = v->headcap == 0 ? SRV_FRONT_FIRST :
-			    v->headcap * 2;
-
-			if (cap > FRONT_MAX_HEAD)
-				cap = FRONT_MAX_HEAD;
-			if ((p = realloc(v->replay, cap)) == NULL) {
-				visitor_fail_count(v, SRV_FAIL_RESOURCES);
-				srv_visitor_close(v, "out of memory");
-				return;
-			}
-			v->replay = p;
-			v->headcap = cap;
-		}
+		if (front_room(v, FRONT_MAX_HEAD) == -1)
+			return;
 		n = front_recv(v, v->replay + v->nreplay,
 		    v->headcap - v->nreplay);
 		if (n == 0) {

@@ -288,6 +288,27 @@ info_cb(const SSL *ssl, int where, int ret)
 		(void)SSL_set_num_tickets(t->ssl, 0);
 }
 
+/* A certificate chain and its key into ctx. Return: 0, or -1 with err. */
+static int
+ctx_use_pair(SSL_CTX *ctx, const char *cert_file, const char *key_file,
+    char *err, size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		ssl_err(err, errlen, cert_file);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) !=
+	    1) {
+		ssl_err(err, errlen, key_file);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_err(err, errlen, "the key does not match the certificate");
+		return -1;
+	}
+	return 0;
+}
+
 struct tls_ctx *
 tls_server_ctx(const char *cert_file, const char *key_file, char *err,
     size_t errlen)
@@ -302,19 +323,8 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err,
 		free(x);
 		return NULL;
 	}
-	if (SSL_CTX_use_certificate_chain_file(x->ctx, cert_file) != 1) {
-		ssl_err(err, errlen, cert_file);
+	if (ctx_use_pair(x->ctx, cert_file, key_file, err, errlen) == -1)
 		goto bad;
-	}
-	if (SSL_CTX_use_PrivateKey_file(x->ctx, key_file,
-	    SSL_FILETYPE_PEM) != 1) {
-		ssl_err(err, errlen, key_file);
-		goto bad;
-	}
-	if (SSL_CTX_check_private_key(x->ctx) != 1) {
-		ssl_err(err, errlen, "the key does not match the certificate");
-		goto bad;
-	}
 	/* One ticket per full handshake, none after a resumed one (info_cb). */
 	(void)SSL_CTX_set_num_tickets(x->ctx, 1);
 	SSL_CTX_set_info_callback(x->ctx, info_cb);
@@ -387,19 +397,8 @@ tls_front_ctx(const char *cert_file, const char *key_file, char *err,
 	/* Stateless tickets resume; nothing is cached per visitor here. */
 	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_cb, NULL);
-	if (SSL_CTX_use_certificate_chain_file(x->ctx, cert_file) != 1) {
-		ssl_err(err, errlen, cert_file);
+	if (ctx_use_pair(x->ctx, cert_file, key_file, err, errlen) == -1)
 		goto bad;
-	}
-	if (SSL_CTX_use_PrivateKey_file(x->ctx, key_file,
-	    SSL_FILETYPE_PEM) != 1) {
-		ssl_err(err, errlen, key_file);
-		goto bad;
-	}
-	if (SSL_CTX_check_private_key(x->ctx) != 1) {
-		ssl_err(err, errlen, "the key does not match the certificate");
-		goto bad;
-	}
 	return x;
 bad:
 	tls_ctx_free(x);
