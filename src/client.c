@@ -572,7 +572,10 @@ on_challenge(struct cli *c, const struct proto_challenge *ch)
 	}
 	/* The one slow step (10-200 ms), in a child so nothing stalls. */
 	if (cli_hash_start(c, ch->setting) == -1) {
-		ctl_backoff(c, "cannot start hashing the password");
+		/* Why, for a spawn that fails now and then (Wine). */
+		(void)snprintf(msg, sizeof(msg), "cannot start hashing the "
+		    "password (%s)", strerror(errno));
+		ctl_backoff(c, msg);
 		return;
 	}
 	cli_set_state(c, CLI_HASHING);
