@@ -55,7 +55,13 @@ cli_helper_start(struct cli_helper *hp, const char *mode, const void *input,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (sys_helper_spawn(mode, &to, &from, &hp->pid) == -1)
+	/*
+	 * A second try before giving up: under Wine a spawn has been seen to
+	 * fail once and work at once after, and a failure here costs the
+	 * login a reconnect with its backoff (seconds).
+	 */
+	if (sys_helper_spawn(mode, &to, &from, &hp->pid) == -1 &&
+	    sys_helper_spawn(mode, &to, &from, &hp->pid) == -1)
 		return -1;
 	hp->len = 0;
 	/* Smaller than a pipe's buffer: this write never blocks. */

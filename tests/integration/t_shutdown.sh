@@ -18,6 +18,39 @@ download() {
 	sleep 1
 	kill -0 "$DL_PID" 2>/dev/null || fail "$1: download over before the signal"
 }
+# slow_reader NAME: a 96 MB download read at 4 MB/s in the background by a
+# reader that reports how it ended in $T/NAME.out ("reset after N bytes",
+# "end of stream after N bytes"); DL_PID is the reader. 96 MB is more than
+# every queue between the service and the visitor can hold, so a stopping
+# server cannot have handed the whole body to the kernel. The reader is not
+# curl: after a reset, Linux still hands out what the receive queue holds,
+# and loopback grows that queue to tcp_rmem's maximum (32 MB on some
+# kernels), which curl at 4 MB/s would take seconds to drain, and then
+# finish a body it had all of. A small SO_RCVBUF keeps the queue short.
+BIG=$((96 * 1024 * 1024))
+slow_reader() {
+	python3 - "$SPORT" "$BIG" >"$T/$1.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /bytes/%s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+got, t0 = 0, time.time()
+while True:
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:
+        sys.exit("reset after %d bytes" % got)
+    if not b:
+        sys.exit("end of stream after %d bytes" % got)
+    got += len(b)
+    time.sleep(max(0.0, t0 + got / 4e6 - time.time()))  # 4 MB/s
+PY
+	DL_PID=$!
+	PIDS="$PIDS $DL_PID"
+	sleep 1
+	kill -0 "$DL_PID" 2>/dev/null || fail "$1: download over before the signal: $(cat "$T/$1.out")"
+}
 body_ok() { [ "$(sha256sum <"$T/$1.body" | cut -d' ' -f1)" = "${2:-$WANT}" ]; }
 # exit_within PID SECONDS: the process is gone within SECONDS; its status
 # is in $RC.
@@ -65,13 +98,14 @@ log "client: SIG$CLIENT_STOP keeps the download, new visitors refused, exit 0"
 
 # 3. A second SIGTERM during the grace stops the server at once.
 start_client "$SPORT" "$LPORT"
-download twice
+slow_reader twice
 kill -TERM "$SERVER_PID"
 sleep 0.3
 kill -TERM "$SERVER_PID"
 exit_within "$SERVER_PID" 2 || fail "a second SIGTERM did not stop the server at once"
 [ "$RC" = 0 ] || fail "server exit status $RC after a second SIGTERM"
-wait "$DL_PID" && body_ok twice && fail "download survived a second SIGTERM"
+exit_within "$DL_PID" 3 || fail "download outlived a second SIGTERM"
+grep -q "after [0-9]* bytes" "$T/twice.out" || fail "the visitor: $(cat "$T/twice.out")"
 log_has "$T/server.log" "again: stopping now" || fail "no 'stopping now' line"
 log "second SIGTERM: stopped at once"
 
@@ -81,34 +115,7 @@ before=$(ups)
 start_server "$T/server.yaml"
 wait_for client_up "$before" || fail "client did not reconnect"
 sleep 0.5
-# 96 MB: more than every queue between the service and the visitor can
-# hold, so the server cannot have handed the whole body to the kernel
-# before the grace runs out. The visitor is not curl here: after a reset,
-# Linux still hands out what the receive queue holds, and loopback grows
-# that queue to tcp_rmem's maximum (32 MB on some kernels), which curl at
-# 4 MB/s would take seconds to drain. A small SO_RCVBUF keeps it short.
-BIG=$((96 * 1024 * 1024))
-python3 - "$SPORT" "$BIG" >"$T/short.out" 2>&1 <<'PY' &
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.connect(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /bytes/%s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
-got, t0 = 0, time.time()
-while True:
-    try:
-        b = s.recv(65536)
-    except ConnectionResetError:
-        sys.exit("reset after %d bytes" % got)
-    if not b:
-        sys.exit("end of stream after %d bytes" % got)
-    got += len(b)
-    time.sleep(max(0.0, t0 + got / 4e6 - time.time()))  # 4 MB/s
-PY
-DL_PID=$!
-PIDS="$PIDS $DL_PID"
-sleep 1
-kill -0 "$DL_PID" 2>/dev/null || fail "short: download over before the signal: $(cat "$T/short.out")"
+slow_reader short
 kill -TERM "$SERVER_PID"
 exit_within "$SERVER_PID" 3 || fail "shutdown_grace 1 did not stop the server within 3 s"
 [ "$RC" = 0 ] || fail "server exit status $RC after the grace ran out"
