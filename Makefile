@@ -106,13 +106,21 @@ override CFLAGS += -Iinclude/win -include include/win/compat.h \
 else
 $(error BACKEND is epoll, poll or win, not $(BACKEND))
 endif
-SHARED_SRC = $(filter-out src/server%.c src/client%.c $(PLATFORM_SRC),\
+SHARED_SRC = $(filter-out src/server%.c src/client%.c src/acme%.c $(PLATFORM_SRC),\
 	    $(wildcard src/*.c)) $(BACKEND_SRC)
 SERVER_SRC = $(wildcard src/server*.c)
 CLIENT_SRC = $(wildcard src/client*.c)
 SHARED_OBJ = $(SHARED_SRC:src/%.c=$(BUILD)/%.o)
 SERVER_OBJ = $(SERVER_SRC:src/%.c=$(BUILD)/%.o)
 CLIENT_OBJ = $(CLIENT_SRC:src/%.c=$(BUILD)/%.o)
+# tunnel-acme, the server's ACME helper: linked shared, with libcurl and
+# jansson, which the server itself never loads (it stays static and small).
+ACME_SRC   = $(wildcard src/acme*.c)
+ACME_OBJ   = $(ACME_SRC:src/%.c=$(BUILD)/%.o)
+ACME_PKGS  = libcurl jansson libcrypto
+ACME_CFLAGS := $(shell pkg-config --cflags $(ACME_PKGS) 2>/dev/null)
+ACME_LIBS  := $(or $(shell pkg-config --libs $(ACME_PKGS) 2>/dev/null),\
+	    -lcurl -ljansson -lcrypto)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
 # Kept, not deleted as intermediates: make test would compile them again
@@ -120,27 +128,33 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%.o)
 
 # Debian packages: to build, and to run the tests with real clients.
-BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev
+BUILD_PKGS = gcc make pkg-config libc6-dev libyaml-dev libcrypt-dev libssl-dev \
+	     libcurl4-openssl-dev libjansson-dev
 TEST_PKGS  = curl openssl python3 procps iproute2 util-linux nftables prometheus \
 	     nginx-light haproxy mandoc lintian dpkg-dev \
-	     netcat-openbsd qemu-user
+	     netcat-openbsd qemu-user pebble
 
-.PHONY: all tunnel-server tunnel-client unit integration test check asan \
+.PHONY: all tunnel-server tunnel-client tunnel-acme unit integration test check asan \
 	valgrind install uninstall deb clean run deps deps-test deps-cross deps-dist deps-npm \
 	bench soak mutate dist dist-windows-x86_64 deps-win deps-wine
 
-all: tunnel-server tunnel-client
+all: tunnel-server tunnel-client tunnel-acme
 
 # Copied through a rename: a running ./tunnel-server cannot be overwritten.
 tunnel-server: $(BUILD)/tunnel-server
 	@cp $< ./.tunnel-server.tmp && mv -f ./.tunnel-server.tmp ./tunnel-server
 tunnel-client: $(BUILD)/tunnel-client
 	@cp $< ./.tunnel-client.tmp && mv -f ./.tunnel-client.tmp ./tunnel-client
+tunnel-acme: $(BUILD)/tunnel-acme
+	@cp $< ./.tunnel-acme.tmp && mv -f ./.tunnel-acme.tmp ./tunnel-acme
 
 $(BUILD)/tunnel-server: $(SERVER_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SERVER_LDFLAGS) -o $@ $^ $(SERVER_LDLIBS)
 $(BUILD)/tunnel-client$(EXE): $(CLIENT_OBJ) $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+$(BUILD)/tunnel-acme: $(ACME_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ACME_LIBS)
+$(ACME_OBJ): override CFLAGS += $(ACME_CFLAGS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -199,7 +213,8 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=gcc CFLAGS="-O1 -g" \
 	    SANITIZE="-fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    build-asan/tunnel-server build-asan/tunnel-client test-bins
+	    build-asan/tunnel-server build-asan/tunnel-client \
+	    build-asan/tunnel-acme test-bins
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh
 
@@ -209,7 +224,8 @@ test-bins: $(UNIT_BIN)
 valgrind:
 	@$(MAKE) --no-print-directory deps-test
 	@$(MAKE) --no-print-directory BUILD=build-valgrind STATIC=0 \
-	    build-valgrind/tunnel-server build-valgrind/tunnel-client test-bins
+	    build-valgrind/tunnel-server build-valgrind/tunnel-client \
+	    build-valgrind/tunnel-acme test-bins
 	@BUILD=build-valgrind TUNNEL_WRAP="valgrind -q --leak-check=full \
 	    --error-exitcode=99" sh tests/run.sh
 
@@ -257,6 +273,9 @@ $(BUILD)/bench-poolfloor: bench/poolfloor.c | $(BUILD)
 # binary) and the examples. INSTALL_BIN names other binaries (make deb's
 # dynamically linked pair); UNITDIR, where the unit goes.
 INSTALL_BIN ?= tunnel-server tunnel-client
+# The server's ACME helper, where tunnel-server looks for it (server_acme.c).
+INSTALL_ACME ?= tunnel-acme
+LIBEXECDIR ?= $(PREFIX)/libexec/tunnel
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/tunnel
 UNITDIR	?= $(PREFIX)/lib/systemd/system
@@ -266,11 +285,14 @@ EXAMPLES = tunnel-server-config.yaml.example tunnel-client-config.yaml.example \
 	   packaging/grafana/tunnel-server-dashboard.json
 
 install: $(if $(filter tunnel-server tunnel-client,$(INSTALL_BIN)),all)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 -s --strip-program=$(STRIP) $(INSTALL_BIN) \
 	    $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 -s --strip-program=$(STRIP) $(INSTALL_ACME) \
+	    $(DESTDIR)$(LIBEXECDIR)/tunnel-acme
 	install -m 0644 man/tunnel-client.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/tunnel-server-config.yaml.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/tunnel-server.8 $(DESTDIR)$(MANDIR)/man8/
@@ -282,12 +304,13 @@ install: $(if $(filter tunnel-server tunnel-client,$(INSTALL_BIN)),all)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/tunnel-server \
 	    $(DESTDIR)$(PREFIX)/bin/tunnel-client \
+	    $(DESTDIR)$(LIBEXECDIR)/tunnel-acme \
 	    $(DESTDIR)$(MANDIR)/man1/tunnel-client.1 \
 	    $(DESTDIR)$(MANDIR)/man5/tunnel-server-config.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man8/tunnel-server.8 \
 	    $(DESTDIR)$(UNITDIR)/tunnel-server.service \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(EXAMPLES)))
-	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 
 # The Debian package, dist/tunnel_$(VERSION)_<arch>.deb. Debian wants its
 # binaries linked to the shared libraries, with Depends computed from them
@@ -300,16 +323,18 @@ deb: deps
 	$(call apt_install,dpkg-dev)
 	$(MAKE) --no-print-directory BUILD=build-deb STATIC=0 CRYPTO_A= \
 	    LDFLAGS="-Wl,-z,relro -Wl,-z,now" \
-	    build-deb/tunnel-server build-deb/tunnel-client
+	    build-deb/tunnel-server build-deb/tunnel-client \
+	    build-deb/tunnel-acme
 	rm -rf build-deb/root
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/build-deb/root \
 	    PREFIX=/usr UNITDIR=/lib/systemd/system \
-	    INSTALL_BIN="build-deb/tunnel-server build-deb/tunnel-client"
+	    INSTALL_BIN="build-deb/tunnel-server build-deb/tunnel-client" \
+	    INSTALL_ACME=build-deb/tunnel-acme
 	sh packaging/deb/mkdeb.sh $(VERSION) $(DEB_ARCH) build-deb/root dist
 
 clean:
 	rm -rf build build-asan build-valgrind build-poll build-dist build-deb dist \
-	    tunnel-server tunnel-client
+	    tunnel-server tunnel-client tunnel-acme
 
 # Release builds. `make dist` writes dist/: both binaries for Linux x86_64
 # and arm64, static and stripped, and SHA256SUMS over them. The arm64 pair

@@ -36,6 +36,8 @@
 /* Made on first run next to the server's config unless tls_cert/tls_key. */
 #define CFG_DEFAULT_TLS_CERT		"tunnel-server.crt"
 #define CFG_DEFAULT_TLS_KEY		"tunnel-server.key"
+#define CFG_DEFAULT_ACME_DIRECTORY \
+	"https://acme-v02.api.letsencrypt.org/directory"
 /*
  * The password of tunnel-server-config.yaml.example and its hash there:
  * refused at load, so a copied example never opens a server to everyone.
@@ -74,6 +76,14 @@ struct cfg_cert {
 	char		*key;		/* ... and privkey.pem */
 };
 
+/* acme: certificates from an ACME CA for the users' host names. */
+struct cfg_acme {
+	char		*directory;	/* the CA's directory URL (https) */
+	char		*email;		/* the account's contact; NULL: none */
+	char		*ca_file;	/* trust for the directory's HTTPS;
+					   NULL: the system's */
+};
+
 struct cfg_server {
 	char		*path;		/* file it was loaded from */
 	int		 port;		/* 1..65535 */
@@ -95,6 +105,8 @@ struct cfg_server {
 					   known name get a 308 to https */
 	struct cfg_cert	*https_certs;	/* chosen by SNI, in file order */
 	size_t		 nhttps_certs;
+	int		 acme_on;	/* an acme: mapping was given */
+	struct cfg_acme	 acme;		/* for names https_certs lacks */
 	struct cfg_user	*users;
 	size_t		 nusers;	/* >= 1 */
 	int		 log_enable;

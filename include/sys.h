@@ -242,6 +242,13 @@ typedef pid_t sys_pid_t;
 int	sys_helper_spawn(const char *mode, int *to, int *from, sys_pid_t *pid);
 
 /*
+ * The same for another program: path run with argv (Unix only; the
+ * server's ACME helper).
+ */
+int	sys_spawn(const char *path, char *const argv[], int *to, int *from,
+	    sys_pid_t *pid);
+
+/*
  * Waits for a helper to end, killing it first if kill_it. Return: 1 when
  * it exited with status 0, else 0.
  */

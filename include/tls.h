@@ -72,6 +72,10 @@ int		 tls_ctx_names(struct tls_ctx *x, const char *name);
 /* The certificate's notAfter as Unix seconds. Return: 0, or -1. */
 int		 tls_ctx_expiry(struct tls_ctx *x, int64_t *not_after);
 
+/* Its notBefore and notAfter, as Unix seconds. Return: 0, or -1. */
+int		 tls_ctx_validity(struct tls_ctx *x, int64_t *not_before,
+		    int64_t *not_after);
+
 /*
  * The fingerprint of the certificate's public key in cert_file, into
  * out[TLS_FP_LEN]. Return: 0, or -1 with err filled.

@@ -85,6 +85,7 @@ struct walk {
 	yaml_mark_t		 http;	/* server: http_port's value */
 	yaml_mark_t		 https;	/* server: https_port's value */
 	yaml_mark_t		 certs;	/* server: https_certs' value */
+	yaml_mark_t		 acme;	/* server: acme's value */
 	yaml_mark_t		 domain; /* server: domain's value */
 };
 
@@ -149,6 +150,10 @@ static int	set_https_port(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_certs(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
+static int	set_acme(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
+static int	set_acme_str(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
 #define STRING	YAML_SCALAR_NODE, "a string"
@@ -188,6 +193,8 @@ static const struct cfg_key server_keys[] = {
 	    "key)", set_certs, 0, 0, 0, 0 },
 	{ "http_redirect", YAML_SCALAR_NODE, "true or false", set_bool,
 	    offsetof(struct cfg_server, http_redirect), 0, 0, 0 },
+	{ "acme", YAML_MAPPING_NODE, "a mapping (email, directory, ca_file)",
+	    set_acme, 0, 0, 0, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
 	{ "log", YAML_MAPPING_NODE, "a mapping (enable, path, level)",
@@ -201,6 +208,15 @@ static const struct cfg_key log_keys[] = {
 	    0, 0, 0 },
 	{ "level", YAML_SCALAR_NODE, LEVELS, set_level,
 	    offsetof(struct cfg_server, log_level), 0, 0, 0 },
+};
+
+static const struct cfg_key acme_keys[] = {
+	{ "email", STRING, set_acme_str, offsetof(struct cfg_acme, email),
+	    0, 0, 0 },
+	{ "directory", STRING, set_acme_str,
+	    offsetof(struct cfg_acme, directory), 0, 0, 0 },
+	{ "ca_file", STRING, set_acme_str, offsetof(struct cfg_acme, ca_file),
+	    0, 0, 0 },
 };
 
 static const struct cfg_key user_keys[] = {
@@ -306,6 +322,7 @@ cfg_server_init(struct cfg_server *c)
 	c->shutdown_grace = CFG_DEFAULT_SHUTDOWN_GRACE;
 	c->transport = CFG_TRANSPORT_TLS;
 	c->http_redirect = 1;
+	c->acme.directory = xstrdup(CFG_DEFAULT_ACME_DIRECTORY);
 	c->log_enable = 0;
 	c->log_path = xstrdup(CFG_DEFAULT_LOG_PATH);
 	c->log_level = xstrdup(CFG_DEFAULT_LOG_LEVEL);
@@ -389,6 +406,9 @@ cfg_server_free(struct cfg_server *c)
 		free(c->https_certs[i].key);
 	}
 	free(c->https_certs);
+	free(c->acme.directory);
+	free(c->acme.email);
+	free(c->acme.ca_file);
 	free(c->log_path);
 	free(c->log_level);
 	memset(c, 0, sizeof(*c));
@@ -1118,6 +1138,51 @@ set_log(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
 }
 
 static int
+set_acme(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	struct cfg_server *c = obj;
+
+	(void)k;
+	c->acme_on = 1;
+	w->acme = v->start_mark;
+	return walk_mapping(w, v, acme_keys, NELEM(acme_keys), &c->acme);
+}
+
+/*
+ * acme's strings go to the helper as lines (server_acme.c): no control
+ * character, and each in the form its use needs.
+ */
+static int
+set_acme_str(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF];
+	const char *s;
+	size_t i;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	show(shown, sizeof(shown), s, v->data.scalar.length);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return walk_err(w, v->start_mark, "%s: '%s' has a "
+			    "control character", k->name, shown);
+	if (s[0] == '\0' || i > 1000)
+		return walk_err(w, v->start_mark, "%s: %s", k->name,
+		    s[0] == '\0' ? "empty" : "longer than 1000 characters");
+	if (strcmp(k->name, "directory") == 0 &&
+	    strncmp(s, "https://", 8) != 0)
+		return walk_err(w, v->start_mark, "directory: '%s' is not an "
+		    "https:// URL (an ACME directory, e.g. %s)", shown,
+		    CFG_DEFAULT_ACME_DIRECTORY);
+	if (strcmp(k->name, "email") == 0 && (strchr(s, '@') == NULL ||
+	    strpbrk(s, " ,;<>\"") != NULL || i > 254))
+		return walk_err(w, v->start_mark, "email: '%s' is not an "
+		    "e-mail address", shown);
+	return store_str(w, k, obj, s);
+}
+
+static int
 set_addr(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
 	char host[256], shown[SHOWBUF];
@@ -1416,12 +1481,19 @@ front_validate(struct walk *w, struct cfg_server *c, int metrics_port)
 				    "(line %zu)", c->https_port,
 				    c->users[i].username,
 				    w->marks[i].port.line + 1);
-		if (c->nhttps_certs == 0)
+		if (c->nhttps_certs == 0 && !c->acme_on)
 			return walk_err(w, w->https, "https_port: needs "
 			    "https_certs (cert and key files, e.g. certbot's "
-			    "fullchain.pem and privkey.pem for *.%s)",
+			    "fullchain.pem and privkey.pem for *.%s) or acme",
 			    c->domain);
 	}
+	if (c->acme_on && c->https_port == 0)
+		return walk_err(w, w->acme, "acme: set https_port too, where "
+		    "its certificates serve");
+	if (c->acme_on && c->http_port == 0)
+		return walk_err(w, w->acme, "acme: set http_port too: the CA "
+		    "checks each name over plain HTTP there (HTTP-01; port 80 "
+		    "for a public CA)");
 	if (c->nhttps_certs > 0 && c->https_port == 0)
 		return walk_err(w, w->certs, "https_certs: set https_port too");
 	if (c->domain != NULL && c->http_port == 0 && c->https_port == 0)

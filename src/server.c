@@ -300,6 +300,8 @@ srv_init(struct srv *s, struct loop *l, struct cfg_server *cfg,
 		    "*.%s they ask for (%zu certificate%s)", s->https.port,
 		    cfg->domain, s->certs.n, s->certs.n == 1 ? "" : "s");
 	}
+	if (srv_acme_init(s) == -1)
+		return -1;
 	s->stats.started_s = (int64_t)time(NULL);
 	if (cfg->metrics_listen != NULL &&
 	    srv_metrics_open(s, cfg->metrics_listen, &s->metrics) == -1) {
@@ -728,6 +730,7 @@ srv_free(struct srv *s)
 	addrmap_free(&s->visitor_addrs);
 	pipe_pool_free(s->bctx.pipes);
 	tls_ctx_free(s->tls);
+	srv_acme_free(s);
 	srv_front_certs_free(&s->certs);
 	free(s->hosts);
 	s->hosts = NULL;

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "net.h"
 #include "proto.h"
+#include "sys.h"
 #include "tls.h"
 
 #define SRV_SNIFF_MS		250	/* silent public peers wait this long */
@@ -362,6 +363,38 @@ struct srv_front_certs {
 	size_t			 n;
 };
 
+/* A name acme: may serve, and its certificate (server_acme.c). */
+struct srv_acme_name {
+	char			 name[FRONT_MAX_NAME + 1];
+	struct tls_ctx		*ctx;		/* NULL: none yet */
+	int64_t			 not_after;	/* Unix seconds */
+	int64_t			 renew_at;
+	int64_t			 retry_at;	/* after a failure; 0: none */
+	unsigned int		 fails;		/* in a row */
+	int			 wanted;	/* claimed or asked for */
+};
+
+/* acme:, with at most one tunnel-acme running. */
+struct srv_acme {
+	int			 on;
+	char			 dir[4096];	/* <state>/acme */
+	char			 helper[4096];	/* tunnel-acme's path */
+	struct srv_acme_name	*names;
+	size_t			 n;
+	struct timer		 timer;		/* the next order or check */
+	/* the running order: its helper, stdout (h) and stdin (to) */
+	struct handler		 h;
+	int			 to;
+	sys_pid_t		 pid;		/* 0: none */
+	int64_t			 deadline;
+	int			 result;	/* it said done or fail */
+	char			 cur[FRONT_MAX_NAME + 1];
+	char			 buf[2048];	/* its lines */
+	size_t			 len;
+	char			 token[128];	/* HTTP-01's, "" if none */
+	char			 keyauth[256];
+};
+
 LIST_HEAD(srv_session_list, srv_session);
 LIST_HEAD(srv_conn_list, srv_conn);
 TAILQ_HEAD(srv_addr_list, srv_addr);
@@ -386,6 +419,7 @@ struct srv {
 	struct srv_listener	 http;		/* http_port's; fd -1: off */
 	struct srv_listener	 https;		/* https_port's; fd -1: off */
 	struct srv_front_certs	 certs;		/* https_certs, loaded */
+	struct srv_acme		 acme;
 	uint8_t			 secret[PROTO_KEY_LEN];
 	char			 fake_template[PROTO_MAX_SETTING + 1];
 	struct srv_session_list	 sessions;
@@ -529,6 +563,22 @@ int	srv_state_dir(const char *config_path, const char *name, char *dir,
 int	srv_give_to_dir_owner(const char *path);
 
 /*
+ * server_acme.c: certificates from acme:. srv_acme_init starts it when
+ * the configuration has acme (0, or -1 when it cannot: no tunnel-acme,
+ * no state directory); srv_acme_reload follows a reload's new users and
+ * https_certs; srv_acme_free stops it.
+ */
+int	srv_acme_init(struct srv *s);
+void	srv_acme_reload(struct srv *s);
+void	srv_acme_free(struct srv *s);
+/* The certificate acme obtained for name, or NULL. */
+struct tls_ctx *srv_acme_ctx(struct srv *s, const char *name);
+/* name is needed (claimed, or asked for): order it if acme may. */
+void	srv_acme_need(struct srv *s, const char *name);
+/* HTTP-01: the key authorization for token (len bytes), or NULL. */
+const char *srv_acme_answer(struct srv *s, const char *token, size_t len);
+
+/*
  * server_metrics.c: the figures of GET /metrics. Opens the endpoint at
  * addr ("ip:port") into *out. Return: 0, or -1 with errno set.
  */
@@ -602,6 +652,8 @@ int	srv_front_certs_same(const struct srv_front_certs *c,
 	    const struct cfg_server *cfg);
 /* The first certificate valid for name, or NULL. */
 struct tls_ctx *srv_front_ctx(struct srv *s, const char *name);
+/* The same among https_certs alone. */
+struct tls_ctx *srv_front_file_ctx(struct srv *s, const char *name);
 /*
  * Whether https://name/ works on the HTTPS front: a certificate covers
  * name, or its service takes the TLS whole (passthrough).

@@ -85,7 +85,7 @@ srv_front_certs_same(const struct srv_front_certs *c,
 }
 
 struct tls_ctx *
-srv_front_ctx(struct srv *s, const char *name)
+srv_front_file_ctx(struct srv *s, const char *name)
 {
 	size_t i;
 
@@ -93,6 +93,14 @@ srv_front_ctx(struct srv *s, const char *name)
 		if (tls_ctx_names(s->certs.ctx[i], name))
 			return s->certs.ctx[i];
 	return NULL;
+}
+
+struct tls_ctx *
+srv_front_ctx(struct srv *s, const char *name)
+{
+	struct tls_ctx *x = srv_front_file_ctx(s, name);
+
+	return x != NULL ? x : srv_acme_ctx(s, name);
 }
 
 int

@@ -522,6 +522,7 @@ commit(struct reload *r)
 	*s->cfg = *next;
 	cfg_server_init(next);
 	srv_hosts_index(s);
+	srv_acme_reload(s);
 	/* Names, domain or front ports may have changed under the grants. */
 	for (ss = LIST_FIRST(&s->sessions); ss != NULL; ss = ssnext) {
 		ssnext = LIST_NEXT(ss, entry);

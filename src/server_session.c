@@ -345,6 +345,9 @@ route_of(const struct srv_session *ss, size_t i, struct proto_msg *r)
 	r->u.route.ok = 1;
 	if (s->http.h.fd != -1)
 		r->u.route.http_port = (uint16_t)s->http.port;
+	/* A name acme: serves is ordered now, ahead of its visitors. */
+	if (!(ss->svc_flags[i - 1] & PROTO_SERVICE_PASSTHROUGH))
+		srv_acme_need(ss->srv, name);
 	/* https only where it works: a certificate, or passthrough. */
 	if (s->https.h.fd != -1 &&
 	    (srv_front_ctx(ss->srv, name) != NULL ||

@@ -58,6 +58,8 @@ static void	visitor_failed(struct srv_visitor *, enum srv_fail,
 static void	visitor_respond(struct srv_visitor *, enum srv_fail,
 		    const char *, const char *);
 static void	visitor_fail_count(struct srv_visitor *, enum srv_fail);
+static void	visitor_answer_raw(struct srv_visitor *, enum srv_fail,
+		    const char *, const char *, const char *, const char *);
 static void	visitor_respond_loc(struct srv_visitor *, const char *,
 		    const char *);
 static void	front_read(struct srv_visitor *);
@@ -259,6 +261,52 @@ front_room(struct srv_visitor *v, size_t max)
 	return 0;
 }
 
+/* ACME's HTTP-01 path (RFC 8555 §8.3); the token follows. */
+#define ACME_PATH	"/.well-known/acme-challenge/"
+
+/*
+ * The request target of v's head, which front_sniff has parsed: its
+ * request line is "METHOD SP target SP ...". Return: 0, or -1.
+ */
+static int
+head_target(const struct srv_visitor *v, const uint8_t **t,
+    const uint8_t **te)
+{
+	const uint8_t *p = v->replay, *end = v->replay + v->nreplay;
+
+	if ((*t = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		return -1;
+	(*t)++;
+	if ((*te = memchr(*t, ' ', (size_t)(end - *t))) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Plain HTTP asking for a token of acme:'s running order: its key
+ * authorization, exactly (the CA compares the body). Other tokens go on
+ * to the client, which may run an ACME client of its own. Return: 1 if
+ * answered.
+ */
+static int
+front_acme(struct srv_visitor *v)
+{
+	const uint8_t *t, *te;
+	const char *keyauth;
+
+	if (!v->srv->acme.on || head_target(v, &t, &te) == -1 ||
+	    (size_t)(te - t) <= sizeof(ACME_PATH) - 1 ||
+	    memcmp(t, ACME_PATH, sizeof(ACME_PATH) - 1) != 0)
+		return 0;
+	t += sizeof(ACME_PATH) - 1;
+	if ((keyauth = srv_acme_answer(v->srv, (const char *)t,
+	    (size_t)(te - t))) == NULL)
+		return 0;
+	visitor_answer_raw(v, SRV_FAIL_NONE, "200 OK", NULL, keyauth,
+	    "ACME challenge answered");
+	return 1;
+}
+
 /*
  * Plain HTTP for a known name while the HTTPS front is on: a 308 to the
  * same URL over https (http_redirect), except ACME's challenges, which
@@ -268,21 +316,16 @@ static int
 front_redirect(struct srv_visitor *v)
 {
 	struct srv *s = v->srv;
-	const uint8_t *p = v->replay, *end = v->replay + v->nreplay, *t, *te;
+	const uint8_t *t, *te;
 	char loc[FRONT_MAX_NAME + 2048], port[8] = "";
-	static const char acme[] = "/.well-known/acme-challenge/";
 
 	if (s->https.h.fd == -1 || !s->cfg->http_redirect ||
 	    !srv_front_https(s, v->host))
 		return 0;
-	/* The head parsed: its request line is "METHOD SP target SP ...". */
-	if ((t = memchr(p, ' ', (size_t)(end - p))) == NULL)
+	if (head_target(v, &t, &te) == -1)
 		return 0;
-	t++;
-	if ((te = memchr(t, ' ', (size_t)(end - t))) == NULL)
-		return 0;
-	if ((size_t)(te - t) >= sizeof(acme) - 1 &&
-	    memcmp(t, acme, sizeof(acme) - 1) == 0)
+	if ((size_t)(te - t) >= sizeof(ACME_PATH) - 1 &&
+	    memcmp(t, ACME_PATH, sizeof(ACME_PATH) - 1) == 0)
 		return 0;
 	/* An absolute-form or odd target gets the root, never a copy. */
 	if (*t != '/' || te - t > 1024)
@@ -380,8 +423,10 @@ front_tls_route(struct srv_visitor *v)
 		return;
 	}
 	if ((x = srv_front_ctx(s, v->host)) == NULL) {
-		(void)snprintf(why, sizeof(why), "no certificate for %s in "
-		    "https_certs (TLS alert)", v->host);
+		srv_acme_need(s, v->host);
+		(void)snprintf(why, sizeof(why), "no certificate for %s %s "
+		    "(TLS alert)", v->host, s->acme.on ? "yet" :
+		    "in https_certs");
 		front_refuse_tls(v, SRV_FAIL_UNKNOWN_HOST,
 		    SRV_ALERT_UNRECOGNIZED_NAME, why);
 		return;
@@ -474,7 +519,7 @@ front_route(struct srv_visitor *v)
 		    text);
 		return;
 	}
-	if (v->tls == NULL && front_redirect(v))
+	if (v->tls == NULL && (front_acme(v) || front_redirect(v)))
 		return;
 	u->visitors++;
 	if (ss == NULL || s->stopping) {
@@ -1269,29 +1314,28 @@ visitor_reject(struct srv_visitor *v, enum srv_fail fail, const char *reason)
 }
 
 /*
- * Answers an HTTP visitor with status (e.g. "404 Not Found") and text as
- * a plain-text body, then reads the rest of its request for a moment.
+ * Answers an HTTP visitor with status (e.g. "404 Not Found") and body,
+ * plain text, then reads the rest of its request for a moment; why is
+ * what its close will log.
  */
 static void
-visitor_answer(struct srv_visitor *v, enum srv_fail fail, const char *status,
-    const char *location, const char *text)
+visitor_answer_raw(struct srv_visitor *v, enum srv_fail fail,
+    const char *status, const char *location, const char *body,
+    const char *why)
 {
 	struct srv *s = v->srv;
 	char resp[PROTO_MAX_REASON + FRONT_MAX_NAME + 2304];
-	char copy[sizeof(v->reason)];
 	int len;
 
 	visitor_fail_count(v, fail);
 	loop_timer_cancel(s->loop, &v->timer);
 	front_leave(v);
-	/* text may be v->reason, which is rewritten below. */
-	(void)snprintf(copy, sizeof(copy), "%s", text);
 	len = snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\n%s%s%s"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\ntunnel: %s\n",
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	    status, location != NULL ? "Location: " : "",
 	    location != NULL ? location : "", location != NULL ? "\r\n" : "",
-	    strlen(copy) + 9, copy);
+	    strlen(body), body);
 	if (len > 0 && (size_t)len < sizeof(resp)) {
 		if (v->tls != NULL) {
 			/* The handshake is done: a small answer fits. */
@@ -1304,11 +1348,26 @@ visitor_answer(struct srv_visitor *v, enum srv_fail fail, const char *status,
 	}
 	(void)shutdown(v->h.fd, SHUT_WR);
 	v->state = SRV_VISITOR_DRAIN;
-	(void)snprintf(v->reason, sizeof(v->reason), "%.3s: %.200s", status,
-	    copy);
+	/* why may be v->reason itself. */
+	if (why != v->reason)
+		(void)snprintf(v->reason, sizeof(v->reason), "%.3s: %.200s",
+		    status, why);
 	loop_timer_set(s->loop, &v->timer, SRV_DRAIN_MS);
 	if (loop_update(s->loop, &v->h, LOOP_IN) == -1)
 		srv_visitor_close(v, v->reason);
+}
+
+/* The same with "tunnel: text" as the body. */
+static void
+visitor_answer(struct srv_visitor *v, enum srv_fail fail, const char *status,
+    const char *location, const char *text)
+{
+	char body[sizeof(v->reason) + 16], why[sizeof(v->reason)];
+
+	/* text may be v->reason, which visitor_answer_raw rewrites. */
+	(void)snprintf(why, sizeof(why), "%.*s", (int)sizeof(why) - 1, text);
+	(void)snprintf(body, sizeof(body), "tunnel: %s\n", why);
+	visitor_answer_raw(v, fail, status, location, body, why);
 }
 
 static void

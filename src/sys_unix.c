@@ -286,19 +286,27 @@ sys_helper_spawn(const char *mode, int *to, int *from, sys_pid_t *pid)
 	static char arg0[] = "tunnel-client", arg1[] = "--helper";
 	char arg2[16];
 	char *argv[] = { arg0, arg1, arg2, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, i, e;
-	short flags = POSIX_SPAWN_SETSIGMASK;
 	const char *self = sys_self_path();
-	sigset_t none;
 
-	if (strlen(mode) >= sizeof(arg2)) {
+	if (strlen(mode) >= sizeof(arg2) || self == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
 	memcpy(arg2, mode, strlen(mode) + 1);
-	if (self == NULL || cloexec_pipe(in) == -1 || cloexec_pipe(out) == -1)
+	return sys_spawn(self, argv, to, from, pid);
+}
+
+int
+sys_spawn(const char *path, char *const argv[], int *to, int *from,
+    sys_pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, i, e;
+	short flags = POSIX_SPAWN_SETSIGMASK;
+	sigset_t none;
+
+	if (cloexec_pipe(in) == -1 || cloexec_pipe(out) == -1)
 		goto fail;
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		goto fail;
@@ -321,7 +329,7 @@ sys_helper_spawn(const char *mode, int *to, int *from, sys_pid_t *pid)
 	(void)sigemptyset(&none);
 	(void)posix_spawnattr_setsigmask(&attr, &none);
 	(void)posix_spawnattr_setflags(&attr, flags);
-	e = posix_spawn(pid, self, &fa, &attr, argv, environ);
+	e = posix_spawn(pid, path, &fa, &attr, argv, environ);
 	(void)posix_spawn_file_actions_destroy(&fa);
 	(void)posix_spawnattr_destroy(&attr);
 	if (e != 0) {

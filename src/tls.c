@@ -414,19 +414,36 @@ tls_ctx_names(struct tls_ctx *x, const char *name)
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
+/* t as Unix seconds, through a difference from now: no timegm(), which
+ * Windows lacks. */
+static int
+asn1_unix(const ASN1_TIME *t, int64_t *out)
+{
+	int days, secs;
+
+	if (t == NULL || ASN1_TIME_diff(&days, &secs, NULL, t) != 1)
+		return -1;
+	*out = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+	return 0;
+}
+
+int
+tls_ctx_validity(struct tls_ctx *x, int64_t *not_before, int64_t *not_after)
+{
+	X509 *cert = SSL_CTX_get0_certificate(x->ctx);
+
+	if (cert == NULL || asn1_unix(X509_get0_notBefore(cert),
+	    not_before) == -1)
+		return -1;
+	return asn1_unix(X509_get0_notAfter(cert), not_after);
+}
+
 int
 tls_ctx_expiry(struct tls_ctx *x, int64_t *not_after)
 {
-	X509 *cert = SSL_CTX_get0_certificate(x->ctx);
-	const ASN1_TIME *t;
-	int days, secs;
+	int64_t from;
 
-	/* A difference from now: no timegm(), which Windows lacks. */
-	if (cert == NULL || (t = X509_get0_notAfter(cert)) == NULL ||
-	    ASN1_TIME_diff(&days, &secs, NULL, t) != 1)
-		return -1;
-	*not_after = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
-	return 0;
+	return tls_ctx_validity(x, &from, not_after);
 }
 
 /* Replaces *slot with s (whose reference it takes). */

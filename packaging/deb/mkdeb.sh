@@ -31,7 +31,8 @@ mkdir "$tmp/debian"
 printf 'Source: tunnel\n\nPackage: tunnel\nArchitecture: any\n' \
     >"$tmp/debian/control"
 deps=$(cd "$tmp" && dpkg-shlibdeps -O -e"$root/usr/bin/tunnel-server" \
-    -e"$root/usr/bin/tunnel-client" 2>"$tmp/shlibdeps.err" |
+    -e"$root/usr/bin/tunnel-client" \
+    -e"$root/usr/libexec/tunnel/tunnel-acme" 2>"$tmp/shlibdeps.err" |
     sed -n 's/^shlibs:Depends=//p') || {
 	cat "$tmp/shlibdeps.err" >&2
 	exit 1

@@ -38,7 +38,8 @@ mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates"
 dpkg --root="$R" --force-script-chrootless --force-depends --force-not-root \
     -i "$DEB" >"$T/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$T/dpkg.log")"
 grep -q "write /etc/tunnel/tunnel-server-config.yaml" "$T/dpkg.log" || fail "postinst did not say what to do next: $(cat "$T/dpkg.log")"
-for f in usr/bin/tunnel-server usr/bin/tunnel-client lib/systemd/system/tunnel-server.service \
+for f in usr/bin/tunnel-server usr/bin/tunnel-client usr/libexec/tunnel/tunnel-acme \
+    lib/systemd/system/tunnel-server.service \
     usr/share/man/man8/tunnel-server.8.gz usr/share/man/man1/tunnel-client.1.gz \
     usr/share/man/man5/tunnel-server-config.yaml.5.gz usr/share/doc/tunnel/copyright \
     usr/share/doc/tunnel/tunnel-server-config.yaml.example; do
@@ -49,6 +50,9 @@ for b in tunnel-server tunnel-client; do
 	ldd "$R/usr/bin/$b" | grep -q 'libyaml' || fail "$b does not link libyaml dynamically"
 	"$R/usr/bin/$b" --version | grep -q "^$b $VERSION " || fail "installed $b does not run"
 done
+ldd "$R/usr/libexec/tunnel/tunnel-acme" | grep -q 'libcurl' || fail "tunnel-acme does not link libcurl"
+"$R/usr/libexec/tunnel/tunnel-acme" --version | grep -q "^tunnel-acme $VERSION" || fail "installed tunnel-acme does not run"
+grep -q '^Depends:.*libcurl4' "$R/var/lib/dpkg/status" || fail "Depends lacks libcurl4: $(grep ^Depends "$R/var/lib/dpkg/status")"
 U="$R/lib/systemd/system/tunnel-server.service"
 grep -qx 'ExecStart=/usr/bin/tunnel-server -c /etc/tunnel/tunnel-server-config.yaml' "$U" ||
     fail "the unit's ExecStart: $(grep ExecStart "$U")"

@@ -17,6 +17,23 @@ for b in tunnel-server tunnel-client; do
 	readelf -S "$f" | grep -q '\.symtab' && fail "$b was installed with its symbol table"
 	"$f" --version | grep -q "^$b " || fail "installed $b does not run"
 done
+a="$D/usr/local/libexec/tunnel/tunnel-acme"
+[ -x "$a" ] && [ "$(stat -c %a "$a")" = 755 ] || fail "tunnel-acme not installed in libexec/tunnel"
+readelf -S "$a" | grep -q '\.symtab' && fail "tunnel-acme was installed with its symbol table"
+"$a" --version | grep -q "^tunnel-acme " || fail "installed tunnel-acme does not run"
+# The installed server finds it there (acme: on, no CA needed to start).
+P=$(free_port); H=$(free_port); S=$(free_port)
+printf 'port: %s\ndomain: t.test\nhttp_port: %s\nhttps_port: %s\nacme: {directory: "https://127.0.0.1:1/dir"}\nusers:\n  - {username: a, password: "A-pass-1", hosts: [x]}\n' \
+    "$P" "$H" "$S" >"$T/acme.yaml"
+(cd "$T" && exec "$D/usr/local/bin/tunnel-server" -c "$T/acme.yaml") >"$T/server.log" 2>&1 &
+SERVER_PID=$!
+PIDS="$PIDS $SERVER_PID"
+wait_for port_open "$P" || fail "the installed server did not start with acme"
+log_has "$T/server.log" "acme: certificates for 1 name" || fail "the installed server: $(grep acme "$T/server.log")"
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+rm -rf "$T/acme" "$T"/tunnel-server.* "$T/server.log"
+log "tunnel-acme installed in libexec/tunnel, and the installed server finds it"
 readelf -S "$TOP/$BUILD/tunnel-server" | grep -q '\.debug_info' || log "(the build itself has no debug info)"
 log "installed stripped: server $(stat -c %s "$D/usr/local/bin/tunnel-server") bytes, client $(stat -c %s "$D/usr/local/bin/tunnel-client") bytes"
 for f in share/man/man8/tunnel-server.8 share/man/man1/tunnel-client.1 \

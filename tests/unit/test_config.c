@@ -1278,6 +1278,55 @@ test_failure_resets(void)
 	return TEST_PASS;
 }
 
+/* acme: its checks, and https_port served by it alone. */
+static int
+test_acme_keys(void)
+{
+	static const char front[] = "domain: a.b\nhttp_port: 80\n"
+	    "https_port: 443\n";
+	static const char users[] = "users:\n  - {username: a, password: pw}\n";
+	struct cfg_server c;
+	char y[512];
+
+	(void)snprintf(y, sizeof(y), "%sacme:\n  email: me@a.b\n%s", front,
+	    users);
+	CHECK(server_ok(y, &c));
+	ASSERT_EQ(c.acme_on, 1);
+	ASSERT_STR_EQ(c.acme.email, "me@a.b");
+	ASSERT_STR_EQ(c.acme.directory, CFG_DEFAULT_ACME_DIRECTORY);
+	ASSERT_EQ(c.acme.ca_file == NULL, 1);
+	cfg_server_free(&c);
+	(void)snprintf(y, sizeof(y), "%sacme: {directory: "
+	    "\"https://ca.test/dir\", ca_file: /x/ca.pem}\n%s", front, users);
+	CHECK(server_ok(y, &c));
+	ASSERT_STR_EQ(c.acme.directory, "https://ca.test/dir");
+	ASSERT_STR_EQ(c.acme.ca_file, "/x/ca.pem");
+	ASSERT_EQ(c.acme.email == NULL, 1);
+	cfg_server_free(&c);
+	/* Without acme, nothing of it is on. */
+	CHECK(server_ok("domain: a.b\nhttp_port: 80\nusers:\n"
+	    "  - {username: a, password: pw}\n", &c));
+	ASSERT_EQ(c.acme_on, 0);
+	cfg_server_free(&c);
+	(void)snprintf(y, sizeof(y), "%sacme: {directory: "
+	    "\"http://ca.test/dir\"}\n%s", front, users);
+	CHECK(server_err(y, "t.yaml:4:19: ", "is not an https:// URL"));
+	(void)snprintf(y, sizeof(y), "%sacme: {email: me}\n%s", front, users);
+	CHECK(server_err(y, "t.yaml:4:15: ", "not an e-mail address"));
+	(void)snprintf(y, sizeof(y), "%sacme: {email: \"a@b\\nc\"}\n%s",
+	    front, users);
+	CHECK(server_err(y, "t.yaml:4:15: ", "has a control character"));
+	(void)snprintf(y, sizeof(y), "%sacme: {emial: a@b}\n%s", front, users);
+	CHECK(server_err(y, "t.yaml:4:8: ", "did you mean 'email'"));
+	CHECK(server_err("domain: a.b\nhttps_port: 443\nacme: {}\n"
+	    "users:\n  - {username: a, password: pw}\n", "t.yaml:3:7: ",
+	    "set http_port too"));
+	CHECK(server_err("domain: a.b\nhttp_port: 80\nacme: {}\n"
+	    "users:\n  - {username: a, password: pw}\n", "t.yaml:3:7: ",
+	    "set https_port too"));
+	return 0;
+}
+
 /*
  * The front's keys: bare labels go under domain, names are lowercased and
  * held by one user; services make the raw local_port optional.
@@ -1435,6 +1484,7 @@ static const struct test tests[] = {
 	{ "config_split_hostport", test_split_hostport },
 	{ "config_failure_resets", test_failure_resets },
 	{ "config_front_keys", test_front_keys },
+	{ "config_acme_keys", test_acme_keys },
 };
 
 TEST_MAIN(tests)

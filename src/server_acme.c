@@ -1,0 +1,614 @@
+/*
+ * server_acme: certificates from an ACME CA (acme:) for the host names
+ * users may claim and https_certs does not cover. Theory of operation.
+ *
+ * The loop never speaks ACME itself: for each order it runs tunnel-acme
+ * (acme_main.c), found beside this binary, and reads its lines without
+ * waiting. One order runs at a time, which is all a CA's rate limits
+ * allow anyway. The helper's one need from the loop is HTTP-01: it names
+ * a token and its key authorization, the front answers the CA's GET for
+ * that token on http_port (srv_acme_answer), and the helper is told
+ * "ready".
+ *
+ * A name is ordered on first need: when a client claims it (a granted
+ * SERVICE) or a visitor's ClientHello asks for it, never merely because
+ * it is in the file, and never for a name no user may claim. Certificates
+ * are kept under the state directory (acme/NAME.pem, 0600, key and chain)
+ * and loaded at start, so a restart orders nothing. One whose last third
+ * of life has begun is renewed (30 days before the end of Let's
+ * Encrypt's 90), whether or not anyone asked lately.
+ *
+ * Failures back off per name: 10 s doubling to an hour when the CA could
+ * not be reached, 5 minutes doubling to a day when it refused (its
+ * failed-validation limits are counted per hour). A reload (SIGHUP)
+ * clears the backoff: it is how an operator says "fixed, try now".
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "sys.h"
+
+#define ACME_TRANSIENT_FIRST	10		/* seconds */
+#define ACME_TRANSIENT_MAX	3600
+#define ACME_REFUSED_FIRST	300
+#define ACME_REFUSED_MAX	86400
+#define ACME_HELPER_DEADLINE	660		/* the helper's own is 600 */
+#define ACME_RECHECK		3600		/* the timer's longest sleep */
+#define ACME_MIN_RENEW		10		/* never renew sooner */
+
+static void	acme_tick(struct loop *, struct timer *);
+static void	helper_cb(struct loop *, struct handler *, uint32_t);
+
+static struct srv_acme_name *
+name_find(struct srv_acme *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->names[i].name, name) == 0)
+			return &a->names[i];
+	return NULL;
+}
+
+/* The stored certificate's file for e. Return: 0, or -1 if too long. */
+static int
+cert_path(const struct srv_acme *a, const char *name, char *out, size_t len)
+{
+	int r = snprintf(out, len, "%s/%s.pem", a->dir, name);
+
+	return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
+/*
+ * Loads e's stored certificate, if there is one, and sets when to renew
+ * it. Return: 1 loaded, 0 none stored, -1 unusable (err says why).
+ */
+static int
+cert_load(struct srv_acme *a, struct srv_acme_name *e, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	struct tls_ctx *x;
+	int64_t from, until, life;
+
+	if (cert_path(a, e->name, path, sizeof(path)) == -1) {
+		(void)snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	if (access(path, F_OK) == -1)
+		return 0;
+	if ((x = tls_front_ctx(path, path, err, errlen)) == NULL)
+		return -1;
+	if (!tls_ctx_names(x, e->name) ||
+	    tls_ctx_validity(x, &from, &until) == -1) {
+		(void)snprintf(err, errlen, "%.200s is not a certificate for "
+		    "%s", path, e->name);
+		tls_ctx_free(x);
+		return -1;
+	}
+	if (e->ctx != NULL)
+		tls_ctx_free(e->ctx);
+	e->ctx = x;
+	e->not_after = until;
+	life = until > from ? until - from : 0;
+	/* The last third of its life, as certbot and Caddy renew. */
+	e->renew_at = until - life / 3;
+	if (e->renew_at < (int64_t)time(NULL) + ACME_MIN_RENEW &&
+	    until > (int64_t)time(NULL) + ACME_MIN_RENEW)
+		e->renew_at = (int64_t)time(NULL) + ACME_MIN_RENEW;
+	return 1;
+}
+
+/* The seconds since the epoch as a date for the log. */
+static const char *
+date_str(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		(void)snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+/*
+ * The names ACME may serve under s's configuration: every user's hosts
+ * that no https_certs entry covers. Entries of names still there keep
+ * their certificate and state; the rest are freed.
+ */
+static int
+names_build(struct srv *s)
+{
+	struct srv_acme *a = &s->acme;
+	struct srv_acme_name *next, *old;
+	char err[512], when[64];
+	size_t i, j, k, n = 0, cap = 0;
+
+	for (i = 0; i < s->nusers; i++)
+		cap += s->users[i]->cfg->nhosts;
+	next = cap == 0 ? NULL : calloc(cap, sizeof(*next));
+	if (cap > 0 && next == NULL) {
+		log_warn("acme");
+		return -1;
+	}
+	for (i = 0; i < s->nusers; i++)
+		for (j = 0; j < s->users[i]->cfg->nhosts; j++) {
+			const char *h = s->users[i]->cfg->hosts[j];
+
+			if (srv_front_file_ctx(s, h) != NULL ||
+			    strlen(h) >= sizeof(next[n].name))
+				continue;
+			for (k = 0; k < n && strcmp(next[k].name, h) != 0; k++)
+				;
+			if (k < n)
+				continue;
+			if ((old = name_find(a, h)) != NULL) {
+				next[n] = *old;
+				old->ctx = NULL;	/* moved */
+			} else
+				(void)snprintf(next[n].name,
+				    sizeof(next[n].name), "%s", h);
+			/* A reload is the operator's "try again now". */
+			next[n].retry_at = 0;
+			next[n].fails = 0;
+			n++;
+		}
+	for (i = 0; i < a->n; i++)
+		if (a->names[i].ctx != NULL)
+			tls_ctx_free(a->names[i].ctx);
+	free(a->names);
+	a->names = next;
+	a->n = n;
+	for (i = 0; i < n; i++) {
+		if (next[i].ctx != NULL)
+			continue;
+		switch (cert_load(a, &next[i], err, sizeof(err))) {
+		case 1:
+			log_info("acme: %s: certificate loaded, valid until "
+			    "%s", next[i].name, date_str(next[i].not_after,
+			    when, sizeof(when)));
+			break;
+		case -1:
+			/* Ordered again on first need. */
+			log_warnx("acme: %s: stored certificate unusable: %s",
+			    next[i].name, err);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* tunnel-acme beside this binary, or in ../libexec/tunnel from it. */
+static int
+helper_find(char *out, size_t len)
+{
+	const char *link = sys_self_path();
+	char self[PATH_MAX];
+	const char *slash;
+	int r;
+
+	/* Linux names /proc/self/exe: the binary's own directory is wanted. */
+	if (link == NULL || realpath(link, self) == NULL ||
+	    (slash = strrchr(self, '/')) == NULL)
+		return -1;
+	r = snprintf(out, len, "%.*s/tunnel-acme", (int)(slash - self), self);
+	if (r > 0 && (size_t)r < len && access(out, X_OK) == 0)
+		return 0;
+	r = snprintf(out, len, "%.*s/../libexec/tunnel/tunnel-acme",
+	    (int)(slash - self), self);
+	if (r > 0 && (size_t)r < len && access(out, X_OK) == 0)
+		return 0;
+	return -1;
+}
+
+int
+srv_acme_init(struct srv *s)
+{
+	struct srv_acme *a = &s->acme;
+	char dir[PATH_MAX];
+	int r;
+
+	a->to = -1;
+	loop_handler_init(&a->h, -1, helper_cb);
+	loop_timer_init(&a->timer, acme_tick);
+	if (!s->cfg->acme_on)
+		return 0;
+	if (helper_find(a->helper, sizeof(a->helper)) == -1) {
+		log_error("acme: tunnel-acme is neither beside tunnel-server "
+		    "nor in ../libexec/tunnel from it; install it (make "
+		    "install does)");
+		return -1;
+	}
+	if (srv_state_dir(s->cfg->path, "acme", dir, sizeof(dir)) == -1 ||
+	    (r = snprintf(a->dir, sizeof(a->dir), "%s/acme", dir)) < 0 ||
+	    (size_t)r >= sizeof(a->dir) - FRONT_MAX_NAME - 16) {
+		log_error("acme: the state directory's path is too long");
+		return -1;
+	}
+	if (strpbrk(a->dir, "\n\r") != NULL) {
+		log_error("acme: %s: a newline in the state directory's path",
+		    a->dir);
+		return -1;
+	}
+	if (mkdir(a->dir, 0700) == -1 && errno != EEXIST) {
+		log_error("acme: cannot make %s: %s", a->dir, strerror(errno));
+		return -1;
+	}
+	(void)srv_give_to_dir_owner(a->dir);
+	a->on = 1;
+	if (names_build(s) == -1)
+		return -1;
+	log_info("acme: certificates for %zu name%s from %s, kept in %s",
+	    a->n, a->n == 1 ? "" : "s", s->cfg->acme.directory, a->dir);
+	loop_timer_set(s->loop, &a->timer, 0);
+	return 0;
+}
+
+/* Ends the running helper, if any; its name's outcome is not judged. */
+static void
+helper_end(struct srv *s)
+{
+	struct srv_acme *a = &s->acme;
+
+	if (a->h.fd != -1)
+		loop_close(s->loop, &a->h);
+	if (a->to != -1) {
+		(void)close(a->to);
+		a->to = -1;
+	}
+	if (a->pid > 0)
+		(void)sys_helper_reap(a->pid, 1);
+	a->pid = 0;
+	a->len = 0;
+	a->token[0] = a->keyauth[0] = '\0';
+	a->cur[0] = '\0';
+	a->result = 0;
+}
+
+void
+srv_acme_free(struct srv *s)
+{
+	struct srv_acme *a = &s->acme;
+	size_t i;
+
+	if (!a->on)
+		return;		/* never started: nothing is held */
+	helper_end(s);
+	loop_timer_cancel(s->loop, &a->timer);
+	for (i = 0; i < a->n; i++)
+		if (a->names[i].ctx != NULL)
+			tls_ctx_free(a->names[i].ctx);
+	free(a->names);
+	a->names = NULL;
+	a->n = 0;
+	a->on = 0;
+}
+
+void
+srv_acme_reload(struct srv *s)
+{
+	struct srv_acme *a = &s->acme;
+
+	if (!s->cfg->acme_on) {
+		if (a->on)
+			log_info("reload: acme is off; its certificates are "
+			    "no longer served");
+		srv_acme_free(s);
+		return;
+	}
+	if (!a->on) {
+		if (srv_acme_init(s) == -1)
+			log_warnx("reload: acme stays off");
+		return;
+	}
+	if (names_build(s) == -1)
+		return;
+	/* A name that went away takes its order with it. */
+	if (a->cur[0] != '\0' && name_find(a, a->cur) == NULL) {
+		log_info("acme: %s is no longer claimable: its order stops",
+		    a->cur);
+		helper_end(s);
+	}
+	loop_timer_set(s->loop, &a->timer, 0);
+}
+
+struct tls_ctx *
+srv_acme_ctx(struct srv *s, const char *name)
+{
+	struct srv_acme_name *e;
+
+	if (!s->acme.on || (e = name_find(&s->acme, name)) == NULL)
+		return NULL;
+	return e->ctx;
+}
+
+void
+srv_acme_need(struct srv *s, const char *name)
+{
+	struct srv_acme_name *e;
+
+	if (!s->acme.on || (e = name_find(&s->acme, name)) == NULL ||
+	    e->wanted)
+		return;
+	e->wanted = 1;
+	loop_timer_set(s->loop, &s->acme.timer, 0);
+}
+
+const char *
+srv_acme_answer(struct srv *s, const char *token, size_t len)
+{
+	struct srv_acme *a = &s->acme;
+
+	if (!a->on || a->token[0] == '\0' || strlen(a->token) != len ||
+	    memcmp(a->token, token, len) != 0)
+		return NULL;
+	return a->keyauth;
+}
+
+/* When e is next due for an order: INT64_MAX for never. */
+static int64_t
+due(const struct srv_acme_name *e)
+{
+	int64_t t;
+
+	if (e->ctx != NULL)
+		t = e->renew_at;
+	else if (e->wanted)
+		t = 0;
+	else
+		return INT64_MAX;
+	return t > e->retry_at ? t : e->retry_at;
+}
+
+/* Writes all of p to the helper's stdin. Return: 0, or -1. */
+static int
+helper_write(struct srv_acme *a, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		/* Small, and the helper reads it at once: never a wait. */
+		if ((w = write(a->to, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Backs e off after a failure of kind refused (1) or transient (0). */
+static void
+backoff(struct srv_acme_name *e, int refused, const char *why)
+{
+	int64_t first = refused ? ACME_REFUSED_FIRST : ACME_TRANSIENT_FIRST;
+	int64_t most = refused ? ACME_REFUSED_MAX : ACME_TRANSIENT_MAX;
+	int64_t wait = first;
+	unsigned int i;
+
+	for (i = 0; i < e->fails && wait < most; i++)
+		wait *= 2;
+	if (wait > most)
+		wait = most;
+	e->fails++;
+	e->retry_at = (int64_t)time(NULL) + wait;
+	log_warnx("acme: %s: no certificate: %s; trying again in %lld s%s",
+	    e->name, why, (long long)wait, e->ctx != NULL ?
+	    " (the current one still serves)" : "");
+}
+
+/* Starts tunnel-acme for e. Return: 0, or -1 (e backed off). */
+static int
+helper_start(struct srv *s, struct srv_acme_name *e)
+{
+	struct srv_acme *a = &s->acme;
+	const struct cfg_acme *c = &s->cfg->acme;
+	char *argv[] = { (char *)"tunnel-acme", NULL };
+	char job[4 * PATH_MAX + 1024], out[PATH_MAX], why[256];
+	int to, from, r;
+	sys_pid_t pid;
+
+	if (cert_path(a, e->name, out, sizeof(out)) == -1) {
+		backoff(e, 1, "path too long");
+		return -1;
+	}
+	r = snprintf(job, sizeof(job), "directory %s\n%s%s%s%s%s%s"
+	    "account_key %s/account.key\nname %s\nout %s\n\n", c->directory,
+	    c->ca_file != NULL ? "ca_file " : "",
+	    c->ca_file != NULL ? c->ca_file : "", c->ca_file != NULL ? "\n" : "",
+	    c->email != NULL ? "email " : "", c->email != NULL ? c->email : "",
+	    c->email != NULL ? "\n" : "", a->dir, e->name, out);
+	if (r < 0 || (size_t)r >= sizeof(job)) {
+		backoff(e, 1, "the job does not fit");
+		return -1;
+	}
+	if (sys_spawn(a->helper, argv, &to, &from, &pid) == -1) {
+		(void)snprintf(why, sizeof(why), "cannot run tunnel-acme: %s",
+		    strerror(errno));
+		backoff(e, 0, why);
+		return -1;
+	}
+	a->to = to;
+	a->pid = pid;
+	loop_handler_init(&a->h, from, helper_cb);
+	if (helper_write(a, job, (size_t)r) == -1 ||
+	    loop_update(s->loop, &a->h, LOOP_IN) == -1) {
+		(void)snprintf(why, sizeof(why), "cannot talk to tunnel-acme: "
+		    "%s", strerror(errno));
+		helper_end(s);
+		backoff(e, 0, why);
+		return -1;
+	}
+	(void)snprintf(a->cur, sizeof(a->cur), "%s", e->name);
+	a->deadline = (int64_t)time(NULL) + ACME_HELPER_DEADLINE;
+	log_info("acme: %s: %s a certificate", e->name,
+	    e->ctx != NULL ? "renewing" : "ordering");
+	return 0;
+}
+
+/* The helper's "done": its certificate is stored; now it serves. */
+static void
+order_done(struct srv *s, struct srv_acme_name *e)
+{
+	struct srv_session *ss, *next;
+	char err[512], when[64];
+
+	if (cert_load(&s->acme, e, err, sizeof(err)) != 1) {
+		backoff(e, 0, err);
+		return;
+	}
+	e->fails = 0;
+	e->retry_at = 0;
+	log_info("acme: %s: certificate obtained, valid until %s; renewal "
+	    "from %s", e->name, date_str(e->not_after, when, sizeof(when)),
+	    date_str(e->renew_at, when + 32, sizeof(when) - 32));
+	/* The client that claims it hears of https now (a ROUTE). */
+	for (ss = LIST_FIRST(&s->sessions); ss != NULL; ss = next) {
+		next = LIST_NEXT(ss, entry);
+		srv_session_regrant(ss);
+	}
+}
+
+/* Whether token is base64url and short enough to keep. */
+static int
+token_ok(const char *t, size_t n, size_t cap)
+{
+	return n > 0 && n < cap && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+/* One line from the helper (NUL-ended, no newline). */
+static void
+helper_line(struct srv *s, char *line)
+{
+	struct srv_acme *a = &s->acme;
+	struct srv_acme_name *e = name_find(a, a->cur);
+	char *sp, *ka;
+	size_t n;
+
+	if (strncmp(line, "log ", 4) == 0) {
+		if ((sp = strchr(line + 4, ' ')) == NULL)
+			return;
+		*sp = '\0';
+		if (strcmp(line + 4, "warn") == 0)
+			log_warnx("acme: %s: %s", a->cur, sp + 1);
+		else
+			log_info("acme: %s: %s", a->cur, sp + 1);
+	} else if (strncmp(line, "http-01 ", 8) == 0 &&
+	    (ka = strchr(line + 8, ' ')) != NULL) {
+		n = (size_t)(ka - (line + 8));
+		ka++;
+		if (!token_ok(line + 8, n, sizeof(a->token)) ||
+		    strlen(ka) >= sizeof(a->keyauth) ||
+		    strncmp(ka, line + 8, n) != 0 || ka[n] != '.') {
+			log_warnx("acme: %s: tunnel-acme sent a bad token",
+			    a->cur);
+			return;		/* unanswered: it times out */
+		}
+		memcpy(a->token, line + 8, n);
+		a->token[n] = '\0';
+		(void)snprintf(a->keyauth, sizeof(a->keyauth), "%s", ka);
+		if (helper_write(a, "ready\n", 6) == -1)
+			log_warn("acme: %s: tunnel-acme", a->cur);
+	} else if (strcmp(line, "done") == 0) {
+		a->result = 1;
+		if (e != NULL)
+			order_done(s, e);
+	} else if (strncmp(line, "fail ", 5) == 0) {
+		a->result = 1;
+		sp = strchr(line + 5, ' ');
+		if (e != NULL)
+			backoff(e, strncmp(line + 5, "refused ", 8) == 0,
+			    sp != NULL ? sp + 1 : "no reason given");
+	}
+}
+
+static void
+helper_cb(struct loop *l, struct handler *h, uint32_t events)
+{
+	struct srv_acme *a = container_of(h, struct srv_acme, h);
+	struct srv *s = container_of(a, struct srv, acme);
+	struct srv_acme_name *e;
+	char *nl;
+	ssize_t n;
+
+	(void)l;
+	(void)events;
+	for (;;) {
+		n = read(h->fd, a->buf + a->len, sizeof(a->buf) - a->len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		a->len += (size_t)n;
+		a->buf[a->len] = '\0';
+		while ((nl = memchr(a->buf, '\n', a->len)) != NULL) {
+			*nl = '\0';
+			helper_line(s, a->buf);
+			a->len -= (size_t)(nl + 1 - a->buf);
+			memmove(a->buf, nl + 1, a->len);
+		}
+		if (a->len == sizeof(a->buf) - 1)
+			a->len = 0;	/* a line too long: dropped */
+	}
+	/* The helper's end. */
+	if (!a->result && (e = name_find(a, a->cur)) != NULL)
+		backoff(e, 0, "tunnel-acme ended without a result");
+	helper_end(s);
+	loop_timer_set(s->loop, &a->timer, 0);
+}
+
+static void
+acme_tick(struct loop *l, struct timer *t)
+{
+	struct srv_acme *a = container_of(t, struct srv_acme, timer);
+	struct srv *s = container_of(a, struct srv, acme);
+	int64_t now = (int64_t)time(NULL), next = INT64_MAX, d;
+	struct srv_acme_name *e;
+	size_t i;
+
+	if (!a->on || s->stopping)
+		return;
+	if (a->pid > 0) {
+		if (now < a->deadline) {
+			loop_timer_set(l, t, (uint64_t)(a->deadline - now) *
+			    1000);
+			return;
+		}
+		e = name_find(a, a->cur);
+		helper_end(s);
+		if (e != NULL)
+			backoff(e, 0, "tunnel-acme took too long");
+	}
+	for (i = 0; i < a->n; i++) {
+		d = due(&a->names[i]);
+		if (d <= now) {
+			if (helper_start(s, &a->names[i]) == 0) {
+				loop_timer_set(l, t, ACME_HELPER_DEADLINE *
+				    1000);
+				return;
+			}
+			d = due(&a->names[i]);	/* backed off */
+		}
+		if (d < next)
+			next = d;
+	}
+	if (next - now > ACME_RECHECK)
+		next = now + ACME_RECHECK;
+	loop_timer_set(l, t, (uint64_t)(next > now ? next - now : 1) * 1000);
+}
