@@ -77,11 +77,15 @@ struct cfg_cert {
 };
 
 /* acme: certificates from an ACME CA for the users' host names. */
+#define CFG_ACME_HTTP_01		1	/* on http_port */
+#define CFG_ACME_TLS_ALPN_01		2	/* on https_port */
 struct cfg_acme {
 	char		*directory;	/* the CA's directory URL (https) */
 	char		*email;		/* the account's contact; NULL: none */
 	char		*ca_file;	/* trust for the directory's HTTPS;
 					   NULL: the system's */
+	int		 challenge;	/* CFG_ACME_*; by default HTTP-01
+					   with http_port, else TLS-ALPN-01 */
 };
 
 struct cfg_server {

@@ -39,6 +39,15 @@ enum front_sniff front_sni(const uint8_t *buf, size_t len,
 	    char name[FRONT_MAX_NAME + 1]);
 
 /*
+ * The same, and in *flags what else the hello says: FRONT_ALPN_ACME when
+ * its ALPN offers "acme-tls/1" (an ACME CA's TLS-ALPN-01 check, RFC
+ * 8737). A malformed ALPN extension makes the hello FRONT_BAD.
+ */
+#define FRONT_ALPN_ACME		0x01u
+enum front_sniff front_hello(const uint8_t *buf, size_t len,
+	    char name[FRONT_MAX_NAME + 1], unsigned int *flags);
+
+/*
  * buf[0..len): the first bytes of an HTTP/1.x connection. Reads the one
  * Host header of the request head (a port after the name is dropped).
  * FRONT_BAD for a head over FRONT_MAX_HEAD, two Host headers, or an

@@ -66,6 +66,15 @@ void		 tls_ctx_free(struct tls_ctx *x);
 struct tls_ctx	*tls_front_ctx(const char *cert_file, const char *key_file,
 		    char *err, size_t errlen);
 
+/*
+ * A server context that answers an ACME CA's TLS-ALPN-01 check for name
+ * (RFC 8737): a fresh self-signed certificate for name whose critical
+ * acmeIdentifier holds the SHA-256 of keyauth (the key authorization),
+ * and ALPN acme-tls/1 alone. Return: the context, or NULL with err set.
+ */
+struct tls_ctx	*tls_acme_alpn_ctx(const char *name, const char *keyauth,
+		    char *err, size_t errlen);
+
 /* The context's certificate is valid for host name name (wildcards too). */
 int		 tls_ctx_names(struct tls_ctx *x, const char *name);
 

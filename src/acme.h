@@ -40,17 +40,19 @@ struct acme_job {
 	char	 account_key[ACME_URL_MAX];	/* made if missing */
 	char	 name[256];			/* the one DNS name */
 	char	 out[ACME_URL_MAX];		/* key + chain, 0600 */
+	char	 challenge[16];			/* "http-01", "tls-alpn-01" */
 };
 
 /*
  * The callbacks the order uses to speak to the server: a log line, and
- * an HTTP-01 token to publish. publish returns 0 once the server serves
- * it, -1 if it will not.
+ * a challenge to publish (its type, token and key authorization).
+ * publish returns 0 once the server answers it, -1 if it will not.
  */
 struct acme_io {
 	void	(*log)(const char *level, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-	int	(*publish)(const char *token, const char *keyauth);
+	int	(*publish)(const char *type, const char *token,
+		    const char *keyauth);
 };
 
 /* acme_key.c */

@@ -4,8 +4,12 @@
  * lines ended by an empty line; its stdout carries lines back:
  *
  *	log LEVEL TEXT			a line for the server's log
- *	http-01 TOKEN KEYAUTH		serve KEYAUTH at the token's path;
- *					the server answers "ready" on stdin
+ *	http-01 TOKEN KEYAUTH		serve KEYAUTH at the token's path
+ *					on http_port (RFC 8555 8.3)
+ *	tls-alpn-01 TOKEN KEYAUTH	answer acme-tls/1 handshakes for the
+ *					name on https_port (RFC 8737)
+ *					... and either way the server says
+ *					"ready" on stdin once it does
  *	done				the certificate is stored at "out"
  *	fail transient|refused TEXT	why not, and how soon to try again
  *
@@ -60,11 +64,11 @@ log_line(const char *level, const char *fmt, ...)
 }
 
 static int
-publish(const char *token, const char *keyauth)
+publish(const char *type, const char *token, const char *keyauth)
 {
 	char line[64];
 
-	say("http-01 %s %s", token, keyauth);
+	say("%s %s %s", type, token, keyauth);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return -1;
 	return strcmp(line, "ready\n") == 0 ? 0 : -1;
@@ -82,7 +86,7 @@ job_set(struct acme_job *job, const char *key, const char *value)
 		    sizeof(((struct acme_job *)0)->f) }
 		K("directory", directory), K("ca_file", ca_file),
 		K("email", email), K("account_key", account_key),
-		K("name", name), K("out", out),
+		K("name", name), K("out", out), K("challenge", challenge),
 #undef K
 	};
 	size_t i;
@@ -115,9 +119,12 @@ job_read(struct acme_job *job, char *err, size_t errlen)
 		line[--n] = '\0';
 		if (n == 0) {
 			if (job->directory[0] == '\0' || job->name[0] == '\0' ||
-			    job->account_key[0] == '\0' || job->out[0] == '\0') {
+			    job->account_key[0] == '\0' || job->out[0] == '\0' ||
+			    (strcmp(job->challenge, "http-01") != 0 &&
+			    strcmp(job->challenge, "tls-alpn-01") != 0)) {
 				(void)snprintf(err, errlen, "the job lacks "
-				    "directory, name, account_key or out");
+				    "directory, name, account_key, out or "
+				    "challenge");
 				return -1;
 			}
 			return 0;

@@ -2,7 +2,8 @@
  * acme_order: one certificate for one name, the RFC 8555 way (§7):
  * the directory, the account (its key makes it: a second newAccount with
  * the same key finds the same account), a new order, each authorization's
- * HTTP-01 challenge answered by the server's http_port, finalize with a
+ * challenge (HTTP-01 on the server's http_port, or TLS-ALPN-01 on its
+ * https_port) answered by the server, finalize with a
  * CSR for a fresh key, and the certificate chain. Every POST is signed
  * with a nonce from the last answer; a badNonce problem is retried with
  * the nonce it brought (§6.5). Polls honour Retry-After within a
@@ -300,7 +301,7 @@ challenge_error(json_t *authz)
 	return "no reason given";
 }
 
-/* One authorization (§7.5): its HTTP-01 challenge, answered. */
+/* One authorization (§7.5): its challenge of the job's type, answered. */
 static enum acme_fail
 authorize(struct order *o, const char *url)
 {
@@ -333,7 +334,7 @@ authorize(struct order *o, const char *url)
 	chs = json_object_get(authz, "challenges");
 	json_array_foreach(chs, i, c) {
 		type = json_string_value(json_object_get(c, "type"));
-		if (type != NULL && strcmp(type, "http-01") == 0 &&
+		if (type != NULL && strcmp(type, o->job->challenge) == 0 &&
 		    str_member(c, "token", token, sizeof(token)) == 0 &&
 		    str_member(c, "url", ch_url, sizeof(ch_url)) == 0)
 			break;
@@ -341,14 +342,14 @@ authorize(struct order *o, const char *url)
 	}
 	json_decref(authz);
 	if (token[0] == '\0')
-		return fail(o, ACME_REFUSED, "the CA offers no http-01 "
-		    "challenge for %s", o->job->name);
+		return fail(o, ACME_REFUSED, "the CA offers no %s "
+		    "challenge for %s", o->job->challenge, o->job->name);
 	/* §8.3: the token is base64url; anything else is not served. */
 	if (strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_") != strlen(token))
 		return fail(o, ACME_REFUSED, "the CA's token is not base64url");
 	(void)snprintf(keyauth, sizeof(keyauth), "%s.%s", token, o->thumb);
-	if (o->io->publish(token, keyauth) == -1)
+	if (o->io->publish(o->job->challenge, token, keyauth) == -1)
 		return fail(o, ACME_TRANSIENT, "the server did not publish "
 		    "the challenge");
 	/* §7.5.1: an empty object says "ready, check it". */
@@ -363,9 +364,10 @@ authorize(struct order *o, const char *url)
 		return f;
 	st = json_string_value(json_object_get(authz, "status"));
 	if (st == NULL || strcmp(st, "valid") != 0) {
-		f = fail(o, ACME_REFUSED, "the CA could not check http://%s/"
-		    ".well-known/acme-challenge/ on http_port: %s",
-		    o->job->name, challenge_error(authz));
+		f = fail(o, ACME_REFUSED, "the CA's %s check of %s on %s "
+		    "failed: %s", o->job->challenge, o->job->name,
+		    strcmp(o->job->challenge, "http-01") == 0 ? "http_port" :
+		    "https_port", challenge_error(authz));
 		json_decref(authz);
 		return f;
 	}

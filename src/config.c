@@ -86,6 +86,7 @@ struct walk {
 	yaml_mark_t		 https;	/* server: https_port's value */
 	yaml_mark_t		 certs;	/* server: https_certs' value */
 	yaml_mark_t		 acme;	/* server: acme's value */
+	yaml_mark_t		 challenge; /* server: acme.challenge's */
 	yaml_mark_t		 domain; /* server: domain's value */
 };
 
@@ -154,6 +155,8 @@ static int	set_acme(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
 static int	set_acme_str(struct walk *, const struct cfg_key *,
 		    yaml_node_t *, void *);
+static int	set_challenge(struct walk *, const struct cfg_key *,
+		    yaml_node_t *, void *);
 
 #define NUMBER	YAML_SCALAR_NODE, "a number", set_int
 #define STRING	YAML_SCALAR_NODE, "a string"
@@ -193,7 +196,8 @@ static const struct cfg_key server_keys[] = {
 	    "key)", set_certs, 0, 0, 0, 0 },
 	{ "http_redirect", YAML_SCALAR_NODE, "true or false", set_bool,
 	    offsetof(struct cfg_server, http_redirect), 0, 0, 0 },
-	{ "acme", YAML_MAPPING_NODE, "a mapping (email, directory, ca_file)",
+	{ "acme", YAML_MAPPING_NODE, "a mapping (email, directory, ca_file, "
+	    "challenge)",
 	    set_acme, 0, 0, 0, 0 },
 	{ "users", YAML_SEQUENCE_NODE, "a list of users", set_users, 0, 0, 0,
 	    1 },
@@ -217,6 +221,8 @@ static const struct cfg_key acme_keys[] = {
 	    offsetof(struct cfg_acme, directory), 0, 0, 0 },
 	{ "ca_file", STRING, set_acme_str, offsetof(struct cfg_acme, ca_file),
 	    0, 0, 0 },
+	{ "challenge", YAML_SCALAR_NODE, "http-01 or tls-alpn-01",
+	    set_challenge, offsetof(struct cfg_acme, challenge), 0, 0, 0 },
 };
 
 static const struct cfg_key user_keys[] = {
@@ -1183,6 +1189,27 @@ set_acme_str(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
 }
 
 static int
+set_challenge(struct walk *w, const struct cfg_key *k, yaml_node_t *v,
+    void *obj)
+{
+	char shown[SHOWBUF];
+	const char *s;
+
+	if ((s = scalar(w, k, v)) == NULL)
+		return -1;
+	if (strcmp(s, "http-01") == 0)
+		*field_int(k, obj) = CFG_ACME_HTTP_01;
+	else if (strcmp(s, "tls-alpn-01") == 0)
+		*field_int(k, obj) = CFG_ACME_TLS_ALPN_01;
+	else
+		return walk_err(w, v->start_mark, "challenge: '%s' is not "
+		    "http-01 or tls-alpn-01", show(shown, sizeof(shown), s,
+		    v->data.scalar.length));
+	w->challenge = v->start_mark;
+	return 0;
+}
+
+static int
 set_addr(struct walk *w, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
 	char host[256], shown[SHOWBUF];
@@ -1490,10 +1517,14 @@ front_validate(struct walk *w, struct cfg_server *c, int metrics_port)
 	if (c->acme_on && c->https_port == 0)
 		return walk_err(w, w->acme, "acme: set https_port too, where "
 		    "its certificates serve");
-	if (c->acme_on && c->http_port == 0)
-		return walk_err(w, w->acme, "acme: set http_port too: the CA "
-		    "checks each name over plain HTTP there (HTTP-01; port 80 "
-		    "for a public CA)");
+	if (c->acme_on && c->acme.challenge == 0)
+		c->acme.challenge = c->http_port != 0 ? CFG_ACME_HTTP_01 :
+		    CFG_ACME_TLS_ALPN_01;
+	if (c->acme_on && c->acme.challenge == CFG_ACME_HTTP_01 &&
+	    c->http_port == 0)
+		return walk_err(w, w->challenge, "challenge: http-01 needs "
+		    "http_port: the CA checks each name over plain HTTP there "
+		    "(port 80 for a public CA)");
 	if (c->nhttps_certs > 0 && c->https_port == 0)
 		return walk_err(w, w->certs, "https_certs: set https_port too");
 	if (c->domain != NULL && c->http_port == 0 && c->https_port == 0)

@@ -28,6 +28,7 @@
 
 #define TLS_HANDSHAKE		22
 #define TLS_CLIENT_HELLO	1
+#define TLS_EXT_ALPN		16
 #define TLS_EXT_SERVER_NAME	0
 #define TLS_MAX_RECORD		16384	/* a plaintext record, RFC 8446 5.1 */
 
@@ -143,9 +144,35 @@ server_name(struct rd *ext, char name[FRONT_MAX_NAME + 1])
 	    FRONT_FOUND : FRONT_BAD;
 }
 
+/*
+ * The ALPN extension's data (RFC 7301 3.1): a non-empty list of
+ * non-empty names. Return: -1 if malformed, else whether it offers
+ * "acme-tls/1", which an ACME CA's TLS-ALPN-01 check does (RFC 8737).
+ */
+static int
+alpn_acme(struct rd *ext)
+{
+	static const char acme[] = "acme-tls/1";
+	struct rd list, proto;
+	int found = 0;
+
+	list = rd_sub(ext, rd_uint(ext, 2));
+	if (ext->bad || ext->off != ext->len || list.len == 0)
+		return -1;
+	while (list.off < list.len) {
+		proto = rd_sub(&list, rd_uint(&list, 1));
+		if (list.bad || proto.len == 0)
+			return -1;
+		if (proto.len == sizeof(acme) - 1 &&
+		    memcmp(proto.p, acme, proto.len) == 0)
+			found = 1;
+	}
+	return found;
+}
+
 /* A whole ClientHello body. */
 static enum front_sniff
-client_hello(struct rd *b, char name[FRONT_MAX_NAME + 1])
+client_hello(struct rd *b, char name[FRONT_MAX_NAME + 1], unsigned int *flags)
 {
 	struct rd exts, ext;
 	uint16_t seen[64];
@@ -185,6 +212,15 @@ client_hello(struct rd *b, char name[FRONT_MAX_NAME + 1])
 		if (type == TLS_EXT_SERVER_NAME &&
 		    (r = server_name(&ext, name)) == FRONT_BAD)
 			return FRONT_BAD;
+		if (type == TLS_EXT_ALPN) {
+			switch (alpn_acme(&ext)) {
+			case -1:
+				return FRONT_BAD;
+			case 1:
+				*flags |= FRONT_ALPN_ACME;
+				break;
+			}
+		}
 	}
 	return r;
 }
@@ -192,10 +228,20 @@ client_hello(struct rd *b, char name[FRONT_MAX_NAME + 1])
 enum front_sniff
 front_sni(const uint8_t *buf, size_t len, char name[FRONT_MAX_NAME + 1])
 {
+	unsigned int flags;
+
+	return front_hello(buf, len, name, &flags);
+}
+
+enum front_sniff
+front_hello(const uint8_t *buf, size_t len, char name[FRONT_MAX_NAME + 1],
+    unsigned int *flags)
+{
 	uint8_t msg[4 + FRONT_MAX_HELLO];
 	size_t have = 0, off = 0, want = 0, rlen, take;
 	struct rd body;
 
+	*flags = 0;
 	/* Join the records' fragments until the message is whole. */
 	while (have < 4 || have < want) {
 		if (len - off < 5)
@@ -233,7 +279,7 @@ front_sni(const uint8_t *buf, size_t len, char name[FRONT_MAX_NAME + 1])
 	body.len = want - 4;
 	body.off = 0;
 	body.bad = 0;
-	return client_hello(&body, name);
+	return client_hello(&body, name, flags);
 }
 
 /* The token characters of RFC 9110 5.6.2. */

@@ -336,6 +336,8 @@ struct srv_visitor {
 						   it asked for; "" else */
 	int			 reads;		/* FRONT*: reads of its head */
 	int			 in_front;	/* in srv's front queue */
+	int			 acme_check;	/* FRONT_TLS: an ACME CA's
+						   TLS-ALPN-01 handshake */
 	TAILQ_ENTRY(srv_visitor) entry;		/* session's waiting queue, or
 						   (FRONT*) srv's front queue */
 	LIST_ENTRY(srv_visitor)	 all;		/* srv's visitors */
@@ -388,11 +390,13 @@ struct srv_acme {
 	sys_pid_t		 pid;		/* 0: none */
 	int64_t			 deadline;
 	int			 result;	/* it said done or fail */
+	int			 challenge;	/* CFG_ACME_*, as started */
 	char			 cur[FRONT_MAX_NAME + 1];
 	char			 buf[2048];	/* its lines */
 	size_t			 len;
 	char			 token[128];	/* HTTP-01's, "" if none */
 	char			 keyauth[256];
+	struct tls_ctx		*alpn;		/* TLS-ALPN-01's, for cur */
 };
 
 LIST_HEAD(srv_session_list, srv_session);
@@ -577,6 +581,8 @@ struct tls_ctx *srv_acme_ctx(struct srv *s, const char *name);
 void	srv_acme_need(struct srv *s, const char *name);
 /* HTTP-01: the key authorization for token (len bytes), or NULL. */
 const char *srv_acme_answer(struct srv *s, const char *token, size_t len);
+/* TLS-ALPN-01: the context that answers acme-tls/1 for name, or NULL. */
+struct tls_ctx *srv_acme_alpn_ctx(struct srv *s, const char *name);
 
 /*
  * server_metrics.c: the figures of GET /metrics. Opens the endpoint at

@@ -5,10 +5,12 @@
  * The loop never speaks ACME itself: for each order it runs tunnel-acme
  * (acme_main.c), found beside this binary, and reads its lines without
  * waiting. One order runs at a time, which is all a CA's rate limits
- * allow anyway. The helper's one need from the loop is HTTP-01: it names
- * a token and its key authorization, the front answers the CA's GET for
- * that token on http_port (srv_acme_answer), and the helper is told
- * "ready".
+ * allow anyway. The helper's one need from the loop is the challenge: it
+ * names a token and its key authorization, and the front answers the
+ * CA's check, either its GET for the token on http_port (HTTP-01,
+ * srv_acme_answer) or its acme-tls/1 handshake for the name on
+ * https_port (TLS-ALPN-01, srv_acme_alpn_ctx: a self-signed certificate
+ * made for that one check); then the helper is told "ready".
  *
  * A name is ordered on first need: when a client claims it (a granted
  * SERVICE) or a visitor's ClientHello asks for it, never merely because
@@ -272,6 +274,11 @@ helper_end(struct srv *s)
 	a->pid = 0;
 	a->len = 0;
 	a->token[0] = a->keyauth[0] = '\0';
+	if (a->alpn != NULL) {
+		/* A handshake under way keeps it (refcounted). */
+		tls_ctx_free(a->alpn);
+		a->alpn = NULL;
+	}
 	a->cur[0] = '\0';
 	a->result = 0;
 }
@@ -350,10 +357,27 @@ srv_acme_answer(struct srv *s, const char *token, size_t len)
 {
 	struct srv_acme *a = &s->acme;
 
-	if (!a->on || a->token[0] == '\0' || strlen(a->token) != len ||
+	if (!a->on || a->challenge != CFG_ACME_HTTP_01 ||
+	    a->token[0] == '\0' || strlen(a->token) != len ||
 	    memcmp(a->token, token, len) != 0)
 		return NULL;
 	return a->keyauth;
+}
+
+struct tls_ctx *
+srv_acme_alpn_ctx(struct srv *s, const char *name)
+{
+	struct srv_acme *a = &s->acme;
+
+	if (!a->on || a->alpn == NULL || strcmp(a->cur, name) != 0)
+		return NULL;
+	return a->alpn;
+}
+
+static const char *
+challenge_str(int c)
+{
+	return c == CFG_ACME_TLS_ALPN_01 ? "tls-alpn-01" : "http-01";
 }
 
 /* When e is next due for an order: INT64_MAX for never. */
@@ -426,11 +450,13 @@ helper_start(struct srv *s, struct srv_acme_name *e)
 		return -1;
 	}
 	r = snprintf(job, sizeof(job), "directory %s\n%s%s%s%s%s%s"
-	    "account_key %s/account.key\nname %s\nout %s\n\n", c->directory,
+	    "account_key %s/account.key\nname %s\nout %s\nchallenge %s\n\n",
+	    c->directory,
 	    c->ca_file != NULL ? "ca_file " : "",
 	    c->ca_file != NULL ? c->ca_file : "", c->ca_file != NULL ? "\n" : "",
 	    c->email != NULL ? "email " : "", c->email != NULL ? c->email : "",
-	    c->email != NULL ? "\n" : "", a->dir, e->name, out);
+	    c->email != NULL ? "\n" : "", a->dir, e->name, out,
+	    challenge_str(c->challenge));
 	if (r < 0 || (size_t)r >= sizeof(job)) {
 		backoff(e, 1, "the job does not fit");
 		return -1;
@@ -453,6 +479,7 @@ helper_start(struct srv *s, struct srv_acme_name *e)
 		return -1;
 	}
 	(void)snprintf(a->cur, sizeof(a->cur), "%s", e->name);
+	a->challenge = c->challenge;
 	a->deadline = (int64_t)time(NULL) + ACME_HELPER_DEADLINE;
 	log_info("acme: %s: %s a certificate", e->name,
 	    e->ctx != NULL ? "renewing" : "ordering");
@@ -496,8 +523,10 @@ helper_line(struct srv *s, char *line)
 {
 	struct srv_acme *a = &s->acme;
 	struct srv_acme_name *e = name_find(a, a->cur);
-	char *sp, *ka;
-	size_t n;
+	int c = a->challenge;
+	const char *type = challenge_str(c);
+	size_t tlen = strlen(type), n;
+	char *sp, *ka, *tok, err[512];
 
 	if (strncmp(line, "log ", 4) == 0) {
 		if ((sp = strchr(line + 4, ' ')) == NULL)
@@ -507,18 +536,29 @@ helper_line(struct srv *s, char *line)
 			log_warnx("acme: %s: %s", a->cur, sp + 1);
 		else
 			log_info("acme: %s: %s", a->cur, sp + 1);
-	} else if (strncmp(line, "http-01 ", 8) == 0 &&
-	    (ka = strchr(line + 8, ' ')) != NULL) {
-		n = (size_t)(ka - (line + 8));
+	} else if (strncmp(line, type, tlen) == 0 && line[tlen] == ' ' &&
+	    (ka = strchr(line + tlen + 1, ' ')) != NULL) {
+		tok = line + tlen + 1;
+		n = (size_t)(ka - tok);
 		ka++;
-		if (!token_ok(line + 8, n, sizeof(a->token)) ||
+		if (!token_ok(tok, n, sizeof(a->token)) ||
 		    strlen(ka) >= sizeof(a->keyauth) ||
-		    strncmp(ka, line + 8, n) != 0 || ka[n] != '.') {
+		    strncmp(ka, tok, n) != 0 || ka[n] != '.') {
 			log_warnx("acme: %s: tunnel-acme sent a bad token",
 			    a->cur);
 			return;		/* unanswered: it times out */
 		}
-		memcpy(a->token, line + 8, n);
+		if (a->token[0] != '\0' || a->alpn != NULL) {
+			log_warnx("acme: %s: tunnel-acme sent a second "
+			    "challenge", a->cur);
+			return;
+		}
+		if (c == CFG_ACME_TLS_ALPN_01 && (a->alpn =
+		    tls_acme_alpn_ctx(a->cur, ka, err, sizeof(err))) == NULL) {
+			log_warnx("acme: %s: %s", a->cur, err);
+			return;
+		}
+		memcpy(a->token, tok, n);
 		a->token[n] = '\0';
 		(void)snprintf(a->keyauth, sizeof(a->keyauth), "%s", ka);
 		if (helper_write(a, "ready\n", 6) == -1)

@@ -58,6 +58,7 @@ static void	visitor_failed(struct srv_visitor *, enum srv_fail,
 static void	visitor_respond(struct srv_visitor *, enum srv_fail,
 		    const char *, const char *);
 static void	visitor_fail_count(struct srv_visitor *, enum srv_fail);
+static void	front_tls_start(struct srv_visitor *, struct tls_ctx *, int);
 static void	visitor_answer_raw(struct srv_visitor *, enum srv_fail,
 		    const char *, const char *, const char *, const char *);
 static void	visitor_respond_loc(struct srv_visitor *, const char *,
@@ -371,6 +372,13 @@ front_handshake(struct srv_visitor *v)
 
 	switch (tls_handshake(v->tls)) {
 	case 1:
+		if (v->acme_check) {
+			/* The CA saw the certificate: nothing more to say. */
+			(void)tls_close_notify(v->tls);
+			srv_visitor_close(v, "ACME TLS-ALPN-01 check "
+			    "answered");
+			return;
+		}
 		v->state = SRV_VISITOR_FRONT;
 		if (loop_update(v->srv->loop, &v->h, LOOP_IN) == -1) {
 			srv_visitor_close(v, "epoll failed");
@@ -431,6 +439,17 @@ front_tls_route(struct srv_visitor *v)
 		    SRV_ALERT_UNRECOGNIZED_NAME, why);
 		return;
 	}
+	front_tls_start(v, x, 0);
+}
+
+/*
+ * Ends v's TLS here with context x: the ClientHello already read goes to
+ * OpenSSL first. acme: the handshake is an ACME CA's TLS-ALPN-01 check,
+ * which ends the connection once done.
+ */
+static void
+front_tls_start(struct srv_visitor *v, struct tls_ctx *x, int acme)
+{
 	if ((v->tls = tls_new(x, v->h.fd)) == NULL ||
 	    tls_unread(v->tls, v->h.fd, v->replay, v->nreplay) == -1) {
 		visitor_fail_count(v, SRV_FAIL_RESOURCES);
@@ -439,6 +458,7 @@ front_tls_route(struct srv_visitor *v)
 	}
 	/* The ClientHello is TLS's now; the head will take its place. */
 	v->nreplay = 0;
+	v->acme_check = acme;
 	v->state = SRV_VISITOR_FRONT_TLS;
 	front_handshake(v);
 }
@@ -447,6 +467,8 @@ front_tls_route(struct srv_visitor *v)
 static void
 front_hello_read(struct srv_visitor *v)
 {
+	struct tls_ctx *x;
+	unsigned int flags;
 	ssize_t n;
 
 	for (;;) {
@@ -473,7 +495,7 @@ front_hello_read(struct srv_visitor *v)
 			    "too many pieces");
 			return;
 		}
-		switch (front_sni(v->replay, v->nreplay, v->host)) {
+		switch (front_hello(v->replay, v->nreplay, v->host, &flags)) {
 		case FRONT_NEED_MORE:
 			if (v->nreplay < FRONT_MAX_HELLO)
 				continue;
@@ -490,7 +512,11 @@ front_hello_read(struct srv_visitor *v)
 			    "a server name (SNI)");
 			return;
 		case FRONT_FOUND:
-			front_tls_route(v);
+			if ((flags & FRONT_ALPN_ACME) &&
+			    (x = srv_acme_alpn_ctx(v->srv, v->host)) != NULL)
+				front_tls_start(v, x, 1);
+			else
+				front_tls_route(v);
 			return;
 		}
 	}

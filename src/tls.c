@@ -50,6 +50,7 @@
 
 #define TLS_EXPORTER_LABEL	"EXPORTER-Channel-Binding"
 #define TLS_CERT_DAYS		36500	/* the key is what is pinned */
+#define FRONT_NAME_ROOM		256	/* a DNS name and its NUL */
 #define TLS_SUITES	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
 			"TLS_AES_256_GCM_SHA384"
 
@@ -118,9 +119,12 @@ create_private(const char *path, char *err, size_t errlen)
 	return f;
 }
 
-/* A self-signed certificate for pkey, named after the host. */
+/*
+ * A certificate for pkey named cn, its issuer itself, valid from a day
+ * ago for days: everything but extensions and the signature.
+ */
 static X509 *
-self_signed(EVP_PKEY *pkey)
+cert_new(EVP_PKEY *pkey, const char *cn, long days)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
@@ -137,18 +141,31 @@ self_signed(EVP_PKEY *pkey)
 	name = X509_get_subject_name(x);
 	if (X509_set_version(x, 2) != 1 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -24 * 3600) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), TLS_CERT_DAYS, 0,
+	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0,
 	    NULL) == NULL ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"tunnel-server", -1, -1, 0) != 1 ||
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
 	    X509_set_issuer_name(x, name) != 1 ||
-	    X509_set_pubkey(x, pkey) != 1 ||
-	    X509_sign(x, pkey, NULL) == 0)	/* Ed25519: no digest */
+	    X509_set_pubkey(x, pkey) != 1)
 		goto out;
 	ok = 1;
 out:
 	BN_free(bn);
 	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* A self-signed certificate for pkey, named after the host. */
+static X509 *
+self_signed(EVP_PKEY *pkey)
+{
+	X509 *x = cert_new(pkey, "tunnel-server", TLS_CERT_DAYS);
+
+	/* Ed25519: no digest. */
+	if (x != NULL && X509_sign(x, pkey, NULL) == 0) {
 		X509_free(x);
 		return NULL;
 	}
@@ -403,6 +420,96 @@ tls_front_ctx(const char *cert_file, const char *key_file, char *err,
 bad:
 	tls_ctx_free(x);
 	return NULL;
+}
+
+/* ALPN for a TLS-ALPN-01 check: acme-tls/1 or nothing (RFC 8737 3). */
+static int
+acme_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char acme[] = "\x0a" "acme-tls/1";
+	unsigned char *sel = NULL;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen, acme, sizeof(acme) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * The acmeIdentifier extension (RFC 8737 3): critical, its value the DER
+ * of an OCTET STRING holding the SHA-256 of the key authorization.
+ */
+static int
+add_acme_id(X509 *x, const uint8_t digest[32])
+{
+	unsigned char der[2 + 32];
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int ok = 0;
+
+	der[0] = 0x04;		/* OCTET STRING */
+	der[1] = 32;
+	memcpy(der + 2, digest, 32);
+	if (oid != NULL && v != NULL &&
+	    ASN1_OCTET_STRING_set(v, der, sizeof(der)) == 1 &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, v)) != NULL)
+		ok = X509_add_ext(x, ext, -1) == 1;
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(v);
+	ASN1_OBJECT_free(oid);
+	return ok ? 0 : -1;
+}
+
+struct tls_ctx *
+tls_acme_alpn_ctx(const char *name, const char *keyauth, char *err,
+    size_t errlen)
+{
+	struct tls_ctx *x = NULL;
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_EXTENSION *san = NULL;
+	X509 *cert = NULL;
+	char alt[FRONT_NAME_ROOM + 8];
+	uint8_t digest[32];
+
+	(void)snprintf(alt, sizeof(alt), "DNS:%s", name);
+	if (pkey == NULL || EVP_Digest(keyauth, strlen(keyauth), digest, NULL,
+	    EVP_sha256(), NULL) != 1 ||
+	    (cert = cert_new(pkey, name, 7)) == NULL ||
+	    (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    alt)) == NULL || X509_add_ext(cert, san, -1) != 1 ||
+	    add_acme_id(cert, digest) == -1 ||
+	    X509_sign(cert, pkey, EVP_sha256()) == 0) {
+		ssl_err(err, errlen, "the TLS-ALPN-01 certificate");
+		goto out;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		(void)snprintf(err, errlen, "%s", strerror(errno));
+		goto out;
+	}
+	if ((x->ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate(x->ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(x->ctx, pkey) != 1) {
+		ssl_err(err, errlen, "the TLS-ALPN-01 context");
+		tls_ctx_free(x);
+		x = NULL;
+		goto out;
+	}
+	SSL_CTX_set_mode(x->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	(void)SSL_CTX_set_num_tickets(x->ctx, 0);
+	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_alpn_select_cb(x->ctx, acme_alpn_cb, NULL);
+out:
+	X509_EXTENSION_free(san);
+	X509_free(cert);
+	EVP_PKEY_free(pkey);
+	return x;
 }
 
 int

@@ -11,7 +11,9 @@
 #    ordered;
 #  - a certificate in the last third of its life is renewed (pebble
 #    issues 40-second ones here) and the new one serves;
-#  - a restart serves the stored certificate without a new order.
+#  - a restart serves the stored certificate without a new order;
+#  - TLS-ALPN-01 (no http_port): the CA's acme-tls/1 handshake on
+#    https_port is answered, and the certificate serves.
 . "$(dirname "$0")/lib.sh"
 command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null ||
     fail "pebble missing (make test installs it)"
@@ -40,11 +42,15 @@ cat >"$C/pebble.json" <<JSON
   "externalAccountBindingRequired": false,
   "certificateValidityPeriod": 40}}
 JSON
+# start_pebble: pebble, and the first time its DNS (challtestsrv).
 start_pebble() {
-	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-	    -dns01 "127.0.0.1:$DNS" -http01 "" -https01 "" -tlsalpn01 "" \
-	    -management "127.0.0.1:$CTSM" >>"$T/challtestsrv.log" 2>&1 &
-	PIDS="$PIDS $!"
+	if [ -z "${CTS_PID:-}" ]; then
+		pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+		    -dns01 "127.0.0.1:$DNS" -http01 "" -https01 "" -tlsalpn01 "" \
+		    -management "127.0.0.1:$CTSM" >>"$T/challtestsrv.log" 2>&1 &
+		CTS_PID=$!
+		PIDS="$PIDS $CTS_PID"
+	fi
 	# No random sleeps before validation; pebble still rejects 5% of
 	# good nonces, which the helper must retry.
 	PEBBLE_VA_NOSLEEP=1 pebble -config "$C/pebble.json" \
@@ -171,3 +177,27 @@ log_has "$T/server.log" "acme: alice.tunnel.test: certificate loaded, valid unti
 [ "$(serial)" = "$(openssl x509 -in "$T/acme/alice.tunnel.test.pem" -noout -serial)" ] ||
     fail "after a restart, the served certificate is not the stored one"
 log "restart: stored certificates loaded"
+
+# 7. TLS-ALPN-01: no http_port, so the CA checks on https_port; a fresh
+# pebble (a new root) and a name a ClientHello asks for.
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+sed -e '/^http_port:/d' -e 's/hosts: \[alice, alice-api, idle\]/hosts: [alice, alice-api, idle, viatls]/' \
+    "$T/server.yaml" >"$T/server2.yaml"
+grep -q viatls "$T/server2.yaml" || fail "making server2.yaml"
+mv "$T/server.log" "$T/server.log.2"
+start_pebble
+start_server "$T/server2.yaml"
+R="$R --resolve viatls.tunnel.test:$SSLP:127.0.0.1"
+curl -s --max-time 5 -k $R "https://viatls.tunnel.test:$SSLP/" >/dev/null 2>&1 &&
+    fail "https for viatls before its certificate"
+SLOW=$((SLOW * 4))
+wait_for obtained viatls.tunnel.test || fail "no certificate over TLS-ALPN-01: $(grep acme "$T/server.log" | tail -5)"
+SLOW=$SLOW_SAVE
+log_has "$T/server.log" "ACME TLS-ALPN-01 check answered" || fail "no TLS-ALPN-01 check seen"
+log_has "$T/server.log" "ACME challenge answered" && fail "an HTTP-01 answer without http_port"
+curl -sk "https://127.0.0.1:$PEBM/roots/0" >"$C/root2.pem" || fail "no second pebble root"
+echo | openssl s_client -connect "127.0.0.1:$SSLP" -servername viatls.tunnel.test \
+    -CAfile "$C/root2.pem" -verify_return_error >"$T/viatls.out" 2>&1 ||
+    fail "viatls's certificate does not verify: $(tail -3 "$T/viatls.out")"
+log "TLS-ALPN-01: the acme-tls/1 check answered on https_port, the certificate serves"

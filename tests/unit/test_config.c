@@ -1318,9 +1318,26 @@ test_acme_keys(void)
 	CHECK(server_err(y, "t.yaml:4:15: ", "has a control character"));
 	(void)snprintf(y, sizeof(y), "%sacme: {emial: a@b}\n%s", front, users);
 	CHECK(server_err(y, "t.yaml:4:8: ", "did you mean 'email'"));
-	CHECK(server_err("domain: a.b\nhttps_port: 443\nacme: {}\n"
-	    "users:\n  - {username: a, password: pw}\n", "t.yaml:3:7: ",
-	    "set http_port too"));
+	/* The challenge: HTTP-01 where http_port is, else TLS-ALPN-01. */
+	(void)snprintf(y, sizeof(y), "%sacme: {}\n%s", front, users);
+	CHECK(server_ok(y, &c));
+	ASSERT_EQ(c.acme.challenge, CFG_ACME_HTTP_01);
+	cfg_server_free(&c);
+	CHECK(server_ok("domain: a.b\nhttps_port: 443\nacme: {}\n"
+	    "users:\n  - {username: a, password: pw}\n", &c));
+	ASSERT_EQ(c.acme.challenge, CFG_ACME_TLS_ALPN_01);
+	cfg_server_free(&c);
+	(void)snprintf(y, sizeof(y), "%sacme: {challenge: tls-alpn-01}\n%s",
+	    front, users);
+	CHECK(server_ok(y, &c));
+	ASSERT_EQ(c.acme.challenge, CFG_ACME_TLS_ALPN_01);
+	cfg_server_free(&c);
+	CHECK(server_err("domain: a.b\nhttps_port: 443\nacme: {challenge: "
+	    "http-01}\nusers:\n  - {username: a, password: pw}\n",
+	    "t.yaml:3:19: ", "http-01 needs http_port"));
+	(void)snprintf(y, sizeof(y), "%sacme: {challenge: dns-01}\n%s",
+	    front, users);
+	CHECK(server_err(y, "t.yaml:4:19: ", "not http-01 or tls-alpn-01"));
 	CHECK(server_err("domain: a.b\nhttp_port: 80\nacme: {}\n"
 	    "users:\n  - {username: a, password: pw}\n", "t.yaml:3:7: ",
 	    "set https_port too"));

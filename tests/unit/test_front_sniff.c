@@ -405,12 +405,119 @@ test_names(void)
 	return TEST_PASS;
 }
 
+/* ext_alpn: an ALPN extension listing list[0..n) as given (raw). */
+static size_t
+alpn_ext(const uint8_t *list, size_t n, uint8_t *out)
+{
+	out[0] = 0;
+	out[1] = 16;
+	out[2] = (uint8_t)((n + 2) >> 8);
+	out[3] = (uint8_t)(n + 2);
+	out[4] = (uint8_t)(n >> 8);
+	out[5] = (uint8_t)n;
+	memcpy(out + 6, list, n);
+	return 6 + n;
+}
+
+/* front_hello on a heap copy; its flags in *fl. */
+static enum front_sniff
+hello_flags(const uint8_t *b, size_t n, unsigned int *fl)
+{
+	uint8_t *c = malloc(n ? n : 1);
+	enum front_sniff r;
+
+	memcpy(c, b, n);
+	*fl = 0xff;
+	r = front_hello(c, n, name, fl);
+	free(c);
+	return r;
+}
+
+/*
+ * ALPN: "acme-tls/1" among the protocols marks an ACME CA's TLS-ALPN-01
+ * check (RFC 8737); other lists do not; malformed lists are refused.
+ */
+static int
+test_alpn(void)
+{
+	static const uint8_t acme[] = "\x0a" "acme-tls/1";
+	static const uint8_t web[] = "\x02" "h2" "\x08" "http/1.1";
+	static const uint8_t mixed[] = "\x08" "http/1.1" "\x0a" "acme-tls/1";
+	static const uint8_t empty_name[] = "\x00" "\x02" "h2";
+	static const uint8_t overrun[] = "\x09" "acme-tls";
+	static const uint8_t prefix[] = "\x09" "acme-tls/";
+	uint8_t e[600], h[1200], buf[4096];
+	unsigned int fl;
+	size_t en, hn;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO *rb, *wb;
+	int n;
+
+	en = sn_ext("a.example", 9, 0, e);
+	en += alpn_ext(acme, sizeof(acme) - 1, e + en);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_FOUND);
+	ASSERT_EQ(fl, FRONT_ALPN_ACME);
+	ASSERT_STR_EQ(name, "a.example");
+	/* A prefix of it is no verdict, and says nothing of ALPN. */
+	ASSERT_EQ(hello_flags(h, hn - 1, &fl), FRONT_NEED_MORE);
+	ASSERT_EQ(fl, 0);
+	en = sn_ext("a.example", 9, 0, e);
+	en += alpn_ext(web, sizeof(web) - 1, e + en);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_FOUND);
+	ASSERT_EQ(fl, 0);
+	en = alpn_ext(mixed, sizeof(mixed) - 1, e);
+	en += sn_ext("a.example", 9, 0, e + en);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_FOUND);
+	ASSERT_EQ(fl, FRONT_ALPN_ACME);
+	/* "acme-tls/" is not "acme-tls/1". */
+	en = alpn_ext(prefix, sizeof(prefix) - 1, e);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_NO_NAME);
+	ASSERT_EQ(fl, 0);
+	en = alpn_ext(empty_name, sizeof(empty_name) - 1, e);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_BAD);
+	en = alpn_ext(overrun, sizeof(overrun) - 1, e);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_BAD);
+	en = alpn_ext((const uint8_t *)"", 0, e);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_BAD);
+	/* The list's length longer than the extension. */
+	en = alpn_ext(acme, sizeof(acme) - 1, e);
+	e[5] = (uint8_t)(e[5] + 1);
+	hn = hello(e, (int)en, h);
+	ASSERT_EQ(hello_flags(h, hn, &fl), FRONT_BAD);
+	/* What OpenSSL's client sends when asked for acme-tls/1. */
+	ctx = SSL_CTX_new(TLS_client_method());
+	ssl = SSL_new(ctx);
+	rb = BIO_new(BIO_s_mem());
+	wb = BIO_new(BIO_s_mem());
+	SSL_set_bio(ssl, rb, wb);
+	(void)SSL_set_tlsext_host_name(ssl, "alice.example");
+	ASSERT_EQ(SSL_set_alpn_protos(ssl, acme, sizeof(acme) - 1), 0);
+	(void)SSL_connect(ssl);
+	n = BIO_read(wb, buf, (int)sizeof(buf));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ASSERT(n > 100);
+	ASSERT_EQ(hello_flags(buf, (size_t)n, &fl), FRONT_FOUND);
+	ASSERT_EQ(fl, FRONT_ALPN_ACME);
+	ASSERT_STR_EQ(name, "alice.example");
+	return TEST_PASS;
+}
+
 static const struct test tests[] = {
 	{ "front_sniff_openssl_hellos", test_openssl_hellos },
 	{ "front_sniff_records", test_records },
 	{ "front_sniff_malformed_hellos", test_malformed_hellos },
 	{ "front_sniff_http_host", test_http_host },
 	{ "front_sniff_names", test_names },
+	{ "front_sniff_alpn", test_alpn },
 };
 
 TEST_MAIN(tests)
