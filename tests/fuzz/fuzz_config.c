@@ -210,10 +210,25 @@ fc_server(const char *buf, size_t len)
 	FUZZ_CHECK(fc_level_ok(c.log_level));
 	FUZZ_CHECK(c.nusers >= 1 && c.nusers <= CFG_MAX_USERS &&
 	    c.users != NULL);
-	/* The front: both or neither, on a port of its own. */
-	FUZZ_CHECK((c.domain == NULL) == (c.http_port == 0));
+	/* The front: a domain and a port of its own, or neither. */
+	FUZZ_CHECK((c.domain == NULL) ==
+	    (c.http_port == 0 && c.https_port == 0));
 	FUZZ_CHECK(c.http_port >= 0 && c.http_port <= 65535 &&
 	    (c.http_port == 0 || c.http_port != c.port));
+	FUZZ_CHECK(c.https_port >= 0 && c.https_port <= 65535 &&
+	    (c.https_port == 0 || (c.https_port != c.port &&
+	    c.https_port != c.http_port)));
+	/* acme: on https_port, an https directory, a challenge it can use. */
+	if (c.acme_on) {
+		FUZZ_CHECK(c.https_port != 0);
+		FUZZ_CHECK(c.acme.directory != NULL &&
+		    strncmp(c.acme.directory, "https://", 8) == 0);
+		FUZZ_CHECK(c.acme.challenge == CFG_ACME_TLS_ALPN_01 ||
+		    (c.acme.challenge == CFG_ACME_HTTP_01 && c.http_port != 0));
+		FUZZ_CHECK(c.acme.email == NULL ||
+		    strchr(c.acme.email, '\n') == NULL);
+	} else
+		FUZZ_CHECK(c.acme.challenge == 0);
 	for (i = 0; i < c.nusers; i++) {
 		u = &c.users[i];
 		FUZZ_CHECK(fc_username_ok(u->username));
@@ -225,8 +240,9 @@ fc_server(const char *buf, size_t len)
 		FUZZ_CHECK(u->line >= 1);
 		FUZZ_CHECK(u->nhosts <= CFG_MAX_HOSTS);
 		for (k = 0; k < u->nhosts; k++) {
-			/* Full names: a bare label went under domain. */
-			FUZZ_CHECK(strchr(u->hosts[k], '.') != NULL);
+			/* Full names (a bare label went under domain), or
+			 * one label written with a final dot. */
+			FUZZ_CHECK(u->hosts[k][0] != '\0');
 			FUZZ_CHECK(strspn(u->hosts[k], "abcdefghijklmnopqrstuvwxyz"
 			    "0123456789-.") == strlen(u->hosts[k]));
 		}
