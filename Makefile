@@ -162,6 +162,11 @@ $(BUILD)/test_%.o: tests/unit/test_%.c | $(BUILD)
 	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
 $(BUILD)/test_%: $(BUILD)/test_%.o $(SHARED_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# tunnel-acme's own objects (not its main) and libraries.
+$(BUILD)/test_acme: $(BUILD)/test_acme.o \
+    $(filter-out $(BUILD)/acme_main.o,$(ACME_OBJ))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ACME_LIBS)
+$(BUILD)/test_acme.o: override CFLAGS += $(ACME_CFLAGS)
 $(BUILD):
 	@mkdir -p $(BUILD)
 

@@ -24,6 +24,7 @@
 #define ACME_URL_MAX	1024
 #define ACME_ERR_MAX	512
 #define ACME_BODY_MAX	(256 * 1024)	/* a certificate chain fits */
+#define ACME_TOKEN_MAX	127		/* the server keeps no longer */
 
 /* How a failure should be retried (the server's backoff differs). */
 enum acme_fail {
@@ -82,8 +83,9 @@ int	acme_jwk(EVP_PKEY *key, json_t **jwk, char *thumb, size_t thumblen);
  */
 char	*acme_jws(EVP_PKEY *key, json_t *protected, json_t *payload);
 /*
- * A DER CSR for name alone, signed by key, base64url into a new string
- * (free()). Return: NULL on failure.
+ * A DER CSR for name alone (in subjectAltName; in the subject's CN too
+ * when it fits CN's 64 characters), signed by key, base64url into a new
+ * string (free()). Return: NULL on failure.
  */
 char	*acme_csr(EVP_PKEY *key, const char *name);
 /*
@@ -121,9 +123,10 @@ void	acme_reply_free(struct acme_reply *r);
 
 /*
  * Runs one order for job->name to the end. Return: ACME_OK with the
- * certificate stored at job->out, or how it failed, err saying why.
+ * certificate stored at job->out, or how it failed, err saying why and
+ * *retry_after the seconds the CA asked to wait (0: it did not say).
  */
 enum acme_fail acme_order(const struct acme_job *job, const struct acme_io *io,
-	    char *err, size_t errlen);
+	    unsigned int *retry_after, char *err, size_t errlen);
 
 #endif /* ACME_H */

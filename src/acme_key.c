@@ -114,6 +114,25 @@ tmp_beside(const char *path, char *tmp, size_t len)
 	return fd;
 }
 
+/* Syncs the directory of path, so a rename or link survives a crash. */
+static void
+sync_dir(const char *path)
+{
+	char dir[ACME_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if ((fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	(void)close(fd);
+}
+
 /* Writes all of p, then syncs. Return: 0, or -1. */
 static int
 write_synced(int fd, const void *p, size_t n)
@@ -207,9 +226,11 @@ acme_account_key(const char *path, char *err, size_t errlen)
 	/* link, not rename: whoever made the file first wins. */
 	if (link(tmp, path) == -1 && errno != EEXIST) {
 		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
 		goto fail;
 	}
 	(void)unlink(tmp);
+	sync_dir(path);
 	OPENSSL_cleanse(pem, n);
 	free(pem);
 	EVP_PKEY_free(key);
@@ -342,11 +363,12 @@ acme_csr(EVP_PKEY *key, const char *name)
 	int n;
 
 	(void)snprintf(alt, sizeof(alt), "DNS:%s", name);
+	/* RFC 5280's ub-common-name is 64: a longer name is in SAN alone. */
 	if (req == NULL || X509_REQ_set_version(req, 0) != 1 ||
 	    X509_REQ_set_pubkey(req, key) != 1 ||
 	    (subj = X509_REQ_get_subject_name(req)) == NULL ||
-	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-	    (const unsigned char *)name, -1, -1, 0) != 1 ||
+	    (strlen(name) <= 64 && X509_NAME_add_entry_by_txt(subj, "CN",
+	    MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0) != 1) ||
 	    (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
 	    alt)) == NULL || (exts = sk_X509_EXTENSION_new_null()) == NULL ||
 	    sk_X509_EXTENSION_push(exts, san) == 0)
@@ -424,6 +446,7 @@ acme_store(const char *path, EVP_PKEY *key, const char *chain, size_t len,
 		goto done;
 	}
 	(void)close(fd);
+	sync_dir(path);
 	r = 0;
 done:
 	if (all != NULL) {

@@ -11,7 +11,10 @@
  *					... and either way the server says
  *					"ready" on stdin once it does
  *	done				the certificate is stored at "out"
- *	fail transient|refused TEXT	why not, and how soon to try again
+ *	fail transient|refused SECS TEXT
+ *					why not, how soon to try again, and
+ *					the seconds the CA asked to wait (0:
+ *					it did not say)
  *
  * The server reads these without ever waiting; this process may block
  * as long as it likes, within the alarm set here, and the server kills
@@ -71,6 +74,8 @@ publish(const char *type, const char *token, const char *keyauth)
 	say("%s %s %s", type, token, keyauth);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return -1;
+	/* "refused": the server would not serve it; fail now, not at the
+	 * alarm. */
 	return strcmp(line, "ready\n") == 0 ? 0 : -1;
 }
 
@@ -146,6 +151,7 @@ main(int argc, char **argv)
 	struct acme_job job;
 	char err[ACME_ERR_MAX];
 	enum acme_fail f;
+	unsigned int wait;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		(void)printf("tunnel-acme %s\n", TUNNEL_VERSION);
@@ -161,18 +167,19 @@ main(int argc, char **argv)
 	(void)alarm(ACME_HELPER_SECS);
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (job_read(&job, err, sizeof(err)) == -1) {
-		say("fail refused %s", err);
+		say("fail refused 0 %s", err);
 		return 1;
 	}
 	if (acme_http_init(job.ca_file) == -1) {
-		say("fail transient cannot start libcurl");
+		say("fail transient 0 cannot start libcurl");
 		return 1;
 	}
-	f = acme_order(&job, &io, err, sizeof(err));
+	f = acme_order(&job, &io, &wait, err, sizeof(err));
 	if (f == ACME_OK) {
 		say("done");
 		return 0;
 	}
-	say("fail %s %s", f == ACME_REFUSED ? "refused" : "transient", err);
+	say("fail %s %u %s", f == ACME_REFUSED ? "refused" : "transient", wait,
+	    err);
 	return 1;
 }

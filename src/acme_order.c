@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ struct order {
 	char			 new_order[ACME_URL_MAX];
 	char			*err;
 	size_t			 errlen;
+	unsigned int		 retry_after;	/* a refusal's Retry-After */
 };
 
 static enum acme_fail
@@ -75,6 +77,8 @@ problem(struct order *o, const char *what, const struct acme_reply *r)
 	    ACME_REFUSED;
 	if (type != NULL && strstr(type, "rateLimited") != NULL)
 		f = ACME_REFUSED;
+	/* Rate limits and outages say when to come back (§6.6). */
+	o->retry_after = r->retry_after;
 	(void)fail(o, f, "%s: HTTP %ld%s%s%s%s", what, r->status,
 	    type != NULL ? " " : "", type != NULL ? type : "",
 	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
@@ -307,7 +311,7 @@ authorize(struct order *o, const char *url)
 {
 	static const char *const busy[] = { "pending", NULL };
 	char token[256], ch_url[ACME_URL_MAX], keyauth[320];
-	json_t *authz, *chs, *c, *empty;
+	json_t *authz, *chs, *c, *empty, *id;
 	struct acme_reply r;
 	enum acme_fail f;
 	const char *st, *type;
@@ -319,6 +323,15 @@ authorize(struct order *o, const char *url)
 	acme_reply_free(&r);
 	if (authz == NULL)
 		return ACME_TRANSIENT;
+	/* An authorization for another name would publish its token. */
+	id = json_object_get(authz, "identifier");
+	if (!json_is_string(json_object_get(id, "value")) ||
+	    strcasecmp(json_string_value(json_object_get(id, "value")),
+	    o->job->name) != 0) {
+		json_decref(authz);
+		return fail(o, ACME_REFUSED, "the CA's authorization is not "
+		    "for %s", o->job->name);
+	}
 	st = json_string_value(json_object_get(authz, "status"));
 	if (st != NULL && strcmp(st, "valid") == 0) {
 		json_decref(authz);	/* proved lately: nothing to do */
@@ -335,7 +348,7 @@ authorize(struct order *o, const char *url)
 	json_array_foreach(chs, i, c) {
 		type = json_string_value(json_object_get(c, "type"));
 		if (type != NULL && strcmp(type, o->job->challenge) == 0 &&
-		    str_member(c, "token", token, sizeof(token)) == 0 &&
+		    str_member(c, "token", token, ACME_TOKEN_MAX + 1) == 0 &&
 		    str_member(c, "url", ch_url, sizeof(ch_url)) == 0)
 			break;
 		token[0] = ch_url[0] = '\0';
@@ -350,8 +363,8 @@ authorize(struct order *o, const char *url)
 		return fail(o, ACME_REFUSED, "the CA's token is not base64url");
 	(void)snprintf(keyauth, sizeof(keyauth), "%s.%s", token, o->thumb);
 	if (o->io->publish(o->job->challenge, token, keyauth) == -1)
-		return fail(o, ACME_TRANSIENT, "the server did not publish "
-		    "the challenge");
+		return fail(o, ACME_REFUSED, "the server would not answer the "
+		    "CA's %s challenge (a malformed token?)", o->job->challenge);
 	/* §7.5.1: an empty object says "ready, check it". */
 	empty = json_object();
 	f = post(o, ch_url, empty, 0, "challenge", &r);
@@ -364,8 +377,10 @@ authorize(struct order *o, const char *url)
 		return f;
 	st = json_string_value(json_object_get(authz, "status"));
 	if (st == NULL || strcmp(st, "valid") != 0) {
-		f = fail(o, ACME_REFUSED, "the CA's %s check of %s on %s "
-		    "failed: %s", o->job->challenge, o->job->name,
+		f = fail(o, ACME_REFUSED, "the CA's %s check of %s failed "
+		    "(it connects to port %s of the name's address, which must "
+		    "reach %s): %s", o->job->challenge, o->job->name,
+		    strcmp(o->job->challenge, "http-01") == 0 ? "80" : "443",
 		    strcmp(o->job->challenge, "http-01") == 0 ? "http_port" :
 		    "https_port", challenge_error(authz));
 		json_decref(authz);
@@ -375,14 +390,14 @@ authorize(struct order *o, const char *url)
 	return ACME_OK;
 }
 
-/* Finalize (§7.4) with a CSR for key, then fetch the chain into *pem. */
+/* Finalize (§7.4) with csr, then fetch the chain into *pem. */
 static enum acme_fail
-issue(struct order *o, const char *order_url, json_t *order, EVP_PKEY *key,
+issue(struct order *o, const char *order_url, json_t *order, const char *csr,
     struct acme_reply *pem)
 {
 	static const char *const busy[] = { "pending", "ready", "processing",
 	    NULL };
-	char fin[ACME_URL_MAX], cert[ACME_URL_MAX], *csr;
+	char fin[ACME_URL_MAX], cert[ACME_URL_MAX];
 	struct acme_reply r;
 	enum acme_fail f;
 	json_t *p, *done;
@@ -390,10 +405,7 @@ issue(struct order *o, const char *order_url, json_t *order, EVP_PKEY *key,
 
 	if (str_member(order, "finalize", fin, sizeof(fin)) == -1)
 		return fail(o, ACME_REFUSED, "the order has no finalize URL");
-	if ((csr = acme_csr(key, o->job->name)) == NULL)
-		return fail(o, ACME_TRANSIENT, "cannot make the CSR");
 	p = json_pack("{s:s}", "csr", csr);
-	free(csr);
 	if (p == NULL)
 		return fail(o, ACME_TRANSIENT, "out of memory");
 	f = post(o, fin, p, 0, "finalize", &r);
@@ -416,20 +428,33 @@ issue(struct order *o, const char *order_url, json_t *order, EVP_PKEY *key,
 }
 
 enum acme_fail
-acme_order(const struct acme_job *job, const struct acme_io *io, char *err,
-    size_t errlen)
+acme_order(const struct acme_job *job, const struct acme_io *io,
+    unsigned int *retry_after, char *err, size_t errlen)
 {
 	struct order o = { .job = job, .io = io, .err = err, .errlen = errlen };
 	struct acme_reply r, pem = { 0 };
-	char order_url[ACME_URL_MAX], url[ACME_URL_MAX];
+	char order_url[ACME_URL_MAX], url[ACME_URL_MAX], *csr = NULL;
 	json_t *p, *order = NULL, *authzs;
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *key;
 	enum acme_fail f;
 	size_t i;
 
+	*retry_after = 0;
+	/* The certificate's key and CSR first: nothing is proved in vain. */
+	if ((key = acme_cert_key()) == NULL ||
+	    (csr = acme_csr(key, job->name)) == NULL) {
+		EVP_PKEY_free(key);
+		(void)snprintf(err, errlen, "cannot make a key and CSR for %s",
+		    job->name);
+		return ACME_REFUSED;
+	}
+	/* A key the server cannot read is not fixed by trying again soon. */
 	if ((o.key = acme_account_key(job->account_key, err, errlen)) ==
-	    NULL)
-		return ACME_TRANSIENT;
+	    NULL) {
+		EVP_PKEY_free(key);
+		free(csr);
+		return ACME_REFUSED;
+	}
 	if (acme_jwk(o.key, &o.jwk, o.thumb, sizeof(o.thumb)) == -1) {
 		f = fail(&o, ACME_TRANSIENT, "cannot read the account key");
 		goto done;
@@ -473,12 +498,7 @@ acme_order(const struct acme_job *job, const struct acme_io *io, char *err,
 		if ((f = authorize(&o, url)) != ACME_OK)
 			goto done;
 	}
-	if ((key = acme_cert_key()) == NULL) {
-		f = fail(&o, ACME_TRANSIENT, "cannot make the certificate's "
-		    "key");
-		goto done;
-	}
-	if ((f = issue(&o, order_url, order, key, &pem)) != ACME_OK)
+	if ((f = issue(&o, order_url, order, csr, &pem)) != ACME_OK)
 		goto done;
 	if (pem.body == NULL || acme_store(job->out, key, pem.body, pem.len,
 	    job->name, err, errlen) == -1) {
@@ -488,6 +508,8 @@ acme_order(const struct acme_job *job, const struct acme_io *io, char *err,
 		f = ACME_TRANSIENT;
 	}
 done:
+	*retry_after = f == ACME_OK ? 0 : o.retry_after;
+	free(csr);
 	acme_reply_free(&pem);
 	json_decref(order);
 	json_decref(o.jwk);

@@ -373,13 +373,15 @@ struct srv_acme_name {
 	int64_t			 renew_at;
 	int64_t			 retry_at;	/* after a failure; 0: none */
 	unsigned int		 fails;		/* in a row */
+	int64_t			 hold_until;	/* the CA's Retry-After: kept
+						   across reloads */
 	int			 wanted;	/* claimed or asked for */
 };
 
 /* acme:, with at most one tunnel-acme running. */
 struct srv_acme {
 	int			 on;
-	char			 dir[4096];	/* <state>/acme */
+	char			 dir[1024];	/* <state>/acme/<CA> */
 	char			 helper[4096];	/* tunnel-acme's path */
 	struct srv_acme_name	*names;
 	size_t			 n;
@@ -391,6 +393,7 @@ struct srv_acme {
 	int64_t			 deadline;
 	int			 result;	/* it said done or fail */
 	int			 challenge;	/* CFG_ACME_*, as started */
+	unsigned int		 nlogs;		/* its log lines so far */
 	char			 cur[FRONT_MAX_NAME + 1];
 	char			 buf[2048];	/* its lines */
 	size_t			 len;
@@ -579,8 +582,12 @@ void	srv_acme_free(struct srv *s);
 struct tls_ctx *srv_acme_ctx(struct srv *s, const char *name);
 /* name is needed (claimed, or asked for): order it if acme may. */
 void	srv_acme_need(struct srv *s, const char *name);
-/* HTTP-01: the key authorization for token (len bytes), or NULL. */
-const char *srv_acme_answer(struct srv *s, const char *token, size_t len);
+/*
+ * HTTP-01: the key authorization for token (len bytes) asked for under
+ * host, or NULL unless that is the running order's name and token.
+ */
+const char *srv_acme_answer(struct srv *s, const char *host,
+	    const char *token, size_t len);
 /* TLS-ALPN-01: the context that answers acme-tls/1 for name, or NULL. */
 struct tls_ctx *srv_acme_alpn_ctx(struct srv *s, const char *name);
 

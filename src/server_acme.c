@@ -47,6 +47,7 @@
 #define ACME_HELPER_DEADLINE	660		/* the helper's own is 600 */
 #define ACME_RECHECK		3600		/* the timer's longest sleep */
 #define ACME_MIN_RENEW		10		/* never renew sooner */
+#define ACME_HELPER_LOGS	64		/* lines an order may log */
 
 static void	acme_tick(struct loop *, struct timer *);
 static void	helper_cb(struct loop *, struct handler *, uint32_t);
@@ -71,6 +72,19 @@ cert_path(const struct srv_acme *a, const char *name, char *out, size_t len)
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
 
+/* The seconds since the epoch as a date for the log. */
+static const char *
+date_str(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		(void)snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
 /*
  * Loads e's stored certificate, if there is one, and sets when to renew
  * it. Return: 1 loaded, 0 none stored, -1 unusable (err says why).
@@ -81,14 +95,19 @@ cert_load(struct srv_acme *a, struct srv_acme_name *e, char *err,
 {
 	char path[PATH_MAX];
 	struct tls_ctx *x;
-	int64_t from, until, life;
+	struct stat st;
+	char when[64];
+	int64_t from, until, life, now = (int64_t)time(NULL), floor;
 
 	if (cert_path(a, e->name, path, sizeof(path)) == -1) {
 		(void)snprintf(err, errlen, "path too long");
 		return -1;
 	}
-	if (access(path, F_OK) == -1)
-		return 0;
+	if (stat(path, &st) == -1) {
+		(void)snprintf(err, errlen, "%.200s: %s", path,
+		    strerror(errno));
+		return errno == ENOENT ? 0 : -1;
+	}
 	if ((x = tls_front_ctx(path, path, err, errlen)) == NULL)
 		return -1;
 	if (!tls_ctx_names(x, e->name) ||
@@ -105,24 +124,26 @@ cert_load(struct srv_acme *a, struct srv_acme_name *e, char *err,
 	life = until > from ? until - from : 0;
 	/* The last third of its life, as certbot and Caddy renew. */
 	e->renew_at = until - life / 3;
-	if (e->renew_at < (int64_t)time(NULL) + ACME_MIN_RENEW &&
-	    until > (int64_t)time(NULL) + ACME_MIN_RENEW)
-		e->renew_at = (int64_t)time(NULL) + ACME_MIN_RENEW;
+	/*
+	 * But not within a third of its life of getting it (the file's
+	 * time): a certificate that starts out in its last third (a clock
+	 * far ahead, a CA's very short lives) would otherwise be ordered
+	 * again and again, into the CA's duplicate-certificate limit. Once
+	 * expired, it is renewed at once all the same.
+	 */
+	floor = (int64_t)st.st_mtime + life / 3;
+	if (e->renew_at < floor && until > now) {
+		log_warnx("acme: %s: the certificate is in the last third of "
+		    "its life already; renewal waits until %s (is this "
+		    "machine's clock right?)", e->name, date_str(floor < until ?
+		    floor : until, when, sizeof(when)));
+		e->renew_at = floor < until ? floor : until;
+	}
+	if (e->renew_at < now + ACME_MIN_RENEW && until > now + ACME_MIN_RENEW)
+		e->renew_at = now + ACME_MIN_RENEW;
 	return 1;
 }
 
-/* The seconds since the epoch as a date for the log. */
-static const char *
-date_str(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		(void)snprintf(buf, len, "%lld", (long long)t);
-	return buf;
-}
 
 /*
  * The names ACME may serve under s's configuration: every user's hosts
@@ -214,12 +235,56 @@ helper_find(char *out, size_t len)
 	return -1;
 }
 
+/*
+ * The directory of the configured CA's files, <state>/acme/<CA>: a CA
+ * of its own (Let's Encrypt's staging, then its production) starts
+ * afresh, never serving the other's certificates. <CA> is the directory
+ * URL without its scheme, each character other than a letter, digit,
+ * dot or hyphen made a hyphen. Return: 0, or -1 (logged).
+ */
+static int
+ca_dir(struct srv *s, char *out, size_t len)
+{
+	const char *url = s->cfg->acme.directory + strlen("https://");
+	char dir[PATH_MAX], ca[101];
+	size_t i;
+	int r;
+
+	for (i = 0; url[i] != '\0' && i < sizeof(ca) - 1; i++)
+		ca[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-", url[i]) != NULL ? url[i] : '-';
+	ca[i] = '\0';
+	if (srv_state_dir(s->cfg->path, "acme", dir, sizeof(dir)) == -1 ||
+	    (r = snprintf(out, len, "%s/acme/%s", dir, ca)) < 0 ||
+	    (size_t)r >= len - FRONT_MAX_NAME - 16) {
+		log_error("acme: the state directory's path is too long");
+		return -1;
+	}
+	if (strpbrk(out, "\n\r") != NULL) {
+		log_error("acme: %s: a newline in the state directory's path",
+		    out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes dir (mode 0700) if it is not there, for the service's user. */
+static int
+dir_make(const char *dir)
+{
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_error("acme: cannot make %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	(void)srv_give_to_dir_owner(dir);
+	return 0;
+}
+
 int
 srv_acme_init(struct srv *s)
 {
 	struct srv_acme *a = &s->acme;
-	char dir[PATH_MAX];
-	int r;
+	char *slash;
 
 	a->to = -1;
 	loop_handler_init(&a->h, -1, helper_cb);
@@ -232,22 +297,16 @@ srv_acme_init(struct srv *s)
 		    "install does)");
 		return -1;
 	}
-	if (srv_state_dir(s->cfg->path, "acme", dir, sizeof(dir)) == -1 ||
-	    (r = snprintf(a->dir, sizeof(a->dir), "%s/acme", dir)) < 0 ||
-	    (size_t)r >= sizeof(a->dir) - FRONT_MAX_NAME - 16) {
-		log_error("acme: the state directory's path is too long");
+	if (ca_dir(s, a->dir, sizeof(a->dir)) == -1)
 		return -1;
-	}
-	if (strpbrk(a->dir, "\n\r") != NULL) {
-		log_error("acme: %s: a newline in the state directory's path",
-		    a->dir);
+	/* <state>/acme, then <state>/acme/<CA>. */
+	slash = strrchr(a->dir, '/');
+	*slash = '\0';
+	if (dir_make(a->dir) == -1)
 		return -1;
-	}
-	if (mkdir(a->dir, 0700) == -1 && errno != EEXIST) {
-		log_error("acme: cannot make %s: %s", a->dir, strerror(errno));
+	*slash = '/';
+	if (dir_make(a->dir) == -1)
 		return -1;
-	}
-	(void)srv_give_to_dir_owner(a->dir);
 	a->on = 1;
 	if (names_build(s) == -1)
 		return -1;
@@ -281,6 +340,7 @@ helper_end(struct srv *s)
 	}
 	a->cur[0] = '\0';
 	a->result = 0;
+	a->nlogs = 0;
 }
 
 void
@@ -306,6 +366,7 @@ void
 srv_acme_reload(struct srv *s)
 {
 	struct srv_acme *a = &s->acme;
+	char dir[sizeof(a->dir)];
 
 	if (!s->cfg->acme_on) {
 		if (a->on)
@@ -315,6 +376,14 @@ srv_acme_reload(struct srv *s)
 		return;
 	}
 	if (!a->on) {
+		if (srv_acme_init(s) == -1)
+			log_warnx("reload: acme stays off");
+		return;
+	}
+	if (ca_dir(s, dir, sizeof(dir)) == 0 && strcmp(dir, a->dir) != 0) {
+		log_info("reload: acme.directory changed: certificates of the "
+		    "new CA from now on");
+		srv_acme_free(s);
 		if (srv_acme_init(s) == -1)
 			log_warnx("reload: acme stays off");
 		return;
@@ -337,6 +406,10 @@ srv_acme_ctx(struct srv *s, const char *name)
 
 	if (!s->acme.on || (e = name_find(&s->acme, name)) == NULL)
 		return NULL;
+	/* An expired one is worse than none: plain HTTP is not redirected
+	 * to it, and clients are not told an https URL. */
+	if (e->ctx != NULL && e->not_after <= (int64_t)time(NULL))
+		return NULL;
 	return e->ctx;
 }
 
@@ -353,11 +426,13 @@ srv_acme_need(struct srv *s, const char *name)
 }
 
 const char *
-srv_acme_answer(struct srv *s, const char *token, size_t len)
+srv_acme_answer(struct srv *s, const char *host, const char *token,
+    size_t len)
 {
 	struct srv_acme *a = &s->acme;
 
 	if (!a->on || a->challenge != CFG_ACME_HTTP_01 ||
+	    strcmp(host, a->cur) != 0 ||
 	    a->token[0] == '\0' || strlen(a->token) != len ||
 	    memcmp(a->token, token, len) != 0)
 		return NULL;
@@ -392,7 +467,9 @@ due(const struct srv_acme_name *e)
 		t = 0;
 	else
 		return INT64_MAX;
-	return t > e->retry_at ? t : e->retry_at;
+	if (t < e->retry_at)
+		t = e->retry_at;
+	return t > e->hold_until ? t : e->hold_until;
 }
 
 /* Writes all of p to the helper's stdin. Return: 0, or -1. */
@@ -428,6 +505,8 @@ backoff(struct srv_acme_name *e, int refused, const char *why)
 	if (wait > most)
 		wait = most;
 	e->fails++;
+	if (e->hold_until > (int64_t)time(NULL) + wait)
+		wait = e->hold_until - (int64_t)time(NULL);
 	e->retry_at = (int64_t)time(NULL) + wait;
 	log_warnx("acme: %s: no certificate: %s; trying again in %lld s%s",
 	    e->name, why, (long long)wait, e->ctx != NULL ?
@@ -491,9 +570,24 @@ static void
 order_done(struct srv *s, struct srv_acme_name *e)
 {
 	struct srv_session *ss, *next;
-	char err[512], when[64];
+	char err[512], when[64], path[PATH_MAX];
 
-	if (cert_load(&s->acme, e, err, sizeof(err)) != 1) {
+	/*
+	 * Root running the server by hand must not leave files the
+	 * service's user cannot read (as for the server's own key).
+	 */
+	if (cert_path(&s->acme, e->name, path, sizeof(path)) == 0)
+		(void)srv_give_to_dir_owner(path);
+	if (snprintf(path, sizeof(path), "%s/account.key", s->acme.dir) > 0)
+		(void)srv_give_to_dir_owner(path);
+	switch (cert_load(&s->acme, e, err, sizeof(err))) {
+	case 1:
+		break;
+	case 0:
+		(void)snprintf(err, sizeof(err), "tunnel-acme said done, but "
+		    "the certificate file is missing");
+		/* FALLTHROUGH */
+	default:
 		backoff(e, 0, err);
 		return;
 	}
@@ -526,9 +620,17 @@ helper_line(struct srv *s, char *line)
 	int c = a->challenge;
 	const char *type = challenge_str(c);
 	size_t tlen = strlen(type), n;
-	char *sp, *ka, *tok, err[512];
+	char *sp, *ka, *tok, *end, err[512];
+	unsigned long wait;
 
 	if (strncmp(line, "log ", 4) == 0) {
+		/* A helper gone wrong must not fill the disk. */
+		if (++a->nlogs > ACME_HELPER_LOGS) {
+			if (a->nlogs == ACME_HELPER_LOGS + 1)
+				log_warnx("acme: %s: tunnel-acme says too much; "
+				    "its further lines are dropped", a->cur);
+			return;
+		}
 		if ((sp = strchr(line + 4, ' ')) == NULL)
 			return;
 		*sp = '\0';
@@ -546,16 +648,19 @@ helper_line(struct srv *s, char *line)
 		    strncmp(ka, tok, n) != 0 || ka[n] != '.') {
 			log_warnx("acme: %s: tunnel-acme sent a bad token",
 			    a->cur);
-			return;		/* unanswered: it times out */
+			(void)helper_write(a, "refused\n", 8);
+			return;
 		}
 		if (a->token[0] != '\0' || a->alpn != NULL) {
 			log_warnx("acme: %s: tunnel-acme sent a second "
 			    "challenge", a->cur);
+			(void)helper_write(a, "refused\n", 8);
 			return;
 		}
 		if (c == CFG_ACME_TLS_ALPN_01 && (a->alpn =
 		    tls_acme_alpn_ctx(a->cur, ka, err, sizeof(err))) == NULL) {
 			log_warnx("acme: %s: %s", a->cur, err);
+			(void)helper_write(a, "refused\n", 8);
 			return;
 		}
 		memcpy(a->token, tok, n);
@@ -569,10 +674,20 @@ helper_line(struct srv *s, char *line)
 			order_done(s, e);
 	} else if (strncmp(line, "fail ", 5) == 0) {
 		a->result = 1;
-		sp = strchr(line + 5, ' ');
-		if (e != NULL)
-			backoff(e, strncmp(line + 5, "refused ", 8) == 0,
-			    sp != NULL ? sp + 1 : "no reason given");
+		wait = 0;
+		if ((sp = strchr(line + 5, ' ')) != NULL) {
+			wait = strtoul(sp + 1, &end, 10);
+			sp = *end == ' ' ? end : NULL;
+		}
+		if (e == NULL)
+			return;
+		/* The CA's own "come back later" outlives a reload. */
+		if (wait > 0)
+			e->hold_until = (int64_t)time(NULL) +
+			    (int64_t)(wait < ACME_REFUSED_MAX ? wait :
+			    ACME_REFUSED_MAX);
+		backoff(e, strncmp(line + 5, "refused ", 8) == 0,
+		    sp != NULL ? sp + 1 : "no reason given");
 	}
 }
 
@@ -608,7 +723,8 @@ helper_cb(struct loop *l, struct handler *h, uint32_t events)
 	}
 	/* The helper's end. */
 	if (!a->result && (e = name_find(a, a->cur)) != NULL)
-		backoff(e, 0, "tunnel-acme ended without a result");
+		backoff(e, 0, "tunnel-acme ended without a result (it "
+		    "crashed, or ran past its 10-minute limit)");
 	helper_end(s);
 	loop_timer_set(s->loop, &a->timer, 0);
 }

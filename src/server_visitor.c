@@ -295,12 +295,16 @@ front_acme(struct srv_visitor *v)
 	const uint8_t *t, *te;
 	const char *keyauth;
 
-	if (!v->srv->acme.on || head_target(v, &t, &te) == -1 ||
+	/* The CA GETs (RFC 8555 8.3); nothing else is its check. */
+	if (!v->srv->acme.on || v->nreplay < 4 ||
+	    (memcmp(v->replay, "GET ", 4) != 0 &&
+	    memcmp(v->replay, "HEAD", 4) != 0) ||
+	    head_target(v, &t, &te) == -1 ||
 	    (size_t)(te - t) <= sizeof(ACME_PATH) - 1 ||
 	    memcmp(t, ACME_PATH, sizeof(ACME_PATH) - 1) != 0)
 		return 0;
 	t += sizeof(ACME_PATH) - 1;
-	if ((keyauth = srv_acme_answer(v->srv, (const char *)t,
+	if ((keyauth = srv_acme_answer(v->srv, v->host, (const char *)t,
 	    (size_t)(te - t))) == NULL)
 		return 0;
 	visitor_answer_raw(v, SRV_FAIL_NONE, "200 OK", NULL, keyauth,

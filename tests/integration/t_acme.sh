@@ -11,7 +11,7 @@
 #    ordered;
 #  - a certificate in the last third of its life is renewed (pebble
 #    issues 40-second ones here) and the new one serves;
-#  - a restart serves the stored certificate without a new order;
+#  - a restart loads the stored certificates and serves them;
 #  - TLS-ALPN-01 (no http_port): the CA's acme-tls/1 handshake on
 #    https_port is answered, and the certificate serves.
 . "$(dirname "$0")/lib.sh"
@@ -85,7 +85,8 @@ YAML
 
 # 1. The CA is down at start.
 start_server "$T/server.yaml"
-log_has "$T/server.log" "acme: certificates for 3 names from https://127.0.0.1:$PEB/dir, kept in $T/acme" ||
+AD="$T/acme/127.0.0.1-$PEB-dir"
+log_has "$T/server.log" "acme: certificates for 3 names from https://127.0.0.1:$PEB/dir, kept in $AD" ||
     fail "no acme start line"
 cat >"$T/client.yaml" <<YAML
 server_addr: "127.0.0.1:$SPORT"
@@ -112,6 +113,8 @@ out=$(curl -s --max-time 5 $R "http://alice.tunnel.test:$HPORT/") || true
 [ "$out" = "hello from local" ] || fail "plain HTTP while the CA is down: '$out'"
 curl -s --max-time 5 -k $R "https://alice.tunnel.test:$SSLP/" >/dev/null 2>&1 &&
     fail "HTTPS served with no certificate yet"
+log_has "$T/client.log" "tunnel up: http://alice.tunnel.test:$HPORT/ ->" ||
+    fail "the client was not told an http URL while no certificate exists"
 log "CA down at start: backoff, plain HTTP still served, HTTPS refused"
 
 # 2. The CA comes up: the retries get both claimed names.
@@ -130,12 +133,15 @@ out=$(curl -s --max-time 5 --cacert "$C/root.pem" $R "https://alice-api.tunnel.t
 [ "$out" = "hello from local" ] || fail "https://alice-api: '$out'"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $R "http://alice.tunnel.test:$HPORT/x") || true
 [ "$code" = 308 ] || fail "plain HTTP after the certificate: $code, want 308"
-log "CA up: certificates for alice and alice-api, https with pebble's root, http redirected"
+wait_for log_has "$T/client.log" "tunnel up: https://alice.tunnel.test:$SSLP/ ->" ||
+    fail "the client was not told its https URL once the certificate came"
+log "CA up: certificates for alice and alice-api, https with pebble's root, http redirected, the client told"
 
 # 3. Files, and names never ordered.
-for f in acme/alice.tunnel.test.pem acme/alice-api.tunnel.test.pem acme/account.key; do
-	[ "$(stat -c %a "$T/$f")" = 600 ] || fail "$f is not 0600"
+for f in alice.tunnel.test.pem alice-api.tunnel.test.pem account.key; do
+	[ "$(stat -c %a "$AD/$f")" = 600 ] || fail "$f is not 0600"
 done
+[ "$(stat -c %a "$AD")" = 700 ] && [ "$(stat -c %a "$T/acme")" = 700 ] || fail "acme directories are not 0700"
 curl -s --max-time 5 --cacert "$C/root.pem" $R "https://evil.tunnel.test:$SSLP/" >/dev/null 2>&1 &&
     fail "https for a name nobody may claim"
 sleep 1
@@ -166,7 +172,7 @@ out=$(curl -s --max-time 5 --cacert "$C/root.pem" $R "https://alice.tunnel.test:
 [ "$out" = "hello from local" ] || fail "https://alice after renewal: '$out'"
 log "renewed in the last third of its life; the new certificate serves"
 
-# 6. A restart serves what is stored, ordering nothing (pebble stopped).
+# 6. A restart serves what is stored (pebble stopped).
 kill "$PEBBLE_PID"
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
@@ -174,7 +180,7 @@ mv "$T/server.log" "$T/server.log.1"
 start_server "$T/server.yaml"
 log_has "$T/server.log" "acme: alice.tunnel.test: certificate loaded, valid until" ||
     fail "no 'certificate loaded' line after a restart"
-[ "$(serial)" = "$(openssl x509 -in "$T/acme/alice.tunnel.test.pem" -noout -serial)" ] ||
+[ "$(serial)" = "$(openssl x509 -in "$AD/alice.tunnel.test.pem" -noout -serial)" ] ||
     fail "after a restart, the served certificate is not the stored one"
 log "restart: stored certificates loaded"
 
