@@ -164,6 +164,18 @@ start_client() {
 	# Let the pool fill before traffic starts.
 	sleep 0.3
 }
+# start_client_file CONFIG [N [ARGS...]]: the client on file CONFIG (and
+# ARGS); waits for N more "tunnel up" lines (default 1: the raw port's;
+# one more for each service whose name the server grants).
+start_client_file() {
+	cfg=$1; n=${2:-1}
+	shift; [ $# -gt 0 ] && shift
+	before=$(ups)
+	(cd "$T" && exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" -c "$cfg" "$@") >>"$T/client.log" 2>&1 &
+	CLIENT_PID=$!
+	PIDS="$PIDS $CLIENT_PID"
+	wait_for client_up $((before + n - 1)) || fail "client on $(basename "$cfg") $* did not come up"
+}
 # How many times the client said "tunnel up" so far.
 ups() { cat "$T/client.log" 2>/dev/null | grep -c 'tunnel up' || true; }
 client_up() { [ "$(ups)" -gt "$1" ]; }

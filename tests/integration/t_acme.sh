@@ -99,11 +99,7 @@ services:
   - host: alice-api
     local_port: $B
 YAML
-before=$(ups)
-(cd "$T" && exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" -c "$T/client.yaml") >>"$T/client.log" 2>&1 &
-CLIENT_PID=$!
-PIDS="$PIDS $CLIENT_PID"
-wait_for client_up "$before" || fail "client did not come up"
+start_client_file "$T/client.yaml"
 backed_off() { grep -q "acme: $1: no certificate: .*trying again in 10 s" "$T/server.log"; }
 wait_for backed_off alice.tunnel.test || fail "no backoff while the CA is down"
 R="--resolve alice.tunnel.test:$HPORT:127.0.0.1 --resolve alice.tunnel.test:$SSLP:127.0.0.1"

@@ -59,11 +59,7 @@ services:
   - host: alice
     local_port: $A
 YAML
-before=$(ups)
-(cd "$T" && exec ${TUNNEL_WRAP:-} "$CLIENT_BIN" -c "$T/client.yaml") >>"$T/client.log" 2>&1 &
-CLIENT_PID=$!
-PIDS="$PIDS $CLIENT_PID"
-wait_for client_up "$before" || fail "client did not come up"
+start_client_file "$T/client.yaml"
 served() {
 	[ "$(curl -s --max-time 3 --resolve "alice.tunnel.test:$HPORT:127.0.0.1" \
 	    "http://alice.tunnel.test:$HPORT/")" = "hello from local" ]

@@ -57,11 +57,7 @@ services:
   - host: "LocalHost."
     local_port: $B
 YAML
-before=$(ups)
-(cd "$T" && exec "$CLIENT_BIN" -c "$T/client.yaml") >>"$T/client.log" 2>&1 &
-CLIENT_PID=$!
-PIDS="$PIDS $CLIENT_PID"
-wait_for client_up $((before + 3)) || fail "client did not come up with its routes"
+start_client_file "$T/client.yaml" 4
 sleep 0.3
 grep -q "tunnel up: 127.0.0.1:$SPORT -> nothing (no local_port)" "$T/client.log" || fail "raw port line"
 grep -q "tunnel up: http://alice.tunnel.test:$HPORT/ -> 127.0.0.1:$A" "$T/client.log" || fail "alice's URL"
@@ -247,11 +243,7 @@ log "flags: --host pairs and a raw -p"
 kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
 printf 'server_addr: "127.0.0.1:%s"\nusername: admin\npassword: "%s"\ntransport: %s\n' \
     "$SPORT" "$PASSWORD" "$TRANSPORT" >"$T/min.yaml"
-before=$(ups)
-(cd "$T" && exec "$CLIENT_BIN" -c "$T/min.yaml" --host alice-api -p "$A" --host later -p "$B") >>"$T/client.log" 2>&1 &
-CLIENT_PID=$!
-PIDS="$PIDS $CLIENT_PID"
-wait_for client_up $((before + 1)) || fail "client with a file and --host did not come up"
+start_client_file "$T/min.yaml" 2 --host alice-api -p "$A" --host later -p "$B"
 sleep 0.3
 # Windows has no SIGHUP: there the raw port is only checked as started.
 if [ -z "${WIN_CLIENT:-}" ]; then

@@ -89,11 +89,7 @@ services:
   - host: x.other.org
     local_port: $A
 YAML
-before=$(ups)
-(cd "$T" && exec "$CLIENT_BIN" -c "$T/client.yaml") >>"$T/client.log" 2>&1 &
-CLIENT_PID=$!
-PIDS="$PIDS $CLIENT_PID"
-wait_for client_up $((before + 4)) || fail "client did not come up with its routes"
+start_client_file "$T/client.yaml" 5
 sleep 0.3
 grep -q "tunnel up: https://alice.tunnel.test:$SSLP/ -> 127.0.0.1:$A$" "$T/client.log" || fail "alice's https URL"
 grep -q "tunnel up: https://pass.tunnel.test:$SSLP/ -> 127.0.0.1:$P (TLS passthrough)" "$T/client.log" || fail "pass's URL"
