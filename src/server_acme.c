@@ -27,6 +27,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -280,6 +281,35 @@ dir_make(const char *dir)
 	return 0;
 }
 
+/*
+ * Removes what a helper killed while writing left in dir: its temporary
+ * files (NAME.pem.XXXXXX, account.key.XXXXXX) hold private keys. No
+ * helper runs yet, so none of them is being written.
+ */
+static void
+stale_remove(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	const char *dot;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL) {
+		if ((dot = strrchr(d->d_name, '.')) == NULL ||
+		    strlen(dot + 1) != 6 || dot - d->d_name < 4 ||
+		    (strncmp(dot - 4, ".pem", 4) != 0 &&
+		    strncmp(dot - 4, ".key", 4) != 0) ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, d->d_name) <= 0)
+			continue;
+		if (unlink(path) == 0)
+			log_info("acme: removed %s, left by an order that was "
+			    "cut short", path);
+	}
+	(void)closedir(dp);
+}
+
 int
 srv_acme_init(struct srv *s)
 {
@@ -307,6 +337,7 @@ srv_acme_init(struct srv *s)
 	*slash = '/';
 	if (dir_make(a->dir) == -1)
 		return -1;
+	stale_remove(a->dir);
 	a->on = 1;
 	if (names_build(s) == -1)
 		return -1;

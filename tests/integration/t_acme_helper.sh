@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A tunnel-acme gone wrong cannot harm the server: a fake helper beside a
+# A tunnel-acme gone wrong cannot harm the server: temporary key files an
+# order cut short left are removed at start; a fake helper beside a
 # copy of the server crashes, floods log lines, sends a malformed token,
 # says "done" with no file, and relays a CA's Retry-After. Each time the
 # server logs why, backs off, keeps serving visitors, and:
@@ -49,7 +50,16 @@ users:
     password: "$PASSWORD"
     hosts: [alice]
 YAML
+# What a helper killed while writing would leave: removed at start.
+AD="$T/acme/127.0.0.1-1-dir"
+mkdir -p "$AD"
+: >"$AD/alice.tunnel.test.pem.Ab3dEf"
+: >"$AD/account.key.x1y2z3"
+: >"$AD/keep.txt"
 start_server "$T/server.yaml"
+[ -e "$AD/alice.tunnel.test.pem.Ab3dEf" ] || [ -e "$AD/account.key.x1y2z3" ] &&
+    fail "a cut-short order's temporary files were not removed"
+[ -e "$AD/keep.txt" ] || fail "an unrelated file was removed"
 cat >"$T/client.yaml" <<YAML
 server_addr: "127.0.0.1:$SPORT"
 username: admin
