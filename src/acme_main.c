@@ -136,7 +136,7 @@ job_read(struct acme_job *job, char *err, size_t errlen)
 		}
 		if ((sp = strchr(line, ' ')) == NULL ||
 		    job_set(job, line, (*sp = '\0', sp + 1)) == -1) {
-			(void)snprintf(err, errlen, "a bad job line: %s", line);
+			(void)snprintf(err, errlen, "a bad job line: %.200s", line);
 			return -1;
 		}
 	}
