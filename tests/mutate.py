@@ -114,7 +114,8 @@ def run_one(m, build):
         test = m["test"]
         unit = test.startswith("test_")
         targets = ["%s/%s" % (build, test)] if unit else [
-            "%s/tunnel-server" % build, "%s/tunnel-client" % build]
+            "%s/tunnel-server" % build, "%s/tunnel-client" % build,
+            "%s/tunnel-acme" % build]
         b = subprocess.run(["make", "-s", "BUILD=" + build] + targets,
                            cwd=d, capture_output=True, text=True)
         if b.returncode != 0:

@@ -102,6 +102,10 @@ YAML
 start_client_file "$T/client.yaml"
 backed_off() { grep -q "acme: $1: no certificate: .*trying again in 10 s" "$T/server.log"; }
 wait_for backed_off alice.tunnel.test || fail "no backoff while the CA is down"
+# Backed off indeed: no second try within the 10 s.
+sleep 2
+[ "$(grep -c "acme: alice.tunnel.test: ordering" "$T/server.log")" = 1 ] ||
+    fail "orders repeated while the CA is down: $(grep -c "acme: alice.tunnel.test: ordering" "$T/server.log")"
 R="--resolve alice.tunnel.test:$HPORT:127.0.0.1 --resolve alice.tunnel.test:$SSLP:127.0.0.1"
 R="$R --resolve alice-api.tunnel.test:$SSLP:127.0.0.1 --resolve idle.tunnel.test:$SSLP:127.0.0.1"
 R="$R --resolve evil.tunnel.test:$SSLP:127.0.0.1"
