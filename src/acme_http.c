@@ -79,8 +79,13 @@ on_header(char *line, size_t size, size_t nitems, void *arg)
 	else if (header_is(line, n, "Retry-After", &v)) {
 		/* Seconds only; an HTTP date counts as "a while". */
 		header_value(v, n - (size_t)(v - line), num, sizeof(num));
-		r->retry_after = num[0] >= '0' && num[0] <= '9' ?
-		    (unsigned int)strtoul(num, NULL, 10) : 10;
+		if (num[0] >= '0' && num[0] <= '9') {
+			unsigned long s = strtoul(num, NULL, 10);
+
+			r->retry_after = s > 7 * 86400 ? 7 * 86400 :
+			    (unsigned int)s;
+		} else
+			r->retry_after = 10;
 	}
 	return n;
 }

@@ -98,7 +98,8 @@ acme_cert_key(void)
 static int
 tmp_beside(const char *path, char *tmp, size_t len)
 {
-	int r = snprintf(tmp, len, "%s.XXXXXX", path), fd;
+	/* ".tmp-": what the server removes at start (server_acme.c). */
+	int r = snprintf(tmp, len, "%s.tmp-XXXXXX", path), fd;
 
 	if (r < 0 || (size_t)r >= len) {
 		errno = ENAMETOOLONG;

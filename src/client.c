@@ -599,6 +599,14 @@ on_route(struct cli *c, const struct proto_route *r)
 		    strlen(r->reason)));
 		return;
 	}
+	if (r->https_port == 0 && r->http_port == 0) {
+		/* https_port only, and no certificate yet (acme: ordering). */
+		log_info("tunnel up: %s -> %s%s, with no URL yet: the server "
+		    "has no certificate for it (it says when it has)",
+		    r->host, c->locals[r->index].desc,
+		    c->locals[r->index].passthrough ? " (TLS passthrough)" : "");
+		return;
+	}
 	if (r->https_port != 0)
 		(void)snprintf(url, sizeof(url), r->https_port == 443 ?
 		    "https://%s/" : "https://%s:%u/", r->host, r->https_port);

@@ -12,13 +12,15 @@
  * https_port (TLS-ALPN-01, srv_acme_alpn_ctx: a self-signed certificate
  * made for that one check); then the helper is told "ready".
  *
- * A name is ordered on first need: when a client claims it (a granted
- * SERVICE) or a visitor's ClientHello asks for it, never merely because
- * it is in the file, and never for a name no user may claim. Certificates
- * are kept under the state directory (acme/NAME.pem, 0600, key and chain)
- * and loaded at start, so a restart orders nothing. One whose last third
- * of life has begun is renewed (30 days before the end of Let's
- * Encrypt's 90), whether or not anyone asked lately.
+ * A name is ordered on first need: when a client claims it for a service
+ * whose TLS ends here (a granted SERVICE without passthrough), never
+ * merely because it is in the file, nor because a visitor asks (a
+ * passthrough service may run an ACME client of its own), and never for a
+ * name no user may claim. Certificates are kept under the state directory
+ * (acme/<CA>/NAME.pem, 0600, key and chain) and loaded at start, so a
+ * restart orders nothing. One whose last third of life has begun is
+ * renewed (30 days before the end of Let's Encrypt's 90) once a client
+ * has claimed its name since the start.
  *
  * Failures back off per name: 10 s doubling to an hour when the CA could
  * not be reached, 5 minutes doubling to a day when it refused (its
@@ -132,13 +134,17 @@ cert_load(struct srv_acme *a, struct srv_acme_name *e, char *err,
 	 * again and again, into the CA's duplicate-certificate limit. Once
 	 * expired, it is renewed at once all the same.
 	 */
-	floor = (int64_t)st.st_mtime + life / 3;
+	floor = ((int64_t)st.st_mtime < now ? (int64_t)st.st_mtime : now) +
+	    life / 3;
+	/* ... and at the latest with a tenth of its life left. */
+	if (floor > until - life / 10)
+		floor = until - life / 10;
 	if (e->renew_at < floor && until > now) {
 		log_warnx("acme: %s: the certificate is in the last third of "
 		    "its life already; renewal waits until %s (is this "
-		    "machine's clock right?)", e->name, date_str(floor < until ?
-		    floor : until, when, sizeof(when)));
-		e->renew_at = floor < until ? floor : until;
+		    "machine's clock right?)", e->name, date_str(floor, when,
+		    sizeof(when)));
+		e->renew_at = floor;
 	}
 	if (e->renew_at < now + ACME_MIN_RENEW && until > now + ACME_MIN_RENEW)
 		e->renew_at = now + ACME_MIN_RENEW;
@@ -273,8 +279,15 @@ ca_dir(struct srv *s, char *out, size_t len)
 static int
 dir_make(const char *dir)
 {
+	struct stat st;
+
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		log_error("acme: cannot make %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* A directory, not a link someone put there to point us elsewhere. */
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_error("acme: %s is not a directory", dir);
 		return -1;
 	}
 	(void)srv_give_to_dir_owner(dir);
@@ -283,25 +296,26 @@ dir_make(const char *dir)
 
 /*
  * Removes what a helper killed while writing left in dir: its temporary
- * files (NAME.pem.XXXXXX, account.key.XXXXXX) hold private keys. No
- * helper runs yet, so none of them is being written.
+ * files (NAME.pem.tmp-XXXXXX, account.key.tmp-XXXXXX) hold private keys.
+ * No helper runs yet, so none of them is being written.
  */
 static void
 stale_remove(const char *dir)
 {
 	char path[PATH_MAX];
 	struct dirent *d;
-	const char *dot;
+	struct stat st;
+	const char *t;
 	DIR *dp;
 
 	if ((dp = opendir(dir)) == NULL)
 		return;
 	while ((d = readdir(dp)) != NULL) {
-		if ((dot = strrchr(d->d_name, '.')) == NULL ||
-		    strlen(dot + 1) != 6 || dot - d->d_name < 4 ||
-		    (strncmp(dot - 4, ".pem", 4) != 0 &&
-		    strncmp(dot - 4, ".key", 4) != 0) ||
-		    snprintf(path, sizeof(path), "%s/%s", dir, d->d_name) <= 0)
+		/* tunnel-acme's temporary names: NAME.tmp-XXXXXX. */
+		if ((t = strstr(d->d_name, ".tmp-")) == NULL ||
+		    strlen(t) != 11 || t == d->d_name ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, d->d_name) <= 0 ||
+		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
 			continue;
 		if (unlink(path) == 0)
 			log_info("acme: removed %s, left by an order that was "
@@ -319,9 +333,17 @@ srv_acme_init(struct srv *s)
 	a->to = -1;
 	loop_handler_init(&a->h, -1, helper_cb);
 	loop_timer_init(&a->timer, acme_tick);
+	/*
+	 * Looked for once, at start, acme or not: a reload that turns acme
+	 * on may come after a package upgrade replaced this binary, when
+	 * /proc/self/exe no longer names a file.
+	 */
+	if (a->helper[0] == '\0' &&
+	    helper_find(a->helper, sizeof(a->helper)) == -1)
+		a->helper[0] = '\0';
 	if (!s->cfg->acme_on)
 		return 0;
-	if (helper_find(a->helper, sizeof(a->helper)) == -1) {
+	if (a->helper[0] == '\0') {
 		log_error("acme: tunnel-acme is neither beside tunnel-server "
 		    "nor in ../libexec/tunnel from it; install it (make "
 		    "install does)");
@@ -397,7 +419,8 @@ void
 srv_acme_reload(struct srv *s)
 {
 	struct srv_acme *a = &s->acme;
-	char dir[sizeof(a->dir)];
+	char dir[sizeof(a->dir)], *slash;
+	int ok;
 
 	if (!s->cfg->acme_on) {
 		if (a->on)
@@ -412,6 +435,17 @@ srv_acme_reload(struct srv *s)
 		return;
 	}
 	if (ca_dir(s, dir, sizeof(dir)) == 0 && strcmp(dir, a->dir) != 0) {
+		/* The new CA's directory first: the running certificates are
+		 * dropped only for one that works. */
+		slash = strrchr(dir, '/');
+		*slash = '\0';
+		ok = dir_make(dir) == 0;
+		*slash = '/';
+		if (!ok || dir_make(dir) == -1) {
+			log_warnx("reload: acme.directory stays %s",
+			    s->acme.dir);
+			return;
+		}
 		log_info("reload: acme.directory changed: certificates of the "
 		    "new CA from now on");
 		srv_acme_free(s);
@@ -492,12 +526,11 @@ due(const struct srv_acme_name *e)
 {
 	int64_t t;
 
-	if (e->ctx != NULL)
-		t = e->renew_at;
-	else if (e->wanted)
-		t = 0;
-	else
+	/* Renewed too only while in use: a name a client claimed since
+	 * the start (its certificate still serves meanwhile). */
+	if (!e->wanted)
 		return INT64_MAX;
+	t = e->ctx != NULL ? e->renew_at : 0;
 	if (t < e->retry_at)
 		t = e->retry_at;
 	return t > e->hold_until ? t : e->hold_until;
@@ -603,13 +636,7 @@ order_done(struct srv *s, struct srv_acme_name *e)
 	struct srv_session *ss, *next;
 	char err[512], when[64], path[PATH_MAX];
 
-	/*
-	 * Root running the server by hand must not leave files the
-	 * service's user cannot read (as for the server's own key).
-	 */
 	if (cert_path(&s->acme, e->name, path, sizeof(path)) == 0)
-		(void)srv_give_to_dir_owner(path);
-	if (snprintf(path, sizeof(path), "%s/account.key", s->acme.dir) > 0)
 		(void)srv_give_to_dir_owner(path);
 	switch (cert_load(&s->acme, e, err, sizeof(err))) {
 	case 1:
@@ -620,6 +647,12 @@ order_done(struct srv *s, struct srv_acme_name *e)
 		/* FALLTHROUGH */
 	default:
 		backoff(e, 0, err);
+		return;
+	}
+	if (e->not_after <= (int64_t)time(NULL)) {
+		/* Ordering again would give the same: a clock far ahead. */
+		backoff(e, 1, "the new certificate has already expired by "
+		    "this machine's clock: is the clock right?");
 		return;
 	}
 	e->fails = 0;
@@ -728,7 +761,7 @@ helper_cb(struct loop *l, struct handler *h, uint32_t events)
 	struct srv_acme *a = container_of(h, struct srv_acme, h);
 	struct srv *s = container_of(a, struct srv, acme);
 	struct srv_acme_name *e;
-	char *nl;
+	char *nl, path[PATH_MAX];
 	ssize_t n;
 
 	(void)l;
@@ -752,7 +785,12 @@ helper_cb(struct loop *l, struct handler *h, uint32_t events)
 		if (a->len == sizeof(a->buf) - 1)
 			a->len = 0;	/* a line too long: dropped */
 	}
-	/* The helper's end. */
+	/* The helper's end. Root running the server by hand must not leave
+	 * an account key the service's user cannot read, whatever came of
+	 * the order (as for the server's own key). */
+	if (snprintf(path, sizeof(path), "%s/account.key", a->dir) > 0 &&
+	    access(path, F_OK) == 0)
+		(void)srv_give_to_dir_owner(path);
 	if (!a->result && (e = name_find(a, a->cur)) != NULL)
 		backoff(e, 0, "tunnel-acme ended without a result (it "
 		    "crashed, or ran past its 10-minute limit)");

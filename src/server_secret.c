@@ -69,7 +69,12 @@ srv_give_to_dir_owner(const char *path)
 	if (geteuid() != 0 || dir_of(path, dir, sizeof(dir)) == -1 ||
 	    stat(dir, &st) == -1 || st.st_uid == 0)
 		return 0;
-	return chown(path, st.st_uid, st.st_gid);
+	/*
+	 * Never through a symbolic link: that user could have put one there
+	 * to have root give it /etc.
+	 */
+	return fchownat(AT_FDCWD, path, st.st_uid, st.st_gid,
+	    AT_SYMLINK_NOFOLLOW);
 }
 
 int

@@ -435,7 +435,6 @@ front_tls_route(struct srv_visitor *v)
 		return;
 	}
 	if ((x = srv_front_ctx(s, v->host)) == NULL) {
-		srv_acme_need(s, v->host);
 		(void)snprintf(why, sizeof(why), "no certificate for %s %s "
 		    "(TLS alert)", v->host, s->acme.on ? "yet" :
 		    "in https_certs");

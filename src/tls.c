@@ -479,7 +479,9 @@ tls_acme_alpn_ctx(const char *name, const char *keyauth, char *err,
 	(void)snprintf(alt, sizeof(alt), "DNS:%s", name);
 	if (pkey == NULL || EVP_Digest(keyauth, strlen(keyauth), digest, NULL,
 	    EVP_sha256(), NULL) != 1 ||
-	    (cert = cert_new(pkey, name, 7)) == NULL ||
+	    /* RFC 8737 needs the name in SAN alone; CN holds 64 at most. */
+	    (cert = cert_new(pkey, strlen(name) <= 64 ? name : "tls-alpn-01",
+	    7)) == NULL ||
 	    (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
 	    alt)) == NULL || X509_add_ext(cert, san, -1) != 1 ||
 	    add_acme_id(cert, digest) == -1 ||

@@ -8,12 +8,13 @@
 #    services of one client by name; plain HTTP then redirects to https;
 #  - certificates and the account key are kept 0600 under the state
 #    directory; a name nobody claims, or nobody may claim, is never
-#    ordered;
+#    ordered, even when a visitor asks for it;
 #  - a certificate in the last third of its life is renewed (pebble
 #    issues 40-second ones here) and the new one serves;
 #  - a restart loads the stored certificates and serves them;
 #  - TLS-ALPN-01 (no http_port): the CA's acme-tls/1 handshake on
-#    https_port is answered, and the certificate serves.
+#    https_port is answered for a second user's client, and the
+#    certificate serves.
 . "$(dirname "$0")/lib.sh"
 command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null ||
     fail "pebble missing (make test installs it)"
@@ -149,11 +150,13 @@ grep -q "acme: evil" "$T/server.log" && fail "ordered a name nobody may claim"
 grep -q "acme: idle.tunnel.test: ordering" "$T/server.log" && fail "ordered a name nobody claimed"
 log "0600 files; no order for an unclaimed or unclaimable name"
 
-# 4. A visitor asking for a claimable name is a need too.
+# 4. A visitor asking for a claimable name nobody claimed orders nothing
+# (a passthrough service may run an ACME client of its own).
 curl -s --max-time 5 --cacert "$C/root.pem" $R "https://idle.tunnel.test:$SSLP/" >/dev/null 2>&1 &&
-    fail "https for idle before its certificate"
-wait_for obtained idle.tunnel.test || fail "a visitor's ClientHello did not order idle"
-log "a ClientHello for a claimable name orders it"
+    fail "https for idle, which no client claims"
+sleep 1
+grep -q "acme: idle.tunnel.test: ordering" "$T/server.log" && fail "a ClientHello ordered idle"
+log "a ClientHello for a claimable, unclaimed name orders nothing"
 
 # 5. Renewal: 40-second certificates are renewed in their last third.
 serial() {
@@ -185,25 +188,35 @@ log_has "$T/server.log" "acme: alice.tunnel.test: certificate loaded, valid unti
 log "restart: stored certificates loaded"
 
 # 7. TLS-ALPN-01: no http_port, so the CA checks on https_port; a fresh
-# pebble (a new root) and a name a ClientHello asks for.
+# pebble (a new root), and a name a second user's client claims.
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
-sed -e '/^http_port:/d' -e 's/hosts: \[alice, alice-api, idle\]/hosts: [alice, alice-api, idle, viatls]/' \
-    "$T/server.yaml" >"$T/server2.yaml"
-grep -q viatls "$T/server2.yaml" || fail "making server2.yaml"
+sed -e '/^http_port:/d' "$T/server.yaml" >"$T/server2.yaml"
+cat >>"$T/server2.yaml" <<YAML
+  - username: carol
+    password: "carol-Pass-1"
+    hosts: [viatls]
+YAML
 mv "$T/server.log" "$T/server.log.2"
 start_pebble
 start_server "$T/server2.yaml"
+printf 'server_addr: "127.0.0.1:%s"\nusername: carol\npassword: "carol-Pass-1"\ntransport: %s\nservices:\n  - {host: viatls, local_port: %s}\n' \
+    "$SPORT" "$TRANSPORT" "$A" >"$T/carol.yaml"
+start_client_file "$T/carol.yaml" 2
+log_has "$T/client.log" "tunnel up: viatls.tunnel.test -> 127.0.0.1:$A, with no URL yet" ||
+    fail "carol's client was not told its name waits for a certificate"
 R="$R --resolve viatls.tunnel.test:$SSLP:127.0.0.1"
-curl -s --max-time 5 -k $R "https://viatls.tunnel.test:$SSLP/" >/dev/null 2>&1 &&
-    fail "https for viatls before its certificate"
 SLOW=$((SLOW * 4))
 wait_for obtained viatls.tunnel.test || fail "no certificate over TLS-ALPN-01: $(grep acme "$T/server.log" | tail -5)"
 SLOW=$SLOW_SAVE
 log_has "$T/server.log" "ACME TLS-ALPN-01 check answered" || fail "no TLS-ALPN-01 check seen"
+wait_for log_has "$T/client.log" "tunnel up: https://viatls.tunnel.test:$SSLP/ ->" ||
+    fail "carol's client was not told its https URL"
 log_has "$T/server.log" "ACME challenge answered" && fail "an HTTP-01 answer without http_port"
 curl -sk "https://127.0.0.1:$PEBM/roots/0" >"$C/root2.pem" || fail "no second pebble root"
 echo | openssl s_client -connect "127.0.0.1:$SSLP" -servername viatls.tunnel.test \
     -CAfile "$C/root2.pem" -verify_return_error >"$T/viatls.out" 2>&1 ||
     fail "viatls's certificate does not verify: $(tail -3 "$T/viatls.out")"
+out=$(curl -s --max-time 5 --cacert "$C/root2.pem" $R "https://viatls.tunnel.test:$SSLP/") || true
+[ "$out" = "hello from local" ] || fail "https://viatls with the new pebble's certificate: '$out'"
 log "TLS-ALPN-01: the acme-tls/1 check answered on https_port, the certificate serves"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A tunnel-acme gone wrong cannot harm the server: temporary key files an
-# order cut short left are removed at start; a fake helper beside a
+# A tunnel-acme gone wrong cannot harm the server: acme's directory as a
+# symbolic link is refused; temporary key files an order cut short left
+# are removed at start (an operator's other files are kept); a fake
+# helper beside a
 # copy of the server crashes, floods log lines, sends a malformed token,
 # says "done" with no file, and relays a CA's Retry-After. Each time the
 # server logs why, backs off, keeps serving visitors, and:
@@ -50,16 +52,28 @@ users:
     password: "$PASSWORD"
     hosts: [alice]
 YAML
+# A link where acme's directory goes is refused, never followed (the
+# service's user could point it at /etc for root to hand over).
+mkdir "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/acme"
+timeout 10 "$SERVER_BIN" -c "$T/server.yaml" >"$T/link.out" 2>&1 && fail "started with acme a link"
+grep -q "acme: $T/acme is not a directory" "$T/link.out" || fail "acme a link: $(tail -2 "$T/link.out")"
+[ -z "$(ls "$T/elsewhere")" ] || fail "acme a link: something was made through it"
+rm "$T/acme"
+log "acme's directory a symbolic link: refused, not followed"
+
 # What a helper killed while writing would leave: removed at start.
 AD="$T/acme/127.0.0.1-1-dir"
 mkdir -p "$AD"
-: >"$AD/alice.tunnel.test.pem.Ab3dEf"
-: >"$AD/account.key.x1y2z3"
-: >"$AD/keep.txt"
+: >"$AD/alice.tunnel.test.pem.tmp-Ab3dEf"
+: >"$AD/account.key.tmp-x1y2z3"
+: >"$AD/alice.tunnel.test.pem.backup"	# an operator's: kept
+: >"$AD/account.key.old123"
 start_server "$T/server.yaml"
-[ -e "$AD/alice.tunnel.test.pem.Ab3dEf" ] || [ -e "$AD/account.key.x1y2z3" ] &&
+[ -e "$AD/alice.tunnel.test.pem.tmp-Ab3dEf" ] || [ -e "$AD/account.key.tmp-x1y2z3" ] &&
     fail "a cut-short order's temporary files were not removed"
-[ -e "$AD/keep.txt" ] || fail "an unrelated file was removed"
+[ -e "$AD/alice.tunnel.test.pem.backup" ] && [ -e "$AD/account.key.old123" ] ||
+    fail "an operator's file was removed"
 cat >"$T/client.yaml" <<YAML
 server_addr: "127.0.0.1:$SPORT"
 username: admin

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "test.h"
 #include "tls.h"
 
@@ -213,6 +217,115 @@ test_exchange(void)
 	return TEST_PASS;
 }
 
+/*
+ * An OpenSSL client asking for ALPN protos (wire form) and SNI name
+ * against server context x over a socketpair. Return: the server's
+ * certificate (the caller frees it), or NULL when the handshake failed.
+ */
+static X509 *
+alpn_client(struct tls_ctx *x, const char *name, const unsigned char *protos,
+    unsigned int plen, int *alpn_ok)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL *c = SSL_new(cctx);
+	const unsigned char *sel;
+	unsigned int slen;
+	struct tls *s;
+	X509 *peer = NULL;
+	int sv[2], i, dc = 0, ds = 0, r;
+
+	if (pair(sv) == -1 || (s = tls_new(x, sv[1])) == NULL)
+		return NULL;
+	(void)SSL_set_tlsext_host_name(c, name);
+	(void)SSL_set_alpn_protos(c, protos, plen);
+	(void)SSL_set_fd(c, sv[0]);
+	for (i = 0; i < 100 && !(dc && ds); i++) {
+		if (!dc) {
+			r = SSL_connect(c);
+			if (r == 1)
+				dc = 1;
+			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ &&
+			    SSL_get_error(c, r) != SSL_ERROR_WANT_WRITE)
+				break;
+		}
+		if (!ds && (r = tls_handshake(s)) != 0) {
+			if (r == -1)
+				break;
+			ds = 1;
+		}
+	}
+	if (dc && ds) {
+		peer = SSL_get1_peer_certificate(c);
+		SSL_get0_alpn_selected(c, &sel, &slen);
+		*alpn_ok = slen == 10 && memcmp(sel, "acme-tls/1", 10) == 0;
+	}
+	tls_free(s);
+	SSL_free(c);
+	SSL_CTX_free(cctx);
+	close(sv[0]);
+	close(sv[1]);
+	return peer;
+}
+
+/*
+ * TLS-ALPN-01 (RFC 8737): acme-tls/1 is chosen, the certificate names the
+ * name in SAN and carries the critical acmeIdentifier, an OCTET STRING of
+ * the key authorization's SHA-256; names over 64 characters too; a hello
+ * without acme-tls/1 is refused.
+ */
+static int
+test_acme_alpn(void)
+{
+	static const unsigned char acme[] = "\x0a" "acme-tls/1";
+	static const unsigned char h11[] = "\x08" "http/1.1";
+	const char *keyauth = "tok.thumb";
+	char name[80];
+	unsigned char md[32], want[34];
+	const ASN1_OCTET_STRING *v;
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	X509_EXTENSION *ext;
+	struct tls_ctx *x;
+	X509 *peer;
+	int k, loc, alpn_ok;
+
+	ASSERT_EQ(EVP_Digest(keyauth, strlen(keyauth), md, NULL, EVP_sha256(),
+	    NULL), 1);
+	want[0] = 0x04;
+	want[1] = 32;
+	memcpy(want + 2, md, 32);
+	for (k = 0; k < 2; k++) {
+		if (k == 0)
+			(void)snprintf(name, sizeof(name), "alice.example.com");
+		else {
+			memset(name, 'a', 72);
+			name[30] = '.';
+			name[72] = '\0';
+		}
+		x = tls_acme_alpn_ctx(name, keyauth, err, sizeof(err));
+		ASSERT(x != NULL);
+		ASSERT(tls_ctx_names(x, name));
+		alpn_ok = 0;
+		peer = alpn_client(x, name, acme, sizeof(acme) - 1, &alpn_ok);
+		ASSERT(peer != NULL);
+		ASSERT(alpn_ok);
+		loc = X509_get_ext_by_OBJ(peer, oid, -1);
+		ASSERT(loc >= 0);
+		ext = X509_get_ext(peer, loc);
+		ASSERT_EQ(X509_EXTENSION_get_critical(ext), 1);
+		v = X509_EXTENSION_get_data(ext);
+		ASSERT_EQ(ASN1_STRING_length(v), 34);
+		ASSERT_MEM_EQ(ASN1_STRING_get0_data(v), want, 34);
+		ASSERT_EQ(X509_check_host(peer, name, 0, 0, NULL), 1);
+		X509_free(peer);
+		/* No acme-tls/1 offered: no handshake. */
+		peer = alpn_client(x, name, h11, sizeof(h11) - 1, &alpn_ok);
+		ASSERT(peer == NULL);
+		tls_ctx_free(x);
+	}
+	ASN1_OBJECT_free(oid);
+	return TEST_PASS;
+}
+
 /* A stream cut without close_notify, and a flipped bit, are errors. */
 static int
 test_truncated_and_flipped(void)
@@ -265,6 +378,7 @@ static const struct test tests[] = {
 	{ "tls_half_pair_refused", test_half_pair_refused },
 	{ "tls_exchange", test_exchange },
 	{ "tls_truncated_and_flipped", test_truncated_and_flipped },
+	{ "tls_acme_alpn", test_acme_alpn },
 };
 
 /* TEST_MAIN, with the key made once before and the files removed after. */
