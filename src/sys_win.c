@@ -343,6 +343,47 @@ sysconf(int name)
 	return (long)si.dwPageSize;
 }
 
+/*
+ * The file opened (links followed, as CreateFile does unless told not
+ * to) names its final path; "\\?\C:\..." and "\\?\UNC\host\..."
+ * lose their prefix, to read as any other path. _fullpath alone would
+ * only make the path absolute, and a rewrite would then replace a
+ * symbolic link with a file.
+ */
+char *
+sys_win_realpath(const char *path, char *resolved)
+{
+	char buf[_MAX_PATH + 16], *p = buf;
+	HANDLE h;
+	DWORD n;
+
+	h = CreateFileA(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE |
+	    FILE_SHARE_DELETE, NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS,
+	    NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		(void)win_fail();
+		return NULL;
+	}
+	n = GetFinalPathNameByHandleA(h, buf, sizeof(buf), FILE_NAME_NORMALIZED |
+	    VOLUME_NAME_DOS);
+	(void)CloseHandle(h);
+	if (n == 0 || n >= sizeof(buf))
+		return _fullpath(resolved, path, _MAX_PATH);
+	if (strncmp(buf, "\\\\?\\UNC\\", 8) == 0) {
+		p = buf + 6;
+		p[0] = '\\';
+	} else if (strncmp(buf, "\\\\?\\", 4) == 0)
+		p = buf + 4;
+	if (resolved == NULL)
+		return strdup(p);
+	if (strlen(p) >= _MAX_PATH) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	memcpy(resolved, p, strlen(p) + 1);
+	return resolved;
+}
+
 int
 sys_win_rename(const char *from, const char *to)
 {

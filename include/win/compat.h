@@ -90,8 +90,13 @@ typedef int		gid_t;
 int	sys_win_rename(const char *from, const char *to);
 /* Ownership is the ACL's: there is nothing to hand on. */
 #define fchown(fd, u, g)	((void)(fd), (void)(u), (void)(g), 0)
-/* The absolute path, malloc'd when r is NULL, as realpath(p, NULL). */
-#define realpath(p, r)	_fullpath((r), (p), _MAX_PATH)
+/*
+ * realpath(3): the absolute path with symbolic links resolved (a config
+ * kept in a dotfiles directory is updated where it lives), malloc'd when
+ * r is NULL.
+ */
+#define realpath(p, r)	sys_win_realpath((p), (r))
+char	*sys_win_realpath(const char *path, char *resolved);
 
 char	*strndup(const char *s, size_t n);
 /* mkostemp(3): a new file from template's XXXXXX, opened O_EXCL. */
