@@ -104,7 +104,8 @@ else
 		n=$(reloads)
 		client_conf "$1" "$2"
 		kill -HUP "$CLIENT_PID"
-		wait_for [ "$(reloads)" -gt "$n" ] || fail "client reload ($2, port $1)"
+		# eval: $(reloads) counted at each try, not once.
+		wait_for eval '[ "$(reloads)" -gt '"$n"' ]' || fail "client reload ($2, port $1)"
 	}
 fi
 
