@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "server.h"
 #include "sys.h"
@@ -536,23 +537,14 @@ due(const struct srv_acme_name *e)
 	return t > e->hold_until ? t : e->hold_until;
 }
 
-/* Writes all of p to the helper's stdin. Return: 0, or -1. */
+/*
+ * Writes all of p to the helper's stdin: small, and the helper reads it
+ * at once, so never a wait. Return: 0, or -1.
+ */
 static int
 helper_write(struct srv_acme *a, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		/* Small, and the helper reads it at once: never a wait. */
-		if ((w = write(a->to, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fd_write_all(a->to, p, n);
 }
 
 /* Backs e off after a failure of kind refused (1) or transient (0). */

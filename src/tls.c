@@ -352,19 +352,34 @@ bad:
 	return NULL;
 }
 
-/* ALPN: HTTP/1.1 when offered; nothing else is forwarded as it is. */
+/* One ALPN policy: the protocol to choose, and what to do without it. */
+struct alpn_pick {
+	const unsigned char	*proto;		/* wire form: length, name */
+	unsigned int		 len;
+	int			 none;		/* SSL_TLSEXT_ERR_* */
+};
+
+/* The front: HTTP/1.1 when offered; nothing else is forwarded as it is. */
+static struct alpn_pick front_alpn = {
+	(const unsigned char *)"\x08http/1.1", 9, SSL_TLSEXT_ERR_NOACK
+};
+/* A TLS-ALPN-01 check: acme-tls/1 or no handshake (RFC 8737 3). */
+static struct alpn_pick acme_alpn = {
+	(const unsigned char *)"\x0a" "acme-tls/1", 11,
+	SSL_TLSEXT_ERR_ALERT_FATAL
+};
+
 static int
 alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)
 {
-	static const unsigned char h11[] = "\x08http/1.1";
+	const struct alpn_pick *pick = arg;
 	unsigned char *sel = NULL;
 
 	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto(&sel, outlen, h11, sizeof(h11) - 1, in,
+	if (SSL_select_next_proto(&sel, outlen, pick->proto, pick->len, in,
 	    inlen) != OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
+		return pick->none;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
 }
@@ -413,30 +428,13 @@ tls_front_ctx(const char *cert_file, const char *key_file, char *err,
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	/* Stateless tickets resume; nothing is cached per visitor here. */
 	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_cb, NULL);
+	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_cb, &front_alpn);
 	if (ctx_use_pair(x->ctx, cert_file, key_file, err, errlen) == -1)
 		goto bad;
 	return x;
 bad:
 	tls_ctx_free(x);
 	return NULL;
-}
-
-/* ALPN for a TLS-ALPN-01 check: acme-tls/1 or nothing (RFC 8737 3). */
-static int
-acme_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-    const unsigned char *in, unsigned int inlen, void *arg)
-{
-	static const unsigned char acme[] = "\x0a" "acme-tls/1";
-	unsigned char *sel = NULL;
-
-	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto(&sel, outlen, acme, sizeof(acme) - 1, in,
-	    inlen) != OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_ALERT_FATAL;
-	*out = sel;
-	return SSL_TLSEXT_ERR_OK;
 }
 
 /*
@@ -506,7 +504,7 @@ tls_acme_alpn_ctx(const char *name, const char *keyauth, char *err,
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	(void)SSL_CTX_set_num_tickets(x->ctx, 0);
 	(void)SSL_CTX_set_session_cache_mode(x->ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_alpn_select_cb(x->ctx, acme_alpn_cb, NULL);
+	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_cb, &acme_alpn);
 out:
 	X509_EXTENSION_free(san);
 	X509_free(cert);
