@@ -7,8 +7,8 @@
  * read on a console clears ENABLE_ECHO_INPUT (line input stays, so the
  * line can still be edited) and puts the console mode back afterwards,
  * also when Ctrl-C or Ctrl-Break ends the process during the read: a
- * control handler, first in line while echo is off, restores the mode
- * before the process exits.
+ * control handler, first in line while a console read waits, restores
+ * the mode before the process exits with status 130.
  * The console mode outlives the process, so without it the shell would be
  * left typing blind.
  */
@@ -51,9 +51,11 @@ tty_write(const char *s, size_t len)
 }
 
 /*
- * Ctrl-C or Ctrl-Break at a hidden prompt ends the process with status
- * 130, as SIGINT's default action does on Unix; the loop's handler, which
- * only queues a signal, would leave the read waiting.
+ * Ctrl-C or Ctrl-Break at a prompt ends the process with status 130, as
+ * SIGINT's default action does on Unix (Windows' own default would make
+ * it STATUS_CONTROL_C_EXIT, and Wine's 0, which a script takes for
+ * success); the loop's handler, which only queues a signal, would leave
+ * the read waiting.
  */
 static BOOL WINAPI
 tty_on_console(DWORD type)
@@ -82,10 +84,19 @@ tty_read_console(char *buf, size_t buflen)
 	DWORD got, i, n;
 	size_t len = 0;
 	int toolong = 0, end = 0, first = 1, k;
+	BOOL ok;
 
 	while (!end) {
-		if (!ReadConsoleW(tty_in, w, sizeof(w) / sizeof(w[0]), &got,
-		    NULL)) {
+		SetLastError(0);
+		got = 0;
+		ok = ReadConsoleW(tty_in, w, sizeof(w) / sizeof(w[0]), &got,
+		    NULL);
+		if ((!ok || got == 0) &&
+		    GetLastError() == ERROR_OPERATION_ABORTED)
+			/* Ctrl-C ended the read: its handler, on a thread of
+			 * its own, is ending the process with status 130. */
+			Sleep(2000);
+		if (!ok) {
 			errno = EIO;
 			return -1;
 		}
@@ -125,20 +136,23 @@ tty_read_console(char *buf, size_t buflen)
 int
 tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 {
-	int r, e, hide = 0;
+	int r, e, console;
 
 	if (buf == NULL || buflen == 0 || buflen > (size_t)INT_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
 	buf[0] = '\0';
-	if (!echo && tty_is_interactive()) {
+	console = tty_is_interactive();
+	if (console) {
 		tty_in = GetStdHandle(STD_INPUT_HANDLE);
 		if (!GetConsoleMode(tty_in, &tty_saved) ||
 		    !SetConsoleCtrlHandler(tty_on_console, TRUE)) {
 			errno = EIO;	/* never read a secret with echo on */
 			return -1;
 		}
+	}
+	if (console && !echo) {
 		InterlockedExchange(&tty_hidden, 1);
 		if (!SetConsoleMode(tty_in, (tty_saved & ~(DWORD)
 		    ENABLE_ECHO_INPUT) | ENABLE_LINE_INPUT)) {
@@ -147,24 +161,20 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 			errno = EIO;
 			return -1;
 		}
-		hide = 1;
 	}
 	if (prompt != NULL)
 		tty_write(prompt, strlen(prompt));
-	if (tty_is_interactive()) {
-		tty_in = GetStdHandle(STD_INPUT_HANDLE);
-		r = tty_read_console(buf, buflen);
-	} else {
-		r = tty_read_fd(buf, buflen);
-	}
+	r = console ? tty_read_console(buf, buflen) : tty_read_fd(buf, buflen);
 	e = errno;
-	if (hide) {
-		/* Restored before the flag drops: a Ctrl-C between the two
-		 * restores it again, which does no harm. */
-		(void)SetConsoleMode(tty_in, tty_saved);
-		InterlockedExchange(&tty_hidden, 0);
+	if (console) {
+		if (tty_hidden) {
+			/* Restored before the flag drops: a Ctrl-C between
+			 * the two restores it again, which does no harm. */
+			(void)SetConsoleMode(tty_in, tty_saved);
+			InterlockedExchange(&tty_hidden, 0);
+			tty_write("\n", 1);
+		}
 		(void)SetConsoleCtrlHandler(tty_on_console, FALSE);
-		tty_write("\n", 1);
 	}
 	if (r == -1)
 		sys_wipe(buf, buflen);

@@ -102,12 +102,14 @@ fi
 # Wine against this build's server: the suite's core, t_tls (the link's
 # attacks, pinning, a symlinked config kept; its POSIX modes, owners and
 # read-only mount are Unix's alone: Windows has ACLs), then what is
-# Windows's own (win_client.sh). Wine
+# Windows's own (win_client.sh). The first-run questions run on Wine's
+# console, in a terminal (tests/integration/console.py). Wine
 # starts with a prefix of its own in a fresh directory, made here once for
 # the whole run (its first start, about 10 s); the client is stopped with
 # SIGINT, which Wine hands it as Ctrl-C.
 WIN_CORE="t_http_basic t_bulk t_halfclose t_protocols t_auth t_restart
-	  t_at_most_once t_shutdown t_proxy_protocol t_hosts t_tls win_client"
+	  t_at_most_once t_shutdown t_proxy_protocol t_hosts t_tls
+	  t_client_setup t_badinput_prompt win_client"
 if [ -n "${WIN_CLIENT:-}" ]; then
 	WINE=${WINE:-/usr/lib/wine/wine64}
 	WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-wine.XXXXXX")

@@ -17,6 +17,8 @@ HELP="$TOP/tests/integration/helpers.py"
 # Windows client under Wine (tests/run.sh), where it is Ctrl-C: Windows
 # has no SIGTERM, and Wine ends a process on it without a word.
 CLIENT_STOP=${CLIENT_STOP:-TERM}
+# False for the Windows client: POSIX modes, owners and terminals are Unix's.
+unix() { [ -z "${WIN_CLIENT:-}" ]; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-test.XXXXXX")
 # Keys the client trusts on first contact (known_servers) stay in here.
 export XDG_CONFIG_HOME="$T/.config"

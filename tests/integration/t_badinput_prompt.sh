@@ -8,6 +8,10 @@
 # terminal after the client died) and the client dies of SIGINT (status
 # 130); SIGTERM there restores echo too. The typed password never shows in
 # the terminal output, and is in no file but the client's own saved config.
+# The Windows client (under Wine) answers the same questions on its
+# console; Ctrl-C at its password prompt exits 130 and leaves the console's
+# echo on for the next program (a batch file's set /p); Windows has no
+# SIGTERM.
 . "$(dirname "$0")/lib.sh"
 SPORT=$(free_port); LPORT=$(free_port)
 start_helper http http-server "$LPORT"
@@ -30,97 +34,64 @@ start_server "$T/server.yaml"
 mkdir "$T/laptop" "$T/laptop2" "$T/laptop3"
 
 # 1. Bad answers are asked again; the valid ones are saved and work.
-python3 - "$CLIENT_BIN" "$T/laptop" "$SPORT" "$LPORT" "$WPW" <<'PY' || fail "bad answers at the prompts"
-import os, pty, select, signal, sys, time
+PYTHONPATH="$TOP/tests/integration" python3 - "$CLIENT_BIN" "$T/laptop" "$SPORT" "$LPORT" "$WPW" <<'PY' || fail "bad answers at the prompts"
+import sys
+from console import Console
 binary, cwd, sport, lport, pw = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.chdir(cwd)
-    os.execv(binary, [binary])
-out, pos = b"", 0
-def expect(s, timeout=10):
-    """Waits for s after everything matched so far."""
-    global out, pos
-    s = s.encode()
-    end = time.time() + timeout
-    while s not in out[pos:]:
-        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not r:
-            raise SystemExit("timeout waiting for %r; got %r" % (s, out[pos:][-400:]))
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            d = b""
-        if not d:
-            raise SystemExit("client ended waiting for %r: %r" % (s, out[-400:]))
-        out += d
-    pos = out.index(s, pos) + len(s)
-def send(s):
-    os.write(fd, s.encode() + b"\r")
+c = Console([binary], cwd)
 
 ADDR = "Server address (host:port) [127.0.0.1:3339]: "
-expect(ADDR)
+c.expect(ADDR)
 for bad in ["not-an-address", "host:", ":3339", "host:0", "host:65536", "host:80x",
             "host:-1", "::1:3339", "[::1]3339", "[::1", "[127.0.0.1]:80", "a b:80",
             "h/x:80", "host:3339:1"]:
-    send(bad)
-    expect("expected host:port")
-    expect(ADDR)
-send("127.0.0.1:" + sport)
+    c.send(bad)
+    c.expect("expected host:port")
+    c.expect(ADDR)
+c.send("127.0.0.1:" + sport)
 PORTQ = "Local port to expose [8000]: "
-expect(PORTQ)
+c.expect(PORTQ)
 for bad in ["0", "65536", "-1", "abc", "80x", "1e3", "0x50", "999999", "8 0"]:
-    send(bad)
-    expect("a port is a number from 1 to 65535")
-    expect(PORTQ)
-send("9" * 40)
-expect("too long")
-expect(PORTQ)
-send(lport)
+    c.send(bad)
+    c.expect("a port is a number from 1 to 65535")
+    c.expect(PORTQ)
+c.send("9" * 40)
+c.expect("too long")
+c.expect(PORTQ)
+c.send(lport)
 TQ = "Connect timeout in seconds [30]: "
-expect(TQ)
+c.expect(TQ)
 for bad in ["0", "3601", "x", "-5"]:
-    send(bad)
-    expect("from 1 to 3600")
-    expect(TQ)
-send("")
+    c.send(bad)
+    c.expect("from 1 to 3600")
+    c.expect(TQ)
+c.send("")
 UQ = "Username [admin]: "
-expect(UQ)
+c.expect(UQ)
 for bad, why in [("a b", "no spaces"), ("x" * 64 + "y", "1 to 64 characters"),
                  ("x" * 200, "too long"), ("tab\there", "no spaces")]:
-    send(bad)
-    expect(why)
-    expect(UQ)
-send("wiz")
-expect("Password: ")
-send("")
-expect("the password cannot be empty")
-expect("Password: ")
-send(pw)
+    c.send(bad)
+    c.expect(why)
+    c.expect(UQ)
+c.send("wiz")
+c.expect("Password: ")
+c.send("")
+c.expect("the password cannot be empty")
+c.expect("Password: ")
+c.send(pw)
 # The server's key on first contact: only yes or no will do.
 for bad in ("", "y e s", "YES!", "x" * 300):
-    expect("Trust this server and remember its key? (yes/no): ")
-    send(bad)
-    expect("answer yes or no")
-expect("(yes/no): ")
-send("y")
-expect("tunnel up", 20)
-if pw.encode() in out:
-    raise SystemExit("the password was echoed")
-os.kill(pid, signal.SIGTERM)
-while True:
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, st = os.waitpid(pid, 0)
-if pw.encode() in out:
+    c.expect("Trust this server and remember its key? (yes/no): ")
+    c.send(bad)
+    c.expect("answer yes or no")
+c.expect("(yes/no): ")
+c.send("y")
+c.expect("tunnel up", 20)
+st = c.stop()
+if pw in c.shown():
     raise SystemExit("the password appeared in the output")
-if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
-    raise SystemExit("SIGTERM: status %r" % st)
+if st != 0:
+    raise SystemExit("stopped, the client exited %d, want 0" % st)
 PY
 f="$T/laptop/tunnel-client-config.yaml"
 [ -f "$f" ] || fail "no config saved after the re-asked answers"
@@ -134,78 +105,96 @@ others=$(grep -rlF -- "$WPW" "$T" | grep -vx "$f" || true)
 
 # 2. Ctrl-C at the password prompt, part of a password typed: echo is
 # back on (stty -a in the same terminal afterwards), status 130, nothing
-# saved. 3. The same with SIGTERM (status 143).
-python3 - "$CLIENT_BIN" "$T/laptop2" "$T/laptop3" "$WPW" <<'PY' || fail "signal at the password prompt"
-import os, pty, re, select, signal, sys, termios, time
-binary, cwd2, cwd3, pw = sys.argv[1:]
-typed = pw[:-2].encode()
+# saved. 3. The same with SIGTERM (status 143). On Windows the terminal is
+# the console, shared with a batch file that runs the client and then
+# reads a line with set /p: the line must show as it is typed. The Ctrl-C
+# goes to the client alone (SIGINT, which Wine gives it as CTRL_C_EVENT):
+# Wine's cmd would end the batch on one of its own.
+PYTHONPATH="$TOP/tests/integration" python3 - "$CLIENT_BIN" "$T/laptop2" "$T/laptop3" "$WPW" "$T" <<'PY' || fail "signal at the password prompt"
+import glob, os, re, signal, sys, termios, time
+import console
+from console import Console
+binary, cwd2, cwd3, pw, tmp = sys.argv[1:]
+typed = pw[:-2]
 
-def run(cwd, how):
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(cwd)
+def client_pid(c):
+    """The client's process in the terminal's session."""
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            pid = int(d[6:])
+            if os.getsid(pid) == c.pid and pid != c.pid and \
+                    b"tunnel-client" in open(d + "/cmdline", "rb").read():
+                return pid
+        except (OSError, ValueError):
+            pass
+    raise SystemExit("no client process under the terminal's session")
+
+def start(cwd):
+    if not console.WINDOWS:
         # sh catches INT/TERM (a handler, not SIG_IGN, so the client gets
         # the default), reports the client's status, then runs stty in
         # the same terminal.
-        os.execv("/bin/sh", ["sh", "-c", 'trap : INT TERM; "$0"; echo "client-exit=$?"; stty -a; echo stty-done',
-                             binary])
-    out = b""
-    def expect(s, timeout=10):
-        nonlocal out
-        s = s.encode()
-        end = time.time() + timeout
-        while s not in out:
-            r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-            if not r:
-                raise SystemExit("%s: timeout waiting for %r; got %r" % (how, s, out[-400:]))
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                d = b""
-            if not d:
-                raise SystemExit("%s: ended waiting for %r: %r" % (how, s, out[-400:]))
-            out += d
-    def send(s):
-        os.write(fd, s.encode() + b"\r")
-    expect("[127.0.0.1:3339]: "); send("127.0.0.1:1")
-    expect("[8000]: "); send("")
-    expect("[30]: "); send("")
-    expect("[admin]: "); send("wiz")
-    expect("Password: ")
+        return Console(["/bin/sh", "-c", 'trap : INT TERM; "$0"; echo "client-exit=$?"; stty -a; echo stty-done',
+                        binary], cwd)
+    exe = "Z:" + os.environ["WIN_CLIENT"].replace("/", "\\")
+    bat = os.path.join(tmp, "prompt.bat")
+    with open(bat, "w", newline="\r\n") as f:
+        f.write("@echo off\n%s\necho client-exit=%%errorlevel%%\nset /p LINE=after: \n" % exe)
+    env = dict(os.environ, WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=")
+    return Console([os.environ.get("WINE", "/usr/lib/wine/wine64"), "cmd.exe", "/c",
+                    "Z:" + bat.replace("/", "\\")], cwd, env)
+
+def run(cwd, how):
+    c = start(cwd)
+    c.what = how
+    c.expect("[127.0.0.1:3339]: "); c.send("127.0.0.1:1")
+    c.expect("[8000]: "); c.send("")
+    c.expect("[30]: "); c.send("")
+    c.expect("[admin]: "); c.send("wiz")
+    c.expect("Password: ")
     time.sleep(0.2)
-    if termios.tcgetattr(fd)[3] & termios.ECHO:
+    if not console.WINDOWS and termios.tcgetattr(c.fd)[3] & termios.ECHO:
         raise SystemExit("%s: echo is on at the password prompt" % how)
-    os.write(fd, typed)          # typed, no Enter
+    c.type(typed)                # typed, no Enter
     time.sleep(0.3)
-    if how == "ctrl-c":
-        os.write(fd, b"\x03")
+    if how == "sigterm":
+        os.kill(client_pid(c), signal.SIGTERM)
+        want = 128 + signal.SIGTERM
+    elif console.WINDOWS:
+        os.kill(client_pid(c), signal.SIGINT)
         want = 130
     else:
-        kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
-        if len(kids) != 1:
-            raise SystemExit("want one client process under sh, got %r" % kids)
-        os.kill(int(kids[0]), signal.SIGTERM)
-        want = 128 + signal.SIGTERM
-    expect("stty-done")
-    os.waitpid(pid, 0)
-    text = out.decode(errors="replace")
+        c.ctrl_c()
+        want = 130
+    c.expect("client-exit=")
+    if console.WINDOWS:
+        c.expect("after: ")
+        c.send("echo-is-back")
+        c.expect("echo-is-back")
+        c.kill()            # Wine's cmd does not end after set /p
+    else:
+        c.expect("stty-done")
+        c.wait()
+    text = c.shown()
     st = re.findall(r"client-exit=(\d+)", text)
     if st != [str(want)]:
         raise SystemExit("%s: client status %r, want %d" % (how, st, want))
-    stty = text[text.index("client-exit="):]
-    words = stty.replace(";", " ").split()
-    if "-echo" in words or "echo" not in words:
-        raise SystemExit("%s: echo not restored; stty -a says: %s" % (how, stty))
-    if typed in out:
+    if not console.WINDOWS:
+        stty = text[text.index("client-exit="):]
+        words = stty.replace(";", " ").split()
+        if "-echo" in words or "echo" not in words:
+            raise SystemExit("%s: echo not restored; stty -a says: %s" % (how, stty))
+    if typed in text:
         raise SystemExit("%s: the typed password appeared in the output" % how)
     if os.listdir(cwd):
         raise SystemExit("%s: files left behind: %r" % (how, os.listdir(cwd)))
     print("%s at the password prompt: status %d, echo restored" % (how, want))
 
 run(cwd2, "ctrl-c")
-run(cwd3, "sigterm")
+if not console.WINDOWS:
+    run(cwd3, "sigterm")
 PY
 typed=${WPW%??}
 others=$(grep -rlF -- "$typed" "$T" | grep -vx "$f" || true)
 [ -z "$others" ] || fail "the typed password is in: $others"
-log "prompt: bad answers re-asked, Ctrl-C/SIGTERM restore echo (130/143), password in no output or file: ok"
+log "prompt: bad answers re-asked, $(unix && echo "Ctrl-C/SIGTERM restore echo (130/143)" || echo "Ctrl-C restores the console's echo (130)"), password in no output or file: ok"

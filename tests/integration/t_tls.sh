@@ -17,8 +17,8 @@
 . "$(dirname "$0")/lib.sh"
 TP="$TOP/tests/integration/tunnelproto.py"
 # The Windows client under Wine (WIN_CLIENT): files get no POSIX mode or
-# owner from it (Windows has ACLs), so those checks are Unix's alone.
-unix() { [ -z "${WIN_CLIENT:-}" ]; }
+# owner from it (Windows has ACLs), so those checks are Unix's alone
+# (lib.sh's unix).
 standard_setup
 FP=$("$SERVER_BIN" -c "$T/server.yaml" --fingerprint) || fail "--fingerprint"
 # The same value openssl gives for the certificate's key (SubjectPublicKeyInfo
