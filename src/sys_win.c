@@ -530,6 +530,92 @@ sys_close(int fd)
 }
 
 /*
+ * Before Windows 10 version 2004 (build 19041), WSAPoll did not report a
+ * connect that failed: the socket stayed quiet, so a refused dial to the
+ * server or to the local service waited for its timer, or for ever.
+ * select() has always reported that failure, in its exception set. So a
+ * socket that waits for POLLOUT and that WSAPoll leaves quiet is asked of
+ * select() too (without waiting), and no wait is longer than
+ * POLLOUT_RECHECK_MS while such a socket waits: a refused connect shows
+ * within that time on those versions as well. Urgent (OOB) data, the
+ * exception set's other meaning, is not an error: a recv of it, peeked,
+ * succeeds then.
+ *
+ * TUNNEL_TEST_OLD_WSAPOLL in the environment makes WSAPoll act as it did
+ * (poll_as_old), so that the tests, which run on a newer Windows or on
+ * Wine, show this path at work.
+ */
+#define POLLOUT_RECHECK_MS	500
+
+static int
+old_wsapoll(void)
+{
+	static int old = -1;
+
+	if (old == -1)
+		old = GetEnvironmentVariableA("TUNNEL_TEST_OLD_WSAPOLL", NULL,
+		    0) > 0;
+	return old;
+}
+
+/*
+ * What the old WSAPoll made of r ready entries (the test's stand-in): a
+ * POLLOUT waiter's failure unseen, and the wait, when nothing else was
+ * ready, lasting its whole timeout.
+ */
+static int
+poll_as_old(struct sys_pollfd *p, size_t n, int r, int timeout_ms,
+    uint64_t start)
+{
+	size_t i, hidden = 0;
+	uint64_t spent;
+
+	for (i = 0; i < n; i++)
+		if (p[i].fd != SYS_POLL_SKIP && (p[i].events & POLLOUT) &&
+		    (p[i].revents & (POLLERR | POLLHUP))) {
+			p[i].revents = 0;
+			hidden++;
+		}
+	r -= (int)hidden;
+	if (r == 0 && hidden > 0) {
+		spent = GetTickCount64() - start;
+		if (timeout_ms < 0)
+			Sleep(INFINITE);
+		else if (spent < (uint64_t)timeout_ms)
+			Sleep((DWORD)((uint64_t)timeout_ms - spent));
+	}
+	return r;
+}
+
+/* The POLLOUT waiters WSAPoll left quiet, [from, to), asked of select(). */
+static int
+poll_missed_errors(struct sys_pollfd *p, size_t from, size_t to)
+{
+	struct timeval now = { 0, 0 };
+	fd_set ex;
+	size_t i;
+	int found = 0;
+	char c;
+
+	FD_ZERO(&ex);
+	for (i = from; i < to; i++)
+		if (p[i].fd != SYS_POLL_SKIP && (p[i].events & POLLOUT) &&
+		    p[i].revents == 0)
+			FD_SET(p[i].fd, &ex);
+	if (ex.fd_count == 0 || select(0, NULL, NULL, &ex, &now) <= 0)
+		return 0;
+	for (i = from; i < to; i++) {
+		if (p[i].fd == SYS_POLL_SKIP || (p[i].events & POLLOUT) == 0 ||
+		    p[i].revents != 0 || !FD_ISSET(p[i].fd, &ex) ||
+		    recv(p[i].fd, &c, 1, MSG_OOB | MSG_PEEK) == 1)
+			continue;
+		p[i].revents = POLLERR | POLLHUP;
+		found++;
+	}
+	return found;
+}
+
+/*
  * WSAPoll, which fails when no entry is a socket: the loop may wait on
  * timers alone. (Its POLLHUP at the peer's FIN, where poll(2) says
  * POLLIN, needs nothing: the loop's users read on LOOP_HUP.)
@@ -537,14 +623,18 @@ sys_close(int fd)
 int
 sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 {
-	size_t i, live = 0;
+	size_t i, live = 0, writers = 0, from, to;
+	uint64_t start;
 	int r;
 
 	_Static_assert(sizeof(struct sys_pollfd) == sizeof(WSAPOLLFD),
 	    "struct sys_pollfd is WSAPOLLFD");
 	for (i = 0; i < n; i++)
-		if (p[i].fd != SYS_POLL_SKIP)
+		if (p[i].fd != SYS_POLL_SKIP) {
 			live++;
+			if (p[i].events & POLLOUT)
+				writers++;
+		}
 	if (live == 0) {
 		Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
 		return 0;
@@ -553,8 +643,22 @@ sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 		errno = EINVAL;
 		return -1;
 	}
+	if (writers > 0 && (timeout_ms < 0 || timeout_ms > POLLOUT_RECHECK_MS))
+		timeout_ms = POLLOUT_RECHECK_MS;
+	start = GetTickCount64();
 	r = WSAPoll((WSAPOLLFD *)(void *)p, (ULONG)n, timeout_ms);
-	return r == SOCKET_ERROR ? wsa_fail() : r;
+	if (r == SOCKET_ERROR)
+		return wsa_fail();
+	if (writers == 0)
+		return r;
+	if (old_wsapoll())
+		r = poll_as_old(p, n, r, timeout_ms, start);
+	/* select() takes FD_SETSIZE sockets at a time. */
+	for (from = 0; from < n; from = to) {
+		to = n - from > FD_SETSIZE ? from + FD_SETSIZE : n;
+		r += poll_missed_errors(p, from, to);
+	}
+	return r;
 }
 
 void
@@ -582,7 +686,14 @@ sys_random(void *buf, size_t len)
 	return 0;
 }
 
-/* Non-blocking, and never inherited by a helper. Closes s on failure. */
+/*
+ * Non-blocking, and not inheritable. Closes s on failure. A socket that a
+ * layered provider (an old, non-IFS LSP of some antivirus or VPN product)
+ * hands out is not a kernel handle, and SetHandleInformation fails on it:
+ * that is no reason to refuse it, since a helper inherits only the
+ * handles listed for it (PROC_THREAD_ATTRIBUTE_HANDLE_LIST in
+ * sys_helper_spawn), whatever the flag says.
+ */
 static int
 own_socket(SOCKET s)
 {
@@ -590,14 +701,14 @@ own_socket(SOCKET s)
 
 	if (s == INVALID_SOCKET)
 		return wsa_fail();
-	if (ioctlsocket(s, FIONBIO, &one) == SOCKET_ERROR ||
-	    !SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0)) {
+	if (ioctlsocket(s, FIONBIO, &one) == SOCKET_ERROR) {
 		int e = WSAGetLastError();
 
 		(void)closesocket(s);
 		errno = e != 0 ? errno_of_wsa(e) : EIO;
 		return -1;
 	}
+	(void)SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
 	/* An int holds it: handles fit in 32 bits, but say so if not. */
 	if (s > (SOCKET)INT_MAX) {
 		(void)closesocket(s);

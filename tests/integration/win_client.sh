@@ -4,7 +4,8 @@
 # core): the config file mode, with the lines the client appends to it;
 # a server name resolved by the resolver helper; no helper left behind;
 # known_servers under %APPDATA%; no busy loop while idle or while a
-# visitor's half-closed connection still downloads.
+# visitor's half-closed connection still downloads; refused dials seen
+# with the WSAPoll of Windows before 10 version 2004.
 . "$(dirname "$0")/lib.sh"
 case "$CLIENT_BIN" in
 *wine_client.sh) ;;
@@ -129,3 +130,53 @@ PY
 t1=$(ticks "$CLIENT_PID")
 [ $((t1 - t0)) -le 150 ] || fail "the client used $((t1 - t0)) ticks for a 10 MB download read slowly after the visitor's FIN: a spin"
 log "10 MB read slowly after the visitor's FIN: intact, client $((t1 - t0)) ticks"
+
+# 6. Windows before 10 version 2004: WSAPoll did not report a connect that
+# failed, and the client falls back on select()'s exception set. The client
+# runs with TUNNEL_TEST_OLD_WSAPOLL, which makes WSAPoll act that way
+# (sys_win.c). A refused dial to the server and one to the local service
+# must each show within a second or two, not at the connect timeout (30 s)
+# or never; and the tunnel still carries a download whole.
+kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
+DEAD=$(free_port)
+: >"$T/old.log"
+(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
+    -s "127.0.0.1:$DEAD" -u admin -p "$DEAD" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
+OLD_PID=$!
+PIDS="$PIDS $OLD_PID"
+wait_for grep -q "cannot connect to 127.0.0.1:$DEAD: Connection refused" "$T/old.log" ||
+    fail "old WSAPoll: a refused dial to the server did not show: $(cat "$T/old.log")"
+kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+log "old WSAPoll: a refused dial to the server shows as refused"
+
+# The local service's port closed: the visitor's connection must end soon.
+(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
+    -s "127.0.0.1:$SPORT" -u admin -p "$DEAD" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
+OLD_PID=$!
+PIDS="$PIDS $OLD_PID"
+wait_for grep -q "tunnel up" "$T/old.log" || fail "old WSAPoll: the client did not come up"
+sleep 0.3
+t0=$(date +%s%N)
+curl -s --max-time 20 -o /dev/null "http://127.0.0.1:$SPORT/" || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -le 5000 ] || fail "old WSAPoll: the visitor waited $ms ms for a refused local service"
+grep -q "127.0.0.1:$DEAD.*refused\|refused.*127.0.0.1:$DEAD" "$T/old.log" ||
+    fail "old WSAPoll: the refused local service was not logged: $(tail -n 5 "$T/old.log")"
+kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+log "old WSAPoll: a visitor to a refused local service ends after $ms ms"
+
+# And the data path under it: a 20 MB download whole.
+(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
+    -s "127.0.0.1:$SPORT" -u admin -p "$LPORT" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
+OLD_PID=$!
+PIDS="$PIDS $OLD_PID"
+old_ups() { [ "$(grep -c "tunnel up" "$T/old.log")" -ge "$1" ]; }
+wait_for old_ups 2 || fail "old WSAPoll: the client did not come up again"
+sleep 0.3
+curl -sf --max-time 60 -D "$T/old.hdr" -o "$T/old.body" "http://127.0.0.1:$SPORT/bytes/20000000" ||
+    fail "old WSAPoll: the download failed"
+want=$(tr -d '\r' <"$T/old.hdr" | grep -i '^x-sha256: ' | cut -d' ' -f2)
+[ -n "$want" ] && [ "$(sha256sum <"$T/old.body" | cut -d' ' -f1)" = "$want" ] ||
+    fail "old WSAPoll: the download differs"
+kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+log "old WSAPoll: a 20 MB download through the tunnel is whole"
