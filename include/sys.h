@@ -130,6 +130,8 @@ struct sys_pollfd {
 #endif
 #define SYS_POLL_SKIP	((sys_pollfd_t)-1)
 int	sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms);
+/* What the user should know of sys_poll on this system, or NULL. */
+const char *sys_poll_note(void);
 
 /*
  * A non-blocking fd from which each of signals[0..n) arrives, once per

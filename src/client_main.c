@@ -777,6 +777,8 @@ main(int argc, char **argv)
 		fatal("signalfd");
 	log_info("tunnel-client %s: connecting to %s as '%s', local service "
 	    "%s", TUNNEL_VERSION, cfg.server_addr, cfg.username, c.locals[0].desc);
+	if (sys_poll_note() != NULL)
+		log_info("%s", sys_poll_note());
 	cli_start(&c);
 	rc = loop_run(l) == -1 ? 1 : c.exit_code;
 	cli_stop(&c);

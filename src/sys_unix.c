@@ -73,6 +73,13 @@ sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 	return poll((struct pollfd *)(void *)p, (nfds_t)n, timeout_ms);
 }
 
+/* poll(2) reports failed connects everywhere: nothing to say. */
+const char *
+sys_poll_note(void)
+{
+	return NULL;
+}
+
 /* Called through a volatile pointer, memset cannot be proven dead. */
 static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
 

@@ -1,8 +1,9 @@
 /*
  * sys_win: the platform layer of the Windows client (BACKEND=win, built
  * with mingw-w64, run by the tests under Wine). Winsock sockets held in
- * ints (see include/win/compat.h), WSAPoll for the portable loop, the
- * console's control handler for its signals, helper processes started by
+ * ints (see include/win/compat.h), WSAPoll for the portable loop (with
+ * select() beside it where WSAPoll misses failed connects), the console's
+ * control handler for its signals, helper processes started by
  * CreateProcess with a socket for their answer.
  *
  * Errors: every call here that fails sets errno, translated from
@@ -530,38 +531,88 @@ sys_close(int fd)
 }
 
 /*
- * Before Windows 10 version 2004 (build 19041), WSAPoll did not report a
- * connect that failed: the socket stayed quiet, so a refused dial to the
- * server or to the local service waited for its timer, or for ever.
- * select() has always reported that failure, in its exception set. So a
- * socket that waits for POLLOUT and that WSAPoll leaves quiet is asked of
- * select() too (without waiting), and no wait is longer than
- * POLLOUT_RECHECK_MS while such a socket waits: a refused connect shows
- * within that time on those versions as well. Urgent (OOB) data, the
- * exception set's other meaning, is not an error: a recv of it, peeked,
- * succeeds then.
+ * Before Windows 10 version 2004 (build 19041; Windows Server 2019 is
+ * older), WSAPoll did not report a connect that failed: the socket stayed
+ * quiet, so a refused dial to the server or to the local service waited
+ * for a timer, or for ever. select() has always reported that failure, in
+ * its exception set. There, a socket that waits for POLLOUT and that
+ * WSAPoll leaves quiet is asked of select() too (without waiting), and no
+ * wait is longer than POLLOUT_RECHECK_MS while such a socket waits: a
+ * refused connect shows within that time. The exception set's other
+ * meaning, urgent (OOB) data, comes only on a connected socket, so a hit
+ * on a socket with no peer is the failed connect. Newer systems are
+ * spared the extra call.
  *
- * TUNNEL_TEST_OLD_WSAPOLL in the environment makes WSAPoll act as it did
- * (poll_as_old), so that the tests, which run on a newer Windows or on
- * Wine, show this path at work.
+ * TUNNEL_TEST_OLD_WSAPOLL=1 in the environment makes WSAPoll act as it did
+ * (poll_as_old), and the check run, so that the tests, which run on a
+ * newer Windows or on Wine, show this path at work.
  */
 #define POLLOUT_RECHECK_MS	500
+#define WSAPOLL_FIXED_BUILD	19041
 
-static int
-old_wsapoll(void)
+enum poll_mode { POLL_UNKNOWN, POLL_NEW, POLL_OLD, POLL_OLD_TEST };
+
+static enum poll_mode
+poll_mode(void)
 {
-	static int old = -1;
+	static enum poll_mode mode = POLL_UNKNOWN;
+	typedef LONG (WINAPI *get_version_fn)(OSVERSIONINFOW *);
+	OSVERSIONINFOW v;
+	get_version_fn get;
+	HMODULE ntdll;
+	char flag[2];
 
-	if (old == -1)
-		old = GetEnvironmentVariableA("TUNNEL_TEST_OLD_WSAPOLL", NULL,
-		    0) > 0;
-	return old;
+	if (mode != POLL_UNKNOWN)
+		return mode;
+	mode = POLL_NEW;
+	if (GetEnvironmentVariableA("TUNNEL_TEST_OLD_WSAPOLL", flag,
+	    sizeof(flag)) == 1 && flag[0] == '1')
+		mode = POLL_OLD_TEST;
+	else if ((ntdll = GetModuleHandleW(L"ntdll.dll")) != NULL &&
+	    (get = (get_version_fn)(void (*)(void))GetProcAddress(ntdll,
+	    "RtlGetVersion")) != NULL) {
+		/* GetVersionEx would say 6.2 to a program without a
+		 * manifest; RtlGetVersion tells the truth. */
+		memset(&v, 0, sizeof(v));
+		v.dwOSVersionInfoSize = sizeof(v);
+		if (get(&v) == 0 && (v.dwMajorVersion < 10 ||
+		    (v.dwMajorVersion == 10 && v.dwBuildNumber <
+		    WSAPOLL_FIXED_BUILD)))
+			mode = POLL_OLD;
+	}
+	return mode;
+}
+
+const char *
+sys_poll_note(void)
+{
+	switch (poll_mode()) {
+	case POLL_OLD:
+		return "this Windows's WSAPoll does not report failed "
+		    "connects; select() is asked about them";
+	case POLL_OLD_TEST:
+		return "TUNNEL_TEST_OLD_WSAPOLL: WSAPoll made to act as "
+		    "before Windows 10 version 2004";
+	default:
+		return NULL;
+	}
+}
+
+/* A socket with no peer: a connect still in progress, or one that failed. */
+static int
+unconnected(SOCKET s)
+{
+	struct sockaddr_storage a;
+	int len = sizeof(a);
+
+	return getpeername(s, (struct sockaddr *)&a, &len) == SOCKET_ERROR &&
+	    WSAGetLastError() == WSAENOTCONN;
 }
 
 /*
  * What the old WSAPoll made of r ready entries (the test's stand-in): a
- * POLLOUT waiter's failure unseen, and the wait, when nothing else was
- * ready, lasting its whole timeout.
+ * failed connect unseen, and the wait, when nothing else was ready,
+ * lasting its whole timeout.
  */
 static int
 poll_as_old(struct sys_pollfd *p, size_t n, int r, int timeout_ms,
@@ -572,42 +623,59 @@ poll_as_old(struct sys_pollfd *p, size_t n, int r, int timeout_ms,
 
 	for (i = 0; i < n; i++)
 		if (p[i].fd != SYS_POLL_SKIP && (p[i].events & POLLOUT) &&
-		    (p[i].revents & (POLLERR | POLLHUP))) {
+		    (p[i].revents & (POLLERR | POLLHUP)) &&
+		    unconnected(p[i].fd)) {
 			p[i].revents = 0;
 			hidden++;
 		}
 	r -= (int)hidden;
-	if (r == 0 && hidden > 0) {
-		spent = GetTickCount64() - start;
-		if (timeout_ms < 0)
-			Sleep(INFINITE);
-		else if (spent < (uint64_t)timeout_ms)
-			Sleep((DWORD)((uint64_t)timeout_ms - spent));
-	}
+	spent = GetTickCount64() - start;
+	if (r == 0 && hidden > 0 && timeout_ms > 0 &&
+	    spent < (uint64_t)timeout_ms)
+		Sleep((DWORD)((uint64_t)timeout_ms - spent));
 	return r;
 }
 
-/* The POLLOUT waiters WSAPoll left quiet, [from, to), asked of select(). */
+/* A POLLOUT waiter WSAPoll left quiet: select() may know more. */
 static int
-poll_missed_errors(struct sys_pollfd *p, size_t from, size_t to)
+quiet_writer(const struct sys_pollfd *e)
+{
+	return e->fd != SYS_POLL_SKIP && (e->events & POLLOUT) &&
+	    e->revents == 0;
+}
+
+/*
+ * The quiet POLLOUT waiters among p[from, to) (at most FD_SETSIZE) that
+ * select() puts in its exception set with no peer: failed connects. A
+ * set select() refuses (one that mixes providers, under a layered one) is
+ * asked a socket at a time.
+ */
+static int
+poll_failed_connects(struct sys_pollfd *p, size_t from, size_t to)
 {
 	struct timeval now = { 0, 0 };
 	fd_set ex;
 	size_t i;
-	int found = 0;
-	char c;
+	int found = 0, one = 0;
 
 	FD_ZERO(&ex);
 	for (i = from; i < to; i++)
-		if (p[i].fd != SYS_POLL_SKIP && (p[i].events & POLLOUT) &&
-		    p[i].revents == 0)
+		if (quiet_writer(&p[i]))
 			FD_SET(p[i].fd, &ex);
-	if (ex.fd_count == 0 || select(0, NULL, NULL, &ex, &now) <= 0)
+	if (ex.fd_count == 0)
 		return 0;
+	if (select(0, NULL, NULL, &ex, &now) == SOCKET_ERROR)
+		one = 1;
 	for (i = from; i < to; i++) {
-		if (p[i].fd == SYS_POLL_SKIP || (p[i].events & POLLOUT) == 0 ||
-		    p[i].revents != 0 || !FD_ISSET(p[i].fd, &ex) ||
-		    recv(p[i].fd, &c, 1, MSG_OOB | MSG_PEEK) == 1)
+		if (!quiet_writer(&p[i]))
+			continue;
+		if (one) {
+			FD_ZERO(&ex);
+			FD_SET(p[i].fd, &ex);
+			if (select(0, NULL, NULL, &ex, &now) != 1)
+				continue;
+		}
+		if (!FD_ISSET(p[i].fd, &ex) || !unconnected(p[i].fd))
 			continue;
 		p[i].revents = POLLERR | POLLHUP;
 		found++;
@@ -624,6 +692,7 @@ int
 sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 {
 	size_t i, live = 0, writers = 0, from, to;
+	enum poll_mode mode = poll_mode();
 	uint64_t start;
 	int r;
 
@@ -643,6 +712,8 @@ sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 		errno = EINVAL;
 		return -1;
 	}
+	if (mode == POLL_NEW)
+		writers = 0;	/* WSAPoll says all */
 	if (writers > 0 && (timeout_ms < 0 || timeout_ms > POLLOUT_RECHECK_MS))
 		timeout_ms = POLLOUT_RECHECK_MS;
 	start = GetTickCount64();
@@ -651,12 +722,12 @@ sys_poll(struct sys_pollfd *p, size_t n, int timeout_ms)
 		return wsa_fail();
 	if (writers == 0)
 		return r;
-	if (old_wsapoll())
+	if (mode == POLL_OLD_TEST)
 		r = poll_as_old(p, n, r, timeout_ms, start);
 	/* select() takes FD_SETSIZE sockets at a time. */
 	for (from = 0; from < n; from = to) {
 		to = n - from > FD_SETSIZE ? from + FD_SETSIZE : n;
-		r += poll_missed_errors(p, from, to);
+		r += poll_failed_connects(p, from, to);
 	}
 	return r;
 }

@@ -7,15 +7,18 @@
  * one piped stdin ("printf 'a\nb\n' | tunnel-client").
  *
  * A hidden read on a terminal clears ECHO (ICANON stays, so the line can
- * still be edited) and, while echo is off, catches the signals that would
- * otherwise leave the terminal silent: SIGINT, SIGTERM, SIGHUP and SIGQUIT
- * restore the saved termios and are re-raised with their default action
- * (Ctrl-C still exits with status 130); SIGTSTP restores the terminal,
- * stops, and turns echo off again after SIGCONT. Those signals are
- * unblocked for the duration, in case the caller has blocked them for a
- * signalfd. Signals already ignored stay ignored. Afterwards the old
- * handlers, signal mask and termios come back, and a newline is printed,
- * since the user's Enter was not echoed.
+ * still be edited). While any read from a terminal waits, the signals a
+ * person sends from it take their default action, whatever the caller
+ * made of them: the question asked from inside the event loop (trust
+ * this server?) would otherwise leave Ctrl-C queued for the loop until
+ * Enter. SIGINT, SIGTERM, SIGHUP and SIGQUIT first restore the saved
+ * termios if echo is off, then are re-raised with their default action
+ * (Ctrl-C exits with status 130); SIGTSTP restores the terminal, stops,
+ * and turns echo off again after SIGCONT. Those signals are unblocked for
+ * the duration, in case the caller has blocked them for a signalfd.
+ * Signals already ignored stay ignored. Afterwards the old handlers,
+ * signal mask and termios come back, and after a hidden read a newline is
+ * printed, since the user's Enter was not echoed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -101,17 +104,18 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 	int installed[TTY_NSIGS] = { 0 };
 	sigset_t unblock, oldmask;
 	size_t i;
-	int r, e, hide;
+	int r, e, guard, hide;
 
 	if (buf == NULL || buflen == 0 || buflen > (size_t)INT_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
 	buf[0] = '\0';
-	hide = !echo && isatty(STDIN_FILENO);
-	if (hide) {
-		if (tcgetattr(STDIN_FILENO, &tty_saved) == -1)
-			return -1;	/* never read a secret with echo on */
+	guard = isatty(STDIN_FILENO);
+	hide = !echo && guard;
+	if (hide && tcgetattr(STDIN_FILENO, &tty_saved) == -1)
+		return -1;	/* never read a secret with echo on */
+	if (guard) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = tty_on_signal;
 		(void)sigemptyset(&sa.sa_mask);
@@ -127,27 +131,32 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 			if (sigismember(&unblock, tty_sigs[i]) == 1 &&
 			    sigaction(tty_sigs[i], &sa, NULL) == 0)
 				installed[i] = 1;
-		tty_hidden = 1;
-		tty_echo_off();
+		if (hide) {
+			tty_hidden = 1;
+			tty_echo_off();
+		}
 		(void)sigprocmask(SIG_UNBLOCK, &unblock, &oldmask);
 	}
 	if (prompt != NULL)
 		tty_write(prompt, strlen(prompt));
 	r = tty_read_fd(buf, buflen);
 	e = errno;
-	if (hide) {
+	if (guard) {
 		/*
 		 * Blocked while we put things back, so that a signal arriving
 		 * now waits for the caller's own disposition.
 		 */
 		(void)sigprocmask(SIG_BLOCK, &sa.sa_mask, NULL);
-		(void)tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
-		tty_hidden = 0;
+		if (hide) {
+			(void)tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+			tty_hidden = 0;
+		}
 		for (i = 0; i < TTY_NSIGS; i++)
 			if (installed[i])
 				(void)sigaction(tty_sigs[i], &old[i], NULL);
 		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		tty_write("\n", 1);
+		if (hide)
+			tty_write("\n", 1);
 	}
 	if (r == -1)
 		sys_wipe(buf, buflen);

@@ -23,6 +23,9 @@
 #include "tty.h"
 #include "tty_impl.h"
 
+/* How long a read that Ctrl-C ended waits for the handler to exit. */
+#define TTY_CTRL_C_WAIT_MS	10000
+
 static HANDLE		tty_in;
 static DWORD		tty_saved;	/* the console mode to restore */
 static volatile LONG	tty_hidden;	/* echo is off */
@@ -92,10 +95,13 @@ tty_read_console(char *buf, size_t buflen)
 		ok = ReadConsoleW(tty_in, w, sizeof(w) / sizeof(w[0]), &got,
 		    NULL);
 		if ((!ok || got == 0) &&
-		    GetLastError() == ERROR_OPERATION_ABORTED)
+		    GetLastError() == ERROR_OPERATION_ABORTED) {
 			/* Ctrl-C ended the read: its handler, on a thread of
-			 * its own, is ending the process with status 130. */
-			Sleep(2000);
+			 * its own, is ending the process with status 130.
+			 * Should it not, the line is read again. */
+			Sleep(TTY_CTRL_C_WAIT_MS);
+			continue;
+		}
 		if (!ok) {
 			errno = EIO;
 			return -1;
@@ -136,7 +142,7 @@ tty_read_console(char *buf, size_t buflen)
 int
 tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 {
-	int r, e, console;
+	int r, e, console, guarded = 0;
 
 	if (buf == NULL || buflen == 0 || buflen > (size_t)INT_MAX) {
 		errno = EINVAL;
@@ -146,8 +152,9 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 	console = tty_is_interactive();
 	if (console) {
 		tty_in = GetStdHandle(STD_INPUT_HANDLE);
-		if (!GetConsoleMode(tty_in, &tty_saved) ||
-		    !SetConsoleCtrlHandler(tty_on_console, TRUE)) {
+		guarded = GetConsoleMode(tty_in, &tty_saved) &&
+		    SetConsoleCtrlHandler(tty_on_console, TRUE);
+		if (!guarded && !echo) {
 			errno = EIO;	/* never read a secret with echo on */
 			return -1;
 		}
@@ -174,7 +181,8 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 			InterlockedExchange(&tty_hidden, 0);
 			tty_write("\n", 1);
 		}
-		(void)SetConsoleCtrlHandler(tty_on_console, FALSE);
+		if (guarded)
+			(void)SetConsoleCtrlHandler(tty_on_console, FALSE);
 	}
 	if (r == -1)
 		sys_wipe(buf, buflen);

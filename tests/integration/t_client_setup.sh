@@ -72,4 +72,27 @@ if st != 130:
     raise SystemExit("Ctrl-C at the first question: exit %d, want 130" % st)
 PY
 [ ! -e "$T/empty/tunnel-client-config.yaml" ] || fail "config saved after EOF"
-log "client first run on a $(unix && echo pty || echo console), saved $(unix && echo "0600 ")file reused, no-tty hint, EOF, Ctrl-C: ok"
+
+# Ctrl-C at the last question, asked from inside the event loop (trust
+# this server?): 130 at once, not after Enter; the key is not pinned.
+mkdir "$T/laptop4"
+PYTHONPATH="$TOP/tests/integration" python3 - "$CLIENT_BIN" "$T/laptop4" "$SPORT" "$LPORT" "$PASSWORD" <<'PY' || fail "Ctrl-C at the trust question"
+import os, sys
+from console import Console
+binary, cwd, sport, lport, pw = sys.argv[1:]
+env = dict(os.environ, XDG_CONFIG_HOME=cwd + "/.config")
+c = Console([binary], cwd, env)
+c.expect("[127.0.0.1:3339]: "); c.send("127.0.0.1:" + sport)
+c.expect("[8000]: "); c.send(lport)
+c.expect("[30]: "); c.send("")
+c.expect("[admin]: "); c.send("")
+c.expect("Password: "); c.send(pw)
+c.expect("(yes/no): ")
+c.ctrl_c()
+st = c.wait(5)
+if st != 130:
+    raise SystemExit("Ctrl-C at the trust question: exit %d, want 130" % st)
+PY
+! grep -q "server_fingerprint" "$T/laptop4/tunnel-client-config.yaml" ||
+    fail "the key was pinned after Ctrl-C at the trust question"
+log "client first run on a $(unix && echo pty || echo console), saved $(unix && echo "0600 ")file reused, no-tty hint, EOF, Ctrl-C at a question and at the trust question: ok"

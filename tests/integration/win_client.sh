@@ -133,50 +133,53 @@ log "10 MB read slowly after the visitor's FIN: intact, client $((t1 - t0)) tick
 
 # 6. Windows before 10 version 2004: WSAPoll did not report a connect that
 # failed, and the client falls back on select()'s exception set. The client
-# runs with TUNNEL_TEST_OLD_WSAPOLL, which makes WSAPoll act that way
-# (sys_win.c). A refused dial to the server and one to the local service
-# must each show within a second or two, not at the connect timeout (30 s)
-# or never; and the tunnel still carries a download whole.
+# runs with TUNNEL_TEST_OLD_WSAPOLL=1, which makes WSAPoll act that way
+# (sys_win.c) and which it says in its log. A refused dial to the server
+# and one to the local service must each show as refused, not at the
+# connect timeout (30 s) or never; and the tunnel still carries a
+# download whole. Each part has a log of its own.
 kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null || true
 DEAD=$(free_port)
-: >"$T/old.log"
-(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
-    -s "127.0.0.1:$DEAD" -u admin -p "$DEAD" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
-OLD_PID=$!
-PIDS="$PIDS $OLD_PID"
-wait_for grep -q "cannot connect to 127.0.0.1:$DEAD: Connection refused" "$T/old.log" ||
-    fail "old WSAPoll: a refused dial to the server did not show: $(cat "$T/old.log")"
-kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+old_client() {
+	(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" \
+	    exec "$CLIENT_BIN" -s "127.0.0.1:$1" -u admin -p "$2" \
+	    --transport "$TRANSPORT") >>"$3" 2>&1 &
+	OLD_PID=$!
+	PIDS="$PIDS $OLD_PID"
+}
+old_up() { grep -q "tunnel up" "$1"; }
+old_stop() {
+	kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+	grep -q "TUNNEL_TEST_OLD_WSAPOLL: WSAPoll made to act as before" "$1" ||
+	    fail "old WSAPoll: the client did not say it acts the old way: $(head -n 3 "$1")"
+}
+old_client "$DEAD" "$DEAD" "$T/old1.log"
+wait_for grep -q "cannot connect to 127.0.0.1:$DEAD: Connection refused" "$T/old1.log" ||
+    fail "old WSAPoll: a refused dial to the server did not show: $(cat "$T/old1.log")"
+old_stop "$T/old1.log"
 log "old WSAPoll: a refused dial to the server shows as refused"
 
 # The local service's port closed: the visitor's connection must end soon.
-(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
-    -s "127.0.0.1:$SPORT" -u admin -p "$DEAD" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
-OLD_PID=$!
-PIDS="$PIDS $OLD_PID"
-wait_for grep -q "tunnel up" "$T/old.log" || fail "old WSAPoll: the client did not come up"
+old_client "$SPORT" "$DEAD" "$T/old2.log"
+wait_for old_up "$T/old2.log" || fail "old WSAPoll: the client did not come up"
 sleep 0.3
 t0=$(date +%s%N)
 curl -s --max-time 20 -o /dev/null "http://127.0.0.1:$SPORT/" || true
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $ms -le 5000 ] || fail "old WSAPoll: the visitor waited $ms ms for a refused local service"
-grep -q "127.0.0.1:$DEAD.*refused\|refused.*127.0.0.1:$DEAD" "$T/old.log" ||
-    fail "old WSAPoll: the refused local service was not logged: $(tail -n 5 "$T/old.log")"
-kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+grep -q "127.0.0.1:$DEAD.*refused\|refused.*127.0.0.1:$DEAD" "$T/old2.log" ||
+    fail "old WSAPoll: the refused local service was not logged: $(tail -n 5 "$T/old2.log")"
+old_stop "$T/old2.log"
 log "old WSAPoll: a visitor to a refused local service ends after $ms ms"
 
 # And the data path under it: a 20 MB download whole.
-(cd "$T" && TUNNEL_TEST_OLD_WSAPOLL=1 TUNNEL_PASSWORD="$PASSWORD" exec "$CLIENT_BIN" \
-    -s "127.0.0.1:$SPORT" -u admin -p "$LPORT" --transport "$TRANSPORT") >>"$T/old.log" 2>&1 &
-OLD_PID=$!
-PIDS="$PIDS $OLD_PID"
-old_ups() { [ "$(grep -c "tunnel up" "$T/old.log")" -ge "$1" ]; }
-wait_for old_ups 2 || fail "old WSAPoll: the client did not come up again"
+old_client "$SPORT" "$LPORT" "$T/old3.log"
+wait_for old_up "$T/old3.log" || fail "old WSAPoll: the client did not come up again"
 sleep 0.3
 curl -sf --max-time 60 -D "$T/old.hdr" -o "$T/old.body" "http://127.0.0.1:$SPORT/bytes/20000000" ||
     fail "old WSAPoll: the download failed"
 want=$(tr -d '\r' <"$T/old.hdr" | grep -i '^x-sha256: ' | cut -d' ' -f2)
 [ -n "$want" ] && [ "$(sha256sum <"$T/old.body" | cut -d' ' -f1)" = "$want" ] ||
     fail "old WSAPoll: the download differs"
-kill -INT "$OLD_PID"; wait "$OLD_PID" 2>/dev/null || true
+old_stop "$T/old3.log"
 log "old WSAPoll: a 20 MB download through the tunnel is whole"
