@@ -5,6 +5,11 @@
 # script is one test: exit 0 pass, 77 skip, anything else fail.
 BUILD=${BUILD:-build}
 export BUILD
+# WIN_CLIENT (the Windows .exe to run under Wine) tells a script that the
+# client under test is the Windows one (lib.sh's unix, console.py): it is
+# set for the Windows section alone, never for the build's own run.
+win_exe=${WIN_CLIENT:-}
+unset WIN_CLIENT
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 99
 pass=0; fail=0; skip=0; failed_names=""
@@ -110,20 +115,20 @@ fi
 WIN_CORE="t_http_basic t_bulk t_halfclose t_protocols t_auth t_restart
 	  t_at_most_once t_shutdown t_proxy_protocol t_hosts t_tls
 	  t_client_setup t_badinput_prompt win_client"
-if [ -n "${WIN_CLIENT:-}" ]; then
+if [ -n "$win_exe" ]; then
 	WINE=${WINE:-/usr/lib/wine/wine64}
 	WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-wine.XXXXXX")
-	export WINE WINEPREFIX WIN_CLIENT
+	export WINE WINEPREFIX
 	if WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
-	    "$WINE" "$top/$WIN_CLIENT" --version >"$out" 2>&1 &&
+	    "$WINE" "$top/$win_exe" --version >"$out" 2>&1 &&
 	    grep -q '^tunnel-client .*(.*poll, copy)' "$out"; then
 		export CLIENT_BIN="$top/tests/integration/wine_client.sh"
-		export CLIENT_STOP=INT WIN_CLIENT="$top/$WIN_CLIENT"
+		export CLIENT_STOP=INT WIN_CLIENT="$top/$win_exe"
 		scripts windows $WIN_CORE
-		unset CLIENT_BIN CLIENT_STOP
+		unset CLIENT_BIN CLIENT_STOP WIN_CLIENT
 	else
 		fail=$((fail + 1)); failed_names="$failed_names windows"
-		echo "FAIL windows: $WIN_CLIENT does not run under $WINE:"
+		echo "FAIL windows: $win_exe does not run under $WINE:"
 		sed 's/^/    /' "$out"
 	fi
 	WINEPREFIX="$WINEPREFIX" "${WINE%64}server" -k 2>/dev/null || true

@@ -56,13 +56,23 @@ cat >"$T/sddl.c" <<'C'
 int main(int argc, char **argv) {
 	PSECURITY_DESCRIPTOR sd;
 	PACL dacl;
+	DWORD e;
 	char *s;
 
-	if (argc != 2 || GetNamedSecurityInfoA(argv[1], SE_FILE_OBJECT,
-	    DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd) != 0 ||
-	    !ConvertSecurityDescriptorToStringSecurityDescriptorA(sd,
-	    SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &s, NULL))
+	if (argc != 2)
+		return 2;
+	e = GetNamedSecurityInfoA(argv[1], SE_FILE_OBJECT,
+	    DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd);
+	if (e != ERROR_SUCCESS) {
+		printf("GetNamedSecurityInfo: error %lu\n", (unsigned long)e);
 		return 1;
+	}
+	if (!ConvertSecurityDescriptorToStringSecurityDescriptorA(sd,
+	    SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &s, NULL)) {
+		printf("ConvertSecurityDescriptorToString: error %lu\n",
+		    (unsigned long)GetLastError());
+		return 1;
+	}
 	printf("%s\n", s);
 	return 0;
 }
@@ -70,8 +80,8 @@ C
 x86_64-w64-mingw32-gcc -o "$T/sddl.exe" "$T/sddl.c" -ladvapi32 ||
     fail "cannot build the DACL reader"
 winpath="Z:$(printf '%s' "$T/laptop/tunnel-client-config.yaml" | tr / '\\')"
-sddl=$(WINEDEBUG=-all "${WINE:-/usr/lib/wine/wine64}" "$T/sddl.exe" "$winpath") ||
-    fail "cannot read the config's DACL"
+sddl=$(WINEDEBUG=-all "${WINE:-/usr/lib/wine/wine64}" "$T/sddl.exe" "$winpath" 2>"$T/sddl.err") ||
+    fail "cannot read the config's DACL: $sddl $(cat "$T/sddl.err")"
 sddl=$(printf '%s' "$sddl" | tr -d '\r')
 aces=$(printf '%s' "$sddl" | grep -o '(A;' | wc -l)
 case "$sddl" in
