@@ -7,11 +7,16 @@ BUILD=${BUILD:-build}
 export BUILD
 # WIN_CLIENT (the Windows .exe to run under Wine) tells a script that the
 # client under test is the Windows one (lib.sh's unix, console.py): it is
-# set for the Windows section alone, never for the build's own run.
+# set for the Windows section alone, never for the build's own run. A
+# relative name is taken from the top of the tree, as the Makefile gives it.
 win_exe=${WIN_CLIENT:-}
 unset WIN_CLIENT
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 99
+case "$win_exe" in
+''|/*) ;;
+*) win_exe="$top/$win_exe" ;;
+esac
 pass=0; fail=0; skip=0; failed_names=""
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 
@@ -120,10 +125,10 @@ if [ -n "$win_exe" ]; then
 	WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/tunnel-wine.XXXXXX")
 	export WINE WINEPREFIX
 	if WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
-	    "$WINE" "$top/$win_exe" --version >"$out" 2>&1 &&
+	    "$WINE" "$win_exe" --version >"$out" 2>&1 &&
 	    grep -q '^tunnel-client .*(.*poll, copy)' "$out"; then
 		export CLIENT_BIN="$top/tests/integration/wine_client.sh"
-		export CLIENT_STOP=INT WIN_CLIENT="$top/$win_exe"
+		export CLIENT_STOP=INT WIN_CLIENT="$win_exe"
 		scripts windows $WIN_CORE
 		unset CLIENT_BIN CLIENT_STOP WIN_CLIENT
 	else
