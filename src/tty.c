@@ -11,10 +11,13 @@
  * person sends from it take their default action, whatever the caller
  * made of them: the question asked from inside the event loop (trust
  * this server?) would otherwise leave Ctrl-C queued for the loop until
- * Enter. SIGINT, SIGTERM, SIGHUP and SIGQUIT first restore the saved
- * termios if echo is off, then are re-raised with their default action
- * (Ctrl-C exits with status 130); SIGTSTP restores the terminal, stops,
- * and turns echo off again after SIGCONT. Those signals are unblocked for
+ * Enter. SIGHUP is the exception while echo is on: to the client it
+ * means "read the file again", which can wait for the answer; a terminal
+ * that hangs up ends the read by itself. SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT first restore the saved termios if echo is off, then are
+ * re-raised with their default action (Ctrl-C exits with status 130);
+ * SIGTSTP restores the terminal, stops, and turns echo off again after
+ * SIGCONT. Those signals are unblocked for
  * the duration, in case the caller has blocked them for a signalfd.
  * Signals already ignored stay ignored. Afterwards the old handlers,
  * signal mask and termios come back, and after a hidden read a newline is
@@ -122,6 +125,13 @@ tty_read_line(const char *prompt, int echo, char *buf, size_t buflen)
 		(void)sigemptyset(&unblock);
 		for (i = 0; i < TTY_NSIGS; i++) {
 			(void)sigaddset(&sa.sa_mask, tty_sigs[i]);
+			/*
+			 * SIGHUP asks the client to reload: with echo on it
+			 * waits for the caller. A terminal that hangs up
+			 * ends the read anyway (end of file).
+			 */
+			if (!hide && tty_sigs[i] == SIGHUP)
+				continue;
 			if (sigaction(tty_sigs[i], NULL, &old[i]) == -1 ||
 			    old[i].sa_handler == SIG_IGN)
 				continue;

@@ -2,15 +2,16 @@
 # The client's first run: questions on a pseudo-terminal with defaults,
 # hidden password, re-asked invalid answers, a 0600 file; no file and no
 # terminal is exit 2 with a hint; EOF at a prompt saves nothing. On first
-# contact the server's key is shown and confirmed, as ssh does, and saved.
+# contact the server's key is shown and confirmed, as ssh does, and saved;
+# a SIGHUP (reload) meanwhile waits for the answer.
 . "$(dirname "$0")/lib.sh"
 standard_setup
 mkdir "$T/laptop"
 FP=$("$SERVER_BIN" -c "$T/server.yaml" --fingerprint) || fail "--fingerprint"
 
 PYTHONPATH="$TOP/tests/integration" python3 - "$CLIENT_BIN" "$T/laptop" "$SPORT" "$LPORT" "$PASSWORD" "$FP" <<'PY' || fail "interactive first run"
-import os, sys
-from console import Console
+import os, signal, sys, time
+from console import Console, WINDOWS
 binary, cwd, sport, lport, pw, fp = sys.argv[1:]
 # Another machine: the server is not in its known_servers yet.
 env = dict(os.environ, XDG_CONFIG_HOME=cwd + "/.config")
@@ -23,9 +24,19 @@ c.expect("[30]: "); c.send("")
 c.expect("[admin]: "); c.send("")
 c.expect("Password: "); c.send(pw)
 c.expect(fp)
-c.expect("Trust this server and remember its key? (yes/no): "); c.send("maybe")
+c.expect("Trust this server and remember its key? (yes/no): ")
+if not WINDOWS:
+    # SIGHUP (reload) while the question waits: the client stays, and
+    # reloads once it is answered.
+    os.kill(c.pid, signal.SIGHUP)
+    time.sleep(0.3)
+c.send("maybe")
 c.expect("answer yes or no"); c.send("yes")
+asked = c.pos
 c.expect("tunnel up", 20)
+if not WINDOWS:
+    c.pos = asked
+    c.expect("SIGHUP: ", 5)
 st = c.stop()
 if pw in c.shown():
     raise SystemExit("the password was echoed")
