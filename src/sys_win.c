@@ -763,7 +763,8 @@ sys_random(void *buf, size_t len)
  * hands out is not a kernel handle, and SetHandleInformation fails on it:
  * that is no reason to refuse it, since a helper inherits only the
  * handles listed for it (PROC_THREAD_ATTRIBUTE_HANDLE_LIST in
- * sys_helper_spawn), whatever the flag says.
+ * sys_helper_spawn), whatever the flag says, and those are made on the
+ * base provider (socket_pair).
  */
 static int
 own_socket(SOCKET s)
@@ -892,11 +893,49 @@ sys_tcp_unsent(int fd)
 }
 
 /*
+ * The base TCP/IPv4 provider, below any layered one: an old, non-IFS LSP
+ * (see own_socket) hands out sockets that are not kernel handles, and
+ * CreateProcess can give a child only kernel handles. The pairs a helper
+ * inherits are made on the base provider, which never is layered. Looked
+ * up once; NULL (the default provider) if the catalogue has no such entry.
+ */
+static WSAPROTOCOL_INFOW *
+base_tcp_provider(void)
+{
+	static WSAPROTOCOL_INFOW info;
+	static int looked;		/* 0 not yet, 1 found, -1 none */
+	int protos[] = { IPPROTO_TCP, 0 };
+	WSAPROTOCOL_INFOW *all = NULL;
+	DWORD size = 0;
+	int n, i;
+
+	if (looked != 0)
+		return looked == 1 ? &info : NULL;
+	looked = -1;
+	if (WSAEnumProtocolsW(protos, NULL, &size) != SOCKET_ERROR ||
+	    WSAGetLastError() != WSAENOBUFS || (all = malloc(size)) == NULL)
+		return NULL;
+	n = WSAEnumProtocolsW(protos, all, &size);
+	for (i = 0; i < n; i++)
+		if (all[i].iAddressFamily == AF_INET &&
+		    all[i].iSocketType == SOCK_STREAM &&
+		    all[i].ProtocolChain.ChainLen == BASE_PROTOCOL &&
+		    (all[i].dwServiceFlags1 & XP1_IFS_HANDLES) != 0) {
+			info = all[i];
+			looked = 1;
+			break;
+		}
+	free(all);
+	return looked == 1 ? &info : NULL;
+}
+
+/*
  * Two connected sockets over loopback: *mine non-blocking, overlapped and
  * not inheritable; *theirs plain (not overlapped) and inheritable, which
  * is what lets a child's C runtime read() and write() it as a standard
- * handle. The accepted end must be the one we connected: another local
- * process could connect to the listener first.
+ * handle. Both are the base provider's (the accepted one is the
+ * listener's). The accepted end must be the one we connected: another
+ * local process could connect to the listener first.
  */
 static int
 socket_pair(SOCKET *mine, SOCKET *theirs, int theirs_plain)
@@ -906,8 +945,9 @@ socket_pair(SOCKET *mine, SOCKET *theirs, int theirs_plain)
 	SOCKET l, c = INVALID_SOCKET, s = INVALID_SOCKET;
 	DWORD flags = theirs_plain ? 0 : WSA_FLAG_OVERLAPPED |
 	    WSA_FLAG_NO_HANDLE_INHERIT;
+	WSAPROTOCOL_INFOW *base = base_tcp_provider();
 
-	l = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+	l = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, base, 0,
 	    WSA_FLAG_NO_HANDLE_INHERIT);
 	if (l == INVALID_SOCKET)
 		return wsa_fail();
@@ -918,7 +958,7 @@ socket_pair(SOCKET *mine, SOCKET *theirs, int theirs_plain)
 	    getsockname(l, (struct sockaddr *)&a, &alen) == SOCKET_ERROR ||
 	    listen(l, 1) == SOCKET_ERROR)
 		goto fail;
-	c = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, flags);
+	c = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, base, 0, flags);
 	if (c == INVALID_SOCKET ||
 	    connect(c, (struct sockaddr *)&a, sizeof(a)) == SOCKET_ERROR ||
 	    getsockname(c, (struct sockaddr *)&local, &llen) == SOCKET_ERROR)

@@ -23,12 +23,19 @@
 #include "tty.h"
 #include "tty_impl.h"
 
-/* How long a read that Ctrl-C ended waits for the handler to exit. */
+/*
+ * How long a read that Ctrl-C ended waits for the handler, once it runs,
+ * to end the process; and the pause before the line is read again when
+ * it has not run (yet, or at all: a process started with Ctrl-C ignored,
+ * as CREATE_NEW_PROCESS_GROUP does, calls no handler).
+ */
 #define TTY_CTRL_C_WAIT_MS	10000
+#define TTY_CTRL_C_PAUSE_MS	50
 
 static HANDLE		tty_in;
 static DWORD		tty_saved;	/* the console mode to restore */
 static volatile LONG	tty_hidden;	/* echo is off */
+static volatile LONG	tty_exiting;	/* the handler is ending the process */
 
 /* A console, not a file, pipe or NUL (which isatty() also calls a tty). */
 int
@@ -63,6 +70,8 @@ tty_write(const char *s, size_t len)
 static BOOL WINAPI
 tty_on_console(DWORD type)
 {
+	if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT)
+		InterlockedExchange(&tty_exiting, 1);
 	if (tty_hidden) {
 		(void)SetConsoleMode(tty_in, tty_saved);
 		tty_write("\n", 1);
@@ -97,9 +106,17 @@ tty_read_console(char *buf, size_t buflen)
 		if ((!ok || got == 0) &&
 		    GetLastError() == ERROR_OPERATION_ABORTED) {
 			/* Ctrl-C ended the read: its handler, on a thread of
-			 * its own, is ending the process with status 130.
-			 * Should it not, the line is read again. */
-			Sleep(TTY_CTRL_C_WAIT_MS);
+			 * its own, ends the process with status 130. Until
+			 * it runs, or if it never does (Ctrl-C ignored), the
+			 * line is read again from its start, as a terminal
+			 * does when SIGINT is ignored; the pause keeps a
+			 * read that keeps failing from spinning. */
+			Sleep(tty_exiting ? TTY_CTRL_C_WAIT_MS :
+			    TTY_CTRL_C_PAUSE_MS);
+			sys_wipe(buf, buflen);
+			len = 0;
+			toolong = 0;
+			first = 1;
 			continue;
 		}
 		if (!ok) {
