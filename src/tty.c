@@ -17,11 +17,11 @@
  * SIGQUIT first restore the saved termios if echo is off, then are
  * re-raised with their default action (Ctrl-C exits with status 130);
  * SIGTSTP restores the terminal, stops, and turns echo off again after
- * SIGCONT. Those signals are unblocked for
- * the duration, in case the caller has blocked them for a signalfd.
- * Signals already ignored stay ignored. Afterwards the old handlers,
- * signal mask and termios come back, and after a hidden read a newline is
- * printed, since the user's Enter was not echoed.
+ * SIGCONT. Those signals are unblocked for the duration, in case the
+ * caller has blocked them for a signalfd. Signals already ignored stay
+ * ignored. Afterwards the old handlers, signal mask and termios come
+ * back, and after a hidden read a newline is printed, since the user's
+ * Enter was not echoed.
  */
 #include <errno.h>
 #include <limits.h>
